@@ -1,0 +1,20 @@
+"""Fixguard: verify claimed fixes before merge.
+
+The public surface is small; everything else lives in sub-packages and is internal.
+"""
+
+from .errors import HarnessError, InternalError, TargetError, UserError
+from .outcomes import ExitCode, MutantStatus, RunOutcome, Verdict
+
+__all__ = [
+    "ExitCode",
+    "HarnessError",
+    "InternalError",
+    "MutantStatus",
+    "RunOutcome",
+    "TargetError",
+    "UserError",
+    "Verdict",
+]
+
+__version__ = "0.1.0"
