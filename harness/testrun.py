@@ -1,0 +1,178 @@
+"""Run a project's pytest selection in a subprocess and classify how it ended.
+
+The project's own interpreter runs the tests (`python=`), so a project that pins an old pytest
+works. Nothing from the harness has to be importable there: the result is read from pytest's
+exit code and its JUnit XML, both stable across pytest versions since 5.x.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .outcomes import RunOutcome
+
+LOG_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """One pytest invocation: how it ended, and the evidence to show for it."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    outcome: RunOutcome
+    exit_code: int | None
+    duration: float
+    #: Node ids (as pytest reports them) that failed or errored.
+    failed: tuple[str, ...] = ()
+    passed: tuple[str, ...] = ()
+    log_tail: str = ""
+    command: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is RunOutcome.PASSED
+
+
+def classify(exit_code: int | None, *, timed_out: bool, collection_errors: int) -> RunOutcome:
+    """Turn a pytest exit status into a RunOutcome. The one place this mapping lives.
+
+    pytest exit codes: 0 ok, 1 tests failed, 2 interrupted (collection errors end here),
+    3 internal error, 4 usage error (a node id that does not exist), 5 nothing collected.
+    """
+    if timed_out:
+        return RunOutcome.TIMED_OUT
+    if exit_code == 0:
+        return RunOutcome.PASSED
+    if collection_errors:
+        return RunOutcome.NOT_COLLECTED
+    if exit_code == 1:
+        return RunOutcome.FAILED
+    if exit_code in (2, 4):
+        # Interrupted or usage error: a missing file/node id or an import error at collection.
+        return RunOutcome.NOT_COLLECTED
+    if exit_code == 5:
+        return RunOutcome.NO_TESTS
+    return RunOutcome.INTERNAL_ERROR
+
+
+def _node_id(case: ET.Element) -> str:
+    """Rebuild a pasteable node id (`file::Class::name`) from an xunit1 testcase."""
+    classname = case.get("classname", "")
+    name = case.get("name", "")
+    file = case.get("file")
+    if not file:
+        return f"{classname}::{name}" if classname else name
+    module = file[:-3].replace("/", ".") if file.endswith(".py") else file
+    inner = classname[len(module) + 1 :] if classname.startswith(module + ".") else ""
+    return "::".join(part for part in (file, *inner.split("."), name) if part)
+
+
+def _read_junit(path: Path) -> tuple[list[str], list[str], int]:
+    """Return (failed node ids, passed node ids, collection error count) from a JUnit file."""
+    if not path.exists() or path.stat().st_size == 0:
+        return [], [], 0
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        return [], [], 0
+    failed: list[str] = []
+    passed: list[str] = []
+    collection_errors = 0
+    for case in root.iter("testcase"):
+        error = case.find("error")
+        if error is not None and error.get("message") == "collection failure":
+            collection_errors += 1
+            failed.append(case.get("file") or case.get("name", ""))
+        elif error is not None or case.find("failure") is not None:
+            failed.append(_node_id(case))
+        elif case.find("skipped") is None:
+            passed.append(_node_id(case))
+    return failed, passed, collection_errors
+
+
+def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def run_pytest(
+    cwd: Path,
+    nodeids: Sequence[str],
+    *,
+    python: str,
+    pytest_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+) -> TestRun:
+    """Run `python -m pytest nodeids…` in `cwd` and classify the result.
+
+    A run past `timeout` has its whole process group killed and counts as TIMED_OUT.
+    """
+    with tempfile.TemporaryDirectory(prefix="fixguard-junit-") as tmp:
+        junit = Path(tmp) / "junit.xml"
+        command = [
+            python,
+            "-m",
+            "pytest",
+            *nodeids,
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            f"--junitxml={junit}",
+            "-o",
+            "junit_family=xunit1",
+            *pytest_args,
+        ]
+        run_env = dict(os.environ)
+        run_env.update(env or {})
+        run_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=run_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+        timed_out = False
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            output, _ = proc.communicate()
+        except BaseException:
+            _kill_group(proc)
+            proc.communicate()
+            raise
+        duration = time.monotonic() - started
+        failed, passed, collection_errors = _read_junit(junit)
+    exit_code = None if timed_out else proc.returncode
+    outcome = classify(exit_code, timed_out=timed_out, collection_errors=collection_errors)
+    return TestRun(
+        outcome=outcome,
+        exit_code=exit_code,
+        duration=duration,
+        failed=tuple(failed),
+        passed=tuple(passed),
+        log_tail=tail(output or ""),
+        command=tuple(command),
+    )
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
