@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 
 class ExitCode(IntEnum):
@@ -17,7 +17,7 @@ class ExitCode(IntEnum):
     INTERNAL = 3
 
 
-class RunOutcome(str, Enum):
+class RunOutcome(StrEnum):
     """What one pytest (or scenario) run ended as. Never collapsed into pass/fail early."""
 
     PASSED = "passed"
@@ -31,7 +31,7 @@ class RunOutcome(str, Enum):
     NO_TESTS = "no_tests"
 
 
-class MutantStatus(str, Enum):
+class MutantStatus(StrEnum):
     KILLED = "killed"
     #: Killed because the tests hung past the mutant's timeout.
     TIMEOUT = "timeout"
@@ -49,7 +49,7 @@ class MutantStatus(str, Enum):
         return self in (MutantStatus.KILLED, MutantStatus.TIMEOUT)
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """The per-claim outcome; see DESIGN.md for the exact definitions."""
 
     VERIFIED = "VERIFIED"

@@ -1,0 +1,215 @@
+"""The claims manifest schema: run settings, gate policy, targets and claims, validated strictly."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..errors import UserError
+from ..outcomes import Verdict
+
+FIX_RANGE = re.compile(r"^(?P<file>[^:]+?)(?::(?P<start>\d+)(?:-(?P<end>\d+))?)?$")
+CLAIM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+DEFAULT_TEST_PATHS = (
+    "tests/**",
+    "test/**",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/conftest.py",
+    "pytest.ini",
+    "setup.cfg",
+    "tox.ini",
+    "pyproject.toml",
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+    NITPICK = "nitpick"
+
+
+class RunSettings(Strict):
+    """How to run a claim's tests. Every field is optional so a claim can override a few."""
+
+    pytest_args: tuple[str, ...] | None = None
+    env: dict[str, str] | None = None
+    #: A shell command run in each worktree before its tests (for example installing pins).
+    setup: str | None = None
+    deselect: tuple[str, ...] | None = None
+    #: n: runs on the base and on the head.
+    repeats: int | None = Field(default=None, ge=1, le=100)
+    #: k: the base must fail in at least k of n runs.
+    min_failures: int | None = Field(default=None, ge=1, le=100)
+    #: Seconds allowed per pytest run.
+    timeout: float | None = Field(default=None, gt=0, le=3600)
+    #: Treat the tests as concurrency tests: repeat mutant runs k-of-n.
+    concurrency: bool | None = None
+    python: str | None = None
+    test_paths: tuple[str, ...] | None = None
+
+    def merged(self, override: RunSettings | None) -> RunSettings:
+        """The settings with every field `override` sets taking precedence."""
+        if override is None:
+            return self
+        data = self.model_dump()
+        data.update({k: v for k, v in override.model_dump().items() if v is not None})
+        return RunSettings(**data)
+
+
+#: Defaults used where neither the manifest nor the claim sets a value. Documented in the README.
+DEFAULT_RUN = RunSettings(
+    pytest_args=(),
+    env={},
+    setup=None,
+    deselect=(),
+    repeats=1,
+    min_failures=1,
+    timeout=120.0,
+    concurrency=False,
+    python=None,
+    test_paths=DEFAULT_TEST_PATHS,
+)
+#: Concurrency claims default to 3 runs with k=1: one reproduction on the base suffices,
+#: while the head must pass all three.
+CONCURRENCY_REPEATS = 3
+
+
+class PolicyException(Strict):
+    claim: str
+    verdict: Verdict
+    reason: str = Field(min_length=3)
+
+
+class Policy(Strict):
+    fail_on: tuple[Verdict, ...] = tuple(v for v in Verdict if v is not Verdict.VERIFIED)
+    #: Minimum ratio of killed mutants on changed lines (gate's whole-diff mutation).
+    min_kill_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    exceptions: tuple[PolicyException, ...] = ()
+
+    def excused(self, claim_id: str, verdict: Verdict) -> PolicyException | None:
+        for exc in self.exceptions:
+            if exc.claim == claim_id and exc.verdict is verdict:
+                return exc
+        return None
+
+
+class FixRange(Strict):
+    """A fix location: a whole file's diff lines, or an explicit line range at the head."""
+
+    file: str
+    start: int | None = None
+    end: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> FixRange:
+        match = FIX_RANGE.match(text.strip())
+        if not match:
+            raise ValueError(f"fix={text!r} is not 'file' or 'file:start-end'")
+        start = int(match["start"]) if match["start"] else None
+        end = int(match["end"]) if match["end"] else start
+        if start is not None and end is not None and (start < 1 or end < start):
+            raise ValueError(f"fix={text!r}: the range must be 1-based and start <= end")
+        return cls(file=match["file"], start=start, end=end)
+
+    def __str__(self) -> str:
+        if self.start is None:
+            return self.file
+        return f"{self.file}:{self.start}-{self.end}"
+
+
+class Claim(Strict):
+    id: str
+    title: str = Field(min_length=1)
+    severity: Severity = Severity.MAJOR
+    source: str | None = None
+    scenario: str | None = None
+    binding: dict[str, Any] | None = None
+    tests: tuple[str, ...] = ()
+    target: str | None = None
+    fix: tuple[FixRange, ...] = ()
+    run: RunSettings | None = None
+    #: Set by `harness claims import` until a person has confirmed the guessed bug class.
+    draft: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not CLAIM_ID.match(value):
+            raise ValueError(
+                f"id={value!r} must be 1-64 letters, digits, '.', '_' or '-' (e.g. 'ticket-cap')"
+            )
+        return value
+
+    @field_validator("fix", mode="before")
+    @classmethod
+    def _parse_fix(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            return tuple(FixRange.parse(v) if isinstance(v, str) else v for v in value)
+        return value
+
+    @model_validator(mode="after")
+    def _tests_or_scenario(self) -> Claim:
+        if self.scenario and self.tests:
+            raise ValueError("set either 'scenario' (with 'binding') or 'tests', not both")
+        if not self.scenario and not self.tests:
+            raise ValueError(
+                "needs 'tests' (node ids of your own tests) or 'scenario' plus 'binding'"
+            )
+        if self.scenario and self.binding is None:
+            raise ValueError(f"scenario={self.scenario!r} needs a [claims.binding] table")
+        if self.scenario and not self.target:
+            raise ValueError(f"scenario={self.scenario!r} needs 'target' (a [targets.NAME])")
+        return self
+
+
+class Manifest(Strict):
+    version: int = 1
+    run: RunSettings = RunSettings()
+    policy: Policy = Policy()
+    targets: dict[str, dict[str, Any]] = {}
+    claims: tuple[Claim, ...] = ()
+
+    @model_validator(mode="after")
+    def _cross_refs(self) -> Manifest:
+        seen: set[str] = set()
+        for index, claim in enumerate(self.claims):
+            if claim.id in seen:
+                raise ValueError(f"claims[{index}].id={claim.id!r} is used twice")
+            seen.add(claim.id)
+            if claim.target and claim.target not in self.targets:
+                known = ", ".join(sorted(self.targets)) or "none defined"
+                raise ValueError(
+                    f"claims[{index}].target={claim.target!r} is not a [targets.NAME] "
+                    f"(known: {known})"
+                )
+        for exc in self.policy.exceptions:
+            if exc.claim not in seen:
+                raise ValueError(f"policy.exceptions claim={exc.claim!r} is not a claim id")
+        return self
+
+    def settings_for(self, claim: Claim) -> RunSettings:
+        """Defaults, then the manifest's [run], then the claim's [claims.run]."""
+        settings = DEFAULT_RUN.merged(self.run).merged(claim.run)
+        if claim.run is None or claim.run.repeats is None:
+            if settings.concurrency and self.run.repeats is None:
+                settings = settings.merged(RunSettings(repeats=CONCURRENCY_REPEATS))
+        return settings
+
+    def claim(self, claim_id: str) -> Claim:
+        for claim in self.claims:
+            if claim.id == claim_id:
+                return claim
+        known = ", ".join(c.id for c in self.claims)
+        raise UserError(f"claim={claim_id!r} is not in the manifest", hint=f"known: {known}")

@@ -1,0 +1,161 @@
+"""The verify pipeline's data: per-claim evidence and the run as a whole. Serialisable, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from typing import Any
+
+from ..outcomes import MutantStatus, RunOutcome, Verdict
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of a claim's tests on one side (base or head)."""
+
+    side: str
+    index: int
+    outcome: RunOutcome
+    duration: float
+    failed: tuple[str, ...] = ()
+    log_tail: str = ""
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class MutantRecord:
+    id: str
+    family: str
+    operator: str
+    file: str
+    line: int
+    diff: str
+    status: MutantStatus
+    killing_test: str | None = None
+    kills: int = 0
+    runs: int = 0
+    duration: float = 0.0
+    replacement: str = ""
+    original: str = ""
+    column: int = 0
+
+
+@dataclass
+class ClaimResult:
+    claim_id: str
+    title: str
+    severity: str
+    source: str | None
+    verdict: Verdict
+    reason: str
+    tests: tuple[str, ...]
+    fix: tuple[str, ...]
+    repeats: int
+    min_failures: int
+    base_runs: list[RunRecord] = field(default_factory=list)
+    head_runs: list[RunRecord] = field(default_factory=list)
+    mutants: list[MutantRecord] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    repro: str = ""
+    excused: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def base_failures(self) -> int:
+        return sum(1 for r in self.base_runs if r.outcome in FAILING_OUTCOMES)
+
+    @property
+    def head_passes(self) -> int:
+        return sum(1 for r in self.head_runs if r.outcome is RunOutcome.PASSED)
+
+    @property
+    def survivors(self) -> list[MutantRecord]:
+        return [m for m in self.mutants if m.status is MutantStatus.SURVIVED]
+
+    @property
+    def kill_ratio(self) -> float | None:
+        scored = [m for m in self.mutants if m.status in SCORED]
+        if not scored:
+            return None
+        return sum(1 for m in scored if m.status.is_detected) / len(scored)
+
+
+#: Outcomes that count as "the test shows the bug". A hang on the base is a reproduction.
+FAILING_OUTCOMES = frozenset({RunOutcome.FAILED, RunOutcome.TIMED_OUT})
+SCORED = frozenset(
+    {MutantStatus.KILLED, MutantStatus.TIMEOUT, MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE}
+)
+
+
+@dataclass
+class RunResult:
+    """A whole verify or gate run."""
+
+    run_id: str
+    repo: str
+    base: str
+    head: str
+    claims: list[ClaimResult]
+    started: str
+    duration: float
+    stages: dict[str, float] = field(default_factory=dict)
+    #: Whole-diff mutation by the gate: changed lines against the whole test selection.
+    diff_mutants: list[MutantRecord] = field(default_factory=list)
+    policy_failures: list[str] = field(default_factory=list)
+    tool: str = "fixguard"
+
+    def counts(self) -> dict[str, int]:
+        out = {v.value: 0 for v in Verdict}
+        for claim in self.claims:
+            out[claim.verdict.value] += 1
+        return out
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses and enums to plain JSON types."""
+    if isinstance(obj, Enum):
+        return obj.value
+    if hasattr(obj, "__dataclass_fields__"):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def _run(data: dict[str, Any]) -> RunRecord:
+    return RunRecord(
+        **{**data, "outcome": RunOutcome(data["outcome"]), "failed": tuple(data["failed"])}
+    )
+
+
+def _mutant(data: dict[str, Any]) -> MutantRecord:
+    return MutantRecord(**{**data, "status": MutantStatus(data["status"])})
+
+
+def claim_from_jsonable(data: dict[str, Any]) -> ClaimResult:
+    return ClaimResult(
+        **{
+            **data,
+            "verdict": Verdict(data["verdict"]),
+            "tests": tuple(data["tests"]),
+            "fix": tuple(data["fix"]),
+            "base_runs": [_run(r) for r in data["base_runs"]],
+            "head_runs": [_run(r) for r in data["head_runs"]],
+            "mutants": [_mutant(m) for m in data["mutants"]],
+        }
+    )
+
+
+def run_from_jsonable(data: dict[str, Any]) -> RunResult:
+    """Rebuild a RunResult from results.json's `run` object (for `harness report`)."""
+    return RunResult(
+        **{
+            **data,
+            "claims": [claim_from_jsonable(c) for c in data["claims"]],
+            "diff_mutants": [_mutant(m) for m in data.get("diff_mutants", [])],
+        }
+    )

@@ -1,0 +1,91 @@
+"""The verdict rule: one pure function from a claim's evidence to its Verdict and a reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..outcomes import MutantStatus, RunOutcome, Verdict
+from .results import FAILING_OUTCOMES, MutantRecord, RunRecord
+
+#: Head outcomes that mean "the harness could not judge", not "the fix is wrong".
+BROKEN_OUTCOMES = frozenset(
+    {RunOutcome.NOT_COLLECTED, RunOutcome.INTERNAL_ERROR, RunOutcome.NO_TESTS}
+)
+
+
+def decide(
+    base_runs: Sequence[RunRecord],
+    head_runs: Sequence[RunRecord],
+    mutants: Sequence[MutantRecord] | None,
+    *,
+    repeats: int,
+    min_failures: int,
+) -> tuple[Verdict, str]:
+    """Apply DESIGN.md's definitions, in order: broken head, head failures, base, mutants.
+
+    `mutants` is None when mutation was not run (it only runs once reproduced and fixed).
+    """
+    broken = [r for r in head_runs if r.outcome in BROKEN_OUTCOMES]
+    if broken:
+        return (
+            Verdict.ERROR,
+            f"head run ended as {broken[0].outcome.value}: the tests cannot run on the head",
+        )
+    passes = sum(1 for r in head_runs if r.outcome is RunOutcome.PASSED)
+    if head_runs and passes == 0:
+        first = head_runs[0]
+        how = "timed out" if first.outcome is RunOutcome.TIMED_OUT else "failed"
+        return (
+            Verdict.STILL_FAILING,
+            f"the tests {how} on the head in {len(head_runs)} of {len(head_runs)} runs",
+        )
+    if passes < len(head_runs):
+        return (
+            Verdict.FLAKY,
+            f"the tests passed on the head in only {passes} of {len(head_runs)} runs",
+        )
+
+    failures = sum(1 for r in base_runs if r.outcome in FAILING_OUTCOMES)
+    if failures < min_failures:
+        odd = [r for r in base_runs if r.outcome not in FAILING_OUTCOMES | {RunOutcome.PASSED}]
+        if odd:
+            return Verdict.NOT_REPRODUCED, (
+                f"on the base the tests ended as {odd[0].outcome.value}, which is not a "
+                f"reproduction (for example they import a name the fix adds); "
+                f"failures: {failures} of {len(base_runs)} runs, needed {min_failures} of {repeats}"
+            )
+        return Verdict.NOT_REPRODUCED, (
+            f"the tests pass on the base too: {failures} failures in {len(base_runs)} runs, "
+            f"needed {min_failures} of {repeats}"
+        )
+    timeouts = sum(1 for r in base_runs if r.outcome is RunOutcome.TIMED_OUT)
+    reproduced = f"fails on the base {failures}/{len(base_runs)}" + (
+        f" ({timeouts} by timeout)" if timeouts else ""
+    )
+    fixed = f"passes on the head {passes}/{len(head_runs)}"
+
+    if mutants is None:
+        return Verdict.ERROR, f"{reproduced}, {fixed}, but mutation testing did not run"
+    relevant = [m for m in mutants if m.status not in (MutantStatus.SKIPPED, MutantStatus.INVALID)]
+    if not relevant:
+        return Verdict.NO_MUTANTS, (
+            f"{reproduced}, {fixed}, but nothing on the fix lines can be mutated: "
+            "an empty scope is never a pass"
+        )
+    pending = [m for m in relevant if m.status is MutantStatus.PENDING]
+    if pending:
+        return Verdict.ERROR, f"{len(pending)} mutants were not run to completion"
+    undetected = [
+        m for m in relevant if m.status in (MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE)
+    ]
+    killed = len(relevant) - len(undetected)
+    if undetected:
+        names = ", ".join(f"{m.id} ({m.family})" for m in undetected[:3])
+        return Verdict.UNGUARDED, (
+            f"{reproduced}, {fixed}, but {len(undetected)} of {len(relevant)} fix-line mutants "
+            f"survive: {names}"
+        )
+    return (
+        Verdict.VERIFIED,
+        f"{reproduced}, {fixed}, {killed}/{len(relevant)} fix-line mutants killed",
+    )

@@ -1,0 +1,201 @@
+"""Git worktrees in temp dirs for the base and the head, with the head's tests laid over the base.
+
+The user's work tree is never written: worktrees live under a temp dir, are registered only in
+`.git/worktrees`, and are removed (and pruned) when the run ends, even on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import TargetError, UserError
+from ..testrun import tail
+
+#: Sections of shared config files that count as test config; the rest stays the base's.
+CONFIG_SECTIONS = {
+    "pyproject.toml": re.compile(r"^\[tool\.pytest(\.[^\]]*)?\]\s*$"),
+    "setup.cfg": re.compile(r"^\[tool:pytest\]\s*$"),
+    "tox.ini": re.compile(r"^\[pytest\]\s*$"),
+}
+
+
+def git(repo: Path, *args: str, check: bool = True) -> str:
+    """Run git in `repo` and return stdout. A failure is a UserError quoting git's message."""
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=repo, capture_output=True, text=True, errors="replace"
+        )
+    except FileNotFoundError:
+        raise UserError("git is not installed or not on PATH") from None
+    if check and proc.returncode != 0:
+        message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
+        raise UserError(f"git {' '.join(args[:2])}: {message}", where=str(repo))
+    return proc.stdout
+
+
+def repo_root(path: Path) -> Path:
+    if not path.exists():
+        raise UserError(f"repo={str(path)!r} does not exist")
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise UserError(f"repo={str(path)!r} is not inside a git repository")
+    return Path(proc.stdout.strip())
+
+
+def resolve_ref(repo: Path, ref: str, *, field: str = "ref") -> str:
+    """The commit sha `ref` names, or a UserError naming the flag and the bad value."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise UserError(
+            f"{field}={ref!r} is not a commit in this repository",
+            where=str(repo),
+            hint="check the branch or sha; in CI fetch enough history (fetch-depth: 0)",
+        )
+    return proc.stdout.strip()
+
+
+def dirty_files(repo: Path) -> list[str]:
+    """Tracked files with uncommitted changes (untracked files do not count)."""
+    out = git(repo, "status", "--porcelain", "--untracked-files=no")
+    return [line[3:] for line in out.splitlines() if line.strip()]
+
+
+def changed_files(repo: Path, base: str, head: str) -> list[str]:
+    out = git(repo, "diff", "--name-only", "--no-renames", f"{base}..{head}")
+    return [line for line in out.splitlines() if line]
+
+
+def is_test_path(path: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatch(path, pattern) for pattern in patterns)
+
+
+def splice_section(base_text: str, head_text: str, header: re.Pattern[str]) -> str:
+    """Replace the base's tables matching `header` with the head's (appended if absent)."""
+    head_section = _sections(head_text, header)
+    base_lines = base_text.splitlines(keepends=True)
+    kept: list[str] = []
+    skipping = False
+    for line in base_lines:
+        if line.lstrip().startswith("["):
+            skipping = bool(header.match(line.strip()))
+        if not skipping:
+            kept.append(line)
+    text = "".join(kept)
+    if head_section:
+        if text and not text.endswith("\n"):
+            text += "\n"
+        text += "\n" + head_section
+    return text
+
+
+def _sections(text: str, header: re.Pattern[str]) -> str:
+    out: list[str] = []
+    inside = False
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith("["):
+            inside = bool(header.match(line.strip()))
+        if inside:
+            out.append(line)
+    return "".join(out)
+
+
+@dataclass
+class Workspace:
+    """One checked-out tree the claims run in."""
+
+    label: str
+    path: Path
+    sha: str
+    #: Test files (and test config) copied from the head, for the base tree.
+    overlaid: tuple[str, ...] = ()
+
+
+def overlay_tests(repo: Path, head: str, tree: Path, patterns: Sequence[str]) -> list[str]:
+    """Lay the head's test files and pytest config over `tree` (the SWE-bench test patch)."""
+    listed = git(repo, "ls-tree", "-r", "--name-only", head).splitlines()
+    copied: list[str] = []
+    for path in listed:
+        if not is_test_path(path, patterns):
+            continue
+        content = subprocess.run(
+            ["git", "show", f"{head}:{path}"], cwd=repo, capture_output=True, check=True
+        ).stdout
+        dest = tree / path
+        header = CONFIG_SECTIONS.get(Path(path).name) if "/" not in path else None
+        if header is not None:
+            if not dest.exists():
+                continue
+            base_text = dest.read_text(encoding="utf-8", errors="replace")
+            spliced = splice_section(base_text, content.decode("utf-8", "replace"), header)
+            if spliced != base_text:
+                dest.write_text(spliced, encoding="utf-8")
+                copied.append(path)
+            continue
+        if dest.exists() and dest.read_bytes() == content:
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(content)
+        copied.append(path)
+    return copied
+
+
+def run_setup(workspace: Workspace, command: str, env: dict[str, str], timeout: float) -> None:
+    """Run the manifest's setup command in a worktree; a failure is the baseline's fault."""
+    import os
+
+    proc = subprocess.run(
+        command,
+        shell=True,
+        cwd=workspace.path,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise TargetError(
+            f"setup command {command!r} failed with exit code {proc.returncode} "
+            f"in the {workspace.label} worktree",
+            log_tail=tail(proc.stdout + proc.stderr),
+        )
+
+
+@contextmanager
+def worktrees(
+    repo: Path, base: str, head: str, *, test_paths: Sequence[str]
+) -> Iterator[tuple[Workspace, Workspace]]:
+    """Check out base (with the head's tests laid over) and head into temp worktrees."""
+    git(repo, "worktree", "prune", check=False)
+    root = Path(tempfile.mkdtemp(prefix="fixguard-wt-"))
+    made: list[Path] = []
+    try:
+        spaces = []
+        for label, sha in (("base", base), ("head", head)):
+            path = root / label
+            git(repo, "worktree", "add", "--detach", "--force", str(path), sha)
+            made.append(path)
+            spaces.append(Workspace(label=label, path=path, sha=sha))
+        base_ws, head_ws = spaces
+        base_ws.overlaid = tuple(overlay_tests(repo, head, base_ws.path, test_paths))
+        yield base_ws, head_ws
+    finally:
+        for path in made:
+            git(repo, "worktree", "remove", "--force", str(path), check=False)
+        shutil.rmtree(root, ignore_errors=True)
+        git(repo, "worktree", "prune", check=False)
