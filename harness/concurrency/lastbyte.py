@@ -1,0 +1,266 @@
+"""HTTP last-byte synchronisation, and the naive ``asyncio.gather`` baseline.
+
+Last-byte mode opens N keep-alive HTTP/1.1 connections on loopback (each warmed with one request
+so the server has accepted it and is parked in its parser), writes every request except its final
+byte, waits until the partial requests have left, then writes all the final bytes back to back.
+The server completes N requests within microseconds of each other, so a race window as narrow as
+one DB round trip is hit far more often than by N independent client calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..errors import TargetError, UserError
+from .attempts import AttemptOutcome, Budget, run_attempts
+from .result import Mode, RaceResult, Violation
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One request to fire. ``body`` wins over ``json``; headers are sent as given."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    body: bytes | None = None
+
+    def payload(self) -> bytes:
+        if self.body is not None:
+            return self.body
+        if self.json is not None:
+            return jsonlib.dumps(self.json, separators=(",", ":")).encode()
+        return b""
+
+    def encode(self, host: str) -> bytes:
+        """The raw HTTP/1.1 bytes, keep-alive, with Content-Length when there is a body."""
+        body = self.payload()
+        lines = [f"{self.method.upper()} {self.path} HTTP/1.1", f"Host: {host}"]
+        names = {k.lower() for k in self.headers}
+        for key, value in self.headers.items():
+            lines.append(f"{key}: {value}")
+        if self.json is not None and self.body is None and "content-type" not in names:
+            lines.append("Content-Type: application/json")
+        if body or self.method.upper() in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}")
+        lines.append("Connection: keep-alive")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.body) if self.body else None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+def _address(base_url: str) -> tuple[str, int, str]:
+    parts = urlsplit(base_url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise UserError(
+            f"target.base_url={base_url!r}: last-byte mode needs a plain http:// loopback "
+            "target (use kind 'process' or 'url'; in-process targets have no socket)"
+        )
+    port = parts.port or 80
+    return parts.hostname, port, f"{parts.hostname}:{port}"
+
+
+async def _read_reply(reader: asyncio.StreamReader) -> HttpReply:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status_line = lines[0].split(" ", 2)
+    if len(status_line) < 2 or not status_line[1].isdigit():
+        raise TargetError(f"malformed HTTP status line from target: {lines[0]!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if ":" in line:
+            key, value = line.split(":", 1)
+            headers[key.strip().lower()] = value.strip()
+    status = int(status_line[1])
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")
+                break
+            chunks.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        body = b"".join(chunks)
+    elif "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    elif status in (204, 304) or 100 <= status < 200:
+        body = b""
+    else:
+        body = await reader.read()
+    return HttpReply(status, headers, body)
+
+
+class _Conn:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.reader, self.writer = reader, writer
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _open(host: str, port: int, timeout: float) -> _Conn:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, TimeoutError) as exc:
+        raise TargetError(
+            f"target {host}:{port} is unreachable ({type(exc).__name__}: {exc}); "
+            "is it running and healthy?"
+        ) from None
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return _Conn(reader, writer)
+
+
+async def fire_last_byte(
+    base_url: str,
+    requests: Sequence[HttpRequest],
+    *,
+    warmup: HttpRequest | None = None,
+    timeout: float = 10.0,
+    settle: float = 0.01,
+) -> list[HttpReply | BaseException]:
+    """Send ``requests`` on one connection each, releasing their final bytes back to back.
+
+    ``warmup`` (a cheap GET such as the health URL) is sent first on every connection so that
+    all of them are established and accepted before the race. ``settle`` is how long to wait
+    after the partial writes so they have reached the server before the final bytes go.
+    """
+    host, port, host_header = _address(base_url)
+    conns = await asyncio.gather(*(_open(host, port, timeout) for _ in requests))
+    try:
+        if warmup is not None:
+            raw = warmup.encode(host_header)
+            for conn in conns:
+                conn.writer.write(raw)
+            await asyncio.wait_for(asyncio.gather(*(_read_reply(c.reader) for c in conns)), timeout)
+        encoded = [request.encode(host_header) for request in requests]
+        for conn, raw in zip(conns, encoded, strict=True):
+            conn.writer.write(raw[:-1])
+        await asyncio.gather(*(conn.writer.drain() for conn in conns))
+        await asyncio.sleep(settle)
+        for conn, raw in zip(conns, encoded, strict=True):
+            conn.writer.write(raw[-1:])  # no await in between: back to back
+        await asyncio.gather(*(conn.writer.drain() for conn in conns))
+        replies = await asyncio.gather(
+            *(asyncio.wait_for(_read_reply(c.reader), timeout) for c in conns),
+            return_exceptions=True,
+        )
+        return list(replies)
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+async def fire_gather(
+    base_url: str, requests: Sequence[HttpRequest], *, timeout: float = 10.0
+) -> list[HttpReply | BaseException]:
+    """The baseline: one httpx.AsyncClient, ``asyncio.gather`` of N calls."""
+    limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=len(requests))
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as client:
+
+        async def one(request: HttpRequest) -> HttpReply:
+            response = await client.request(
+                request.method,
+                request.path,
+                headers=dict(request.headers),
+                content=request.payload() if request.body is not None else None,
+                json=request.json if request.body is None else None,
+            )
+            return HttpReply(response.status_code, dict(response.headers), response.content)
+
+        replies = await asyncio.gather(*(one(r) for r in requests), return_exceptions=True)
+        return list(replies)
+
+
+def fire(
+    mode: Mode,
+    base_url: str,
+    requests: Sequence[HttpRequest],
+    *,
+    warmup: HttpRequest | None = None,
+    timeout: float = 10.0,
+) -> tuple[list[HttpReply | BaseException], float]:
+    """Fire ``requests`` concurrently in ``mode`` (last-byte or gather); returns replies and seconds."""
+    if mode not in (Mode.LAST_BYTE, Mode.GATHER):
+        raise UserError(f"mode={mode.value!r}: not an HTTP mode (last-byte|gather)")
+    started = time.perf_counter()
+    if mode is Mode.LAST_BYTE:
+        replies = asyncio.run(fire_last_byte(base_url, requests, warmup=warmup, timeout=timeout))
+    else:
+        replies = asyncio.run(fire_gather(base_url, requests, timeout=timeout))
+    return replies, time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class HttpRace:
+    workers: int = 8
+    mode: Mode = Mode.LAST_BYTE
+    budget: Budget = field(default_factory=lambda: Budget(seconds=3.0, max_attempts=40))
+    seed: int | None = None
+    timeout: float = 10.0
+    warmup: HttpRequest | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in (Mode.LAST_BYTE, Mode.GATHER):
+            raise UserError(f"mode={self.mode.value!r}: not an HTTP mode (last-byte|gather)")
+        if self.workers < 2:
+            raise UserError(f"workers={self.workers!r}: a race needs at least 2 requests")
+
+
+def race_http(
+    name: str,
+    base_url: str,
+    requests: Callable[[int], Sequence[HttpRequest]],
+    check: Callable[[int, list[HttpReply]], Violation | None],
+    config: HttpRace | None = None,
+) -> RaceResult:
+    """Fire ``requests(attempt)`` concurrently each attempt until ``check`` complains.
+
+    A transport error on any request (reset, timeout) is a failure of its own: a 5xx or a dropped
+    connection under concurrency is as much a bug as a wrong count.
+    """
+    cfg = config or HttpRace()
+
+    def attempt(number: int, seed: int) -> AttemptOutcome:
+        batch = list(requests(number))
+        replies, _ = fire(cfg.mode, base_url, batch, warmup=cfg.warmup, timeout=cfg.timeout)
+        errors = [(i, r) for i, r in enumerate(replies) if isinstance(r, BaseException)]
+        if errors:
+            index, exc = errors[0]
+            return AttemptOutcome(
+                Violation(
+                    what=f"{len(errors)} of {len(batch)} requests got no HTTP response",
+                    observed={"transport_errors": len(errors)},
+                    expected={"transport_errors": 0},
+                    details=(f"request {index}: {type(exc).__name__}: {exc}",),
+                )
+            )
+        return AttemptOutcome(check(number, [r for r in replies if isinstance(r, HttpReply)]))
+
+    return run_attempts(
+        name, cfg.mode, attempt, seed=cfg.seed, workers=cfg.workers, budget=cfg.budget
+    )
