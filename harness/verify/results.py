@@ -104,6 +104,8 @@ class RunResult:
     #: Whole-diff mutation by the gate: changed lines against the whole test selection.
     diff_mutants: list[MutantRecord] = field(default_factory=list)
     policy_failures: list[str] = field(default_factory=list)
+    #: Head source of every file with a mutant, for the mutation-testing-elements report.
+    sources: dict[str, str] = field(default_factory=dict)
     tool: str = "fixguard"
 
     def counts(self) -> dict[str, int]:

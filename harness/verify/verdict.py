@@ -13,17 +13,16 @@ BROKEN_OUTCOMES = frozenset(
 )
 
 
-def decide(
+def judge_runs(
     base_runs: Sequence[RunRecord],
     head_runs: Sequence[RunRecord],
-    mutants: Sequence[MutantRecord] | None,
     *,
     repeats: int,
     min_failures: int,
-) -> tuple[Verdict, str]:
-    """Apply DESIGN.md's definitions, in order: broken head, head failures, base, mutants.
+) -> tuple[Verdict | None, str]:
+    """The verdict the runs alone decide, or (None, summary) when mutation must decide.
 
-    `mutants` is None when mutation was not run (it only runs once reproduced and fixed).
+    Order: a broken head, head failures, then the base.
     """
     broken = [r for r in head_runs if r.outcome in BROKEN_OUTCOMES]
     if broken:
@@ -32,18 +31,14 @@ def decide(
             f"head run ended as {broken[0].outcome.value}: the tests cannot run on the head",
         )
     passes = sum(1 for r in head_runs if r.outcome is RunOutcome.PASSED)
-    if head_runs and passes == 0:
-        first = head_runs[0]
-        how = "timed out" if first.outcome is RunOutcome.TIMED_OUT else "failed"
-        return (
-            Verdict.STILL_FAILING,
-            f"the tests {how} on the head in {len(head_runs)} of {len(head_runs)} runs",
-        )
-    if passes < len(head_runs):
-        return (
-            Verdict.FLAKY,
-            f"the tests passed on the head in only {passes} of {len(head_runs)} runs",
-        )
+    total = len(head_runs)
+    if total and passes == 0:
+        how = "timed out" if head_runs[0].outcome is RunOutcome.TIMED_OUT else "failed"
+        return Verdict.STILL_FAILING, f"the tests {how} on the head in {total} of {total} runs"
+    if passes < total:
+        return Verdict.FLAKY, f"the tests passed on the head in only {passes} of {total} runs"
+    if not total:
+        return Verdict.ERROR, "the tests were never run on the head"
 
     failures = sum(1 for r in base_runs if r.outcome in FAILING_OUTCOMES)
     if failures < min_failures:
@@ -62,14 +57,27 @@ def decide(
     reproduced = f"fails on the base {failures}/{len(base_runs)}" + (
         f" ({timeouts} by timeout)" if timeouts else ""
     )
-    fixed = f"passes on the head {passes}/{len(head_runs)}"
+    return None, f"{reproduced}, passes on the head {passes}/{total}"
 
+
+def decide(
+    base_runs: Sequence[RunRecord],
+    head_runs: Sequence[RunRecord],
+    mutants: Sequence[MutantRecord] | None,
+    *,
+    repeats: int,
+    min_failures: int,
+) -> tuple[Verdict, str]:
+    """Apply DESIGN.md's definitions. `mutants` is None when mutation was not run."""
+    verdict, summary = judge_runs(base_runs, head_runs, repeats=repeats, min_failures=min_failures)
+    if verdict is not None:
+        return verdict, summary
     if mutants is None:
-        return Verdict.ERROR, f"{reproduced}, {fixed}, but mutation testing did not run"
+        return Verdict.ERROR, f"{summary}, but mutation testing did not run"
     relevant = [m for m in mutants if m.status not in (MutantStatus.SKIPPED, MutantStatus.INVALID)]
     if not relevant:
         return Verdict.NO_MUTANTS, (
-            f"{reproduced}, {fixed}, but nothing on the fix lines can be mutated: "
+            f"{summary}, but nothing on the fix lines can be mutated: "
             "an empty scope is never a pass"
         )
     pending = [m for m in relevant if m.status is MutantStatus.PENDING]
@@ -82,10 +90,6 @@ def decide(
     if undetected:
         names = ", ".join(f"{m.id} ({m.family})" for m in undetected[:3])
         return Verdict.UNGUARDED, (
-            f"{reproduced}, {fixed}, but {len(undetected)} of {len(relevant)} fix-line mutants "
-            f"survive: {names}"
+            f"{summary}, but {len(undetected)} of {len(relevant)} fix-line mutants survive: {names}"
         )
-    return (
-        Verdict.VERIFIED,
-        f"{reproduced}, {fixed}, {killed}/{len(relevant)} fix-line mutants killed",
-    )
+    return Verdict.VERIFIED, f"{summary}, {killed}/{len(relevant)} fix-line mutants killed"

@@ -1,0 +1,139 @@
+"""Shared click options and the translation of flags into library options."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..claims.load import find_manifest, load_manifest
+from ..claims.model import Claim, Manifest, RunSettings
+from ..errors import UserError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def manifest_option(func: F) -> F:
+    return click.option(
+        "--manifest",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Claims manifest (harness.toml or a pyproject.toml with [tool.harness]). "
+        "Default: the one at the repo root.",
+    )(func)
+
+
+def out_option(func: F) -> F:
+    return click.option(
+        "--out",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Directory for the reports. Default: reports/<run-id>/ under the current directory.",
+    )(func)
+
+
+def run_settings_options(func: F) -> F:
+    """--python, --pytest-args, --setup, --env, --repeats, --timeout: overrides for every claim."""
+    decorators = [
+        click.option(
+            "--python",
+            "python",
+            default=None,
+            help="Interpreter of the project under test (default: this one).",
+        ),
+        click.option(
+            "--pytest-args",
+            default=None,
+            help='Extra pytest arguments, e.g. "-W error::ResourceWarning".',
+        ),
+        click.option(
+            "--setup",
+            default=None,
+            help="Shell command run in each worktree before tests (e.g. pip install pins).",
+        ),
+        click.option(
+            "--env",
+            "env",
+            multiple=True,
+            metavar="K=V",
+            help="Environment variable for the test runs (repeatable).",
+        ),
+        click.option(
+            "--repeats", type=click.IntRange(1, 100), default=None, help="n: runs on base and head."
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0.1, 3600),
+            default=None,
+            help="Seconds per pytest run.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def parse_env(pairs: Sequence[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"--env={pair!r} must look like KEY=VALUE")
+        env[key] = value
+    return env
+
+
+def overrides(
+    python: str | None,
+    pytest_args: str | None,
+    setup: str | None,
+    env: Sequence[str],
+    repeats: int | None,
+    timeout: float | None,
+) -> RunSettings | None:
+    data: dict[str, Any] = {}
+    if python:
+        data["python"] = python
+    if pytest_args:
+        try:
+            data["pytest_args"] = tuple(shlex.split(pytest_args))
+        except ValueError as exc:
+            raise UserError(f"--pytest-args={pytest_args!r}: {exc}") from None
+    if setup:
+        data["setup"] = setup
+    if env:
+        data["env"] = parse_env(env)
+    if repeats:
+        data["repeats"] = repeats
+    if timeout:
+        data["timeout"] = timeout
+    return RunSettings(**data) if data else None
+
+
+def resolve_manifest(repo: Path, manifest: Path | None, tests: Sequence[str]) -> Manifest:
+    """The manifest to use: --manifest, else an ad hoc claim from --tests, else the repo's."""
+    if manifest is not None:
+        loaded = load_manifest(manifest)
+        if tests:
+            raise UserError("pass either --manifest or --tests, not both")
+        return loaded
+    if tests:
+        return Manifest(
+            claims=(
+                Claim(
+                    id="adhoc",
+                    title="Ad hoc claim: the named tests show the bug and the fix",
+                    tests=tuple(tests),
+                ),
+            )
+        )
+    found = find_manifest(repo)
+    if found is None:
+        raise UserError(
+            f"no harness.toml or [tool.harness] in {repo}",
+            hint="pass --manifest PATH, or --tests NODEID... for an ad hoc claim",
+        )
+    return load_manifest(found)

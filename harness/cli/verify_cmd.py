@@ -1,0 +1,109 @@
+"""`harness verify`: give each claim a verdict with evidence, and write the reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ..report.console import ConsoleReporter, print_run
+from ..report.writer import write_reports
+from ..verify.pipeline import VerifyOptions, new_run_id, verify
+from ..verify.policy import evaluate, exit_code
+from .options import manifest_option, out_option, overrides, resolve_manifest, run_settings_options
+
+
+@click.command("verify")
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="The git repository under test.",
+)
+@click.option("--base", required=True, help="The commit without the fixes (e.g. origin/main).")
+@click.option("--head", default="HEAD", show_default=True, help="The commit with the fixes.")
+@manifest_option
+@click.option(
+    "--claim", "only", multiple=True, metavar="ID", help="Verify only these claims (repeatable)."
+)
+@click.option(
+    "--tests",
+    "tests",
+    multiple=True,
+    metavar="NODEID",
+    help="Ad hoc claim: these tests prove the fix (repeatable); the fix is the diff's non-test lines.",
+)
+@run_settings_options
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Parallel test runs.",
+)
+@click.option(
+    "--no-mutate",
+    is_flag=True,
+    help="Skip the mutation step (verdicts then stop at ERROR for reproduced+fixed claims).",
+)
+@click.option(
+    "--strict", is_flag=True, help="Also mutate arid code (logging, sleep values, messages)."
+)
+@click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help="Verify --head even when the work tree has uncommitted changes.",
+)
+@out_option
+def verify_command(
+    repo: Path,
+    base: str,
+    head: str,
+    manifest: Path | None,
+    only: tuple[str, ...],
+    tests: tuple[str, ...],
+    python: str | None,
+    pytest_args: str | None,
+    setup: str | None,
+    env: tuple[str, ...],
+    repeats: int | None,
+    timeout: float | None,
+    workers: int,
+    no_mutate: bool,
+    strict: bool,
+    allow_dirty: bool,
+    out: Path | None,
+) -> int:
+    """Reproduce each claim on --base, confirm it on --head, and mutate its fix lines.
+
+    \b
+    Examples:
+      harness verify --base origin/main
+      harness verify --base main~3 --head main --claim ticket-cap
+      harness verify --base B --head H --tests tests/test_fix.py::test_cap --pytest-args "-x"
+    """
+    loaded = resolve_manifest(repo, manifest, tests)
+    run_id = new_run_id()
+    options = VerifyOptions(
+        repo=repo,
+        base=base,
+        head=head,
+        manifest=loaded,
+        only=list(only) or None,
+        python=python,
+        overrides=overrides(python, pytest_args, setup, env, repeats, timeout),
+        workers=workers,
+        mutate=not no_mutate,
+        strict=strict,
+        allow_dirty=allow_dirty,
+        run_id=run_id,
+    )
+    console = Console(highlight=False)
+    with ConsoleReporter() as reporter:
+        run = verify(options, reporter)
+    run.policy_failures = evaluate(run, loaded.policy)
+    written = write_reports(run, out or Path("reports") / run_id)
+    print_run(run, console, written)
+    return int(exit_code(run.policy_failures))

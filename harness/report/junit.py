@@ -1,0 +1,50 @@
+"""junit.xml: one testcase per claim; anything but an allowed verdict is a failure."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from ..outcomes import Verdict
+from ..verify.results import RunResult
+
+
+def render_junit(run: RunResult) -> str:
+    suite = ET.Element(
+        "testsuite",
+        name="fixguard",
+        tests=str(len(run.claims)),
+        time=f"{run.duration:.3f}",
+    )
+    failures = 0
+    errors = 0
+    for claim in run.claims:
+        duration = sum(claim.timings.values())
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"fixguard.{claim.severity}",
+            name=claim.claim_id,
+            time=f"{duration:.3f}",
+        )
+        if claim.verdict is Verdict.VERIFIED or claim.excused:
+            if claim.excused:
+                ET.SubElement(case, "system-out").text = f"allowed by policy: {claim.excused}"
+            continue
+        body = claim.reason
+        for mutant in claim.survivors:
+            body += f"\n\n{mutant.id} {mutant.file}:{mutant.line} ({mutant.family})\n{mutant.diff}"
+        if claim.verdict is Verdict.ERROR:
+            errors += 1
+            element = ET.SubElement(case, "error", message=claim.verdict.value)
+        else:
+            failures += 1
+            element = ET.SubElement(
+                case, "failure", message=f"{claim.verdict.value}: {claim.title}"
+            )
+        element.text = body
+    suite.set("failures", str(failures))
+    suite.set("errors", str(errors))
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

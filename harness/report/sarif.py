@@ -1,0 +1,94 @@
+"""results.sarif (SARIF 2.1.0): surviving mutants and failing claims, located at file:line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import __version__
+from ..outcomes import Verdict
+from ..verify.results import ClaimResult, MutantRecord, RunResult
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+RULES = {
+    "surviving-mutant": "A mutant on the fix lines survived: no test notices if this part of the fix is removed.",
+    "claim-unverified": "A claimed fix could not be verified (see the verdict).",
+}
+LEVEL = {
+    Verdict.STILL_FAILING: "error",
+    Verdict.ERROR: "error",
+    Verdict.UNGUARDED: "warning",
+    Verdict.FLAKY: "warning",
+    Verdict.NOT_REPRODUCED: "warning",
+    Verdict.NO_MUTANTS: "note",
+}
+
+
+def _location(file: str, line: int) -> dict[str, Any]:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": file, "uriBaseId": "SRCROOT"},
+            "region": {"startLine": max(1, line)},
+        }
+    }
+
+
+def _mutant_result(mutant: MutantRecord, owner: str) -> dict[str, Any]:
+    return {
+        "ruleId": "surviving-mutant",
+        "level": "warning",
+        "message": {
+            "text": f"{mutant.id} ({mutant.family}: {mutant.operator}) survived [{owner}]\n{mutant.diff}"
+        },
+        "locations": [_location(mutant.file, mutant.line)],
+        "partialFingerprints": {"mutantId": mutant.id},
+    }
+
+
+def _claim_result(claim: ClaimResult) -> dict[str, Any]:
+    first = claim.fix[0] if claim.fix else ""
+    file, _, rng = first.partition(":")
+    line = int(rng.split("-")[0]) if rng else 1
+    result: dict[str, Any] = {
+        "ruleId": "claim-unverified",
+        "level": LEVEL.get(claim.verdict, "warning"),
+        "message": {"text": f"{claim.claim_id}: {claim.verdict.value}: {claim.reason}"},
+        "partialFingerprints": {"claimId": claim.claim_id},
+    }
+    if file:
+        result["locations"] = [_location(file, line)]
+    return result
+
+
+def render_sarif(run: RunResult) -> str:
+    results: list[dict[str, Any]] = []
+    for claim in run.claims:
+        if claim.verdict is Verdict.VERIFIED or claim.excused:
+            continue
+        results.append(_claim_result(claim))
+        results.extend(_mutant_result(m, f"claim {claim.claim_id}") for m in claim.survivors)
+    results.extend(
+        _mutant_result(m, "changed lines") for m in run.diff_mutants if m.status.value == "survived"
+    )
+    doc = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "fixguard",
+                        "version": __version__,
+                        "informationUri": "https://example.invalid/fixguard",
+                        "rules": [
+                            {"id": rule, "shortDescription": {"text": text}}
+                            for rule, text in RULES.items()
+                        ],
+                    }
+                },
+                "originalUriBaseIds": {"SRCROOT": {"uri": "file://" + run.repo.rstrip("/") + "/"}},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(doc, indent=2) + "\n"

@@ -1,0 +1,68 @@
+"""summary.md: a verdict table and the top survivors, short enough for a PR comment."""
+
+from __future__ import annotations
+
+from ..outcomes import Verdict
+from ..verify.results import ClaimResult, RunResult
+
+ICONS = {
+    Verdict.VERIFIED: "✅",
+    Verdict.UNGUARDED: "🛡️",
+    Verdict.NOT_REPRODUCED: "❔",
+    Verdict.STILL_FAILING: "❌",
+    Verdict.FLAKY: "🎲",
+    Verdict.NO_MUTANTS: "∅",
+    Verdict.ERROR: "💥",
+}
+MAX_SURVIVORS = 5
+MAX_DIFF_LINES = 12
+
+
+def evidence_cells(claim: ClaimResult) -> tuple[str, str, str]:
+    """(reproduced, fixed, guarded) as short `k/n` strings, '–' where the step did not run."""
+    base = f"{claim.base_failures}/{len(claim.base_runs)} fail" if claim.base_runs else "–"
+    head = f"{claim.head_passes}/{len(claim.head_runs)} pass" if claim.head_runs else "–"
+    scored = [m for m in claim.mutants if m.status.value not in ("skipped", "invalid")]
+    killed = sum(1 for m in scored if m.status.is_detected)
+    guard = f"{killed}/{len(scored)} killed" if scored else "–"
+    return base, head, guard
+
+
+def render_summary(run: RunResult) -> str:
+    counts = run.counts()
+    lines = [
+        f"## Fixguard: {len(run.claims)} claims, `{run.base[:10]}..{run.head[:10]}`",
+        "",
+        " · ".join(f"{ICONS[Verdict(v)]} {v} {n}" for v, n in counts.items() if n),
+        "",
+        "| claim | severity | verdict | reproduced (base) | fixed (head) | guarded | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for claim in run.claims:
+        base, head, guard = evidence_cells(claim)
+        note = claim.reason.replace("|", "\\|")
+        if claim.excused:
+            note = f"allowed by policy: {claim.excused}"
+        lines.append(
+            f"| `{claim.claim_id}` {claim.title} | {claim.severity} | "
+            f"{ICONS[claim.verdict]} **{claim.verdict.value}** | {base} | {head} | {guard} | {note} |"
+        )
+    survivors = [(c, m) for c in run.claims for m in c.survivors]
+    survivors += [(None, m) for m in run.diff_mutants if m.status.value == "survived"]
+    if survivors:
+        lines += ["", f"### Surviving mutants ({len(survivors)})", ""]
+        for claim, mutant in survivors[:MAX_SURVIVORS]:
+            owner = f"claim `{claim.claim_id}`" if claim else "changed lines"
+            diff = "\n".join(mutant.diff.splitlines()[:MAX_DIFF_LINES])
+            lines += [
+                f"**{mutant.id}** `{mutant.file}:{mutant.line}` {mutant.family} ({owner})",
+                "```diff",
+                diff,
+                "```",
+            ]
+        if len(survivors) > MAX_SURVIVORS:
+            lines.append(f"…and {len(survivors) - MAX_SURVIVORS} more in index.html.")
+    if run.policy_failures:
+        lines += ["", "### Gate", ""] + [f"- {f}" for f in run.policy_failures]
+    lines += ["", f"<sub>run {run.run_id} · {run.duration:.1f}s</sub>", ""]
+    return "\n".join(lines)

@@ -1,0 +1,289 @@
+"""The verify pipeline: reproduce on the base, confirm on the head, then mutate the fix lines.
+
+It emits events to a reporter and never prints. Each claim runs with the project's own
+interpreter in temp worktrees; the user's tree is only read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ..claims.model import Claim, FixRange, Manifest, RunSettings
+from ..errors import UserError
+from ..outcomes import RunOutcome, Verdict
+from ..testrun import TestRun, run_pytest
+from . import guard
+from .results import ClaimResult, MutantRecord, RunRecord, RunResult
+from .scenario_tests import scenario_test_file
+from .verdict import decide, judge_runs
+from .workspace import Workspace, dirty_files, repo_root, resolve_ref, run_setup, worktrees
+
+
+class VerifyReporter(Protocol):
+    """Receives progress events; `harness.report.console` renders them."""
+
+    def stage(self, name: str, total: int) -> None: ...
+
+    def claim_progress(self, claim_id: str, step: str) -> None: ...
+
+    def claim_finished(self, result: ClaimResult) -> None: ...
+
+
+class NullReporter:
+    def stage(self, name: str, total: int) -> None:
+        pass
+
+    def claim_progress(self, claim_id: str, step: str) -> None:
+        pass
+
+    def claim_finished(self, result: ClaimResult) -> None:
+        pass
+
+
+@dataclass
+class VerifyOptions:
+    repo: Path
+    base: str
+    head: str
+    manifest: Manifest
+    #: Claim ids to verify; None means every claim in the manifest.
+    only: Sequence[str] | None = None
+    python: str | None = None
+    #: Command-line overrides, applied over the manifest and the claim.
+    overrides: RunSettings | None = None
+    workers: int = 2
+    mutate: bool = True
+    strict: bool = False
+    allow_dirty: bool = False
+    store: Path | None = None
+    run_id: str = field(default_factory=lambda: new_run_id())
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def check_refs(repo: Path, base: str, head: str, allow_dirty: bool) -> tuple[Path, str, str]:
+    """Resolve the repo and refs, refusing a dirty tree when the head is the checkout."""
+    root = repo_root(repo)
+    base_sha = resolve_ref(root, base, field="--base")
+    head_sha = resolve_ref(root, head, field="--head")
+    if base_sha == head_sha:
+        raise UserError(
+            f"--base={base!r} and --head={head!r} are the same commit; nothing to verify"
+        )
+    if not allow_dirty and head in ("HEAD", "@"):
+        dirty = dirty_files(root)
+        if dirty:
+            shown = ", ".join(dirty[:5]) + (" …" if len(dirty) > 5 else "")
+            raise UserError(
+                f"the work tree has uncommitted changes ({shown}); they are not part of "
+                f"--head={head!r} and would not be verified",
+                where=str(root),
+                hint="commit or stash them, or pass --allow-dirty to verify the commit as it is",
+            )
+    return root, base_sha, head_sha
+
+
+def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> RunResult:
+    reporter = reporter or NullReporter()
+    started = time.monotonic()
+    root, base_sha, head_sha = check_refs(
+        options.repo, options.base, options.head, options.allow_dirty
+    )
+    claims = select_claims(options.manifest, options.only)
+    test_paths = options.manifest.settings_for(claims[0]).test_paths or () if claims else ()
+    stages: dict[str, float] = {}
+    results: list[ClaimResult] = []
+    with worktrees(root, base_sha, head_sha, test_paths=test_paths) as (base_ws, head_ws):
+        stages["checkout"] = time.monotonic() - started
+        jobs = [ClaimJob.build(options, claim, base_ws, head_ws) for claim in claims]
+        t0 = time.monotonic()
+        setups = {s.setup for job in jobs for s in (job.settings,) if s.setup}
+        for command in sorted(setups):
+            for ws in (base_ws, head_ws):
+                run_setup(ws, command, dict(jobs[0].settings.env or {}), timeout=900)
+        reporter.stage("reproduce", len(jobs))
+        with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+            list(pool.map(lambda job: job.run_sides(reporter), jobs))
+        stages["reproduce+fixed"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        eligible = [job for job in jobs if job.needs_mutation()]
+        reporter.stage("mutate", len(eligible))
+        for job in jobs:
+            if job in eligible and options.mutate:
+                job.mutants, job.skipped = guard.mutate_claim(
+                    root, base_sha, head_sha, head_ws, job, options, reporter
+                )
+            results.append(job.finish(options.mutate))
+            reporter.claim_finished(results[-1])
+        stages["mutate"] = time.monotonic() - t0
+    excuse(results, options.manifest)
+    return RunResult(
+        run_id=options.run_id,
+        repo=str(root),
+        base=base_sha,
+        head=head_sha,
+        claims=results,
+        started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        duration=time.monotonic() - started,
+        stages=stages,
+    )
+
+
+def excuse(results: Sequence[ClaimResult], manifest: Manifest) -> None:
+    """Record the policy's allowed exceptions on the claims they cover."""
+    for result in results:
+        exc = manifest.policy.excused(result.claim_id, result.verdict)
+        result.excused = exc.reason if exc else None
+
+
+def select_claims(manifest: Manifest, only: Sequence[str] | None) -> list[Claim]:
+    if not manifest.claims:
+        raise UserError("the manifest has no [[claims]]", hint="add one, or pass --tests")
+    if only is None:
+        return list(manifest.claims)
+    return [manifest.claim(claim_id) for claim_id in only]
+
+
+@dataclass
+class ClaimJob:
+    """One claim's state while the pipeline runs it."""
+
+    claim: Claim
+    settings: RunSettings
+    python: str
+    nodeids: tuple[str, ...]
+    base_ws: Workspace
+    head_ws: Workspace
+    base_runs: list[RunRecord] = field(default_factory=list)
+    head_runs: list[RunRecord] = field(default_factory=list)
+    mutants: list[MutantRecord] | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls, options: VerifyOptions, claim: Claim, base_ws: Workspace, head_ws: Workspace
+    ) -> ClaimJob:
+        settings = options.manifest.settings_for(claim).merged(options.overrides)
+        python = settings.python or options.python or sys.executable
+        if claim.scenario:
+            target = options.manifest.targets[claim.target or ""]
+            rel = scenario_test_file(claim, target, base_ws.path, head_ws.path)
+            nodeids: tuple[str, ...] = (rel,)
+        else:
+            nodeids = claim.tests
+        return cls(claim, settings, python, nodeids, base_ws, head_ws)
+
+    @property
+    def repeats(self) -> int:
+        return self.settings.repeats or 1
+
+    @property
+    def min_failures(self) -> int:
+        return min(self.settings.min_failures or 1, self.repeats)
+
+    def pytest_args(self) -> list[str]:
+        args = list(self.settings.pytest_args or ())
+        for nodeid in self.settings.deselect or ():
+            args += ["--deselect", nodeid]
+        return args
+
+    def run_once(self, ws: Workspace) -> TestRun:
+        return run_pytest(
+            ws.path,
+            self.nodeids,
+            python=self.python,
+            pytest_args=self.pytest_args(),
+            env=self.settings.env or {},
+            timeout=self.settings.timeout or 120.0,
+        )
+
+    def run_sides(self, reporter: VerifyReporter) -> None:
+        t0 = time.monotonic()
+        for index in range(self.repeats):
+            reporter.claim_progress(self.claim.id, f"base run {index + 1}/{self.repeats}")
+            run = self.run_once(self.base_ws)
+            self.base_runs.append(record("base", index, run))
+            failures = sum(1 for r in self.base_runs if r.outcome in _FAILS)
+            if failures >= self.min_failures:
+                break  # reproduced: the remaining base runs cannot change that
+        self.timings["base"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        for index in range(self.repeats):
+            reporter.claim_progress(self.claim.id, f"head run {index + 1}/{self.repeats}")
+            self.head_runs.append(record("head", index, self.run_once(self.head_ws)))
+        self.timings["head"] = time.monotonic() - t0
+
+    def needs_mutation(self) -> bool:
+        verdict, _ = judge_runs(
+            self.base_runs, self.head_runs, repeats=self.repeats, min_failures=self.min_failures
+        )
+        return verdict is None
+
+    def finish(self, mutate: bool) -> ClaimResult:
+        mutants = self.mutants if (mutate or self.mutants is not None) else None
+        verdict, reason = decide(
+            self.base_runs,
+            self.head_runs,
+            mutants,
+            repeats=self.repeats,
+            min_failures=self.min_failures,
+        )
+        if not mutate and verdict is Verdict.ERROR and self.mutants is None:
+            reason = reason.replace(
+                "mutation testing did not run", "mutation testing was skipped (--no-mutate)"
+            )
+        return ClaimResult(
+            claim_id=self.claim.id,
+            title=self.claim.title,
+            severity=self.claim.severity.value,
+            source=self.claim.source,
+            verdict=verdict,
+            reason=reason,
+            tests=self.nodeids,
+            fix=tuple(str(f) for f in self.claim.fix),
+            repeats=self.repeats,
+            min_failures=self.min_failures,
+            base_runs=self.base_runs,
+            head_runs=self.head_runs,
+            mutants=list(self.mutants or []),
+            skipped=self.skipped,
+            repro=self.repro_command(),
+            timings=self.timings,
+        )
+
+    def repro_command(self) -> str:
+        args = " ".join(shlex.quote(a) for a in (*self.nodeids, *self.pytest_args()))
+        return f"{shlex.quote(self.python)} -m pytest {args}"
+
+    def fix_ranges(self) -> tuple[FixRange, ...]:
+        return self.claim.fix
+
+
+_FAILS = frozenset({RunOutcome.FAILED, RunOutcome.TIMED_OUT})
+
+
+def record(side: str, index: int, run: TestRun) -> RunRecord:
+    return RunRecord(
+        side=side,
+        index=index,
+        outcome=run.outcome,
+        duration=round(run.duration, 3),
+        failed=run.failed,
+        log_tail=run.log_tail,
+        command=" ".join(shlex.quote(c) for c in run.command),
+    )
+
+
+ProgressCallback = Callable[[str], None]

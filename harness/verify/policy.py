@@ -1,0 +1,33 @@
+"""The gate policy: which verdicts fail the build, the kill-ratio floor, and allowed exceptions."""
+
+from __future__ import annotations
+
+from ..claims.model import Policy
+from ..outcomes import ExitCode, MutantStatus
+from .results import RunResult
+
+
+def evaluate(run: RunResult, policy: Policy) -> list[str]:
+    """Return one line per policy violation (empty means the gate passes). Pure."""
+    failures: list[str] = []
+    for claim in run.claims:
+        if claim.verdict in policy.fail_on and not claim.excused:
+            failures.append(f"{claim.claim_id}: {claim.verdict.value} ({claim.reason})")
+    scored = [
+        m
+        for m in run.diff_mutants
+        if m.status not in (MutantStatus.SKIPPED, MutantStatus.INVALID, MutantStatus.PENDING)
+    ]
+    if scored:
+        killed = sum(1 for m in scored if m.status.is_detected)
+        ratio = killed / len(scored)
+        if ratio < policy.min_kill_ratio:
+            failures.append(
+                f"changed lines: kill ratio {ratio:.0%} ({killed}/{len(scored)}) is below "
+                f"policy.min_kill_ratio={policy.min_kill_ratio:.0%}"
+            )
+    return failures
+
+
+def exit_code(failures: list[str]) -> ExitCode:
+    return ExitCode.POLICY_FAILURE if failures else ExitCode.OK
