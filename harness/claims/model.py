@@ -138,6 +138,10 @@ class Claim(Strict):
     target: str | None = None
     fix: tuple[FixRange, ...] = ()
     run: RunSettings | None = None
+    #: The bug class (scenario pack name), guessed by `harness claims import`.
+    bug_class: str | None = None
+    #: What the report said about the finding ("✅ Fixed", "Open", ...), kept for the record.
+    reported_status: str | None = None
     #: Set by `harness claims import` until a person has confirmed the guessed bug class.
     draft: bool = False
 
@@ -161,6 +165,8 @@ class Claim(Strict):
 
     @model_validator(mode="after")
     def _tests_or_scenario(self) -> Claim:
+        if self.draft:
+            return self  # drafts are checked again by `verify`, which refuses them
         if self.scenario and self.tests:
             raise ValueError("set either 'scenario' (with 'binding') or 'tests', not both")
         if not self.scenario and not self.tests:
