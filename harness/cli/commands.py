@@ -9,6 +9,8 @@ import click
 #: (module, attribute) of each command, imported only when the CLI starts.
 COMMANDS: list[tuple[str, str]] = [
     ("harness.cli.verify_cmd", "verify_command"),
+    ("harness.cli.claims_cmd", "claims_group"),
+    ("harness.cli.report_cmd", "report_command"),
     ("harness.cli.sample_cmd", "sample_command"),
 ]
 

@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         err_console.print(f"[bold red]error:[/] {exc.one_line()}", soft_wrap=True)
         code = int(exc.exit_code)
         if exc.exit_code == ExitCode.INTERNAL:
-            err_console.print("This is a bug in the harness; please report it with the output above.")
+            err_console.print(
+                "This is a bug in the harness; please report it with the output above."
+            )
     except click.exceptions.Abort:
         err_console.print("aborted")
         code = 130
@@ -63,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = 130
     except Exception:
         traceback.print_exc()
-        err_console.print("[bold red]internal error[/]: this is a bug in the harness; please report it.")
+        err_console.print(
+            "[bold red]internal error[/]: this is a bug in the harness; please report it."
+        )
         code = int(ExitCode.INTERNAL)
     else:
         code = int(result) if isinstance(result, int) else 0

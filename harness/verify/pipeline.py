@@ -150,9 +150,14 @@ def excuse(results: Sequence[ClaimResult], manifest: Manifest) -> None:
 def select_claims(manifest: Manifest, only: Sequence[str] | None) -> list[Claim]:
     if not manifest.claims:
         raise UserError("the manifest has no [[claims]]", hint="add one, or pass --tests")
-    if only is None:
-        return list(manifest.claims)
-    return [manifest.claim(claim_id) for claim_id in only]
+    chosen = list(manifest.claims) if only is None else [manifest.claim(c) for c in only]
+    drafts = [c.id for c in chosen if c.draft]
+    if drafts:
+        raise UserError(
+            f"claims {', '.join(drafts)} are drafts (draft = true)",
+            hint="confirm bug_class, add tests or a scenario, then delete draft = true",
+        )
+    return chosen
 
 
 @dataclass

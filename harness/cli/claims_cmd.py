@@ -1,0 +1,82 @@
+"""`harness claims`: draft claims from review reports, and check a manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..claims.importer import import_findings, to_toml
+from ..claims.load import find_manifest, load_manifest
+from ..errors import UserError
+
+
+@click.group("claims")
+def claims_group() -> None:
+    """Draft, list and validate claims."""
+
+
+@claims_group.command("import")
+@click.argument("report", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the drafts to this new file instead of stdout (never overwrites).",
+)
+def import_command(report: Path, out: Path | None) -> int:
+    """Draft claims from REPORT: review markdown tables or a SARIF file.
+
+    \b
+    Markdown: tables with 'Issue' (or 'Title') and 'File' columns, such as
+      | # | Issue | File | Line | Status |
+    Severity comes from the nearest heading (Critical, Major, Minor, Nitpicks).
+    SARIF: one draft per result, at its file:line, severity from its level.
+    Each draft carries a guessed `bug_class` and `draft = true` until you confirm it.
+    """
+    drafts = import_findings(report)
+    text = to_toml(drafts)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        if out.exists():
+            raise UserError(
+                f"--out={str(out)!r} already exists; Fixguard never overwrites your files",
+                hint="choose a new path and merge by hand",
+            )
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(drafts)} draft claims to {out}", err=True)
+    return 0
+
+
+@claims_group.command("list")
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Manifest to read (default: ./harness.toml or pyproject's [tool.harness]).",
+)
+def list_command(manifest: Path | None) -> int:
+    """Validate the manifest and list its claims."""
+    path = manifest or find_manifest(Path("."))
+    if path is None:
+        raise UserError("no harness.toml or [tool.harness] here", hint="pass --manifest PATH")
+    loaded = load_manifest(path)
+    table = Table(title=f"{len(loaded.claims)} claims in {path}")
+    for column in ("id", "severity", "check", "fix", "target", "status"):
+        table.add_column(column)
+    for claim in loaded.claims:
+        check = claim.scenario or " ".join(claim.tests) or "–"
+        status = "draft" if claim.draft else "ready"
+        table.add_row(
+            claim.id,
+            claim.severity.value,
+            check,
+            ", ".join(map(str, claim.fix)) or "diff",
+            claim.target or "–",
+            status,
+        )
+    Console().print(table)
+    return 0

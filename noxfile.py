@@ -1,0 +1,75 @@
+"""Developer and CI sessions. `nox -l` lists them; `.ci/run` calls `nox -s tests`."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+PYTHON = "3.11"
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the harness's own test suite (unit, integration, scenario packs); CI runs this."""
+    _install(session)
+    session.run("pytest", *(session.posargs or ["-n", "2", "--dist", "loadgroup"]))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check over harness/, scenarios/, tests/ and benchmarks/."""
+    session.install("ruff>=0.4")
+    session.run("ruff", "check", "harness", "scenarios", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "harness")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy over the harness package."""
+    _install(session)
+    session.run("mypy", "harness")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """Materialise the sample service's history and verify every claim; writes reports/."""
+    _install(session)
+    session.run("harness", "demo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def scenarios(session: nox.Session) -> None:
+    """Run the scenario packs' self-tests against the bundled sample service."""
+    _install(session)
+    session.run("pytest", "scenarios", "tests/packs", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def gate(session: nox.Session) -> None:
+    """Gate the current branch: verify touched claims and mutate changed lines (base: origin/main or posargs)."""
+    _install(session)
+    base = session.posargs[0] if session.posargs else os.environ.get("FIXGUARD_BASE", "origin/main")
+    session.run("harness", "gate", "--base", base, *session.posargs[1:])
+
+
+@nox.session(python=PYTHON)
+def mutation(session: nox.Session) -> None:
+    """Periodic deep run: plain mutmut over the whole harness package."""
+    _install(session)
+    session.run("mutmut", "run", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (not CI): each prints a ratio against a baseline measured in the same run."""
+    _install(session)
+    session.run("python", "benchmarks/run_all.py", *session.posargs)
