@@ -1,0 +1,525 @@
+"""The `docker` kind: a server in a container on its own network, published on 127.0.0.1 only.
+
+    spec = TargetSpec(kind="docker", image="fixguard/python:local",
+                      command="python3 -m uvicorn app:app --host {host} --port {port}",
+                      mounts={"/path/to/tree": "/src"}, cwd="/src", health="/healthz")
+    with launch(spec) as target:
+        target.client().get("/healthz")
+        psutil.Process(target.pid).num_fds()      # the server's host pid (State.Pid)
+
+`{port}` is the port inside the container (`container_port`, default 8000), `{host}` is
+0.0.0.0 (a server bound to 127.0.0.1 inside cannot be reached through the published port),
+`{python}` is python3. `mounts` maps host paths to container paths (append ``:ro`` for
+read-only), so a mutated source tree runs inside. `options` passes extra keyword arguments to
+the Docker SDK's `containers.create` (``mem_limit``, ``user``, ``init``...).
+
+Every container and network carries the label ``org.fixguard.target`` plus its owner's pid and
+host, so that `reap()` removes what a killed run left behind; each start reaps leftovers of
+dead owners first. The image is never pulled: build it locally (`.ci/docker-setup`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import time
+import uuid
+import warnings
+import weakref
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import httpx
+import psutil
+import requests
+from docker.models.containers import Container
+
+from ..errors import TargetError, UserError
+from .base import Target
+from .ports import LOOPBACK, free_port
+from .spec import TargetSpec, render
+
+LABEL = "org.fixguard.target"
+LABEL_OWNER_PID = "org.fixguard.owner-pid"
+LABEL_OWNER_HOST = "org.fixguard.owner-host"
+LABEL_NAME = "org.fixguard.target-name"
+DEFAULT_CONTAINER_PORT = 8000
+#: What the server binds inside the container, and `{python}` inside it.
+CONTAINER_HOST = "0.0.0.0"
+CONTAINER_PYTHON = "python3"
+LOG_TAIL_LINES = 40
+#: Extra tries with a new free port when the one picked was taken meanwhile.
+PORT_RETRIES = 3
+#: `options` keys the launcher sets itself.
+RESERVED_OPTIONS = frozenset({
+    "image", "command", "name", "labels", "ports", "network", "network_mode", "environment",
+    "volumes", "working_dir", "detach", "auto_remove", "remove", "publish_all_ports",
+})  # fmt: skip
+_PORT_TAKEN = ("port is already allocated", "address already in use")
+
+_live: weakref.WeakSet[DockerTarget] = weakref.WeakSet()
+
+
+def engine(timeout: float = 30.0) -> docker.DockerClient:
+    """A client for the engine `DOCKER_HOST` names (default: the local socket), checked alive."""
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        client = docker.from_env(timeout=int(timeout))
+        client.ping()
+    except (docker.errors.DockerException, requests.RequestException) as exc:
+        raise TargetError(
+            f"docker engine at {where} is not reachable: {_short(exc)}",
+            where="kind",
+            hint="start dockerd, e.g. run .ci/docker-setup as root (see docs/docker.md)",
+        ) from None
+    return client
+
+
+def reap(client: docker.DockerClient | None = None, *, everything: bool = False) -> list[str]:
+    """Remove fixguard containers and networks whose owner process is gone; their names.
+
+    `everything=True` also removes those of live owners (for a manual clean-up).
+    """
+    client = client or engine()
+    host = socket.gethostname()
+
+    def orphaned(labels: dict[str, str]) -> bool:
+        if everything:
+            return True
+        if labels.get(LABEL_OWNER_HOST) != host:
+            return False  # another machine's engine user; not ours to judge
+        try:
+            return not psutil.pid_exists(int(labels.get(LABEL_OWNER_PID, "0")))
+        except ValueError:
+            return True
+
+    removed: list[str] = []
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        if orphaned(container.labels):
+            _ignore_gone(partial(container.remove, force=True, v=True))
+            removed.append(container.name)
+    for network in client.networks.list(filters={"label": LABEL}):
+        if orphaned(network.attrs.get("Labels") or {}):
+            _ignore_gone(network.remove)
+            removed.append(network.name)
+    return removed
+
+
+def _ignore_gone(action: Callable[[], object]) -> None:
+    try:
+        action()
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409 or "in progress" not in str(exc):  # already being removed
+            raise
+
+
+def _short(exc: BaseException) -> str:
+    """One line of an engine error: the daemon's explanation, not the HTTP plumbing."""
+    if isinstance(exc, docker.errors.APIError) and exc.explanation:
+        return str(exc.explanation).strip()
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def parse_mounts(mounts: dict[str, str]) -> dict[str, dict[str, str]]:
+    """`{"./src": "/src:ro"}` -> the SDK's `volumes` argument; host paths must exist."""
+    volumes: dict[str, dict[str, str]] = {}
+    for host, target in mounts.items():
+        path = Path(host).expanduser().resolve()
+        if not path.exists():
+            raise UserError(
+                f"mounts={{{host!r}: {target!r}}}: host path {str(path)!r} does not exist "
+                "(mount an existing directory, e.g. the source tree)",
+                where=f"mounts.{host}",
+            )
+        bind, _, mode = target.partition(":")
+        if not bind.startswith("/") or mode not in {"", "ro", "rw"}:
+            raise UserError(
+                f"mounts={{{host!r}: {target!r}}}: the container side must be an absolute "
+                "path, optionally with ':ro' or ':rw' (e.g. '/src' or '/src:ro')",
+                where=f"mounts.{host}",
+            )
+        volumes[str(path)] = {"bind": bind, "mode": mode or "rw"}
+    return volumes
+
+
+def listening_inside(pid: int, port: int) -> set[str] | None:
+    """Addresses ('0.0.0.0', '127.0.0.1', '::'...) listening on TCP `port` in the network
+    namespace of `pid`, read from /proc/<pid>/net/tcp{,6}; None when it may not be read."""
+    found: set[str] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return None
+        for line in lines:
+            fields = line.split()
+            local, state = fields[1], fields[3]
+            address, _, hex_port = local.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(_decode_address(address))
+    return found
+
+
+def _decode_address(hex_address: str) -> str:
+    raw = bytes.fromhex(hex_address)
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+    return socket.inet_ntop(socket.AF_INET6, words)
+
+
+class _StartFailed(Exception):
+    def __init__(self, reason: str, *, port_taken: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.port_taken = port_taken
+
+
+class DockerTarget(Target):
+    """A container of `spec.image`, its `container_port` published on a loopback host port."""
+
+    kind = "docker"
+
+    def __init__(self, spec: TargetSpec) -> None:
+        super().__init__(spec)
+        assert spec.image is not None  # the kind's registration requires it
+        self._suffix = uuid.uuid4().hex[:12]
+        self.container_name = f"fixguard-{self._suffix}"
+        self.network_name = f"fixguard-{self._suffix}"
+        self.container_port = spec.container_port or DEFAULT_CONTAINER_PORT
+        self._client: docker.DockerClient | None = None
+        self._container: Container | None = None
+        self._port: int | None = None
+        self._pid: int | None = None
+        self._final_log: str | None = None
+        self.teardown_error: str | None = None
+
+    # --- what scenarios read -------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self._port is None:
+            raise TargetError(f"target {self.spec.label!r} has not been started")
+        return f"http://{LOOPBACK}:{self._port}"
+
+    @property
+    def port(self) -> int | None:
+        """The host port (on 127.0.0.1) that `container_port` is published on."""
+        return self._port
+
+    @property
+    def pid(self) -> int | None:
+        """The server's pid on the host (kept after stop, so a test can check it is gone)."""
+        return self._pid
+
+    @property
+    def container_id(self) -> str | None:
+        return self._container.id if self._container is not None else None
+
+    def container_pids(self) -> list[int]:
+        """Host pids of every process in the container, from `docker top`."""
+        if self._container is None:
+            return []
+        top = self._container.top(ps_args="-o pid")
+        column = top["Titles"].index("PID")
+        return [int(row[column]) for row in top.get("Processes") or []]
+
+    def logs(self) -> str:
+        """The container's stdout and stderr so far (kept after the container is removed)."""
+        if self._final_log is not None:
+            return self._final_log
+        if self._container is None:
+            return ""
+        try:
+            return bytes(self._container.logs(stdout=True, stderr=True)).decode(errors="replace")
+        except (docker.errors.DockerException, requests.RequestException):
+            return ""
+
+    # --- start ---------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        spec, image = self.spec, str(self.spec.image)
+        self._client = client = engine()
+        try:
+            reap(client)
+        except (docker.errors.DockerException, requests.RequestException):
+            pass  # a leftover being removed by someone else; the next start tries again
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            raise UserError(
+                f"image={image!r}: not on the docker engine, and the docker target never "
+                "pulls (build or load it first; .ci/docker-setup builds fixguard/python:local)",
+                where=self._where("image"),
+            ) from None
+        volumes = parse_mounts(spec.mounts)
+        create_kwargs = self._create_kwargs(volumes)
+        _live.add(self)
+        try:
+            client.networks.create(self.network_name, driver="bridge", labels=self._labels())
+        except docker.errors.APIError as exc:
+            raise TargetError(
+                f"target {spec.label!r}: could not create docker network "
+                f"{self.network_name!r}: {_short(exc)}",
+                where=self._where("kind"),
+                hint="leftover networks use up the address pools; "
+                "`python -m harness.targets.docker` removes fixguard's",
+            ) from None
+        attempts = 1 if spec.port is not None else PORT_RETRIES + 1
+        for attempt in range(attempts):
+            port = spec.port if spec.port is not None else free_port()
+            try:
+                self._run(port, create_kwargs)
+                return
+            except _StartFailed as failure:
+                log = self._final_log = self.logs()
+                self._remove_container()
+                if failure.port_taken and attempt + 1 < attempts:
+                    continue
+                if failure.port_taken:
+                    raise TargetError(
+                        f"port={port!r}: {LOOPBACK}:{port} is already in use on the host, so "
+                        f"the docker engine cannot publish it (choose another port, or leave "
+                        f"port unset to pick a free one)",
+                        where=self._where("port"),
+                    ) from None
+                raise TargetError(
+                    f"target {spec.label!r}: container of image {image!r} {failure.reason}",
+                    where=self._where("command"),
+                    hint=f"full log: {spec.log_file}" if spec.log_file else None,
+                    log_tail=tail(log) or "(the container wrote nothing)",
+                ) from None
+
+    def _where(self, field: str) -> str:
+        return f"targets.{self.spec.name}.{field}" if self.spec.name else field
+
+    def _labels(self) -> dict[str, str]:
+        return {
+            LABEL: "1",
+            LABEL_OWNER_PID: str(os.getpid()),
+            LABEL_OWNER_HOST: socket.gethostname(),
+            LABEL_NAME: self.spec.label,
+        }
+
+    def _render(self, text: str) -> str:
+        return render(text, port=self.container_port, python=CONTAINER_PYTHON, host=CONTAINER_HOST)
+
+    def _create_kwargs(self, volumes: dict[str, dict[str, str]]) -> dict[str, Any]:
+        spec = self.spec
+        clash = sorted(RESERVED_OPTIONS & set(spec.options))
+        if clash:
+            raise UserError(
+                f"options.{clash[0]}={spec.options[clash[0]]!r}: set by the docker target "
+                "itself (use the spec's own fields: command, env, mounts, cwd, port)",
+                where=self._where(f"options.{clash[0]}"),
+            )
+        command: str | list[str] | None = None
+        if isinstance(spec.command, str):
+            command = self._render(spec.command)
+        elif spec.command is not None:
+            command = [self._render(word) for word in spec.command]
+        environment = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        environment.update({k: self._render(v) for k, v in spec.env.items()})
+        environment["PORT"] = str(self.container_port)
+        return {
+            **spec.options,
+            "command": command,
+            "name": self.container_name,
+            "labels": self._labels(),
+            "network": self.network_name,
+            "environment": environment,
+            "volumes": volumes,
+            "working_dir": str(spec.cwd) if spec.cwd is not None else None,
+            "detach": True,
+        }
+
+    def _run(self, port: int, create_kwargs: dict[str, Any]) -> None:
+        assert self._client is not None
+        self._port = port
+        ports = {f"{self.container_port}/tcp": (LOOPBACK, port)}
+        try:
+            self._container = self._client.containers.create(
+                str(self.spec.image), ports=ports, **create_kwargs
+            )
+        except TypeError as exc:  # an unknown key in `options`
+            raise UserError(
+                f"options={self.spec.options!r}: {exc} (see the Docker SDK's containers.create)",
+                where=self._where("options"),
+            ) from None
+        except docker.errors.APIError as exc:
+            raise _StartFailed(f"could not be created: {_short(exc)}") from None
+        try:
+            self._container.start()
+        except docker.errors.APIError as exc:
+            message = _short(exc)
+            taken = any(marker in message.lower() for marker in _PORT_TAKEN)
+            raise _StartFailed(f"could not be started: {message}", port_taken=taken) from None
+        self._container.reload()
+        self._pid = self._server_pid(int(self._container.attrs["State"]["Pid"]))
+        self._wait_healthy(port)
+
+    @staticmethod
+    def _server_pid(pid: int) -> int:
+        """State.Pid, or its only child when that is an init (`options={"init": True}`)."""
+        try:
+            proc = psutil.Process(pid)
+            if proc.name() in {"docker-init", "tini", "tini-static", "dumb-init"}:
+                children = proc.children()
+                if len(children) == 1:
+                    return children[0].pid
+        except psutil.Error:
+            pass
+        return pid
+
+    def _wait_healthy(self, port: int) -> None:
+        spec, container = self.spec, self._container
+        assert container is not None
+        url = f"http://{LOOPBACK}:{port}{spec.health or '/'}"
+        what = (
+            f"health check GET {url}"
+            if spec.health
+            else f"a listener on port {self.container_port} inside the container"
+        )
+        deadline = time.monotonic() + spec.startup_timeout
+        last, delay = "no answer yet", 0.05
+        with httpx.Client(timeout=httpx.Timeout(1.0), trust_env=False) as http:
+            while True:
+                container.reload()
+                state = container.attrs["State"]
+                if not state.get("Running"):
+                    raise _StartFailed(
+                        f"exited with code {state.get('ExitCode')} before {what} succeeded"
+                        + (f" ({state['Error']})" if state.get("Error") else "")
+                    )
+                ok, last = self._probe(http, url)
+                if ok:
+                    return
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _StartFailed(
+                        f"did not become healthy within {spec.startup_timeout:g}s (waiting for "
+                        f"{what}; last: {last}; the server must listen on "
+                        f"{CONTAINER_HOST}:{self.container_port} inside the container)"
+                    )
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 1.5, 0.25)
+
+    def _probe(self, http: httpx.Client, url: str) -> tuple[bool, str]:
+        # docker-proxy accepts on the host port even when nothing listens inside, so an open
+        # host port proves nothing: look at the container's own listening sockets first.
+        listening = listening_inside(self._pid, self.container_port) if self._pid else None
+        if listening is not None:
+            if not listening:
+                return False, f"nothing listens on port {self.container_port} yet"
+            if listening <= {"127.0.0.1", "::1"}:
+                return False, (
+                    f"the server listens on {sorted(listening)[0]}:{self.container_port}, "
+                    f"which the published port cannot reach (bind {CONTAINER_HOST}, or "
+                    "use '--host {host}' in the command)"
+                )
+            if self.spec.health is None:
+                return True, "listening"
+        try:
+            response = http.get(url)
+        except httpx.HTTPError as exc:
+            return False, type(exc).__name__
+        if self.spec.health is None or response.status_code < 400:
+            return True, f"HTTP {response.status_code}"
+        return False, f"HTTP {response.status_code}"
+
+    # --- stop ----------------------------------------------------------------------------
+
+    def _stop(self) -> None:
+        """Stop and remove the container, then its network; a Ctrl-C meanwhile is deferred."""
+        interrupted: KeyboardInterrupt | None = None
+        steps: list[Callable[[], None]] = [
+            self._graceful_stop,
+            self._keep_log,
+            self._remove_container,
+            self._remove_network,
+        ]
+        for step in steps:
+            for _ in range(3):
+                try:
+                    step()
+                    break
+                except KeyboardInterrupt as exc:  # finish tearing down, then re-raise
+                    interrupted = exc
+                except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
+                    self.teardown_error = f"{step.__name__}: {_short(exc)}"
+                    break
+        _live.discard(self)
+        if self.teardown_error is not None:
+            warnings.warn(
+                f"docker target {self.spec.label!r}: teardown incomplete "
+                f"({self.teardown_error}); `python -m harness.targets.docker` removes leftovers",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        if interrupted is not None:
+            raise interrupted
+
+    def _graceful_stop(self) -> None:
+        container = self._container
+        if container is not None:
+            _ignore_gone(partial(container.stop, timeout=int(self.spec.stop_timeout)))
+
+    def _keep_log(self) -> None:
+        if self._container is not None:
+            self._final_log = None
+            self._final_log = self.logs()
+        if self.spec.log_file is not None and self._final_log is not None:
+            path = Path(self.spec.log_file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self._final_log)
+
+    def _remove_container(self) -> None:
+        """Remove the container by name (also one whose create call was interrupted)."""
+        self._container = None
+        if self._client is None:
+            return
+        try:
+            container = self._client.containers.get(self.container_name)
+        except docker.errors.NotFound:
+            return
+        _ignore_gone(partial(container.remove, force=True, v=True))
+
+    def _remove_network(self) -> None:
+        if self._client is None:
+            return
+        try:
+            network = self._client.networks.get(self.network_name)
+        except docker.errors.NotFound:
+            return
+        _ignore_gone(network.remove)
+
+
+def _stop_leftovers() -> None:
+    """At interpreter exit, stop every docker target a caller forgot (or could not) stop."""
+    for target in list(_live):
+        try:
+            target.stop()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+atexit.register(_stop_leftovers)
+
+
+if __name__ == "__main__":  # python -m harness.targets.docker: remove every leftover
+    for name in reap(everything=True):
+        print(f"removed {name}")
