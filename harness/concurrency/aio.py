@@ -148,3 +148,41 @@ def race_async(
     return run_attempts(
         name, Mode.ASYNC, attempt, seed=cfg.seed, workers=cfg.workers, budget=cfg.budget
     )
+
+
+class ExplorerScheduler:
+    """Adapter from the seam to ``harness.concurrency.explore``: one controlled schedule per attempt.
+
+    ``strategy`` is ``"random"`` or ``"pct"``; the attempt seed picks the schedule, so a printed
+    seed and attempt replay the same interleaving. Orphan detection is left to the checks.
+    """
+
+    def __init__(self, strategy: str = "random", depth: int = 3):
+        if strategy not in ("random", "pct"):
+            raise UserError(f"strategy={strategy!r}: must be 'random' or 'pct'")
+        self.strategy = strategy
+        self.depth = depth
+
+    def __repr__(self) -> str:
+        return f"ExplorerScheduler({self.strategy!r}, depth={self.depth})"
+
+    def run(self, main: Main[Any], *, seed: int) -> Any:
+        from . import explore
+
+        made = (
+            explore.random(seed=seed)
+            if self.strategy == "random"
+            else explore.pct(depth=self.depth, seed=seed)
+        )
+        box: dict[str, Any] = {}
+
+        async def scenario() -> None:
+            box["value"] = await main()
+
+        record = explore.run_schedule(scenario, made.chooser(), check_orphans=False)
+        if record.failure is not None:
+            error = getattr(record.failure, "exception", None)
+            if isinstance(error, BaseException):
+                raise error
+            raise AssertionError(f"{self!r} seed={seed}: {record.failure}")
+        return box.get("value")

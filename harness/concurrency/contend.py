@@ -1,0 +1,496 @@
+"""Run a binding's call from N contenders at once against a target, and classify every answer.
+
+The packs' contention checks (capacity, single consumer, exclusive create, lost update,
+idempotency, nonces) differ only in what they count. This module does the rest: per-attempt keys,
+the optional setup step, the mode (last-byte or gather over HTTP; preempted threads or gated
+coroutines in process), answer classification and effect counting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import sqlite3
+import uuid
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..bindings import EffectCounter, HttpCall
+from ..errors import TargetError, UserError
+from .aio import AsyncRace, race_async
+from .attempts import Budget
+from .calls import Call, ContentionBinding, ObjectEffect, render
+from .lastbyte import HttpRace, HttpReply, HttpRequest, race_http
+from .preempt import Preemption, TargetFiles
+from .result import Mode, RaceResult, Violation, WorkerResult
+from .threads import ThreadRace, race_threads
+
+if TYPE_CHECKING:
+    from ..targets.base import Target
+
+
+class Kind(StrEnum):
+    SUCCESS = "success"
+    CONFLICT = "conflict"
+    UNEXPECTED = "unexpected"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One contender's answer, classified by the binding's success/conflict sets."""
+
+    index: int
+    kind: Kind
+    status: int | None = None
+    value: Any = None
+    error: BaseException | None = None
+    body: str = ""
+
+    def describe(self) -> str:
+        if self.status is not None:
+            return f"HTTP {self.status} {self.body[:160]}"
+        if self.error is not None:
+            return f"raised {type(self.error).__name__}: {self.error}"
+        return f"returned {self.value!r}"
+
+
+@dataclass
+class Round:
+    """One attempt's answers plus what a check needs to count effects."""
+
+    attempt: int
+    values: dict[str, Any]
+    answers: list[Answer]
+    binding: ContentionBinding
+    target: Target
+    subject: Any = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def count(self, kind: Kind) -> int:
+        return sum(a.kind is kind for a in self.answers)
+
+    @property
+    def successes(self) -> int:
+        return self.count(Kind.SUCCESS)
+
+    @property
+    def conflicts(self) -> int:
+        return self.count(Kind.CONFLICT)
+
+    def effects(self) -> int:
+        if self.binding.effect is None:
+            raise UserError(
+                "binding.effect: missing; this check counts effects "
+                "(write 'GET /things/{key}/count', a SQL SELECT, or {attr = 'count_method'})",
+                where="binding.effect",
+            )
+        return count_effect(self.binding.effect, self.target, self.subject, self.values)
+
+
+Judge = Callable[[Round], "Violation | None"]
+
+
+def resolve_mode(binding: ContentionBinding, subject: Any) -> Mode:
+    if binding.mode != "auto":
+        mode = Mode(binding.mode)
+    elif binding.is_http:
+        mode = Mode.LAST_BYTE
+    elif inspect.iscoroutinefunction(getattr(subject, str(binding.call), None)):
+        mode = Mode.ASYNC
+    else:
+        mode = Mode.PREEMPT
+    http_modes = (Mode.LAST_BYTE, Mode.GATHER)
+    if binding.is_http != (mode in http_modes):
+        kind = "an HTTP call" if binding.is_http else "an in-process call"
+        raise UserError(
+            f"binding.mode={binding.mode!r}: does not fit {kind} {str(binding.call)!r} "
+            f"(HTTP: last-byte|gather; in process: preempt|pct|barrier|pool|async)",
+            where="binding.mode",
+        )
+    return mode
+
+
+def contend(name: str, binding: ContentionBinding, target: Target, judge: Judge) -> RaceResult:
+    """Race ``binding.call`` from ``binding.workers`` contenders until ``judge`` objects."""
+    budget = Budget(seconds=binding.budget, max_attempts=binding.max_attempts)
+    run = uuid.uuid4().hex[:10]
+    if binding.is_http:
+        return _contend_http(name, binding, target, judge, budget, run)
+    return _contend_inprocess(name, binding, target, judge, budget, run)
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+
+
+def preflight(target: Target) -> None:
+    """Fail with a TargetError naming the URL when nothing listens there."""
+    parts = urlsplit(target.base_url)
+    if parts.scheme != "http" or not parts.hostname:
+        raise UserError(
+            f"target.base_url={target.base_url!r}: HTTP checks need a process or url target "
+            "(an in-process target has no socket for last-byte sync)",
+            where="target.kind",
+        )
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=3):
+            pass
+    except OSError as exc:
+        raise TargetError(
+            f"target.base_url={target.base_url!r}: unreachable ({exc}); is the target running?",
+            where="target",
+        ) from None
+
+
+def _http_request(call: Call, values: dict[str, Any]) -> HttpRequest:
+    assert isinstance(call.call, HttpCall)
+    path = render(call.call.path, values)
+    return HttpRequest(
+        call.call.method,
+        path,
+        headers={k: str(render(v, values)) for k, v in call.headers.items()},
+        json=render(call.json_body, values),
+    )
+
+
+def classify_reply(index: int, reply: HttpReply, binding: ContentionBinding) -> Answer:
+    if reply.status in binding.success:
+        kind = Kind.SUCCESS
+    elif reply.status in binding.conflict:
+        kind = Kind.CONFLICT
+    else:
+        kind = Kind.UNEXPECTED
+    value = None
+    try:
+        value = reply.json()
+    except ValueError:
+        pass
+    return Answer(index, kind, status=reply.status, value=value, body=reply.text)
+
+
+def run_setup_http(binding: ContentionBinding, target: Target, values: dict[str, Any]) -> None:
+    """The per-attempt setup step: its answer's ``setup_field`` becomes ``{resource}``."""
+    if binding.setup is None:
+        return
+    request = _http_request(binding.setup, values)
+    with target.client() as client:
+        response = client.request(
+            request.method, request.path, headers=dict(request.headers), json=request.json
+        )
+    if response.status_code >= 400:
+        raise TargetError(
+            f"binding.setup={str(binding.setup)!r}: answered HTTP {response.status_code} "
+            f"({response.text[:200]}); the race needs it to succeed",
+            where="binding.setup",
+        )
+    body = response.json()
+    if not isinstance(body, dict) or binding.setup_field not in body:
+        raise UserError(
+            f"binding.setup_field={binding.setup_field!r}: not a key of the setup answer "
+            f"{str(body)[:200]}",
+            where="binding.setup_field",
+        )
+    values["resource"] = body[binding.setup_field]
+
+
+def _contend_http(
+    name: str,
+    binding: ContentionBinding,
+    target: Target,
+    judge: Judge,
+    budget: Budget,
+    run: str,
+) -> RaceResult:
+    preflight(target)
+    mode = resolve_mode(binding, None)
+    call = binding.contender()
+    per_attempt: dict[int, dict[str, Any]] = {}
+
+    def requests(attempt: int) -> list[HttpRequest]:
+        values = {"key": f"{run}-{attempt}", "attempt": attempt, "run": run}
+        run_setup_http(binding, target, values)
+        per_attempt[attempt] = values
+        return [_http_request(call, {**values, "worker": i}) for i in range(binding.workers)]
+
+    def check(attempt: int, replies: list[HttpReply]) -> Violation | None:
+        values = per_attempt.pop(attempt)
+        answers = [classify_reply(i, r, binding) for i, r in enumerate(replies)]
+        round_ = Round(attempt, values, answers, binding, target)
+        return unexpected_answers(round_) or judge(round_)
+
+    health = getattr(getattr(target, "spec", None), "health", None)
+    config = HttpRace(
+        workers=binding.workers,
+        mode=mode,
+        budget=budget,
+        seed=binding.seed,
+        warmup=HttpRequest("GET", health) if health else None,
+    )
+    return race_http(name, target.base_url, requests, check, config)
+
+
+def unexpected_answers(round_: Round) -> Violation | None:
+    """An answer that is neither success nor conflict (a 500, a stray exception) is a failure."""
+    odd = [a for a in round_.answers if a.kind is Kind.UNEXPECTED]
+    if not odd:
+        return None
+    b = round_.binding
+    expected = (
+        f"success {sorted(b.success)} or conflict {sorted(b.conflict)}"
+        if b.is_http
+        else f"a return, or one of {b.conflict_errors or 'no exception'}"
+    )
+    return Violation(
+        what=f"{len(odd)} of {len(round_.answers)} contenders got an answer that is neither "
+        f"success nor conflict: {odd[0].describe()[:200]}",
+        observed={"unexpected": len(odd)},
+        expected={"unexpected": 0, "each answer": expected},
+        details=tuple(f"contender {a.index}: {a.describe()[:300]}" for a in odd[:3]),
+    )
+
+
+# -- in process ---------------------------------------------------------------------------------
+
+
+def fresh_subject(target: Target) -> Any:
+    """A new object from the python target's factory (a fresh one per attempt), else target.obj."""
+    spec = getattr(target, "spec", None)
+    factory = getattr(spec, "factory", None)
+    if factory is None:
+        if target.obj is None:
+            raise UserError(
+                "target.kind: an in-process call needs a python target (kind='python', "
+                "factory='pkg.mod:make')",
+                where="target.kind",
+            )
+        return target.obj
+    if isinstance(factory, str):
+        from ..targets.inprocess import import_object
+
+        factory = import_object(factory, field="target.factory")
+    if inspect.isgeneratorfunction(factory):
+        return target.obj  # a generator factory owns teardown; reuse the launched object
+    return factory(**dict(getattr(spec, "kwargs", {}) or {}))
+
+
+def _method(subject: Any, name: str) -> Callable[..., Any]:
+    obj = subject
+    for part in name.split("."):
+        if not hasattr(obj, part):
+            raise UserError(
+                f"binding.call={name!r}: {type(subject).__name__} has no attribute {part!r}",
+                where="binding.call",
+            )
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise UserError(f"binding.call={name!r}: is not callable", where="binding.call")
+    return obj
+
+
+def classify_result(result: WorkerResult, binding: ContentionBinding) -> Answer:
+    if result.error is not None:
+        if type(result.error).__name__ in binding.conflict_errors:
+            return Answer(result.index, Kind.CONFLICT, error=result.error)
+        return Answer(result.index, Kind.UNEXPECTED, error=result.error)
+    if result.value is False and binding.false_is_conflict:
+        return Answer(result.index, Kind.CONFLICT, value=False)
+    return Answer(result.index, Kind.SUCCESS, value=result.value)
+
+
+def _contend_inprocess(
+    name: str,
+    binding: ContentionBinding,
+    target: Target,
+    judge: Judge,
+    budget: Budget,
+    run: str,
+) -> RaceResult:
+    probe = fresh_subject(target)
+    method_name = str(binding.call)
+    _method(probe, method_name)  # fail early on a misspelt method
+    mode = resolve_mode(binding, probe)
+    call = binding.contender()
+
+    @dataclass
+    class State:
+        subject: Any
+        values: dict[str, Any]
+        attempt: int
+
+    def setup_values(attempt: int, subject: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {"key": f"{run}-{attempt}", "attempt": attempt, "run": run}
+        if binding.setup is not None:
+            fn = _method(subject, str(binding.setup.call))
+            produced = fn(
+                *render(binding.setup.args, values), **render(binding.setup.kwargs, values)
+            )
+            if inspect.isawaitable(produced):
+                raise UserError(
+                    "binding.setup: an async setup is not supported in thread modes",
+                    where="binding.setup",
+                )
+            values["resource"] = produced[binding.setup_field] if binding.setup_field else produced
+        return values
+
+    def judge_results(state: State, results: list[WorkerResult]) -> Violation | None:
+        answers = [classify_result(r, binding) for r in results]
+        round_ = Round(state.attempt, state.values, answers, binding, target, state.subject)
+        return unexpected_answers(round_) or judge(round_)
+
+    def args_for(state: State, index: int) -> tuple[list[Any], dict[str, Any]]:
+        values = {**state.values, "worker": index}
+        return render(call.args, values), render(call.kwargs, values)
+
+    if mode is Mode.ASYNC:
+
+        async def setup_async(attempt: int) -> State:
+            subject = fresh_subject(target)
+            return State(subject, setup_values(attempt, subject), attempt)
+
+        async def work_async(state: State, index: int) -> Any:
+            args, kwargs = args_for(state, index)
+            return await _method(state.subject, method_name)(*args, **kwargs)
+
+        async def check_async(state: State, results: list[WorkerResult]) -> Violation | None:
+            verdict = judge_results(state, results)
+            await asyncio.sleep(0)
+            return verdict
+
+        config = AsyncRace(
+            workers=binding.workers, budget=budget, seed=binding.seed, expected_errors=(Exception,)
+        )
+        return race_async(name, setup_async, work_async, check_async, config)
+
+    def setup(attempt: int) -> State:
+        subject = fresh_subject(target)
+        return State(subject, setup_values(attempt, subject), attempt)
+
+    def work(state: State, index: int) -> Any:
+        args, kwargs = args_for(state, index)
+        return _method(state.subject, method_name)(*args, **kwargs)
+
+    preempt = None
+    if mode in (Mode.PREEMPT, Mode.PCT):
+        files = TargetFiles.resolve(binding.preempt or [type(probe)])
+        preempt = Preemption(files, points=4 if mode is Mode.PCT else 0)
+    thread_config = ThreadRace(
+        workers=binding.workers,
+        mode=mode,
+        preempt=preempt,
+        budget=budget,
+        seed=binding.seed,
+        expected_errors=(Exception,),
+    )
+    return race_threads(name, setup, work, judge_results, thread_config)
+
+
+# -- effects ------------------------------------------------------------------------------------
+
+
+def count_effect(effect: Any, target: Target, subject: Any, values: dict[str, Any]) -> int:
+    """Count effects the way the binding says, with this attempt's ``{key}`` and friends."""
+    if isinstance(effect, ObjectEffect):
+        owner = subject if subject is not None else target.obj
+        if owner is None or not hasattr(owner, effect.attr.split(".")[0]):
+            raise UserError(
+                f"binding.effect.attr={effect.attr!r}: the target has no such attribute",
+                where="binding.effect.attr",
+            )
+        found: Any = owner
+        for part in effect.attr.split("."):
+            found = getattr(found, part)
+        if callable(found):
+            found = found(*render(effect.args, values))
+        return _as_int(len(found) if not isinstance(found, int) else found, effect.attr)
+    assert isinstance(effect, EffectCounter)
+    if effect.http is not None:
+        path = render(effect.http.path, values)
+        with target.client() as client:
+            response = client.request(effect.http.method, path)
+        if response.status_code >= 400:
+            raise UserError(
+                f"binding.effect={str(effect.http)!r}: answered HTTP {response.status_code} "
+                f"for {path!r}, not a count",
+                where="binding.effect",
+            )
+        body = response.json()
+        if isinstance(body, list):
+            return len(body)
+        if isinstance(body, dict):
+            if effect.field not in body:
+                raise UserError(
+                    f"binding.effect.field={effect.field!r}: not in the answer (keys: {sorted(body)})",
+                    where="binding.effect.field",
+                )
+            body = body[effect.field]
+        return _as_int(body, str(effect.http))
+    if effect.sql is not None:
+        return _sql_count(effect.sql, effect.dsn or _target_dsn(target), values)
+    assert effect.call is not None
+    from ..targets.inprocess import import_object
+
+    fn = import_object(effect.call, field="binding.effect.call")
+    params = inspect.signature(fn).parameters
+    extra = {k: v for k, v in values.items() if k in params}
+    return _as_int(fn(target, **extra), effect.call)
+
+
+def _target_dsn(target: Target) -> str:
+    env = dict(getattr(getattr(target, "spec", None), "env", {}) or {})
+    for name in ("DATABASE_URL", "SHOPAPP_DB"):
+        if env.get(name):
+            value = env[name]
+            return value if "://" in value else f"sqlite:///{value}"
+    raise UserError(
+        "binding.effect.dsn: missing, and the target's env has no DATABASE_URL",
+        where="binding.effect.dsn",
+    )
+
+
+def _sql_count(sql: str, dsn: str, values: dict[str, Any]) -> int:
+    import re
+
+    names = set(re.findall(r"(?<!:):([A-Za-z_]\w*)", sql))
+    params = {k: v for k, v in values.items() if k in names}
+    missing = names - params.keys()
+    if missing:
+        raise UserError(
+            f"binding.effect.sql={sql!r}: no value for :{', :'.join(sorted(missing))} "
+            f"(known: {', '.join(sorted(values))})",
+            where="binding.effect.sql",
+        )
+    parts = urlsplit(dsn)
+    if parts.scheme == "sqlite":
+        path = dsn.split(":///", 1)[1]
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as conn:
+            row = conn.execute(sql, params).fetchone()
+    else:
+        try:
+            import psycopg
+        except ImportError:
+            raise UserError(
+                f"binding.effect.dsn={dsn!r}: PostgreSQL needs psycopg "
+                "(pip install 'fixguard[postgres]')",
+                where="binding.effect.dsn",
+            ) from None
+        pg_sql = re.sub(r"(?<!:):([A-Za-z_]\w*)", r"%(\1)s", sql)
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute(pg_sql, params).fetchone()
+    if row is None or len(row) != 1:
+        raise UserError(
+            f"binding.effect.sql={sql!r}: must return one row with one number",
+            where="binding.effect.sql",
+        )
+    return _as_int(row[0], sql)
+
+
+def _as_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UserError(
+            f"binding.effect={what!r}: gave {value!r}, not a count", where="binding.effect"
+        )
+    return value
