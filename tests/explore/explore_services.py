@@ -316,7 +316,7 @@ class PreviewService:
         self.procs.pop(proc.key, None)  # forget the preview that exited
 
     async def spawn(self, key: str) -> FakeProcess:
-        for _ in range(3):
+        for _ in range(4):
             await asyncio.sleep(0)  # docker run, wait for the port
         proc = FakeProcess(key)
         self.procs[key] = proc

@@ -16,7 +16,17 @@ from .loop import (
     UncontrolledOperationError,
 )
 from .result import ExploreResult, Failure, FailureKind, RunRecord, ScheduleFailure
-from .strategies import Strategy, exhaustive, fifo, hypothesis, parse, pct, random, schedule
+from .strategies import (
+    Strategy,
+    exhaustive,
+    fifo,
+    hypothesis,
+    mixed,
+    parse,
+    pct,
+    random,
+    schedule,
+)
 
 __all__ = [
     "Chooser",
@@ -34,6 +44,7 @@ __all__ = [
     "explore",
     "fifo",
     "hypothesis",
+    "mixed",
     "parse",
     "pct",
     "random",

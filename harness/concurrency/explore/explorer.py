@@ -13,7 +13,7 @@ from .loop import Chooser
 from .result import ExploreResult, Failure, FailureKind, RunRecord
 from .runner import Scenario, run_one
 from .schedule import deviations, encode
-from .strategies import PCT, Exhaustive, Fifo, Hypothesis, Schedule, Strategy, parse
+from .strategies import PCT, Exhaustive, Fifo, Hypothesis, Mixed, Schedule, Strategy, parse
 
 #: Beyond this many decisions in one run, hypothesis() stops drawing and runs FIFO.
 MAX_DRAWN_DECISIONS = 2_000
@@ -36,7 +36,7 @@ class _Progress:
 
 def explore(
     scenario: Scenario,
-    strategy: Strategy | str = "pct",
+    strategy: Strategy | str = "mixed",
     schedules: int = 200,
     *,
     max_steps: int = 100_000,
@@ -224,9 +224,10 @@ def _result(
     max_steps = max((r.steps for r in progress.runs), default=0)
     max_tasks = max((r.tasks for r in progress.runs), default=0)
     bound = None
-    if isinstance(strategy, PCT) and failure is None and max_steps:
+    if isinstance(strategy, PCT | Mixed) and failure is None and max_steps:
         owners = max_tasks + 1  # tasks plus the loop's own callbacks
         bound = 1.0 / (owners * float(max_steps) ** (strategy.depth - 1))
+    pct_runs = sum(1 for r in progress.runs if isinstance(r.strategy, PCT))
     return ExploreResult(
         target=name,
         strategy=strategy,
@@ -241,6 +242,7 @@ def _result(
         max_tasks=max_tasks,
         complete=progress.complete,
         pct_bound=bound,
+        pct_runs=pct_runs,
     )
 
 

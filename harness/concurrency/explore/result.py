@@ -85,6 +85,8 @@ class ExploreResult:
     complete: bool = False
     #: pct(): lower bound on the chance one run hits a given bug of the strategy's depth.
     pct_bound: float | None = None
+    #: How many of the runs were PCT runs (all but the FIFO baseline for pct(), half for mixed()).
+    pct_runs: int = 0
 
     @property
     def ok(self) -> bool:
@@ -94,7 +96,7 @@ class ExploreResult:
         """pct(): upper bound on missing a given depth-d bug in all schedules run."""
         if self.pct_bound is None:
             return None
-        return float((1.0 - self.pct_bound) ** self.schedules)
+        return float((1.0 - self.pct_bound) ** self.pct_runs)
 
     def report(self) -> str:
         """The multi-line text the pytest plugin and the CLI show."""
@@ -112,7 +114,7 @@ class ExploreResult:
                     f"  pct bound: each run hits a given depth-{_depth(self.strategy)} bug with "
                     f"p >= 1/(n*k^(d-1)) = {self.pct_bound:.3g} (n={self.max_tasks + 1}: "
                     f"{self.max_tasks} tasks + loop callbacks, "
-                    f"k={self.max_steps} steps); P(miss in all {self.schedules}) <= "
+                    f"k={self.max_steps} steps); P(miss in all {self.pct_runs} PCT runs) <= "
                     f"{self.miss_probability():.3g}"
                 )
             return "\n".join(lines)

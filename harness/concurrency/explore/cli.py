@@ -1,0 +1,100 @@
+"""`python -m harness.concurrency.explore`: explore or replay a scenario named on the command line.
+
+    python -m harness.concurrency.explore run tests/explore/explore_services.py:drain_buggy \
+        --strategy "pct(depth=3)" --schedules 200
+    python -m harness.concurrency.explore replay pkg.module:scenario "pct(depth=3, seed=7, steps=57)"
+
+A target is `package.module:function` or `path/to/file.py:function` (a zero-argument async
+function). Exit codes: 0 every schedule passed, 1 a schedule failed, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ...errors import HarnessError, UserError
+from ...outcomes import ExitCode
+from .explorer import explore, replay
+
+
+def load_target(target: str) -> Any:
+    """Import `pkg.mod:func` or `path/file.py:func` and return the function."""
+    where, sep, name = target.rpartition(":")
+    if not sep or not where or not name:
+        raise UserError(
+            f"target={target!r} names no function",
+            hint="write package.module:function or path/to/file.py:function",
+        )
+    if where.endswith(".py") or os.sep in where:
+        path = os.path.abspath(where)
+        if not os.path.exists(path):
+            raise UserError(f"target={target!r}: {where} does not exist", hint="check the path")
+        directory = os.path.dirname(path)
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+        module_name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise UserError(f"target={target!r}: cannot import {where}", hint="name a .py file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    else:
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        try:
+            module = importlib.import_module(where)
+        except ImportError as error:
+            raise UserError(f"target={target!r}: {error}", hint="check the module path") from None
+    obj: Any = module
+    for part in name.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise UserError(
+                f"target={target!r}: {where} has no {name!r}", hint="check the function name"
+            ) from None
+    return obj
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harness.concurrency.explore")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="explore a scenario under a strategy")
+    run.add_argument("target")
+    run.add_argument("--strategy", default="mixed()")
+    run.add_argument("--schedules", type=int, default=200)
+    again = sub.add_parser("replay", help="rerun the one schedule a failure printed")
+    again.add_argument("target")
+    again.add_argument("token", help="e.g. 'pct(depth=3, seed=7, steps=57)' or \"schedule('0*4.1')\"")
+    again.add_argument("--times", type=int, default=1, help="replay this many times")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        scenario = load_target(args.target)
+        if args.command == "run":
+            result = explore(scenario, args.strategy, args.schedules, target=args.target)
+            print(result.report())
+            return int(ExitCode.OK if result.ok else ExitCode.POLICY_FAILURE)
+        signatures = set()
+        result = None
+        for _ in range(max(args.times, 1)):
+            result = replay(scenario, args.token, target=args.target)
+            signatures.add(result.failure.signature() if result.failure else None)
+        assert result is not None
+        print(result.report())
+        if args.times > 1:
+            print(f"replayed {args.times} times: {len(signatures)} distinct outcome(s)")
+        return int(ExitCode.OK if result.ok else ExitCode.POLICY_FAILURE)
+    except HarnessError as error:
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return int(error.exit_code)
