@@ -12,6 +12,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("harness.cli.claims_cmd", "claims_group"),
     ("harness.cli.report_cmd", "report_command"),
     ("harness.cli.sample_cmd", "sample_command"),
+    ("harness.cli.mutate_cmd", "mutate"),
 ]
 
 

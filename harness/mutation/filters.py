@@ -1,0 +1,96 @@
+"""Pure list-in, list-out functions: sharding, test selection, and k-of-n → status."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
+
+from ..errors import UserError
+from ..outcomes import MutantStatus, RunOutcome
+
+T = TypeVar("T")
+
+#: The whole selected suite (the mutant's line runs at import time, so every test reaches it).
+ALL_TESTS = ("*",)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        k_text, n_text = text.split("/")
+        k, n = int(k_text), int(n_text)
+    except ValueError:
+        k = n = -1
+    if n < 1 or not 0 <= k < n:
+        raise UserError(f"shard={text!r}: not k/n with 0 <= k < n", hint="write e.g. --shard 0/4")
+    return k, n
+
+
+def shard(items: Sequence[T], spec: str | None) -> list[T]:
+    """The k-th of n interleaved slices (items k, k+n, k+2n, …); all items when spec is None."""
+    if spec is None:
+        return list(items)
+    k, n = parse_shard(spec)
+    return [item for i, item in enumerate(items) if i % n == k]
+
+
+def only_ids(items: Sequence[T], ids: Sequence[str] | None) -> list[T]:
+    """The items whose `.id` is in `ids`; all items when ids is None."""
+    if ids is None:
+        return list(items)
+    wanted = set(ids)
+    return [item for item in items if getattr(item, "id", None) in wanted]
+
+
+def select_tests(
+    file_lines: Mapping[int, Sequence[str]], reach: Sequence[int], allowed: Sequence[str] | None
+) -> tuple[str, ...]:
+    """The node ids that reach any of `reach` (a file's line → contexts map from the baseline).
+
+    The empty context means the line ran at import time: every test is affected, so the result
+    is ALL_TESTS. `allowed` (the claim's tests) narrows the result when given.
+    """
+    contexts: set[str] = set()
+    for line in reach:
+        contexts.update(file_lines.get(line, ()))
+    if "" in contexts:
+        return tuple(allowed) if allowed else ALL_TESTS
+    chosen = sorted(c for c in contexts if c)
+    if allowed is not None:
+        allowed_set = set(allowed)
+        chosen = [c for c in chosen if c in allowed_set or _base_id(c) in allowed_set]
+    return tuple(chosen)
+
+
+def _base_id(nodeid: str) -> str:
+    """`t.py::test_x[param]` → `t.py::test_x`, so a claim naming a function covers its params."""
+    return nodeid.split("[", 1)[0]
+
+
+def is_kill(outcome: RunOutcome) -> bool:
+    """Whether one test run detected the mutant. Collection/import errors count as detection."""
+    return outcome in (
+        RunOutcome.FAILED,
+        RunOutcome.TIMED_OUT,
+        RunOutcome.NOT_COLLECTED,
+        RunOutcome.INTERNAL_ERROR,
+    )
+
+
+def decide(outcomes: Sequence[RunOutcome], needed: int) -> MutantStatus:
+    """Turn the outcomes of a mutant's runs into its status: killed when ≥ `needed` runs detect it.
+
+    A kill where every detecting run timed out is reported as TIMEOUT (still detected).
+    """
+    if any(o is RunOutcome.NO_TESTS for o in outcomes):
+        return MutantStatus.INVALID
+    kills = [o for o in outcomes if is_kill(o)]
+    if len(kills) < needed:
+        return MutantStatus.SURVIVED
+    if all(o is RunOutcome.TIMED_OUT for o in kills):
+        return MutantStatus.TIMEOUT
+    return MutantStatus.KILLED
+
+
+def should_stop(kills: int, runs: int, n: int, needed: int) -> bool:
+    """Stop repeating once the verdict cannot change."""
+    return kills >= needed or kills + (n - runs) < needed

@@ -1,0 +1,319 @@
+"""The lab: run the baseline, then every mutant in isolated copies, k-of-n where it matters."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..errors import TargetError, UserError
+from ..outcomes import MutantStatus, RunOutcome
+from ..testrun import run_pytest
+from . import git
+from .events import MutationReporter, NullReporter
+from .filters import ALL_TESTS, decide, is_kill, only_ids, select_tests, shard, should_stop
+from .mutant import Mutant
+from .options import MutantResult, MutationOptions, MutationResult
+from .store import ResultStore, cache_key
+from .visit import discover
+from .workspace import PROBE_MODULE, Workspace, workspaces
+
+#: sys.setswitchinterval values (seconds) cycled through on the repeats of a k-of-n mutant.
+SWITCH_INTERVALS = (1e-4, 1e-5, 1e-3, 5e-3)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    duration: float
+    engine: str
+    #: file (repo-relative) → line → contexts (node ids; "" = ran at import time).
+    lines: Mapping[str, Mapping[int, Sequence[str]]]
+    concurrency_tests: frozenset[str]
+    reaching: tuple[str, ...]
+
+
+def _validate(options: MutationOptions) -> None:
+    if options.workers < 1:
+        raise UserError(f"workers={options.workers!r}: must be >= 1", hint="use --workers 2")
+    if options.repeats < 1:
+        raise UserError(f"repeats={options.repeats!r}: must be >= 1", hint="use --repeats 3")
+    if not 1 <= options.min_kills <= options.repeats:
+        raise UserError(
+            f"min_kills={options.min_kills!r}: must be between 1 and repeats={options.repeats}",
+            hint="k-of-n needs 1 <= k <= n",
+        )
+    if options.tests is not None and not options.tests:
+        raise UserError("tests=[]: an empty test list selects nothing", hint="omit it to run all tests")
+
+
+def run_mutation(
+    options: MutationOptions, reporter: MutationReporter | None = None
+) -> MutationResult:
+    """Mutate the scope's fix lines and run each mutant against the tests that reach it."""
+    reporter = reporter or NullReporter()
+    _validate(options)
+    repo = Path(options.repo)
+    rev = git.resolve_commit(repo, options.rev, field="rev")
+    scope = options.scope
+    discovery = discover(scope, lambda path: git.show(repo, rev, path), strict=options.strict)
+    mutants = shard(only_ids(discovery.mutants, options.mutant_ids), options.shard)
+    skipped = dict(discovery.skipped)
+    reporter.scope_ready(scope, mutants, skipped)
+    if not mutants:
+        result = MutationResult(
+            mutants=[], skipped=skipped, baseline_duration=0.0, scope=scope, no_mutants=True
+        )
+        reporter.run_finished(result)
+        return result
+
+    store = ResultStore(options.store)
+    try:
+        workers = min(options.workers, len(mutants))
+        with workspaces(
+            repo, rev, workers, workdir=options.workdir, setup=options.setup, env=options.env
+        ) as spaces:
+            reporter.baseline_started(options.tests)
+            baseline = _run_baseline(spaces[0], options, [m.file for m in mutants])
+            reporter.baseline_finished(baseline.duration, baseline.reaching, baseline.engine)
+            timeout = max(options.min_timeout, options.timeout_factor * baseline.duration)
+            results = _run_all(
+                mutants, spaces, baseline, options, store, reporter, timeout,
+                tree=git.tree_id(repo, rev), rev=rev,
+            )
+    finally:
+        store.close()
+    result = MutationResult(
+        mutants=results,
+        skipped=skipped,
+        baseline_duration=baseline.duration,
+        scope=scope,
+        no_mutants=False,
+        coverage_engine=baseline.engine,
+        reaching_tests=baseline.reaching,
+    )
+    reporter.run_finished(result)
+    return result
+
+
+def _run_baseline(space: Workspace, options: MutationOptions, files: Sequence[str]) -> Baseline:
+    probe_out = space.root.parent / f"probe-{space.root.name}.json"
+    absolute = {str((space.root / f).resolve()): f for f in sorted(set(files))}
+    env = space.env(options.env)
+    env["FIXGUARD_PROBE_OUT"] = str(probe_out)
+    env["FIXGUARD_PROBE_FILES"] = json.dumps(sorted(absolute))
+    run = run_pytest(
+        space.root,
+        list(options.tests or ()),
+        python=options.python,
+        pytest_args=[*options.pytest_args, "-p", PROBE_MODULE],
+        env=env,
+        timeout=options.baseline_timeout,
+    )
+    if run.outcome is RunOutcome.NO_TESTS:
+        raise UserError(
+            f"tests={list(options.tests or [])!r}: pytest collected no tests at the revision",
+            hint="name existing node ids, e.g. tests/test_x.py::test_y",
+            where="baseline",
+        )
+    if run.outcome is not RunOutcome.PASSED:
+        failing = ", ".join(run.failed[:5]) or run.outcome.value
+        raise TargetError(
+            f"baseline: the tests do not pass on the unmutated revision ({run.outcome.value}: "
+            f"{failing}); a mutant can only be judged against a green baseline",
+            hint="fix the tests, or name the claim's passing tests with --tests",
+            log_tail=run.log_tail,
+        )
+    try:
+        payload = json.loads(probe_out.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TargetError(
+            f"baseline: the line probe wrote no data ({exc}); the project's pytest did not load "
+            f"the {PROBE_MODULE} plugin",
+            hint="check that pytest_args do not disable plugins (-p no:…) or PYTHONPATH",
+            log_tail=run.log_tail,
+        ) from exc
+    lines: dict[str, dict[int, list[str]]] = {}
+    for filename, by_line in payload.get("lines", {}).items():
+        rel = absolute.get(str(Path(filename).resolve()))
+        if rel is not None:
+            lines[rel] = {int(n): list(c) for n, c in by_line.items()}
+    reaching: set[str] = set()
+    reached_any = False
+    for fs in _scope_files(options, files):
+        for line in fs[1]:
+            contexts = lines.get(fs[0], {}).get(line, [])
+            reached_any = reached_any or bool(contexts)
+            reaching.update(c for c in contexts if c)
+    if not reached_any:
+        raise TargetError(
+            "baseline: no selected test reaches the fix lines "
+            f"({options.scope.describe()}); a surviving mutant there would prove nothing",
+            hint="name tests that exercise the fix with --tests, or check the scope",
+            log_tail=run.log_tail,
+        )
+    return Baseline(
+        duration=run.duration,
+        engine=str(payload.get("engine", "none")),
+        lines=lines,
+        concurrency_tests=frozenset(payload.get("concurrency", [])),
+        reaching=tuple(sorted(reaching)),
+    )
+
+
+def _scope_files(options: MutationOptions, files: Sequence[str]) -> list[tuple[str, frozenset[int]]]:
+    wanted = set(files)
+    return [(f.path, f.lines) for f in options.scope.files if f.path in wanted]
+
+
+def _run_all(
+    mutants: Sequence[Mutant],
+    spaces: Sequence[Workspace],
+    baseline: Baseline,
+    options: MutationOptions,
+    store: ResultStore,
+    reporter: MutationReporter,
+    timeout: float,
+    *,
+    tree: str,
+    rev: str,
+) -> list[MutantResult]:
+    results: dict[str, MutantResult] = {}
+    pending: list[tuple[Mutant, tuple[str, ...], int, int, str]] = []
+    for mutant in mutants:
+        tests = select_tests(baseline.lines.get(mutant.file, {}), mutant.reach, options.tests)
+        concurrent = (
+            options.concurrency
+            or mutant.family.is_concurrency
+            or any(t in baseline.concurrency_tests for t in tests)
+            or (tests == ALL_TESTS and bool(baseline.concurrency_tests))
+        )
+        n = options.repeats if concurrent else 1
+        needed = options.min_kills if concurrent else 1
+        key = cache_key(
+            mutant.id, tree, tests, options.python, list(options.pytest_args),
+            sorted(options.env.items()), n, needed, options.setup,
+        )
+        if not tests:
+            result = _result(mutant, MutantStatus.NO_COVERAGE, tests=())
+            store.put(key, result, rev=rev)
+            results[mutant.id] = result
+            reporter.mutant_finished(result)
+            continue
+        cached = store.get(key)
+        if cached is not None:
+            results[mutant.id] = cached
+            reporter.mutant_finished(cached)
+            continue
+        pending.append((mutant, tests, n, needed, key))
+
+    free: queue.Queue[Workspace] = queue.Queue()
+    for space in spaces:
+        free.put(space)
+    stop = threading.Event()
+
+    def work(mutant: Mutant, tests: tuple[str, ...], n: int, needed: int) -> MutantResult | None:
+        if stop.is_set():
+            return None
+        space = free.get()
+        try:
+            reporter.mutant_started(mutant)
+            return _run_one(space, mutant, tests, n, needed, options, timeout)
+        finally:
+            free.put(space)
+
+    with ThreadPoolExecutor(max_workers=len(spaces), thread_name_prefix="fixguard-mut") as pool:
+        futures: list[tuple[Future[MutantResult | None], str]] = [
+            (pool.submit(work, m, t, n, k), key) for m, t, n, k, key in pending
+        ]
+        try:
+            for future, key in futures:
+                result = future.result()
+                if result is None:
+                    continue
+                store.put(key, result, rev=rev)  # committed before the next one is reported
+                results[result.id] = result
+                reporter.mutant_finished(result)
+        except BaseException:
+            stop.set()  # Ctrl-C: no new mutants start; the running ones finish and are kept
+            for future, _key in futures:
+                future.cancel()
+            pool.shutdown(wait=True)
+            for future, key in futures:
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    done = future.result()
+                    if done is not None and done.id not in results:
+                        store.put(key, done, rev=rev)
+            raise
+    return [results[m.id] for m in mutants if m.id in results]
+
+
+def _result(mutant: Mutant, status: MutantStatus, **fields: object) -> MutantResult:
+    base = MutantResult(
+        id=mutant.id,
+        family=mutant.family.value,
+        operator=mutant.operator,
+        file=mutant.file,
+        line=mutant.line,
+        diff=mutant.diff,
+        status=status,
+    )
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+def _run_one(
+    space: Workspace,
+    mutant: Mutant,
+    tests: tuple[str, ...],
+    n: int,
+    needed: int,
+    options: MutationOptions,
+    timeout: float,
+) -> MutantResult:
+    nodeids = [] if tests == ALL_TESTS else list(tests)
+    previous = space.write(mutant.file, mutant.source)
+    outcomes: list[RunOutcome] = []
+    killing_test: str | None = None
+    started = time.monotonic()
+    try:
+        for i in range(n):
+            env = space.env(options.env)
+            if n > 1:
+                env["PYTHONHASHSEED"] = str(i + 1)
+                env["FIXGUARD_SEED"] = str(i + 1)
+                env["FIXGUARD_SWITCH_INTERVAL"] = repr(SWITCH_INTERVALS[i % len(SWITCH_INTERVALS)])
+            run = run_pytest(
+                space.root,
+                nodeids,
+                python=options.python,
+                pytest_args=[*options.pytest_args, "-p", PROBE_MODULE, "-x"],
+                env=env,
+                timeout=timeout,
+            )
+            outcomes.append(run.outcome)
+            if is_kill(run.outcome) and killing_test is None:
+                if run.outcome is RunOutcome.TIMED_OUT:
+                    killing_test = f"timeout after {timeout:.1f}s: {' '.join(nodeids) or 'all tests'}"
+                else:
+                    killing_test = run.failed[0] if run.failed else f"({run.outcome.value})"
+            kills = sum(1 for o in outcomes if is_kill(o))
+            if should_stop(kills, len(outcomes), n, needed):
+                break
+    finally:
+        space.restore(mutant.file, previous)
+    status = decide(outcomes, needed)
+    kills = sum(1 for o in outcomes if is_kill(o))
+    return _result(
+        mutant,
+        status,
+        killing_test=killing_test if status.is_detected else None,
+        runs=len(outcomes),
+        kills=kills,
+        duration=time.monotonic() - started,
+        tests=tests,
+    )
+

@@ -1,0 +1,121 @@
+"""The mutation run's input (MutationOptions) and output (MutantResult, MutationResult) values."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..outcomes import MutantStatus
+from .scope import Scope
+
+
+@dataclass(frozen=True)
+class MutationOptions:
+    """Everything `run_mutation` needs. Defaults suit a CI run of one claim."""
+
+    repo: Path
+    rev: str
+    scope: Scope
+    #: Node ids to run (the claim's tests); None runs the project's whole suite for the baseline
+    #: and, per mutant, only the tests that reach its lines.
+    tests: Sequence[str] | None = None
+    python: str = sys.executable
+    pytest_args: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: Shell command run once in every isolated copy before any test (e.g. building an extension).
+    setup: str | None = None
+    workers: int = 2
+    #: n for k-of-n: how many perturbed runs a concurrency mutant gets at most.
+    repeats: int = 1
+    #: k for k-of-n: failing runs needed to count a concurrency mutant as killed.
+    min_kills: int = 1
+    #: Run every mutant k-of-n, not just concurrency families and `harness_concurrency` tests.
+    concurrency: bool = False
+    #: Also mutate arid code (logging, docstrings, exception messages, sleep/timeout numbers).
+    strict: bool = False
+    #: SQLite results store; None keeps results in memory only (no resume).
+    store: Path | None = None
+    #: A mutant's test run times out after max(min_timeout, timeout_factor × baseline duration).
+    timeout_factor: float = 3.0
+    min_timeout: float = 10.0
+    #: Baseline ceiling in seconds.
+    baseline_timeout: float = 600.0
+    #: "k/n": run only the k-th of n interleaved slices of the mutants (0-based k).
+    shard: str | None = None
+    #: Parent directory of the isolated copies (default: the system temp dir).
+    workdir: Path | None = None
+    #: Run only these mutant ids (to rerun one survivor exactly).
+    mutant_ids: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class MutantResult:
+    """One mutant's outcome, as the store, the console, the JSON and the verify pipeline see it."""
+
+    id: str
+    family: str
+    operator: str
+    file: str
+    line: int
+    diff: str
+    status: MutantStatus
+    killing_test: str | None = None
+    #: How many test runs were made (n), and how many of them detected the mutant (k).
+    runs: int = 0
+    kills: int = 0
+    duration: float = 0.0
+    #: Node ids that were run against this mutant.
+    tests: tuple[str, ...] = ()
+    #: True when the result came from the store's cache rather than a fresh run.
+    cached: bool = False
+
+    @property
+    def k_of_n(self) -> str:
+        return f"{self.kills}/{self.runs}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "family": self.family,
+            "operator": self.operator,
+            "file": self.file,
+            "line": self.line,
+            "diff": self.diff,
+            "status": self.status.value,
+            "killing_test": self.killing_test,
+            "kills": self.kills,
+            "runs": self.runs,
+            "k_of_n": self.k_of_n,
+            "duration": round(self.duration, 3),
+            "tests": list(self.tests),
+            "cached": self.cached,
+        }
+
+
+@dataclass(frozen=True)
+class MutationResult:
+    """The whole run. `no_mutants` is True when the scope held nothing to mutate: never a pass."""
+
+    mutants: list[MutantResult]
+    skipped: Mapping[str, int]
+    baseline_duration: float
+    scope: Scope
+    no_mutants: bool
+    #: Which engine mapped tests to lines: "coverage", "settrace", or "none" (no baseline run).
+    coverage_engine: str = "none"
+    #: The node ids the baseline ran and that reach at least one fix line.
+    reaching_tests: tuple[str, ...] = ()
+
+    def count(self, status: MutantStatus) -> int:
+        return sum(1 for m in self.mutants if m.status is status)
+
+    @property
+    def survivors(self) -> list[MutantResult]:
+        return [m for m in self.mutants if m.status is MutantStatus.SURVIVED]
+
+    @property
+    def all_detected(self) -> bool:
+        """Every mutant killed (or timed out): the fix lines are guarded. False on no mutants."""
+        return not self.no_mutants and all(m.status.is_detected for m in self.mutants)

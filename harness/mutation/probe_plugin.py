@@ -1,0 +1,127 @@
+"""fixguard_probe: a standalone pytest plugin the mutation runner loads into the project's pytest.
+
+It imports nothing from the harness (the project's interpreter may not have it). Loaded with
+`-p fixguard_probe` from a directory put on PYTHONPATH, it:
+
+- records which test reaches which line of the files in FIXGUARD_PROBE_FILES (a JSON list of
+  absolute paths), with coverage.py dynamic contexts when coverage is importable, else with a
+  `sys.settrace` tracer limited to those files; lines run outside any test (at import) are
+  recorded under the empty context "";
+- records which tests are marked `harness_concurrency`, and every test's call duration;
+- writes all that as JSON to FIXGUARD_PROBE_OUT at the end of the session;
+- applies FIXGUARD_SWITCH_INTERVAL (seconds) with `sys.setswitchinterval`, to perturb thread
+  scheduling on k-of-n repeats (FIXGUARD_SEED and PYTHONHASHSEED are set by the runner).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+
+_OUT = os.environ.get("FIXGUARD_PROBE_OUT")
+_FILES = set(json.loads(os.environ.get("FIXGUARD_PROBE_FILES", "[]")))
+_state = {"context": "", "engine": "none"}
+_hits: dict[str, dict[int, set[str]]] = {}
+_concurrency: list[str] = []
+_durations: dict[str, float] = {}
+_cov = None
+
+
+def _local(frame, event, arg):  # type: ignore[no-untyped-def]
+    if event == "line":
+        _hits.setdefault(frame.f_code.co_filename, {}).setdefault(frame.f_lineno, set()).add(
+            _state["context"]
+        )
+    return _local
+
+
+def _global(frame, event, arg):  # type: ignore[no-untyped-def]
+    if frame.f_code.co_filename in _FILES:
+        _local(frame, "line", arg)
+        return _local
+    return None
+
+
+def _start() -> None:
+    """Start recording at import: `-p` plugins load before conftest files import the project."""
+    global _cov
+    try:
+        import coverage
+
+        _cov = coverage.Coverage(
+            data_file=None, include=sorted(_FILES), config_file=False, branch=False
+        )
+        _cov.start()
+        _state["engine"] = "coverage"
+    except Exception:
+        _cov = None
+        _state["engine"] = "settrace"
+        threading.settrace(_global)
+        sys.settrace(_global)
+
+
+if _OUT:
+    _start()
+
+
+def pytest_configure(config):  # type: ignore[no-untyped-def]
+    interval = os.environ.get("FIXGUARD_SWITCH_INTERVAL")
+    if interval:
+        sys.setswitchinterval(float(interval))
+    config.addinivalue_line(
+        "markers", "harness_concurrency: a concurrency test, repeated k-of-n by the mutation runner"
+    )
+
+
+def _switch(context: str) -> None:
+    _state["context"] = context
+    if _cov is not None:
+        _cov.switch_context(context)
+
+
+def pytest_collection_modifyitems(session, config, items):  # type: ignore[no-untyped-def]
+    for item in items:
+        if item.get_closest_marker("harness_concurrency") is not None:
+            _concurrency.append(item.nodeid)
+
+
+def pytest_runtest_logstart(nodeid, location):  # type: ignore[no-untyped-def]
+    if _OUT:
+        _switch(nodeid)
+
+
+def pytest_runtest_logfinish(nodeid, location):  # type: ignore[no-untyped-def]
+    if _OUT:
+        _switch("")
+
+
+def pytest_runtest_logreport(report):  # type: ignore[no-untyped-def]
+    if report.when == "call":
+        _durations[report.nodeid] = report.duration
+
+
+def pytest_unconfigure(config):  # type: ignore[no-untyped-def]
+    if not _OUT:
+        return
+    sys.settrace(None)
+    threading.settrace(None)  # type: ignore[arg-type]
+    lines: dict[str, dict[str, list[str]]] = {}
+    if _cov is not None:
+        _cov.stop()
+        data = _cov.get_data()
+        for filename in data.measured_files():
+            by_line = data.contexts_by_lineno(filename)
+            lines[filename] = {str(n): sorted(set(c)) for n, c in by_line.items()}
+    else:
+        for filename, by_line in _hits.items():
+            lines[filename] = {str(n): sorted(c) for n, c in by_line.items()}
+    payload = {
+        "engine": _state["engine"],
+        "lines": lines,
+        "concurrency": _concurrency,
+        "durations": _durations,
+    }
+    with open(_OUT, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh)

@@ -1,0 +1,98 @@
+"""Isolated copies of the project at a revision: mutants are written there, never in the user's tree."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import TargetError
+from ..testrun import tail
+from . import git
+
+PROBE_MODULE = "fixguard_probe"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """One private copy. `pythonpath` puts the copy first so its (mutated) code is what imports."""
+
+    root: Path
+    probe_dir: Path
+
+    @property
+    def pythonpath(self) -> list[str]:
+        entries = [str(self.root)]
+        if (self.root / "src").is_dir():
+            entries.append(str(self.root / "src"))
+        entries.append(str(self.probe_dir))
+        return entries
+
+    def env(self, extra: Mapping[str, str]) -> dict[str, str]:
+        env = dict(extra)
+        existing = env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+        env["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, *([existing] if existing else [])])
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        return env
+
+    def write(self, relpath: str, text: str) -> bytes:
+        """Write `text` to `relpath` and return the previous bytes (for `restore`)."""
+        target = self.root / relpath
+        previous = target.read_bytes()
+        target.write_text(text, encoding="utf-8")
+        return previous
+
+    def restore(self, relpath: str, previous: bytes) -> None:
+        (self.root / relpath).write_bytes(previous)
+
+
+@contextmanager
+def workspaces(
+    repo: Path,
+    rev: str,
+    count: int,
+    *,
+    workdir: Path | None = None,
+    setup: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[list[Workspace]]:
+    """`count` fresh copies of `rev` (exported with `git archive`), removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix="fixguard-mutants-", dir=workdir))
+    try:
+        probe_dir = tmp / "probe"
+        probe_dir.mkdir()
+        shutil.copyfile(Path(__file__).with_name("probe_plugin.py"), probe_dir / f"{PROBE_MODULE}.py")
+        first = tmp / "w0"
+        git.export(repo, rev, first)
+        roots = [first]
+        for i in range(1, count):
+            copy = tmp / f"w{i}"
+            shutil.copytree(first, copy, symlinks=True)
+            roots.append(copy)
+        spaces = [Workspace(root, probe_dir) for root in roots]
+        if setup:
+            for space in spaces:
+                _run_setup(space, setup, env or {})
+        yield spaces
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run_setup(space: Workspace, command: str, env: Mapping[str, str]) -> None:
+    run_env = dict(os.environ)
+    run_env.update(space.env(env))
+    proc = subprocess.run(
+        command, shell=True, cwd=space.root, env=run_env, capture_output=True, text=True,
+        errors="replace",
+    )
+    if proc.returncode != 0:
+        raise TargetError(
+            f"setup={command!r}: exited with {proc.returncode} in an isolated copy",
+            where="run.setup",
+            log_tail=tail(proc.stdout + proc.stderr),
+        )
