@@ -1,0 +1,257 @@
+"""The `process` kind against real uvicorn servers: health wait, errors, teardown, ports."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import psutil
+import pytest
+from conftest import alive, assert_gone, tree, uvicorn_spec
+
+from harness.errors import TargetError, UserError
+from harness.targets import TargetSpec, launch
+from harness.targets import process as process_mod
+from harness.targets.process import ProcessTarget
+
+
+def test_waits_for_health_then_serves_and_captures_logs() -> None:
+    with launch(uvicorn_spec("hello")) as target:
+        assert isinstance(target, ProcessTarget)
+        assert target.base_url == f"http://127.0.0.1:{target.port}"
+        with target.client() as client:
+            # /healthz answers 503 for the first 0.3 s; launch returned only after it said 200.
+            assert client.get("/healthz").status_code == 200
+            assert client.get("/").json() == {"pid": target.pid}
+        assert target.pid is not None and alive(target.pid)
+        assert psutil.Process(target.pid).cwd() == str(uvicorn_spec("hello")["cwd"])
+        pid = target.pid
+    assert_gone([pid])
+    logs = target.logs()
+    assert "hello app: booting" in logs  # stdout
+    assert "hello app: to stderr" in logs  # stderr, same log
+    assert "Application startup complete" in logs
+
+
+def test_never_healthy_raises_target_error_with_command_and_log_tail() -> None:
+    spec = uvicorn_spec("never_healthy", startup_timeout=1.5)
+    started = time.monotonic()
+    with pytest.raises(TargetError) as info:
+        with launch(spec):
+            pytest.fail("launch must not succeed")
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.5 + 3.5, elapsed  # the timeout, plus teardown grace
+    error = info.value
+    assert "uvicorn never_healthy:app" in error.message
+    assert "did not become healthy within 1.5s" in error.message
+    assert "HTTP 503" in error.message
+    assert "waiting for a database that never comes" in error.log_tail
+    assert "waiting for a database that never comes" in str(error)
+    assert error.where == "command"
+
+
+def test_crash_at_start_is_reported_early_with_the_traceback() -> None:
+    spec = uvicorn_spec("crash", startup_timeout=15)
+    started = time.monotonic()
+    with pytest.raises(TargetError) as info:
+        with launch(spec):
+            pytest.fail("launch must not succeed")
+    assert time.monotonic() - started < 8, "early exit must not wait for the whole timeout"
+    error = info.value
+    assert "uvicorn crash:app" in error.message
+    assert "exited with code" in error.message
+    assert "RuntimeError: boom at startup: DATABASE_URL is not set" in error.log_tail
+
+
+def test_missing_executable_is_a_target_error() -> None:
+    spec = {"kind": "process", "command": "/nonexistent/fixguard-server --port {port}"}
+    with pytest.raises(TargetError, match="could not be started"):
+        launch(spec).start()
+
+
+def test_named_target_error_points_at_the_manifest_field() -> None:
+    spec = uvicorn_spec("crash", name="sample")
+    with pytest.raises(TargetError) as info:
+        launch(spec).start()
+    assert info.value.where == "targets.sample.command"
+    assert "target 'sample'" in info.value.message
+
+
+def test_exception_inside_with_still_tears_down() -> None:
+    pids: list[int] = []
+    with pytest.raises(ValueError, match="test failed"):
+        with launch(uvicorn_spec("hello")) as target:
+            assert target.pid is not None
+            pids = tree(target.pid)
+            raise ValueError("test failed")
+    assert pids
+    assert_gone(pids)
+
+
+def test_ctrl_c_inside_with_tears_down() -> None:
+    pids: list[int] = []
+    with pytest.raises(KeyboardInterrupt):
+        with launch(uvicorn_spec("hello")) as target:
+            assert target.pid is not None
+            pids = tree(target.pid)
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered to the main thread
+            time.sleep(5)
+            pytest.fail("SIGINT was not delivered")
+    assert_gone(pids)
+
+
+def test_process_group_kill_reaches_children_and_a_setsid_grandchild() -> None:
+    with launch(uvicorn_spec("spawner")) as target:
+        with target.client() as client:
+            children = client.get("/children").json()
+        assert len(children) == 2 and all(alive(p) for p in children)
+        assert target.pid is not None
+        server = target.pid
+    assert_gone([server, *children])
+
+
+def test_sigterm_ignoring_server_is_killed_after_the_grace_period() -> None:
+    with launch(uvicorn_spec("stubborn", stop_timeout=0.5)) as target:
+        assert target.pid is not None
+        pid = target.pid
+        started = time.monotonic()
+    assert time.monotonic() - started < 4
+    assert_gone([pid])
+    assert "ignoring SIGTERM" in target.logs()
+
+
+def test_two_targets_started_at_once_get_different_ports() -> None:
+    targets = [launch(uvicorn_spec("hello")) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def start(t: object) -> None:
+        try:
+            assert isinstance(t, ProcessTarget)
+            t.start()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(t,)) for t in targets]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert not errors, errors
+        ports = {t.base_url for t in targets}
+        assert len(ports) == 2
+        for t in targets:
+            with t.client() as client:
+                assert client.get("/").json() == {"pid": t.pid}
+    finally:
+        for t in targets:
+            t.stop()
+    assert_gone([t.pid for t in targets if t.pid is not None])
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port held by a plain listening socket."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_port_taken_between_pick_and_bind_is_retried(
+    taken_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_free_port = process_mod.free_port
+    handed: list[int] = []
+
+    def first_taken() -> int:
+        port = taken_port if not handed else real_free_port()
+        handed.append(port)
+        return port
+
+    monkeypatch.setattr(process_mod, "free_port", first_taken)
+    with launch(uvicorn_spec("hello", startup_timeout=5)) as target:
+        assert isinstance(target, ProcessTarget)
+        assert target.port != taken_port
+        assert handed[0] == taken_port and len(handed) == 2
+    log = target.logs()
+    assert "address already in use" in log.lower()
+    assert log.count("$ ") == 2  # both attempts are in the log
+
+
+class _Impostor(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_another_server_answering_on_the_port_is_not_mistaken_for_ours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    impostor = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Impostor)
+    thread = threading.Thread(target=impostor.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = impostor.server_address[1]
+        real_free_port = process_mod.free_port
+        handed: list[int] = []
+
+        def first_taken() -> int:
+            handed.append(port if not handed else real_free_port())
+            return handed[-1]
+
+        monkeypatch.setattr(process_mod, "free_port", first_taken)
+        with launch(uvicorn_spec("hello")) as target:
+            with target.client() as client:
+                assert client.get("/").json() == {"pid": target.pid}
+            assert isinstance(target, ProcessTarget) and target.port != port
+    finally:
+        impostor.shutdown()
+        impostor.server_close()
+
+
+def test_fixed_port_is_not_retried(taken_port: int) -> None:
+    with pytest.raises(TargetError, match="exited with code"):
+        launch(uvicorn_spec("hello", port=taken_port)).start()
+
+
+def test_command_list_env_and_python_placeholders(tmp_path: object) -> None:
+    spec = TargetSpec(
+        kind="process",
+        command=["{python}", "-c", SERVE_ENV, "{port}"],
+        env={"GREETING": "hi on {port}"},
+        inherit_env=True,
+        health="/",
+        startup_timeout=10,
+    )
+    with launch(spec) as target:
+        assert isinstance(target, ProcessTarget)
+        with target.client() as client:
+            body = client.get("/").json()
+    assert body == {"greeting": f"hi on {target.port}", "port_env": str(target.port)}
+
+
+SERVE_ENV = """
+import http.server, json, os, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"greeting": os.environ["GREETING"], "port_env": os.environ["PORT"]})
+        self.send_response(200); self.end_headers(); self.wfile.write(body.encode())
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def test_spec_without_port_placeholder_is_a_user_error() -> None:
+    with pytest.raises(UserError) as info:
+        TargetSpec(kind="process", command="{python} -m uvicorn app:app")
+    assert info.value.where == "command"
+    assert "{port}" in info.value.message
