@@ -29,6 +29,12 @@ class RunOutcome(StrEnum):
     TIMED_OUT = "timed_out"
     #: pytest ran but selected nothing (exit code 5).
     NO_TESTS = "no_tests"
+    #: A scenario's target did not start (the generated test exits with TARGET_EXIT_CODE).
+    TARGET_ERROR = "target_error"
+
+
+#: Exit code a generated scenario test uses when its target fails to start.
+TARGET_EXIT_CODE = 97
 
 
 class MutantStatus(StrEnum):

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .outcomes import RunOutcome
+from .outcomes import TARGET_EXIT_CODE, RunOutcome
 
 LOG_TAIL_LINES = 40
 
@@ -50,6 +50,8 @@ def classify(exit_code: int | None, *, timed_out: bool, collection_errors: int) 
     """
     if timed_out:
         return RunOutcome.TIMED_OUT
+    if exit_code == TARGET_EXIT_CODE:
+        return RunOutcome.TARGET_ERROR
     if exit_code == 0:
         return RunOutcome.PASSED
     if collection_errors:

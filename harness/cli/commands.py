@@ -8,6 +8,7 @@ import click
 
 #: (module, attribute) of each command, imported only when the CLI starts.
 COMMANDS: list[tuple[str, str]] = [
+    ("harness.cli.demo_cmd", "demo_command"),
     ("harness.cli.verify_cmd", "verify_command"),
     ("harness.cli.claims_cmd", "claims_group"),
     ("harness.cli.report_cmd", "report_command"),

@@ -2,22 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..claims.model import FixRange
+from ..errors import TargetError
+from ..mutation import (
+    FileScope,
+    MutantResult,
+    MutationOptions,
+    MutationResult,
+    Scope,
+    run_mutation,
+    scope_from_diff,
+    scope_from_ranges,
+)
+from ..mutation.events import NullReporter
 from ..outcomes import MutantStatus
 from .results import MutantRecord
-from .workspace import Workspace
 
 if TYPE_CHECKING:
     from .pipeline import ClaimJob, VerifyOptions, VerifyReporter
 
 
-def build_scope(repo: Path, base: str, head: str, fix: tuple[FixRange, ...]) -> Any:
-    """Whole files take their diff lines; explicit ranges are head lines; none means the diff."""
-    from ..mutation import scope_from_diff, scope_from_ranges
+def union(a: Scope, b: Scope) -> Scope:
+    """Both scopes' lines, file by file."""
+    merged: dict[str, FileScope] = {f.path: f for f in a.files}
+    for f in b.files:
+        old = merged.get(f.path)
+        merged[f.path] = (
+            f
+            if old is None
+            else FileScope(f.path, old.lines | f.lines, old.reindented | f.reindented)
+        )
+    return replace(a, files=tuple(merged.values()), ignored=a.ignored + b.ignored)
 
+
+def build_scope(repo: Path, base: str, head: str, fix: Sequence[FixRange]) -> Scope:
+    """Whole files take their diff lines; explicit ranges are head lines; none means the diff."""
     files = [f.file for f in fix if f.start is None]
     ranges = [str(f) for f in fix if f.start is not None]
     if not fix:
@@ -25,59 +49,82 @@ def build_scope(repo: Path, base: str, head: str, fix: tuple[FixRange, ...]) -> 
     scope = scope_from_diff(repo, base, head, files=files) if files else None
     if ranges:
         explicit = scope_from_ranges(repo, head, ranges)
-        scope = explicit if scope is None else scope.union(explicit)
+        scope = explicit if scope is None else union(scope, explicit)
+    assert scope is not None
     return scope
+
+
+class _Progress(NullReporter):
+    """Forwards the engine's per-mutant events to the verify reporter as a progress step."""
+
+    def __init__(self, claim_id: str, reporter: VerifyReporter) -> None:
+        self.claim_id = claim_id
+        self.reporter = reporter
+        self.total = 0
+        self.done = 0
+
+    def scope_ready(
+        self, scope: Scope, mutants: Sequence[object], skipped: Mapping[str, int]
+    ) -> None:
+        self.total = len(mutants)
+
+    def mutant_finished(self, result: MutantResult) -> None:
+        self.done += 1
+        self.reporter.claim_progress(self.claim_id, f"mutant {self.done}/{self.total}")
 
 
 def mutate_claim(
     repo: Path,
     base: str,
     head: str,
-    head_ws: Workspace,
     job: ClaimJob,
     options: VerifyOptions,
     reporter: VerifyReporter,
-) -> tuple[list[MutantRecord], dict[str, int]]:
-    from ..mutation import MutationOptions, run_mutation
-
+    workdir: Path,
+) -> tuple[list[MutantRecord], dict[str, int], str | None]:
+    """Mutants on the claim's fix lines; a baseline problem comes back as an error message."""
     reporter.claim_progress(job.claim.id, "mutating the fix lines")
     scope = build_scope(repo, base, head, job.fix_ranges())
-    store = options.store or (head_ws.path.parent / "mutants.sqlite3")
-    result = run_mutation(
-        MutationOptions(
-            repo=repo,
-            rev=head,
-            scope=scope,
-            tests=list(job.nodeids),
-            python=job.python,
-            pytest_args=job.pytest_args(),
-            env=dict(job.settings.env or {}),
-            setup=job.settings.setup,
-            workers=options.workers,
-            repeats=job.repeats if job.settings.concurrency else 1,
-            min_kills=1,
-            concurrency=bool(job.settings.concurrency),
-            strict=options.strict,
-            store=store,
-            overlay=head_ws.path,
+    concurrency = bool(job.settings.concurrency)
+    try:
+        result: MutationResult = run_mutation(
+            MutationOptions(
+                repo=repo,
+                rev=head,
+                scope=scope,
+                tests=list(job.nodeids),
+                python=job.python,
+                pytest_args=job.pytest_args(),
+                env=dict(job.settings.env or {}),
+                setup=job.settings.setup,
+                workers=options.workers,
+                repeats=job.repeats if concurrency else 1,
+                min_kills=1,
+                concurrency=concurrency,
+                strict=options.strict,
+                store=options.store,
+                workdir=workdir,
+            ),
+            reporter=_Progress(job.claim.id, reporter),
         )
-    )
-    records = [to_record(m) for m in result.mutants]
-    return records, dict(result.skipped)
+    except TargetError as exc:
+        tail = f"\n{exc.log_tail}" if exc.log_tail else ""
+        return [], {}, f"mutation baseline: {exc.message}{tail}"
+    return [to_record(m) for m in result.mutants], dict(result.skipped), None
 
 
-def to_record(mutant: Any) -> MutantRecord:
+def to_record(mutant: MutantResult) -> MutantRecord:
     """The engine's MutantResult as the report's MutantRecord (a stable, serialisable copy)."""
     return MutantRecord(
-        id=str(mutant.id),
-        family=str(mutant.family),
-        operator=str(mutant.operator),
-        file=str(mutant.file),
-        line=int(mutant.line),
-        diff=str(mutant.diff),
+        id=mutant.id,
+        family=mutant.family,
+        operator=mutant.operator,
+        file=mutant.file,
+        line=mutant.line,
+        diff=mutant.diff,
         status=MutantStatus(mutant.status),
         killing_test=mutant.killing_test,
-        kills=int(getattr(mutant, "kills", 0) or 0),
-        runs=int(getattr(mutant, "runs", 0) or 0),
-        duration=float(getattr(mutant, "duration", 0.0) or 0.0),
+        kills=mutant.kills,
+        runs=mutant.runs,
+        duration=mutant.duration,
     )

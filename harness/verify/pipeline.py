@@ -121,8 +121,8 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         reporter.stage("mutate", len(eligible))
         for job in jobs:
             if job in eligible and options.mutate:
-                job.mutants, job.skipped = guard.mutate_claim(
-                    root, base_sha, head_sha, head_ws, job, options, reporter
+                job.mutants, job.skipped, job.error = guard.mutate_claim(
+                    root, base_sha, head_sha, job, options, reporter, head_ws.path.parent
                 )
             results.append(job.finish(options.mutate))
             reporter.claim_finished(results[-1])
@@ -175,6 +175,8 @@ class ClaimJob:
     mutants: list[MutantRecord] | None = None
     skipped: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    #: Set when the claim could not be judged (for example the mutation baseline failed).
+    error: str | None = None
 
     @classmethod
     def build(
@@ -184,8 +186,8 @@ class ClaimJob:
         python = settings.python or options.python or sys.executable
         if claim.scenario:
             target = options.manifest.targets[claim.target or ""]
-            rel = scenario_test_file(claim, target, base_ws.path, head_ws.path)
-            nodeids: tuple[str, ...] = (rel,)
+            generated = base_ws.path.parent / "generated"
+            nodeids: tuple[str, ...] = (scenario_test_file(claim, target, generated),)
         else:
             nodeids = claim.tests
         return cls(claim, settings, python, nodeids, base_ws, head_ws)
@@ -245,7 +247,9 @@ class ClaimJob:
             repeats=self.repeats,
             min_failures=self.min_failures,
         )
-        if not mutate and verdict is Verdict.ERROR and self.mutants is None:
+        if self.error:
+            verdict, reason = Verdict.ERROR, self.error
+        elif not mutate and verdict is Verdict.ERROR and self.mutants is None:
             reason = reason.replace(
                 "mutation testing did not run", "mutation testing was skipped (--no-mutate)"
             )

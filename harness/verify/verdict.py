@@ -24,6 +24,10 @@ def judge_runs(
 
     Order: a broken head, head failures, then the base.
     """
+    no_target = [r for r in (*base_runs, *head_runs) if r.outcome is RunOutcome.TARGET_ERROR]
+    if no_target:
+        run = no_target[0]
+        return Verdict.ERROR, f"the target did not start for the {run.side} run: {_last_line(run.log_tail)}"
     broken = [r for r in head_runs if r.outcome in BROKEN_OUTCOMES]
     if broken:
         return (
@@ -93,3 +97,8 @@ def decide(
             f"{summary}, but {len(undetected)} of {len(relevant)} fix-line mutants survive: {names}"
         )
     return Verdict.VERIFIED, f"{summary}, {killed}/{len(relevant)} fix-line mutants killed"
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if "fixguard: target" in line]
+    return lines[-1].split("fixguard: ", 1)[-1] if lines else "see the log tail"

@@ -1,0 +1,76 @@
+"""`harness demo`: README command one. Verify the bundled sample's claims and write reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ..demo import run_demo
+from ..outcomes import ExitCode
+from ..report.console import ConsoleReporter, print_run
+from ..report.writer import write_reports
+
+
+@click.command("demo")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports/demo"),
+    show_default=True,
+    help="Directory for the reports.",
+)
+@click.option(
+    "--corrected",
+    is_flag=True,
+    help="Use the history where the incomplete, untested and unproven fixes are corrected.",
+)
+@click.option(
+    "--claim", "only", multiple=True, metavar="ID", help="Verify only these claims (repeatable)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Parallel test runs.",
+)
+@click.option(
+    "--keep",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Materialise the sample repo here (must be new or empty) and keep it.",
+)
+def demo_command(
+    out: Path, corrected: bool, only: tuple[str, ...], workers: int, keep: Path | None
+) -> int:
+    """Materialise the sample service's buggy base plus fix commits, and verify every claim.
+
+    Prints the verdict table, writes summary.md, results.json, junit.xml, results.sarif and
+    index.html to --out, and exits 1 if any verdict differs from what the sample was built
+    to show (most VERIFIED; one UNGUARDED, STILL_FAILING, NOT_REPRODUCED and NO_MUTANTS).
+    """
+    console = Console(highlight=False)
+    with ConsoleReporter() as reporter:
+        result = run_demo(
+            workdir=keep,
+            corrected=corrected,
+            workers=workers,
+            only=list(only) or None,
+            reporter=reporter,
+        )
+    written = write_reports(result.run, out)
+    print_run(result.run, console, written)
+    stages = " · ".join(f"{k} {v:.1f}s" for k, v in result.run.stages.items())
+    console.print(
+        f"demo finished in {result.run.duration + result.materialise_seconds:.1f}s ({stages})"
+    )
+    for claim_id, expected, got in result.mismatches:
+        console.print(
+            f"[red]unexpected verdict[/] {claim_id}: expected {expected.value}, got {got.value}"
+        )
+    if result.mismatches:
+        return int(ExitCode.POLICY_FAILURE)
+    console.print("[green]every claim got the verdict the sample history was built to produce[/]")
+    return int(ExitCode.OK)

@@ -1,0 +1,89 @@
+"""The CI gate: verify the claims a diff touches, mutate every changed line, apply the policy."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..claims.model import Claim, Manifest
+from .guard import to_record
+from .pipeline import VerifyOptions, VerifyReporter, check_refs, verify
+from .policy import evaluate
+from .results import RunResult
+from .workspace import changed_files, is_test_path
+
+
+@dataclass
+class GateOptions:
+    verify: VerifyOptions
+    #: Verify every claim, not only those the diff touches.
+    all_claims: bool = False
+    #: Mutate every changed source line against the whole test selection.
+    mutate_diff: bool = True
+
+
+def touched_claims(manifest: Manifest, changed: list[str]) -> list[Claim]:
+    """Claims whose fix files or test files are in the diff (claims with no fix: always)."""
+    changed_set = set(changed)
+    out = []
+    for claim in manifest.claims:
+        files = {f.file for f in claim.fix} | {t.split("::")[0] for t in claim.tests}
+        if not claim.fix or files & changed_set:
+            out.append(claim)
+    return out
+
+
+def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunResult:
+    opts = options.verify
+    root, base, head = check_refs(opts.repo, opts.base, opts.head, opts.allow_dirty)
+    changed = changed_files(root, base, head)
+    claims = (
+        list(opts.manifest.claims) if options.all_claims else touched_claims(opts.manifest, changed)
+    )
+    if claims:
+        run = verify(replace(opts, only=[c.id for c in claims]), reporter)
+    else:
+        run = RunResult(
+            run_id=opts.run_id,
+            repo=str(root),
+            base=base,
+            head=head,
+            claims=[],
+            started="",
+            duration=0.0,
+        )
+    if options.mutate_diff and opts.mutate:
+        t0 = time.monotonic()
+        run.diff_mutants = mutate_changed_lines(root, base, head, opts)
+        run.stages["mutate-diff"] = time.monotonic() - t0
+    run.policy_failures = evaluate(run, opts.manifest.policy)
+    return run
+
+
+def mutate_changed_lines(root: Path, base: str, head: str, opts: VerifyOptions) -> list:  # type: ignore[type-arg]
+    from ..mutation import MutationOptions, run_mutation, scope_from_diff
+
+    settings = opts.manifest.run
+    test_paths = settings.test_paths or ()
+    scope = scope_from_diff(root, base, head, files=None)
+    result = run_mutation(
+        MutationOptions(
+            repo=root,
+            rev=head,
+            scope=scope,
+            tests=None,
+            python=opts.python or settings.python or __import__("sys").executable,
+            pytest_args=list(settings.pytest_args or ()),
+            env=dict(settings.env or {}),
+            setup=settings.setup,
+            workers=opts.workers,
+            strict=opts.strict,
+            store=opts.store or Path(root / ".fixguard" / "gate.sqlite3"),
+        )
+    )
+    del test_paths
+    return [to_record(m) for m in result.mutants]
+
+
+__all__ = ["GateOptions", "gate", "is_test_path", "touched_claims"]
