@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..claims.model import Claim, Manifest
+from ..claims.model import DEFAULT_RUN, Claim, Manifest
+from ..mutation import MutationOptions, run_mutation, scope_from_diff
+from ..paths import cache_dir
 from .guard import to_record
 from .pipeline import VerifyOptions, VerifyReporter, check_refs, verify
 from .policy import evaluate
-from .results import RunResult
-from .workspace import changed_files, is_test_path
+from .results import MutantRecord, RunResult
+from .workspace import changed_files
 
 
 @dataclass
@@ -61,29 +64,24 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
     return run
 
 
-def mutate_changed_lines(root: Path, base: str, head: str, opts: VerifyOptions) -> list:  # type: ignore[type-arg]
-    from ..mutation import MutationOptions, run_mutation, scope_from_diff
-
-    settings = opts.manifest.run
-    test_paths = settings.test_paths or ()
-    scope = scope_from_diff(root, base, head, files=None)
+def mutate_changed_lines(
+    root: Path, base: str, head: str, opts: VerifyOptions
+) -> list[MutantRecord]:
+    """Every changed non-test line, against the whole test selection (coverage picks tests)."""
+    settings = DEFAULT_RUN.merged(opts.manifest.run).merged(opts.overrides)
     result = run_mutation(
         MutationOptions(
             repo=root,
             rev=head,
-            scope=scope,
+            scope=scope_from_diff(root, base, head, files=None),
             tests=None,
-            python=opts.python or settings.python or __import__("sys").executable,
+            python=settings.python or opts.python or sys.executable,
             pytest_args=list(settings.pytest_args or ()),
             env=dict(settings.env or {}),
             setup=settings.setup,
             workers=opts.workers,
             strict=opts.strict,
-            store=opts.store or Path(root / ".fixguard" / "gate.sqlite3"),
+            store=(opts.store or cache_dir(root)) / "gate.sqlite3",
         )
     )
-    del test_paths
     return [to_record(m) for m in result.mutants]
-
-
-__all__ = ["GateOptions", "gate", "is_test_path", "touched_claims"]

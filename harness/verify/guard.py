@@ -21,6 +21,7 @@ from ..mutation import (
 )
 from ..mutation.events import NullReporter
 from ..outcomes import MutantStatus
+from ..paths import cache_dir
 from .results import MutantRecord
 
 if TYPE_CHECKING:
@@ -102,7 +103,8 @@ def mutate_claim(
                 min_kills=1,
                 concurrency=concurrency,
                 strict=options.strict,
-                store=options.store,
+                # One store per claim: reruns resume, and unchanged mutants are not re-run.
+                store=(options.store or cache_dir(repo)) / f"claim-{job.claim.id}.sqlite3",
                 workdir=workdir,
             ),
             reporter=_Progress(job.claim.id, reporter),

@@ -64,6 +64,7 @@ class VerifyOptions:
     mutate: bool = True
     strict: bool = False
     allow_dirty: bool = False
+    #: Directory for the mutation result stores (default: the per-repo cache dir).
     store: Path | None = None
     run_id: str = field(default_factory=lambda: new_run_id())
 

@@ -27,7 +27,10 @@ def judge_runs(
     no_target = [r for r in (*base_runs, *head_runs) if r.outcome is RunOutcome.TARGET_ERROR]
     if no_target:
         run = no_target[0]
-        return Verdict.ERROR, f"the target did not start for the {run.side} run: {_last_line(run.log_tail)}"
+        return (
+            Verdict.ERROR,
+            f"the target did not start for the {run.side} run: {_last_line(run.log_tail)}",
+        )
     broken = [r for r in head_runs if r.outcome in BROKEN_OUTCOMES]
     if broken:
         return (

@@ -1,0 +1,105 @@
+"""`harness gate`: the CI regression gate over a branch's diff, with the manifest's policy."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ..report.console import ConsoleReporter, print_run
+from ..report.writer import write_reports
+from ..verify.gate import GateOptions, gate
+from ..verify.pipeline import VerifyOptions, new_run_id
+from ..verify.policy import exit_code
+from .options import manifest_option, out_option, overrides, resolve_manifest, run_settings_options
+
+
+@click.command("gate")
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="The git repository under test.",
+)
+@click.option(
+    "--base", default="origin/main", show_default=True, help="The branch point to compare with."
+)
+@click.option("--head", default="HEAD", show_default=True, help="The commit to gate.")
+@manifest_option
+@click.option(
+    "--all", "all_claims", is_flag=True, help="Verify every claim, not only those the diff touches."
+)
+@click.option(
+    "--no-diff-mutation",
+    is_flag=True,
+    help="Skip mutating every changed line against the whole suite.",
+)
+@run_settings_options
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Parallel test runs.",
+)
+@click.option(
+    "--strict", is_flag=True, help="Also mutate arid code (logging, sleep values, messages)."
+)
+@click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help="Gate --head even when the work tree has uncommitted changes.",
+)
+@out_option
+def gate_command(
+    repo: Path,
+    base: str,
+    head: str,
+    manifest: Path | None,
+    all_claims: bool,
+    no_diff_mutation: bool,
+    python: str | None,
+    pytest_args: str | None,
+    setup: str | None,
+    env: tuple[str, ...],
+    repeats: int | None,
+    timeout: float | None,
+    workers: int,
+    strict: bool,
+    allow_dirty: bool,
+    out: Path | None,
+) -> int:
+    """Verify the claims the diff touches, mutate every changed line, and apply the policy.
+
+    Exits 0 when the policy passes and 1 when it fails (a verdict in policy.fail_on without an
+    allowed exception, or a kill ratio on changed lines below policy.min_kill_ratio). In GitHub
+    Actions the summary is appended to $GITHUB_STEP_SUMMARY.
+    """
+    loaded = resolve_manifest(repo, manifest, ())
+    run_id = new_run_id()
+    verify_options = VerifyOptions(
+        repo=repo,
+        base=base,
+        head=head,
+        manifest=loaded,
+        overrides=overrides(python, pytest_args, setup, env, repeats, timeout),
+        workers=workers,
+        strict=strict,
+        allow_dirty=allow_dirty,
+        run_id=run_id,
+    )
+    with ConsoleReporter() as reporter:
+        run = gate(
+            GateOptions(verify_options, all_claims=all_claims, mutate_diff=not no_diff_mutation),
+            reporter,
+        )
+    written = write_reports(run, out or Path("reports") / run_id)
+    print_run(run, Console(highlight=False), written)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(written["md"].read_text(encoding="utf-8"))
+    return int(exit_code(run.policy_failures))
