@@ -114,8 +114,8 @@ class ControlledLoop(asyncio.BaseEventLoop):
         if owner == LOOP_OWNER or owner > len(self.tasks):
             return "loop"
         coro = self.tasks[owner - 1].get_coro()
-        name = getattr(coro, "__qualname__", type(coro).__name__)
-        return f"t{owner}:{name}"
+        name = str(getattr(coro, "__qualname__", type(coro).__name__))
+        return f"t{owner}:{name.rsplit('<locals>.', 1)[-1]}"
 
     def _current_owner(self) -> int:
         task = asyncio.tasks.current_task(self) if self.is_running() else None

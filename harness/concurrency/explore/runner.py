@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import linecache
+import os
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +22,8 @@ from .schedule import encode
 from .strategies import Schedule, Strategy
 
 Scenario = Callable[[], Awaitable[Any]]
+
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 
 #: How many of the last decisions a failure's trace shows.
 TRACE_TAIL = 40
@@ -62,10 +65,7 @@ def run_one(
             raise
         except BaseException as error:  # the scenario's own exception, CancelledError included
             failure = Failure(
-                FailureKind.EXCEPTION,
-                _one_line(error),
-                "".join(traceback.format_exception(error)),
-                exception=error,
+                FailureKind.EXCEPTION, _one_line(error), _scenario_traceback(error), exception=error
             )
         if loop.refusals:
             raise loop.refusals[0]
@@ -99,23 +99,39 @@ def _as_coroutine(scenario: Scenario) -> Any:
     return wrapper()
 
 
+def _scenario_traceback(error: BaseException) -> str:
+    """The traceback without the explorer's and asyncio's own frames."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename != __file__ and not frame.filename.startswith(_ASYNCIO_DIR)
+    ]
+    head = "Traceback (most recent call last):\n"
+    body = "".join(traceback.format_list(frames))
+    return head + body + "".join(traceback.format_exception_only(error))
+
+
 def _one_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def where(task: asyncio.Task[Any]) -> str:
-    """`file.py:42 await self._stop_event.wait()`: the innermost line a task is suspended at."""
+    """`file.py:42 async with b:`: the innermost line outside asyncio where a task is suspended."""
     coro: Any = task.get_coro()
-    frame = None
+    frames = []
     while coro is not None:
-        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or frame
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            frames.append(frame)
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-    if frame is None:
+    if not frames:
         return "not started"
+    own = [f for f in frames if not f.f_code.co_filename.startswith(_ASYNCIO_DIR)]
+    frame = (own or frames)[-1]
     code = frame.f_code
     line = linecache.getline(code.co_filename, frame.f_lineno).strip()
-    return f"{code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno} {line}"
+    return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} {line}"
 
 
 def _task_listing(loop: ControlledLoop, main: asyncio.Task[Any] | None) -> str:
