@@ -1,0 +1,202 @@
+"""What the lifecycle checks share: the binding, fresh services, task-set diffs and cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.concurrency.aio import AsyncRace, ExplorerScheduler, race_async
+from harness.concurrency.attempts import Budget
+from harness.concurrency.result import RaceResult, Violation, WorkerResult
+from harness.errors import UserError
+from harness.targets.base import Target
+from harness.targets.inprocess import import_object
+
+_IMPORT_LIKE = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
+
+
+class LifecycleBinding(BaseModel):
+    """A python target whose factory builds the service; every attempt gets a fresh one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: str = "start"
+    stop: str = "stop"
+    #: Concurrent start() calls in the concurrent-start check.
+    starters: int = Field(default=8, ge=2, le=256)
+    #: Factory keyword overrides that make the background work ignore stop (a drain timeout);
+    #: a "pkg.mod:attr" string is imported. Needed by drain_timeout and orphans.
+    stuck: dict[str, Any] = Field(default_factory=dict)
+    #: Factory keyword overrides that make the background work raise. Needed by loop_errors.
+    failing: dict[str, Any] = Field(default_factory=dict)
+    #: The attribute holding the lifecycle lock (lock_identity).
+    lock_attr: str = "_lifecycle_lock"
+    #: Exception class names start() may raise once a stop timed out (default: any exception).
+    unrestartable_errors: list[str] = Field(default_factory=list)
+    #: "asyncio": plain FIFO loop; "random"/"pct": the deterministic explorer picks schedules.
+    strategy: Literal["asyncio", "random", "pct"] = "asyncio"
+    #: Real seconds to wait for a stop, a death or a drain (generous: the explorer skips it).
+    settle: float = Field(default=1.0, gt=0, le=60)
+    budget: float = Field(default=1.0, gt=0, le=600)
+    max_attempts: int = Field(default=30, ge=1)
+    seed: int | None = None
+
+
+def resolve_overrides(overrides: dict[str, Any], field_name: str) -> dict[str, Any]:
+    import re
+
+    resolved = {}
+    for key, value in overrides.items():
+        if isinstance(value, str) and re.match(_IMPORT_LIKE, value):
+            value = import_object(value, field=f"binding.{field_name}.{key}")
+        resolved[key] = value
+    return resolved
+
+
+def make_service(target: Target, overrides: dict[str, Any] | None = None) -> Any:
+    spec = getattr(target, "spec", None)
+    factory = getattr(spec, "factory", None)
+    if factory is None:
+        raise UserError(
+            "target.factory: the lifecycle checks need a python target whose factory builds "
+            "the service (kind='python', factory='pkg.mod:Service')",
+            where="target.factory",
+        )
+    if isinstance(factory, str):
+        factory = import_object(factory, field="target.factory")
+    kwargs = {**dict(getattr(spec, "kwargs", {}) or {}), **(overrides or {})}
+    return factory(**kwargs)
+
+
+def method(service: Any, name: str, field_name: str) -> Callable[[], Awaitable[Any]]:
+    fn = getattr(service, name, None)
+    if fn is None or not inspect.iscoroutinefunction(fn):
+        raise UserError(
+            f"binding.{field_name}={name!r}: {type(service).__name__} has no async method "
+            "of that name",
+            where=f"binding.{field_name}",
+        )
+    return fn  # type: ignore[no-any-return]
+
+
+def require(binding: LifecycleBinding, field_name: str) -> dict[str, Any]:
+    overrides: dict[str, Any] = getattr(binding, field_name)
+    if not overrides:
+        example = (
+            "{work = 'scenarios.lifecycle.stubs:never_returns', drain_timeout = 0.05}"
+            if field_name == "stuck"
+            else "{work = 'scenarios.lifecycle.stubs:raises'}"
+        )
+        raise UserError(
+            f"binding.{field_name}: missing; this check needs factory overrides that force "
+            f"that path (write {field_name} = {example})",
+            where=f"binding.{field_name}",
+        )
+    return resolve_overrides(overrides, field_name)
+
+
+@dataclass
+class Attempt:
+    """One attempt's service and the tasks that existed before it started."""
+
+    service: Any
+    before: set[asyncio.Task[Any]]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def spawned(self) -> list[asyncio.Task[Any]]:
+        """Pending tasks created since the attempt began (the check's own task excluded)."""
+        current = asyncio.current_task()
+        return [
+            t
+            for t in asyncio.all_tasks()
+            if t not in self.before and t is not current and not t.done()
+        ]
+
+    def loops(self) -> list[asyncio.Task[Any]]:
+        """The spawned tasks running the service's own code (helper tasks such as the one
+        ``asyncio.wait_for`` wraps around ``Event.wait()`` are not the service's loops)."""
+        files = service_files(self.service)
+        return [t for t in self.spawned() if _code_file(t) in files]
+
+
+def service_files(service: Any) -> set[str]:
+    files = set()
+    for cls in type(service).__mro__:
+        if cls is object:
+            continue
+        try:
+            files.add(inspect.getfile(cls))
+        except TypeError:
+            continue
+    return files
+
+
+def _code_file(task: asyncio.Task[Any]) -> str:
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code.co_filename if code is not None else ""
+
+
+def describe_tasks(tasks: list[asyncio.Task[Any]]) -> str:
+    names = []
+    for task in tasks[:4]:
+        coro = task.get_coro()
+        names.append(getattr(coro, "__qualname__", repr(coro)))
+    more = f" (+{len(tasks) - 4})" if len(tasks) > 4 else ""
+    return ", ".join(names) + more
+
+
+async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=1.0)
+
+
+async def snapshot(service: Any) -> Attempt:
+    return Attempt(service, set(asyncio.all_tasks()))
+
+
+def run(
+    name: str,
+    binding: LifecycleBinding,
+    setup: Callable[[int], Any],
+    work: Callable[[Any, int], Awaitable[Any]],
+    check: Callable[[Any, list[WorkerResult]], Any],
+    workers: int,
+    expected_errors: tuple[type[BaseException], ...] = (),
+) -> RaceResult:
+    scheduler = None if binding.strategy == "asyncio" else ExplorerScheduler(binding.strategy)
+    config = AsyncRace(
+        workers=workers,
+        budget=Budget(seconds=binding.budget, max_attempts=binding.max_attempts, min_attempts=3),
+        seed=binding.seed,
+        expected_errors=expected_errors,
+    )
+    return race_async(name, setup, work, check, config, scheduler=scheduler)
+
+
+async def wait_until(predicate: Callable[[], bool], seconds: float) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not predicate():
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.005)
+    return True
+
+
+async def inside_work(entered_before: int, seconds: float) -> None:
+    """Wait until an injected stub began running (the loop is inside its work), else yield."""
+    from . import stubs
+
+    if not await wait_until(lambda: stubs.entered() > entered_before, seconds):
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+
+__all__ = ["Violation"]

@@ -1,0 +1,75 @@
+"""lifecycle.lock_identity: stop() interleaved with queued start()s never rebinds the lock."""
+
+from __future__ import annotations
+
+import asyncio
+
+from harness.concurrency.report import assert_holds
+from harness.concurrency.result import Violation, WorkerResult
+from harness.errors import UserError
+from harness.scenario import scenario
+from harness.targets.base import Target
+
+from ._common import (
+    Attempt,
+    LifecycleBinding,
+    cancel_all,
+    describe_tasks,
+    make_service,
+    method,
+    run,
+)
+
+#: Contender i runs stop() when i is in this set, start() otherwise: stops among queued starts.
+_STOPPERS = {1, 4}
+_CONTENDERS = 6
+
+
+@scenario("lifecycle.lock_identity", binding=LifecycleBinding)
+def the_lifecycle_lock_is_never_rebound(binding: LifecycleBinding, target: Target) -> None:
+    """Start, then race stop()s against queued start()s: same lock object, at most one loop."""
+
+    async def setup(attempt: int) -> Attempt:
+        service = make_service(target)
+        method(service, binding.start, "start")
+        method(service, binding.stop, "stop")
+        if not hasattr(service, binding.lock_attr):
+            raise UserError(
+                f"binding.lock_attr={binding.lock_attr!r}: {type(service).__name__} has no "
+                "such attribute (name the lifecycle lock)",
+                where="binding.lock_attr",
+            )
+        await getattr(service, binding.start)()
+        state = Attempt(service, set())
+        state.extra["lock"] = getattr(service, binding.lock_attr)
+        return state
+
+    async def work(state: Attempt, index: int) -> None:
+        name = binding.stop if index in _STOPPERS else binding.start
+        await asyncio.wait_for(getattr(state.service, name)(), binding.settle)
+
+    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+        loops = state.loops()
+        try:
+            same = getattr(state.service, binding.lock_attr) is state.extra["lock"]
+            if same and len(loops) <= 1:
+                return None
+            why = (
+                f"{binding.lock_attr} was replaced by a new object during stop(): a caller "
+                "queued on the old lock and one on the new lock both proceed"
+                if not same
+                else f"{len(loops)} background loops run at once ({describe_tasks(loops)})"
+            )
+            return Violation(
+                why,
+                observed={"lock_rebound": not same, "loops_running": len(loops)},
+                expected={"lock_rebound": False, "loops_running": "<= 1"},
+            )
+        finally:
+            try:
+                await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
+            except Exception:  # cleanup only
+                pass
+            await cancel_all([t for t in loops if not t.done()])
+
+    assert_holds(run("lifecycle.lock_identity", binding, setup, work, check, _CONTENDERS))

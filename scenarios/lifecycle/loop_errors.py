@@ -1,0 +1,81 @@
+"""lifecycle.loop_errors: when the background loop dies, the error is logged, not lost."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from harness.concurrency.report import assert_holds
+from harness.concurrency.result import Violation, WorkerResult
+from harness.scenario import scenario
+from harness.targets.base import Target
+
+from ._common import (
+    Attempt,
+    LifecycleBinding,
+    cancel_all,
+    make_service,
+    method,
+    require,
+    run,
+    wait_until,
+)
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@scenario("lifecycle.loop_errors", binding=LifecycleBinding)
+def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -> None:
+    """Make the background work raise: an ERROR record carrying the exception is logged."""
+    overrides = require(binding, "failing")
+
+    async def setup(attempt: int) -> Attempt:
+        service = make_service(target, overrides)
+        method(service, binding.start, "start")
+        return Attempt(service, set(asyncio.all_tasks()))
+
+    async def work(state: Attempt, index: int) -> None:
+        capture = _Capture()
+        root = logging.getLogger()
+        root.addHandler(capture)
+        try:
+            await getattr(state.service, binding.start)()
+            spawned = state.spawned()
+            await wait_until(lambda: all(t.done() for t in spawned), binding.settle)
+            await wait_until(lambda: bool(capture.records), 0.05)
+            # Retrieve the exception so asyncio does not log it for the service at GC time.
+            for task in spawned:
+                if task.done() and not task.cancelled():
+                    task.exception()
+        finally:
+            root.removeHandler(capture)
+        state.extra["records"] = capture.records
+
+    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+        try:
+            records = state.extra.get("records", [])
+            with_error = [r for r in records if r.exc_info and r.exc_info[1] is not None]
+            if with_error:
+                return None
+            return Violation(
+                "the background loop died and nothing was logged at ERROR with the exception "
+                "(the task's exception is never retrieved, so the failure is silent)",
+                observed={"error_records": len(records), "with_traceback": 0},
+                expected={"with_traceback": ">= 1"},
+                details=tuple(f"logged: {r.levelname} {r.getMessage()[:120]}" for r in records[:2]),
+            )
+        finally:
+            try:
+                await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
+            except Exception:  # cleanup only
+                pass
+            await cancel_all(state.spawned())
+
+    assert_holds(run("lifecycle.loop_errors", binding, setup, work, check, 1))

@@ -1,0 +1,68 @@
+"""lifecycle.restart: after a clean stop(), start() brings the background loop back."""
+
+from __future__ import annotations
+
+import asyncio
+
+from harness.concurrency.report import assert_holds
+from harness.concurrency.result import Violation, WorkerResult
+from harness.scenario import scenario
+from harness.targets.base import Target
+
+from ._common import (
+    Attempt,
+    LifecycleBinding,
+    cancel_all,
+    describe_tasks,
+    make_service,
+    method,
+    run,
+    wait_until,
+)
+
+
+@scenario("lifecycle.restart", binding=LifecycleBinding)
+def a_clean_stop_allows_a_restart(binding: LifecycleBinding, target: Target) -> None:
+    """start(), stop(), start(): one live background task afterwards, and not the old one."""
+
+    async def setup(attempt: int) -> Attempt:
+        service = make_service(target)
+        method(service, binding.start, "start")
+        method(service, binding.stop, "stop")
+        return Attempt(service, set(asyncio.all_tasks()))
+
+    async def work(state: Attempt, index: int) -> None:
+        service = state.service
+        await getattr(service, binding.start)()
+        first = state.loops()
+        state.extra["first"] = first
+        await asyncio.wait_for(getattr(service, binding.stop)(), binding.settle)
+        await getattr(service, binding.start)()
+        await asyncio.sleep(0)
+
+    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+        try:
+            first = state.extra.get("first", [])
+            await wait_until(lambda: bool(state.loops()), 0.05)
+            live = [t for t in state.loops() if t not in first]
+            if len(live) == 1 and not any(t in state.loops() for t in first):
+                return None
+            return Violation(
+                f"after start/stop/start, {len(live)} new background task(s) are running "
+                f"({describe_tasks(live) or 'none'}) and {sum(not t.done() for t in first)} "
+                "old one(s); a restart must run exactly one fresh loop (is the stop signal "
+                "left set, or the old task never awaited?)",
+                observed={
+                    "new_tasks": len(live),
+                    "old_tasks_alive": sum(not t.done() for t in first),
+                },
+                expected={"new_tasks": 1, "old_tasks_alive": 0},
+            )
+        finally:
+            try:
+                await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
+            except Exception:  # cleanup only
+                pass
+            await cancel_all(state.spawned())
+
+    assert_holds(run("lifecycle.restart", binding, setup, work, check, 1))
