@@ -2,11 +2,26 @@
 
 It stays thin: options are prefixed with `--harness-`, and harness modules are imported lazily
 inside fixtures so that loading the plugin costs nothing for projects that do not use it.
+
+Fixtures:
+
+- `free_port`: a free loopback TCP port.
+- `harness_launch`: ``target = harness_launch({"kind": "process", ...})`` starts a target and
+  stops it when the test ends, whether it passed, failed or was interrupted.
+- `harness_target`: the target named by ``--harness-target`` (started once per session);
+  skips the test when the option is not given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+if TYPE_CHECKING:
+    from .targets import Target, TargetSpec
 
 MARKERS = (
     "harness_scenario(name): this test is a Fixguard scenario check; e.g. "
@@ -16,6 +31,86 @@ MARKERS = (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "Fixguard targets")
+    group.addoption(
+        "--harness-target",
+        metavar="SPEC",
+        help='target for the harness_target fixture: inline JSON (\'{"kind": "url", ...}\'), '
+        "TOML ('kind = \"url\"'), a .json/.toml file, or a NAME from --harness-manifest",
+    )
+    group.addoption(
+        "--harness-manifest",
+        metavar="PATH",
+        help="harness.toml (or pyproject.toml) whose [targets.NAME] --harness-target may name",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    from .targets.ports import free_port as pick
+
+    return pick()
+
+
+LaunchFactory = Callable[..., "Target"]
+
+
+@pytest.fixture
+def harness_launch() -> Iterator[LaunchFactory]:
+    """Start targets from a TargetSpec or dict (plus field overrides); all stop at test end."""
+    from .targets import TargetSpec, create
+
+    launched: list[Target] = []
+
+    def launch(spec: TargetSpec | dict[str, Any], **overrides: Any) -> Target:
+        if overrides:
+            base = spec.model_dump(exclude_unset=True) if isinstance(spec, TargetSpec) else spec
+            spec = {**base, **overrides}
+        target = create(spec)
+        launched.append(target)
+        target.start()
+        return target
+
+    try:
+        yield launch
+    finally:
+        _stop_all(launched)
+
+
+def _stop_all(targets: list[Target]) -> None:
+    first: BaseException | None = None
+    for target in reversed(targets):
+        try:
+            target.stop()
+        except BaseException as exc:  # keep stopping the others; re-raise the first after
+            first = first or exc
+    if first is not None:
+        raise first
+
+
+@pytest.fixture(scope="session")
+def harness_target_spec(pytestconfig: pytest.Config) -> TargetSpec:
+    """The spec given by --harness-target; skips the test when there is none."""
+    text = pytestconfig.getoption("--harness-target")
+    if not text:
+        pytest.skip("no --harness-target given")
+    from .targets.lookup import spec_from_text
+
+    manifest = pytestconfig.getoption("--harness-manifest")
+    return spec_from_text(str(text), manifest=Path(manifest) if manifest else None)
+
+
+@pytest.fixture(scope="session")
+def harness_target(harness_target_spec: TargetSpec) -> Iterator[Target]:
+    """The --harness-target, started once for the session and always stopped at its end."""
+    from .targets import launch
+
+    with launch(harness_target_spec) as target:
+        yield target
