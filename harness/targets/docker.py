@@ -124,8 +124,15 @@ def _short(exc: BaseException) -> str:
     """One line of an engine error: the daemon's explanation, not the HTTP plumbing."""
     if isinstance(exc, docker.errors.APIError) and exc.explanation:
         return str(exc.explanation).strip()
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    text = str(exc).strip()
+    if "FileNotFoundError" in text or "No such file or directory" in text:
+        return "no socket there (dockerd is not running)"
+    if "ConnectionRefusedError" in text or "Connection refused" in text:
+        return "connection refused (dockerd is not running or not listening there)"
+    if "PermissionError" in text or "Permission denied" in text:
+        return "permission denied on the socket (run as root or join the docker group)"
+    lines = text.splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
