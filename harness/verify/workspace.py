@@ -97,9 +97,10 @@ def splice_section(base_text: str, head_text: str, header: re.Pattern[str]) -> s
             kept.append(line)
     text = "".join(kept)
     if head_section:
-        if text and not text.endswith("\n"):
-            text += "\n"
-        text += "\n" + head_section
+        # Normalise the join so that splicing twice gives the same text (idempotent).
+        text = (
+            (text.rstrip("\n") + "\n\n" if text.strip() else "") + head_section.rstrip("\n") + "\n"
+        )
     return text
 
 
