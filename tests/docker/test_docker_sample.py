@@ -1,0 +1,96 @@
+"""The bundled sample service as a docker target: served from a mounted checkout, raced through
+the launcher by the races pack (and the leaks pack once it exists)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import scenario
+from harness.sample import SampleRepo, materialise
+from harness.targets import launch
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_client")]
+
+#: races.capacity_limit over HTTP on POST /tickets; the effect reads the SQLite file that the
+#: container writes, through a directory mounted at the same path on both sides.
+TICKET_CAP = {
+    "call": "POST /tickets",
+    "json": {"user_id": "{key}"},
+    "success": [201],
+    "conflict": [429],
+    "cap": 5,
+    "workers": 10,
+    "effect": "SELECT count(*) FROM tickets WHERE user_id = :key",
+    "budget": 4.0,
+}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> SampleRepo:
+    return materialise(tmp_path_factory.mktemp("docker-sample") / "repo")
+
+
+def checkout(repo: SampleRepo, sha: str, where: Path) -> Path:
+    """A detached worktree of `repo` at `sha` (the way verify runs base and fix side by side)."""
+    subprocess.run(
+        ["git", "-C", str(repo.path), "worktree", "add", "--detach", "--quiet", str(where), sha],
+        check=True,
+    )
+    return where
+
+
+def sample_spec(tree: Path, data: Path, **overrides: Any) -> dict[str, Any]:
+    data.mkdir(parents=True, exist_ok=True)
+    spec: dict[str, Any] = {
+        "kind": "docker",
+        "name": "sample",
+        "image": "fixguard/python:local",
+        "command": "python3 -m uvicorn shopapp.app:app --host {host} --port {port}",
+        "mounts": {str(tree): "/app:ro", str(data): str(data)},
+        "cwd": "/app",
+        "env": {"SHOPAPP_DATA_DIR": str(data), "SHOPAPP_DB": f"{data}/shop.sqlite3"},
+        "health": "/healthz",
+        "startup_timeout": 30,
+        "stop_timeout": 3,
+    }
+    spec.update(overrides)
+    return spec
+
+
+@pytest.fixture
+def base_target(sample: SampleRepo, tmp_path: Path) -> Iterator[Any]:
+    tree = checkout(sample, sample.base, tmp_path / "base")
+    with launch(sample_spec(tree, tmp_path / "data")) as target:
+        yield target
+
+
+def test_the_sample_answers_healthz_from_a_container(base_target: Any) -> None:
+    with base_target.client() as client:
+        response = client.get("/healthz")
+    assert response.status_code == 200, response.text
+    assert "Application startup complete" in base_target.logs()
+
+
+def test_the_races_pack_finds_the_ticket_cap_race_on_the_sample_base(base_target: Any) -> None:
+    with pytest.raises(AssertionError, match=r"races\.capacity_limit: .* but the cap is 5"):
+        scenario.run("races.capacity_limit", TICKET_CAP, base_target)
+
+
+def test_the_races_pack_passes_on_the_ticket_cap_fix(sample: SampleRepo, tmp_path: Path) -> None:
+    if "ticket-cap" not in sample.commits:
+        pytest.skip("the sample has no ticket-cap fix commit yet (examples/sample_service/fixes)")
+    tree = checkout(sample, sample.commits["ticket-cap"], tmp_path / "fix")
+    with launch(sample_spec(tree, tmp_path / "data")) as target:
+        scenario.run("races.capacity_limit", TICKET_CAP, target)
+
+
+def test_the_leaks_pack_passes_on_the_sample_head(sample: SampleRepo, tmp_path: Path) -> None:
+    if importlib.util.find_spec("scenarios.leaks") is None:
+        pytest.skip("no leaks pack yet (scenarios/leaks)")
+    pytest.skip("leaks pack exists: bind it here (see scenarios/leaks/README.md)")
