@@ -87,7 +87,7 @@ def test_a_task_left_pending_at_the_end_is_an_orphan() -> None:
         async def forever() -> None:
             await asyncio.sleep(10)
 
-        asyncio.create_task(forever())
+        asyncio.create_task(forever())  # noqa: RUF006 - the leak under test
 
     result = explore(scenario, fifo())
     assert result.failure is not None and result.failure.kind is FailureKind.ORPHAN_TASKS

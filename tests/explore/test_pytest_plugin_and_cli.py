@@ -14,7 +14,7 @@ import harness
 ROOT = Path(harness.__file__).resolve().parent.parent
 SERVICES = Path(__file__).with_name("explore_services.py")
 
-USER_TESTS = '''
+USER_TESTS = """
 import asyncio
 import pytest
 
@@ -58,7 +58,7 @@ def test_fixture_form(explore):
 
     result = explore(scenario, "pct(depth=2)", schedules=50)
     assert result.ok and result.schedules == 50
-'''
+"""
 
 
 def _env() -> dict[str, str]:
@@ -110,7 +110,9 @@ def test_the_cli_replays_a_token_and_exits_1_on_failure_0_on_pass_2_on_bad_input
     assert found.returncode == 1, found.stdout + found.stderr
     token = re.search(r"replay:.*:claim_buggy (.*)$", found.stdout, re.M)
     assert token is not None, found.stdout
-    replayed = cli("replay", f"{SERVICES}:claim_buggy", *shlex.split(token.group(1)), "--times", "5")
+    replayed = cli(
+        "replay", f"{SERVICES}:claim_buggy", *shlex.split(token.group(1)), "--times", "5"
+    )
     assert replayed.returncode == 1
     assert "rollback deleted the running winner's claim" in replayed.stdout
     assert "replayed 5 times: 1 distinct outcome(s)" in replayed.stdout

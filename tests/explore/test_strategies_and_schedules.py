@@ -41,8 +41,16 @@ def test_fifo_is_the_empty_schedule_and_runs_compress() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [fifo(), random(seed=4), pct(depth=2, seed=9), pct(depth=3, seed=1, steps=57), mixed(seed=2),
-     hypothesis(seed=3), exhaustive(preemptions=1), schedule("0*3.1")],
+    [
+        fifo(),
+        random(seed=4),
+        pct(depth=2, seed=9),
+        pct(depth=3, seed=1, steps=57),
+        mixed(seed=2),
+        hypothesis(seed=3),
+        exhaustive(preemptions=1),
+        schedule("0*3.1"),
+    ],
 )
 def test_a_strategy_repr_parses_back_to_an_equal_value(value: object) -> None:
     assert parse(repr(value)) == value

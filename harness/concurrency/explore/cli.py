@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--schedules", type=int, default=200)
     again = sub.add_parser("replay", help="rerun the one schedule a failure printed")
     again.add_argument("target")
-    again.add_argument("token", help="e.g. 'pct(depth=3, seed=7, steps=57)' or \"schedule('0*4.1')\"")
+    again.add_argument(
+        "token", help="e.g. 'pct(depth=3, seed=7, steps=57)' or \"schedule('0*4.1')\""
+    )
     again.add_argument("--times", type=int, default=1, help="replay this many times")
     return parser
 
@@ -85,12 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = explore(scenario, args.strategy, args.schedules, target=args.target)
             print(result.report())
             return int(ExitCode.OK if result.ok else ExitCode.POLICY_FAILURE)
-        signatures = set()
-        result = None
-        for _ in range(max(args.times, 1)):
-            result = replay(scenario, args.token, target=args.target)
-            signatures.add(result.failure.signature() if result.failure else None)
-        assert result is not None
+        results = [
+            replay(scenario, args.token, target=args.target) for _ in range(max(args.times, 1))
+        ]
+        signatures = {r.failure.signature() if r.failure else None for r in results}
+        result = results[-1]
         print(result.report())
         if args.times > 1:
             print(f"replayed {args.times} times: {len(signatures)} distinct outcome(s)")

@@ -65,7 +65,9 @@ def explore(
         _search_exhaustive(scenario, chosen, schedules, progress, run_kw)
     else:
         _search_seeded(scenario, chosen, schedules, baseline, progress, run_kw)
-    return _result(scenario, chosen, progress, time.perf_counter() - started, target, replay_command)
+    return _result(
+        scenario, chosen, progress, time.perf_counter() - started, target, replay_command
+    )
 
 
 def replay(scenario: Scenario, token: Strategy | str, **kwargs: Any) -> ExploreResult:
@@ -258,9 +260,7 @@ def describe(scenario: Callable[..., Any]) -> str:
     if path and module != "__main__":
         expected = module.replace(".", os.sep)
         rel = os.path.relpath(path)
-        if rel.startswith(expected) or rel.replace(os.sep + "__init__.py", "").startswith(
-            expected
-        ):
+        if rel.startswith(expected) or rel.replace(os.sep + "__init__.py", "").startswith(expected):
             return f"{module}:{qualname}"
         return f"{rel}:{qualname}"
     if path:

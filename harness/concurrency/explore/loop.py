@@ -127,14 +127,14 @@ class ControlledLoop(asyncio.BaseEventLoop):
             return self._serials[id(target)]
         return self._handle_owner.get(id(handle), LOOP_OWNER)
 
-    def call_soon(
+    def call_soon(  # type: ignore[override]
         self, callback: Callable[..., object], *args: Any, context: Context | None = None
     ) -> asyncio.Handle:
         handle = super().call_soon(callback, *args, context=context)
         self._handle_owner[id(handle)] = self._current_owner()
         return handle
 
-    def call_at(
+    def call_at(  # type: ignore[override]
         self,
         when: float,
         callback: Callable[..., object],
@@ -145,7 +145,7 @@ class ControlledLoop(asyncio.BaseEventLoop):
         self._handle_owner[id(handle)] = self._current_owner()
         return handle
 
-    def call_soon_threadsafe(
+    def call_soon_threadsafe(  # type: ignore[override]
         self, callback: Callable[..., object], *args: Any, context: Context | None = None
     ) -> asyncio.Handle:
         if threading.get_ident() != self._loop_thread:
@@ -218,7 +218,7 @@ class ControlledLoop(asyncio.BaseEventLoop):
             self.refusals.append(error)
             raise
 
-    def run_in_executor(self, executor: Any, func: Any, *args: Any) -> NoReturn:
+    def run_in_executor(self, executor: Any, func: Any, *args: Any) -> NoReturn:  # type: ignore[override]
         name = getattr(func, "__qualname__", repr(func))
         self._refused(f"loop.run_in_executor({name}) / asyncio.to_thread()", _THREAD_HINT)
 

@@ -101,8 +101,9 @@ def explore(request: pytest.FixtureRequest) -> Callable[..., Any]:
     """`explore(scenario, strategy='mixed()', schedules=200)`: raise if any schedule fails."""
     item = request.node
 
-    def run(scenario: Callable[[], Any], strategy: Any = "mixed()", schedules: int = 200,
-            **options: Any) -> Any:
+    def run(
+        scenario: Callable[[], Any], strategy: Any = "mixed()", schedules: int = 200, **options: Any
+    ) -> Any:
         __tracebackhide__ = True
         return _run(item, scenario, strategy, schedules, **options)
 

@@ -248,6 +248,17 @@ _CONSTRUCTORS = {
 }
 
 
+_EXAMPLES = (
+    "fifo()",
+    "random(seed=0)",
+    "pct(depth=3, seed=0)",
+    "mixed()",
+    "hypothesis(seed=0)",
+    "exhaustive(preemptions=2)",
+    "schedule('0*3.1')",
+)
+
+
 def parse(text: str | Strategy) -> Strategy:
     """Turn `"pct(depth=3, seed=7)"`, `"pct"` or a `Strategy` into a `Strategy` value."""
     if isinstance(text, Strategy):
@@ -255,10 +266,7 @@ def parse(text: str | Strategy) -> Strategy:
     source = text.strip()
     if source in _CONSTRUCTORS:
         source += "()"
-    hint = "write one of " + ", ".join(
-        ["fifo()", "random(seed=0)", "pct(depth=3, seed=0)", "mixed()", "hypothesis(seed=0)"]
-        + ["exhaustive(preemptions=2)", "schedule('0*3.1')"]
-    )
+    hint = "write one of " + ", ".join(_EXAMPLES)
     try:
         node = ast.parse(source, mode="eval").body
     except SyntaxError:
@@ -272,6 +280,6 @@ def parse(text: str | Strategy) -> Strategy:
     try:
         args = [ast.literal_eval(a) for a in node.args]
         kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
-        return _CONSTRUCTORS[node.func.id](*args, **kwargs)  # type: ignore[operator, no-any-return]
+        return _CONSTRUCTORS[node.func.id](*args, **kwargs)  # type: ignore[operator]
     except (ValueError, TypeError) as error:
         raise UserError(f"strategy={text!r}: {error}", hint=hint) from None
