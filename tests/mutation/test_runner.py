@@ -1,0 +1,135 @@
+"""The runner: kills and survivors, k-of-n, timeouts, NO_MUTANTS, baseline and reach errors."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from harness.errors import TargetError
+from harness.mutation import MutationOptions, run_mutation, scope_from_diff, scope_from_ranges
+from harness.mutation.store import ResultStore
+from harness.outcomes import MutantStatus
+
+from .conftest import FAST_PYTEST, LOCK_BASE, LOCK_FIX
+
+
+def options(repo, scope, **overrides):
+    values = dict(
+        repo=repo.path, rev=repo.head, scope=scope, python=sys.executable,
+        pytest_args=list(FAST_PYTEST), workers=2, repeats=1, min_timeout=10.0,
+    )
+    values.update(overrides)
+    return MutationOptions(**values)
+
+
+def by_operator(result):
+    return {m.operator: m for m in result.mutants}
+
+
+def test_lock_removal_is_killed_k_of_n_and_stored(fix_repo, tmp_path):
+    repo = fix_repo(LOCK_BASE, LOCK_FIX)
+    scope = scope_from_diff(repo.path, repo.base, repo.head)
+    store = tmp_path / "store.sqlite3"
+    result = run_mutation(options(repo, scope, repeats=3, min_kills=2, store=store))
+    assert not result.no_mutants
+    assert result.coverage_engine in ("coverage", "settrace")
+    assert "tests/test_tickets.py::test_cap_holds_under_concurrency" in result.reaching_tests
+    lock = by_operator(result)["with-lock-removal"]
+    assert lock.family == "sync removal"
+    assert lock.status is MutantStatus.KILLED
+    assert lock.kills >= 2 and lock.runs >= 2 and lock.k_of_n == f"{lock.kills}/{lock.runs}"
+    assert lock.killing_test == "tests/test_tickets.py::test_cap_holds_under_concurrency"
+    assert "-        with self._lock:" in lock.diff
+    assert result.all_detected, [(m.operator, m.status) for m in result.mutants]
+    # every mutant is in the store, with its k/n
+    rows = {row[0]: row for row in ResultStore(store).all()}
+    assert set(rows) == {m.id for m in result.mutants}
+    assert rows[lock.id][1:] == ("killed", lock.kills, lock.runs)
+
+
+MISC = {
+    "pkg/__init__.py": "",
+    "pkg/calc.py": """
+        import time
+
+
+        def total(items, audit):
+            audit.append(len(items))
+            return sum(items)
+
+
+        def spin(n):
+            i = 0
+            while i < n:
+                time.sleep(0.01)
+                i += 1
+            return i
+
+
+        def unused(x):
+            return x * 2
+        """,
+    "tests/test_calc.py": """
+        from pkg.calc import spin, total
+
+
+        def test_total():
+            assert total([1, 2], []) == 3
+
+
+        def test_spin():
+            assert spin(3) == 3
+        """,
+}
+
+
+def test_survivor_timeout_and_no_coverage(fix_repo):
+    repo = fix_repo({"README.md": "x\n"}, MISC)
+    # line 5: audit.append (unchecked), line 13: i += 1 (deleting it hangs), line 18: unreached
+    scope = scope_from_ranges(repo.path, repo.head, ["pkg/calc.py:5", "pkg/calc.py:13", "pkg/calc.py:18"])
+    result = run_mutation(options(repo, scope, min_timeout=4.0, timeout_factor=0.0))
+    statuses = {(m.line, m.operator): m for m in result.mutants}
+    deleted_audit = statuses[(5, "delete-statement")]
+    assert deleted_audit.status is MutantStatus.SURVIVED and deleted_audit.killing_test is None
+    assert deleted_audit.tests == ("tests/test_calc.py::test_total",)
+    hang = statuses[(13, "delete-statement")]
+    assert hang.status is MutantStatus.TIMEOUT
+    assert hang.status.is_detected and hang.killing_test.startswith("timeout after 4.0s")
+    unreached = [m for m in result.mutants if m.line == 18]
+    assert unreached and all(m.status is MutantStatus.NO_COVERAGE and m.runs == 0 for m in unreached)
+    assert not result.all_detected
+
+
+def test_empty_scope_is_no_mutants_never_a_pass(fix_repo, capsys):
+    repo = fix_repo(
+        {"pkg/m.py": "def f(x):\n    return x  # old\n"},
+        {"pkg/m.py": "def f(x):\n    return x  # new comment\n", "tests/test_m.py": "def test(): pass\n"},
+    )
+    scope = scope_from_diff(repo.path, repo.base, repo.head)
+    result = run_mutation(options(repo, scope))
+    assert result.no_mutants and result.mutants == [] and not result.all_detected
+
+    from harness.cli.main import main
+
+    code = main(["mutate", "--repo", str(repo.path), "--base", repo.base, "--head", repo.head,
+                 "--store", str(repo.path.parent / "s.db")])
+    assert code == 1
+    assert "NO_MUTANTS" in capsys.readouterr().err
+
+
+def test_red_baseline_stops_the_run(fix_repo):
+    broken = dict(LOCK_FIX)
+    broken["tests/test_tickets.py"] = "def test_broken():\n    assert False\n"
+    repo = fix_repo(LOCK_BASE, broken)
+    scope = scope_from_diff(repo.path, repo.base, repo.head)
+    with pytest.raises(TargetError, match="baseline: the tests do not pass") as info:
+        run_mutation(options(repo, scope))
+    assert "test_broken" in str(info.value)
+
+
+def test_tests_that_never_reach_the_fix_lines_are_an_error(fix_repo):
+    repo = fix_repo({"README.md": "x\n"}, MISC)
+    scope = scope_from_ranges(repo.path, repo.head, ["pkg/calc.py:18"])
+    with pytest.raises(TargetError, match="no selected test reaches the fix lines"):
+        run_mutation(options(repo, scope, tests=["tests/test_calc.py::test_total"]))
