@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from ..demo import run_demo
 from ..outcomes import ExitCode
 from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
@@ -51,6 +50,8 @@ def demo_command(
     index.html to --out, and exits 1 if any verdict differs from what the sample was built
     to show (most VERIFIED; one UNGUARDED, STILL_FAILING, NOT_REPRODUCED and NO_MUTANTS).
     """
+    from ..demo import run_demo
+
     console = Console(highlight=False)
     with ConsoleReporter() as reporter:
         result = run_demo(

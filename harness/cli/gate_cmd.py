@@ -10,7 +10,6 @@ from rich.console import Console
 
 from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
-from ..verify.gate import GateOptions, gate
 from ..verify.pipeline import VerifyOptions, new_run_id
 from ..verify.policy import exit_code
 from .options import manifest_option, out_option, overrides, resolve_manifest, run_settings_options
@@ -78,6 +77,8 @@ def gate_command(
     allowed exception, or a kill ratio on changed lines below policy.min_kill_ratio). In GitHub
     Actions the summary is appended to $GITHUB_STEP_SUMMARY.
     """
+    from ..verify.gate import GateOptions, gate
+
     loaded = resolve_manifest(repo, manifest, ())
     run_id = new_run_id()
     verify_options = VerifyOptions(

@@ -21,7 +21,6 @@ from ..claims.model import Claim, FixRange, Manifest, RunSettings
 from ..errors import UserError
 from ..outcomes import RunOutcome, Verdict
 from ..testrun import TestRun, run_pytest
-from . import guard
 from .results import ClaimResult, MutantRecord, RunRecord, RunResult
 from .scenario_tests import scenario_test_file
 from .verdict import decide, judge_runs
@@ -120,6 +119,8 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         t0 = time.monotonic()
         eligible = [job for job in jobs if job.needs_mutation()]
         reporter.stage("mutate", len(eligible))
+        if eligible and options.mutate:
+            from . import guard  # the mutation engine (libcst, mutmut) loads only when needed
         for job in jobs:
             if job in eligible and options.mutate:
                 job.mutants, job.skipped, job.error = guard.mutate_claim(
