@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import APPS, assert_gone
+from target_helpers import APPS, assert_gone
 
 REPO = Path(__file__).resolve().parents[2]
 

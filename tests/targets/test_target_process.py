@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
-from conftest import alive, assert_gone, tree, uvicorn_spec
+from target_helpers import alive, assert_gone, tree, uvicorn_spec
 
 from harness.errors import TargetError, UserError
 from harness.targets import TargetSpec, launch

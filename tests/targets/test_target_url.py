@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import alive, uvicorn_spec
+from target_helpers import alive, uvicorn_spec
 
 from harness.errors import TargetError, UserError
 from harness.targets import TargetSpec, launch
