@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
@@ -56,9 +57,37 @@ def select_tests(
         return tuple(allowed) if allowed else ALL_TESTS
     chosen = sorted(c for c in contexts if c)
     if allowed is not None:
-        allowed_set = set(allowed)
-        chosen = [c for c in chosen if c in allowed_set or _base_id(c) in allowed_set]
+        chosen = [c for c in chosen if any(covers(a, c) for a in allowed)]
     return tuple(chosen)
+
+
+def covers(selector: str, nodeid: str) -> bool:
+    """Whether a claim's test selector (file, class, function or node id) names `nodeid`.
+
+    `tests/t.py` covers every test in that file, `tests/t.py::TestX` its methods, and
+    `t.py::test_x` its parametrised cases. An absolute path (a generated scenario test that lives
+    outside the checkout) matches the node id pytest reports for it relative to the rootdir.
+    """
+    sel_path, _, sel_rest = selector.partition("::")
+    node_path, _, node_rest = _base_id(nodeid).partition("::")
+    if not _same_file(sel_path, node_path):
+        return False
+    if not sel_rest:
+        return True
+    sel_parts = _base_id(sel_rest).split("::")
+    return node_rest.split("::")[: len(sel_parts)] == sel_parts
+
+
+def _same_file(a: str, b: str) -> bool:
+    a = os.path.normpath(a)
+    b = os.path.normpath(b)
+    if a == b:
+        return True
+    # One side may be absolute or `..`-relative: compare the trailing path components.
+    a_parts = [p for p in a.split(os.sep) if p not in ("", ".", "..")]
+    b_parts = [p for p in b.split(os.sep) if p not in ("", ".", "..")]
+    n = min(len(a_parts), len(b_parts))
+    return n > 0 and a_parts[-n:] == b_parts[-n:] and (os.path.isabs(a) or os.path.isabs(b) or ".." in (a + b))
 
 
 def _base_id(nodeid: str) -> str:
