@@ -51,6 +51,7 @@ def run_demo(
     workers: int = 2,
     only: list[str] | None = None,
     reporter: VerifyReporter | None = None,
+    store: Path | None = None,
 ) -> DemoResult:
     """Materialise the sample repo (in `workdir` or a temp dir) and verify its claims."""
     owned = workdir is None
@@ -68,6 +69,7 @@ def run_demo(
             only=only,
             workers=workers,
             run_id=new_run_id(),
+            store=store,
         )
         run = verify(options, reporter)
         run.stages = {"materialise": materialise_seconds, **run.stages}
