@@ -376,8 +376,10 @@ class DockerTarget(Target):
             taken = any(marker in message.lower() for marker in _PORT_TAKEN)
             raise _StartFailed(f"could not be started: {message}", port_taken=taken) from None
         self._container.reload()
-        self._pid = self._server_pid(int(self._container.attrs["State"]["Pid"]))
+        state_pid = int(self._container.attrs["State"]["Pid"])
+        self._pid = state_pid  # in the container's network namespace, enough for the wait
         self._wait_healthy(port)
+        self._pid = self._server_pid(state_pid)  # an init has forked the server by now
 
     @staticmethod
     def _server_pid(pid: int) -> int:
@@ -458,6 +460,7 @@ class DockerTarget(Target):
             self._keep_log,
             self._remove_container,
             self._remove_network,
+            self._close_client,
         ]
         for step in steps:
             for _ in range(3):
@@ -513,6 +516,11 @@ class DockerTarget(Target):
         except docker.errors.NotFound:
             return
         _ignore_gone(network.remove)
+
+    def _close_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
 
 def _stop_leftovers() -> None:

@@ -107,6 +107,15 @@ def test_a_mounted_tree_is_live_so_a_mutant_runs_inside(
     assert not list(tmp_path.rglob("__pycache__"))  # PYTHONDONTWRITEBYTECODE: no stale .pyc
 
 
+def test_with_an_init_the_pid_is_still_the_server(make_spec: MakeSpec) -> None:
+    with launch(make_spec(options={"init": True})) as target:
+        assert target.pid is not None
+        server = psutil.Process(target.pid)
+        assert "uvicorn" in server.cmdline()
+        assert server.parent().name() == "docker-init"
+        assert sorted(target.container_pids()) == sorted([server.ppid(), target.pid])
+
+
 def test_teardown_removes_container_and_network_after_an_exception_inside_with(
     docker_client: Any, make_spec: MakeSpec
 ) -> None:
