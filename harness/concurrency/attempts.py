@@ -139,3 +139,21 @@ def run_attempts(
                 repro=repro_command(run_seed, start_at),
             )
         number += 1
+
+
+def run_sequence(
+    name: str,
+    check: Callable[[int], Violation | None],
+    *,
+    attempts: int = 1,
+    seed: int | None = None,
+) -> RaceResult:
+    """Run an ordered (non-racing) check ``attempts`` times, reported like any race."""
+    return run_attempts(
+        name,
+        Mode.SEQUENTIAL,
+        lambda number, _seed: AttemptOutcome(check(number)),
+        seed=seed,
+        workers=1,
+        budget=Budget(seconds=0.001, max_attempts=attempts, min_attempts=attempts),
+    )

@@ -12,6 +12,7 @@ import asyncio
 import inspect
 import socket
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import closing
@@ -124,6 +125,12 @@ def contend(name: str, binding: ContentionBinding, target: Target, judge: Judge)
     return _contend_inprocess(name, binding, target, judge, budget, run)
 
 
+def attempt_values(run: str, attempt: int) -> dict[str, Any]:
+    """The placeholders every template may use: a fresh ``{key}``, ``{attempt}``, ``{run}`` and
+    ``{now}`` (Unix seconds when the attempt began, for timestamp headers)."""
+    return {"key": f"{run}-{attempt}", "attempt": attempt, "run": run, "now": time.time()}
+
+
 # -- HTTP ---------------------------------------------------------------------------------------
 
 
@@ -211,7 +218,7 @@ def _contend_http(
     per_attempt: dict[int, dict[str, Any]] = {}
 
     def requests(attempt: int) -> list[HttpRequest]:
-        values = {"key": f"{run}-{attempt}", "attempt": attempt, "run": run}
+        values = attempt_values(run, attempt)
         run_setup_http(binding, target, values)
         per_attempt[attempt] = values
         return [_http_request(call, {**values, "worker": i}) for i in range(binding.workers)]
@@ -256,8 +263,11 @@ def unexpected_answers(round_: Round) -> Violation | None:
 # -- in process ---------------------------------------------------------------------------------
 
 
-def fresh_subject(target: Target) -> Any:
-    """A new object from the python target's factory (a fresh one per attempt), else target.obj."""
+def fresh_subject(target: Target, overrides: dict[str, Any] | None = None) -> Any:
+    """A new object from the python target's factory (a fresh one per attempt), else target.obj.
+
+    ``overrides`` are keyword arguments laid over the target's own (a fake clock, say).
+    """
     spec = getattr(target, "spec", None)
     factory = getattr(spec, "factory", None)
     if factory is None:
@@ -267,14 +277,21 @@ def fresh_subject(target: Target) -> Any:
                 "factory='pkg.mod:make')",
                 where="target.kind",
             )
+        if overrides:
+            raise UserError(
+                "target.factory: this check passes keyword arguments to the factory, so the "
+                "target needs one (kind='python', factory='pkg.mod:make')",
+                where="target.factory",
+            )
         return target.obj
     if isinstance(factory, str):
         from ..targets.inprocess import import_object
 
         factory = import_object(factory, field="target.factory")
-    if inspect.isgeneratorfunction(factory):
+    if inspect.isgeneratorfunction(factory) and not overrides:
         return target.obj  # a generator factory owns teardown; reuse the launched object
-    return factory(**dict(getattr(spec, "kwargs", {}) or {}))
+    kwargs = {**dict(getattr(spec, "kwargs", {}) or {}), **(overrides or {})}
+    return factory(**kwargs)
 
 
 def _method(subject: Any, name: str) -> Callable[..., Any]:
@@ -322,7 +339,7 @@ def _contend_inprocess(
         attempt: int
 
     def setup_values(attempt: int, subject: Any) -> dict[str, Any]:
-        values: dict[str, Any] = {"key": f"{run}-{attempt}", "attempt": attempt, "run": run}
+        values = attempt_values(run, attempt)
         if binding.setup is not None:
             fn = _method(subject, str(binding.setup.call))
             produced = fn(

@@ -25,6 +25,8 @@ class Mode(StrEnum):
     LAST_BYTE = "last-byte"
     #: ``asyncio.gather`` of httpx calls (baseline).
     GATHER = "gather"
+    #: One contender, steps in order: protocol checks that need no race (a replay, a 400).
+    SEQUENTIAL = "sequential"
 
 
 @dataclass(frozen=True)

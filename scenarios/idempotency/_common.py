@@ -1,0 +1,185 @@
+"""The idempotency binding and a sender that speaks to HTTP targets and in-process services."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.bindings import HttpCall, StatusSet
+from harness.concurrency.calls import ContentionBinding, Effect, _http_or_method, render
+from harness.concurrency.contend import count_effect, fresh_subject, preflight
+from harness.errors import UserError
+from harness.targets.base import Target
+
+
+class IdempotencyBinding(BaseModel):
+    """How to send one request with an Idempotency-Key (IETF draft), and what each answer means.
+
+    ``call`` is ``"POST /backups"`` (HTTP: ``json`` is the body, the key goes in ``header``) or a
+    method of the python target's service (``args`` default to ``["{idempotency_key}",
+    "{payload}"]``; it returns ``(status, body)``, and a missing key is passed as None).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    call: HttpCall | str
+    json_body: Any = Field(default=None, alias="json")
+    #: A payload different from ``json`` (the 422 check needs it).
+    other_json: Any = None
+    args: list[Any] = Field(default_factory=lambda: ["{idempotency_key}", "{payload}"])
+    header: str = "Idempotency-Key"
+    headers: dict[str, str] = Field(default_factory=dict)
+    success: StatusSet = frozenset({200, 201})
+    missing_key: StatusSet = frozenset({400})
+    mismatch: StatusSet = frozenset({422})
+    in_flight: StatusSet = frozenset({409})
+    max_key_length: int = Field(default=255, ge=1)
+    effect: Effect
+    #: In process: the attribute holding the step that runs after the claim (a callable); the
+    #: rollback checks replace it with a failing or a blocking step.
+    fault_attr: str | None = None
+    workers: int = Field(default=8, ge=2, le=256)
+    mode: Literal["auto", "last-byte", "gather", "preempt", "barrier", "pool"] = "auto"
+    budget: float = Field(default=2.0, gt=0, le=600)
+    max_attempts: int = Field(default=100, ge=1)
+    seed: int | None = None
+
+    @field_validator("call", mode="before")
+    @classmethod
+    def _parse_call(cls, value: Any) -> Any:
+        return _http_or_method(value)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> IdempotencyBinding:
+        sets = {
+            "success": self.success,
+            "missing_key": self.missing_key,
+            "mismatch": self.mismatch,
+            "in_flight": self.in_flight,
+        }
+        names = list(sets)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                both = sets[a] & sets[b]
+                if both:
+                    raise ValueError(f"{a} and {b} share {sorted(both)}: a status means one thing")
+        return self
+
+    @property
+    def is_http(self) -> bool:
+        return isinstance(self.call, HttpCall)
+
+    def contention(self) -> ContentionBinding:
+        """The same request as a contention binding (the key header carries ``{key}``)."""
+        payload = self.json_body
+        data: dict[str, Any] = {
+            "call": self.call,
+            "success": self.success,
+            "conflict": self.in_flight,
+            "effect": self.effect,
+            "workers": self.workers,
+            "mode": self.mode,
+            "budget": self.budget,
+            "max_attempts": self.max_attempts,
+            "seed": self.seed,
+            "false_is_conflict": False,
+        }
+        if self.is_http:
+            data["json"] = payload
+            data["headers"] = {**self.headers, self.header: "{key}"}
+        else:
+            data["args"] = render(self.args, {"idempotency_key": "{key}", "payload": payload})
+        return ContentionBinding.model_validate(data)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+
+    def show(self) -> str:
+        return f"{self.status} {str(self.body)[:160]}"
+
+
+class Sender:
+    """Sends one request to the target; in process it keeps one service for the whole check."""
+
+    def __init__(self, binding: IdempotencyBinding, target: Target):
+        self.binding = binding
+        self.target = target
+        self.run = uuid.uuid4().hex[:10]
+        if binding.is_http:
+            preflight(target)
+            self.service: Any = None
+        else:
+            self.service = fresh_subject(target)
+            fn = getattr(self.service, str(binding.call), None)
+            if not callable(fn):
+                raise UserError(
+                    f"binding.call={binding.call!r}: {type(self.service).__name__} has no such "
+                    "method",
+                    where="binding.call",
+                )
+
+    def key(self, label: str) -> str:
+        return f"{self.run}-{label}"
+
+    def payload(self, key: str, other: bool = False) -> Any:
+        template = self.binding.other_json if other else self.binding.json_body
+        return render(template, {"key": key, "run": self.run})
+
+    def send(self, idem_key: str | None, payload: Any) -> Reply:
+        b = self.binding
+        if b.is_http:
+            assert isinstance(b.call, HttpCall)
+            headers = dict(b.headers)
+            if idem_key is not None:
+                headers[b.header] = idem_key
+            with self.target.client() as client:
+                response = client.request(b.call.method, b.call.path, headers=headers, json=payload)
+            try:
+                body = response.json()
+            except ValueError:
+                body = response.text
+            return Reply(response.status_code, body)
+        args = render(b.args, {"idempotency_key": idem_key, "payload": payload})
+        try:
+            result = getattr(self.service, str(b.call))(*args)
+        except Exception as exc:
+            return Reply(500, f"raised {type(exc).__name__}: {exc}")
+        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], int):
+            return Reply(result[0], result[1])
+        status = getattr(result, "status_code", None)
+        if isinstance(status, int):
+            return Reply(status, getattr(result, "body", None))
+        raise UserError(
+            f"binding.call={b.call!r}: returned {result!r}; an in-process idempotent call must "
+            "return (status, body)",
+            where="binding.call",
+        )
+
+    def effects(self, key: str) -> int:
+        return count_effect(
+            self.binding.effect, self.target, self.service, {"key": key, "run": self.run}
+        )
+
+    def require_fault_attr(self) -> tuple[str, Callable[..., Any]]:
+        b = self.binding
+        if b.is_http or b.fault_attr is None:
+            raise UserError(
+                "binding.fault_attr: missing; the rollback checks run in process and replace "
+                "the step after the claim (write fault_attr = 'runner' with a python target)",
+                where="binding.fault_attr",
+            )
+        original = getattr(self.service, b.fault_attr, None)
+        if not callable(original):
+            raise UserError(
+                f"binding.fault_attr={b.fault_attr!r}: {type(self.service).__name__} has no "
+                "callable attribute of that name",
+                where="binding.fault_attr",
+            )
+        return b.fault_attr, original

@@ -1,0 +1,63 @@
+"""idempotency.failure_rollback: a failure after the claim releases it, so a retry succeeds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.concurrency.attempts import run_sequence
+from harness.concurrency.report import assert_holds
+from harness.concurrency.result import Violation
+from harness.scenario import scenario
+from harness.targets.base import Target
+
+from ._common import IdempotencyBinding, Sender
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by the step after the claim, on purpose."""
+
+
+@scenario("idempotency.failure_rollback", binding=IdempotencyBinding)
+def a_failure_after_the_claim_leaves_no_claim_behind(
+    binding: IdempotencyBinding, target: Target
+) -> None:
+    """Make the step after the claim fail once; the retry with the same key then succeeds."""
+    sender = Sender(binding, target)
+    attr, original = sender.require_fault_attr()
+
+    def check(attempt: int) -> Violation | None:
+        key = sender.key(f"rollback{attempt}")
+        failed = {"count": 0}
+
+        def fail_once(*args: Any, **kwargs: Any) -> Any:
+            if failed["count"] == 0:
+                failed["count"] += 1
+                raise InjectedFailure("injected failure after the claim")
+            return original(*args, **kwargs)
+
+        setattr(sender.service, attr, fail_once)
+        try:
+            first = sender.send(key, sender.payload(key))
+        finally:
+            setattr(sender.service, attr, original)
+        before = sender.effects(key)
+        retry = sender.send(key, sender.payload(key))
+        made = sender.effects(key) - before
+        if failed["count"] == 0:
+            return Violation(
+                f"binding.fault_attr={attr!r} was never called: the injected failure did not "
+                "happen, so the check proves nothing (name the step that runs after the claim)",
+                observed={"injected_failures": 0},
+                expected={"injected_failures": 1},
+            )
+        if first.status not in binding.success and retry.status in binding.success and made == 1:
+            return None
+        return Violation(
+            f"after a failure behind the claim, the retry got {retry.show()} with {made} "
+            "effect(s): the failed request must roll its claim back so the retry runs",
+            observed={"retry_status": retry.status, "retry_effects": made},
+            expected={"retry_status": sorted(binding.success), "retry_effects": 1},
+            details=(f"failed request: {first.show()}",),
+        )
+
+    assert_holds(run_sequence("idempotency.failure_rollback", check, seed=binding.seed))

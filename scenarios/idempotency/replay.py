@@ -1,0 +1,39 @@
+"""idempotency.replay: a replay returns the stored status and body, and causes one effect."""
+
+from __future__ import annotations
+
+from harness.concurrency.attempts import run_sequence
+from harness.concurrency.report import assert_holds
+from harness.concurrency.result import Violation
+from harness.scenario import scenario
+from harness.targets.base import Target
+
+from ._common import IdempotencyBinding, Sender
+
+
+@scenario("idempotency.replay", binding=IdempotencyBinding)
+def a_replay_returns_the_stored_response_with_one_effect(
+    binding: IdempotencyBinding, target: Target
+) -> None:
+    """Send the same key and payload three times: identical answers, exactly one effect."""
+    sender = Sender(binding, target)
+
+    def check(attempt: int) -> Violation | None:
+        key = sender.key(f"replay{attempt}")
+        before = sender.effects(key)
+        replies = [sender.send(key, sender.payload(key)) for _ in range(3)]
+        made = sender.effects(key) - before
+        first = replies[0]
+        same = all(r == first for r in replies)
+        if first.status in binding.success and same and made == 1:
+            return None
+        return Violation(
+            f"3 requests with one Idempotency-Key caused {made} effect(s) and "
+            f"{len({r.show() for r in replies})} distinct answer(s): a replay must return the "
+            "stored status and body without running the operation again",
+            observed={"effects": made, "distinct_answers": len({r.show() for r in replies})},
+            expected={"effects": 1, "distinct_answers": 1},
+            details=tuple(f"reply {i + 1}: {r.show()}" for i, r in enumerate(replies)),
+        )
+
+    assert_holds(run_sequence("idempotency.replay", check, seed=binding.seed))

@@ -1,0 +1,188 @@
+"""The replay-protection binding, a fake clock, and a sender for HTTP and in-process guards."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.bindings import HttpCall, StatusSet
+from harness.concurrency.calls import ContentionBinding, ObjectEffect, _http_or_method, render
+from harness.concurrency.contend import count_effect, fresh_subject, preflight
+from harness.errors import UserError
+from harness.targets.base import Target
+
+
+class FakeClock:
+    """A clock the test moves by hand: ``clock()`` is the time, ``advance(s)`` moves it."""
+
+    def __init__(self, start: float = 1_700_000_000.0):
+        self.value = start
+
+    def __call__(self) -> float:
+        return self.value
+
+    def advance(self, seconds: float) -> None:
+        self.value += seconds
+
+    def __repr__(self) -> str:
+        return f"FakeClock({self.value!r})"
+
+
+class ReplayBinding(BaseModel):
+    """How to deliver one message with a nonce and a timestamp, and what accept/reject look like.
+
+    HTTP: ``call = "POST /webhooks"`` with ``headers`` using ``{nonce}`` and ``{timestamp}``.
+    In process: ``call = "check"`` on the guard, ``args`` default ``["{nonce}", "{timestamp}"]``;
+    ``True`` accepts, ``False`` or an exception named in ``reject_errors`` rejects.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    call: HttpCall | str
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(default=None, alias="json")
+    args: list[Any] = Field(default_factory=lambda: ["{nonce}", "{timestamp}"])
+    accept: StatusSet = frozenset({200, 202})
+    reject: StatusSet = frozenset({400, 401, 403, 409, 422})
+    reject_errors: list[str] = Field(default_factory=list)
+    #: The freshness window in seconds (a timestamp further than this from now is refused).
+    window: float = Field(default=300.0, gt=0)
+    max_nonce_length: int = Field(default=256, ge=1)
+    workers: int = Field(default=8, ge=2, le=256)
+    mode: Literal["auto", "last-byte", "gather", "preempt", "barrier", "pool"] = "auto"
+    budget: float = Field(default=2.0, gt=0, le=600)
+    max_attempts: int = Field(default=200, ge=1)
+    seed: int | None = None
+    # In process only (bounded_memory, out_of_order_eviction):
+    size: ObjectEffect = Field(default_factory=lambda: ObjectEffect(attr="__len__"))
+    bound: int | None = Field(default=None, ge=1)
+    bound_attr: str = "max_entries"
+    flood: int | None = Field(default=None, ge=1)
+    #: The factory keyword that takes a clock (a zero-argument callable returning Unix seconds).
+    clock_kwarg: str = "clock"
+
+    @field_validator("call", mode="before")
+    @classmethod
+    def _parse_call(cls, value: Any) -> Any:
+        return _http_or_method(value)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> ReplayBinding:
+        both = self.accept & self.reject
+        if both:
+            raise ValueError(f"accept and reject share {sorted(both)}: a status means one thing")
+        return self
+
+    @property
+    def is_http(self) -> bool:
+        return isinstance(self.call, HttpCall)
+
+    def contention(self) -> ContentionBinding:
+        """Every contender sends the same fresh nonce (``{key}``) with the current timestamp."""
+        values = {"nonce": "{key}", "timestamp": "{now}"}
+        data: dict[str, Any] = {
+            "call": self.call,
+            "success": self.accept,
+            "conflict": self.reject,
+            "conflict_errors": self.reject_errors,
+            "workers": self.workers,
+            "mode": self.mode,
+            "budget": self.budget,
+            "max_attempts": self.max_attempts,
+            "seed": self.seed,
+        }
+        if self.is_http:
+            data["headers"] = render(self.headers, values)
+            data["json"] = render(self.json_body, values)
+        else:
+            data["args"] = render(self.args, values)
+        return ContentionBinding.model_validate(data)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool | None  # None: neither accepted nor cleanly rejected
+    shown: str
+
+
+class Sender:
+    """Delivers one message; in process it owns one guard (optionally on a fake clock)."""
+
+    def __init__(self, binding: ReplayBinding, target: Target, clock: FakeClock | None = None):
+        self.binding = binding
+        self.target = target
+        self.run = uuid.uuid4().hex[:10]
+        self.guard: Any = None
+        if binding.is_http:
+            if clock is not None:
+                raise UserError(
+                    "target.kind: this check drives a fake clock, so it needs a python target "
+                    "whose factory takes binding.clock_kwarg",
+                    where="target.kind",
+                )
+            preflight(target)
+        else:
+            overrides = {binding.clock_kwarg: clock} if clock is not None else None
+            self.guard = fresh_subject(target, overrides)
+            if not callable(getattr(self.guard, str(binding.call), None)):
+                raise UserError(
+                    f"binding.call={binding.call!r}: {type(self.guard).__name__} has no such "
+                    "method",
+                    where="binding.call",
+                )
+
+    def nonce(self, label: str) -> str:
+        return f"{self.run}-{label}"
+
+    def send(self, nonce: str, timestamp: Any) -> Verdict:
+        b = self.binding
+        values = {"nonce": nonce, "timestamp": timestamp}
+        if b.is_http:
+            assert isinstance(b.call, HttpCall)
+            headers = {k: str(v) for k, v in render(b.headers, values).items()}
+            with self.target.client() as client:
+                response = client.request(
+                    b.call.method,
+                    render(b.call.path, values),
+                    headers=headers,
+                    json=render(b.json_body, values),
+                )
+            shown = f"HTTP {response.status_code} {response.text[:120]}"
+            if response.status_code in b.accept:
+                return Verdict(True, shown)
+            return Verdict(False if response.status_code in b.reject else None, shown)
+        try:
+            result = getattr(self.guard, str(b.call))(*render(b.args, values))
+        except Exception as exc:
+            shown = f"raised {type(exc).__name__}: {exc}"
+            return Verdict(False if type(exc).__name__ in b.reject_errors else None, shown)
+        if result is True or result is False:
+            return Verdict(result, f"returned {result!r}")
+        return Verdict(None, f"returned {result!r} (expected True or False)")
+
+    def size(self) -> int:
+        return count_effect(self.binding.size, self.target, self.guard, {})
+
+    def bound(self) -> int:
+        if self.binding.bound is not None:
+            return self.binding.bound
+        value = getattr(self.guard, self.binding.bound_attr, None)
+        if not isinstance(value, int):
+            raise UserError(
+                f"binding.bound_attr={self.binding.bound_attr!r}: {type(self.guard).__name__} "
+                "has no int attribute of that name (set binding.bound)",
+                where="binding.bound",
+            )
+        return value
+
+
+def require_in_process(binding: ReplayBinding, check: str) -> None:
+    if binding.is_http:
+        raise UserError(
+            f"binding.call={str(binding.call)!r}: replay.{check} measures the guard's own state, "
+            "so it needs an in-process call on a python target (call = 'check')",
+            where="binding.call",
+        )

@@ -1,0 +1,39 @@
+"""replay.bounded_memory: a flood of distinct nonces never grows the guard past its bound."""
+
+from __future__ import annotations
+
+import time
+
+from harness.concurrency.attempts import run_sequence
+from harness.concurrency.report import assert_holds
+from harness.concurrency.result import Violation
+from harness.scenario import scenario
+from harness.targets.base import Target
+
+from ._common import ReplayBinding, Sender, require_in_process
+
+
+@scenario("replay.bounded_memory", binding=ReplayBinding)
+def memory_stays_bounded_under_a_nonce_flood(binding: ReplayBinding, target: Target) -> None:
+    """Deliver ``flood`` fresh distinct nonces (default 3x the bound); the state stays <= bound."""
+    require_in_process(binding, "bounded_memory")
+    sender = Sender(binding, target)
+    bound = sender.bound()
+    flood = binding.flood or 3 * bound
+
+    def check(attempt: int) -> Violation | None:
+        peak = 0
+        for i in range(flood):
+            sender.send(sender.nonce(f"flood{attempt}-{i}"), time.time())
+            if i % 16 == 0 or i == flood - 1:
+                peak = max(peak, sender.size())
+        if peak <= bound:
+            return None
+        return Violation(
+            f"after {flood} distinct nonces the guard holds {peak} entries, above its bound "
+            f"{bound}: a nonce flood grows memory without limit (evict the oldest)",
+            observed={"state_size": peak},
+            expected={"state_size": f"<= {bound}"},
+        )
+
+    assert_holds(run_sequence("replay.bounded_memory", check, seed=binding.seed))

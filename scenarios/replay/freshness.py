@@ -1,0 +1,57 @@
+"""replay.freshness: stale, future and non-finite timestamps and over-long nonces are refused."""
+
+from __future__ import annotations
+
+import time
+
+from harness.concurrency.attempts import run_sequence
+from harness.concurrency.report import assert_holds
+from harness.concurrency.result import Violation
+from harness.scenario import scenario
+from harness.targets.base import Target
+
+from ._common import ReplayBinding, Sender
+
+
+@scenario("replay.freshness", binding=ReplayBinding)
+def stale_future_and_non_finite_timestamps_and_long_nonces_are_rejected(
+    binding: ReplayBinding, target: Target
+) -> None:
+    """Each bad delivery is rejected (never accepted, never a 5xx); a fresh one is accepted."""
+    sender = Sender(binding, target)
+
+    def check(attempt: int) -> Violation | None:
+        now = time.time()
+        margin = binding.window + 60
+        cases: list[tuple[str, str, object]] = [
+            ("stale timestamp", sender.nonce(f"stale{attempt}"), now - margin),
+            ("future timestamp", sender.nonce(f"future{attempt}"), now + margin),
+            ("NaN timestamp", sender.nonce(f"nan{attempt}"), float("nan")),
+            ("inf timestamp", sender.nonce(f"inf{attempt}"), float("inf")),
+            ("-inf timestamp", sender.nonce(f"ninf{attempt}"), float("-inf")),
+            (
+                f"nonce of {binding.max_nonce_length + 1} chars",
+                "n" * (binding.max_nonce_length + 1),
+                now,
+            ),
+        ]
+        wrong = []
+        for name, nonce, timestamp in cases:
+            verdict = sender.send(nonce, timestamp)
+            if verdict.accepted is not False:
+                wrong.append(f"{name} -> {verdict.shown}")
+        fresh = sender.send(sender.nonce(f"fresh{attempt}"), time.time())
+        if fresh.accepted is not True:
+            wrong.append(f"a fresh delivery -> {fresh.shown} (must be accepted)")
+        if not wrong:
+            return None
+        return Violation(
+            f"{len(wrong)} of {len(cases) + 1} deliveries were not handled as they must be: "
+            f"timestamps outside +-{binding.window:g}s or not finite, and nonces over "
+            f"{binding.max_nonce_length} characters, must be rejected",
+            observed={"wrong": len(wrong)},
+            expected={"wrong": 0},
+            details=tuple(wrong),
+        )
+
+    assert_holds(run_sequence("replay.freshness", check, seed=binding.seed))

@@ -1,0 +1,261 @@
+"""The races pack on small local stores: each check fails on the buggy one, passes on the fixed."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+import pytest
+
+import scenarios.races  # noqa: F401 - registers the checks
+from harness.errors import TargetError, UserError
+from harness.scenario import run
+from harness.targets import TargetSpec, launch
+
+LOCKED = {"locked": True}
+
+
+class TicketStore:
+    """Count-then-insert with no GIL release in between: only preemption opens the window."""
+
+    def __init__(self, cap: int = 3, locked: bool = False):
+        self.cap = cap
+        self.tickets: dict[str, list[int]] = {}
+        self._lock = threading.Lock() if locked else None
+
+    def create(self, user: str) -> int:
+        if self._lock is None:
+            return self._create(user)
+        with self._lock:
+            return self._create(user)
+
+    def _create(self, user: str) -> int:
+        held = self.tickets.get(user, [])
+        if len(held) >= self.cap:
+            raise OverflowError("cap reached")
+        self.tickets[user] = [*held, len(held)]
+        return len(held)
+
+    def count(self, user: str) -> int:
+        return len(self.tickets.get(user, []))
+
+
+class Registry:
+    def __init__(self, locked: bool = False):
+        self.items: dict[str, int] = {}
+        self.created = 0
+        self._lock = threading.Lock() if locked else None
+
+    def register_if_absent(self, key: str, worker: int) -> bool:
+        if self._lock is None:
+            return self._register(key, worker)
+        with self._lock:
+            return self._register(key, worker)
+
+    def _register(self, key: str, worker: int) -> bool:
+        if key in self.items:
+            return False
+        self.items[key] = worker
+        self.created += 1
+        return True
+
+    def issue(self, key: str) -> str:
+        self.items[key] = -1
+        return key
+
+    def consume(self, key: str) -> bool:
+        if self._lock is None:
+            return self._consume(key)
+        with self._lock:
+            return self._consume(key)
+
+    def _consume(self, key: str) -> bool:
+        if self.items.get(key) != -1:
+            return False
+        self.items[key] = 0
+        return True
+
+    def increment(self, key: str) -> None:
+        if self._lock is None:
+            self._increment(key)
+            return
+        with self._lock:
+            self._increment(key)
+
+    def _increment(self, key: str) -> None:
+        value = self.items.get(key, 0)
+        self.items[key] = value + 1
+
+    def value(self, key: str) -> int:
+        return self.items.get(key, 0)
+
+
+class Cache:
+    """The sample's LRU shape; ``fixed`` adds a lock and deep copies."""
+
+    def __init__(self, max_size: int = 6, fixed: bool = False):
+        self.max_size = max_size
+        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._fixed = fixed
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, key: str) -> Any:
+        if self._fixed:
+            with self._lock:
+                if key not in self._data:
+                    return None
+                self._data.move_to_end(key)
+                return copy.deepcopy(self._data[key])
+        if key not in self._data:
+            return None
+        self._data.move_to_end(key)
+        return self._data[key]
+
+    def put(self, key: str, value: Any) -> None:
+        if self._fixed:
+            with self._lock:
+                self._data[key] = copy.deepcopy(value)
+                self._data.move_to_end(key)
+                while len(self._data) > self.max_size:
+                    self._data.popitem(last=False)
+            return
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.max_size:
+            self._data.popitem(last=False)
+
+
+def check(name: str, factory: Any, binding: dict[str, Any], **kwargs: Any) -> str | None:
+    """Run a check on a fresh python target; the failure text, or None when it passed."""
+    started = time.perf_counter()
+    with launch(TargetSpec(kind="python", factory=factory, kwargs=kwargs)) as target:
+        try:
+            run(name, {"budget": 1.5, **binding}, target)
+        except AssertionError as exc:
+            return str(exc)
+        finally:
+            assert time.perf_counter() - started < 20
+    return None
+
+
+CAPACITY = {
+    "call": "create",
+    "args": ["{key}"],
+    "cap": 3,
+    "workers": 10,
+    "conflict_errors": ["OverflowError"],
+    "effect": {"attr": "count", "args": ["{key}"]},
+}
+
+
+def test_capacity_limit_fails_on_count_then_insert_and_passes_with_a_lock() -> None:
+    failure = check("races.capacity_limit", TicketStore, CAPACITY)
+    assert failure is not None
+    assert failure.startswith("races.capacity_limit: ")
+    assert "but the cap is 3" in failure and "mode=preempt" in failure
+    assert "forced yields" in failure and "repro: FIXGUARD_SEED=" in failure
+    assert check("races.capacity_limit", TicketStore, CAPACITY, **LOCKED) is None
+
+
+def test_exclusive_create_wants_one_winner_and_one_effect() -> None:
+    binding = {
+        "call": "register_if_absent",
+        "args": ["{key}", "{worker}"],
+        "effect": {"attr": "created"},
+    }
+    failure = check("races.exclusive_create", Registry, binding)
+    assert failure is not None and "observed: successes=" in failure
+    assert "expected: successes=1 conflicts=7 effects=1" in failure
+    assert check("races.exclusive_create", Registry, binding, **LOCKED) is None
+
+
+def test_single_consumer_wants_exactly_one_winner() -> None:
+    binding = {
+        "call": "consume",
+        "args": ["{resource}"],
+        "setup": {"call": "issue", "args": ["{key}"]},
+    }
+    failure = check("races.single_consumer", Registry, binding)
+    assert failure is not None and "consumed the same resource" in failure
+    assert check("races.single_consumer", Registry, binding, **LOCKED) is None
+
+
+def test_lost_update_wants_the_final_value_to_equal_the_increments() -> None:
+    binding = {
+        "call": "increment",
+        "args": ["{key}"],
+        "effect": {"attr": "value", "args": ["{key}"]},
+    }
+    failure = check("races.lost_update", Registry, binding)
+    assert failure is not None and "update(s) were lost" in failure
+    assert check("races.lost_update", Registry, binding, **LOCKED) is None
+
+
+def test_shared_cache_catches_exceptions_or_shared_objects_and_passes_when_locked() -> None:
+    failure = check("races.shared_cache", Cache, {})
+    assert failure is not None
+    assert "copies" in failure or "raised" in failure or "above its max size" in failure
+    assert check("races.shared_cache", Cache, {}, fixed=True) is None
+
+
+def test_shared_cache_needs_the_hit_path() -> None:
+    failure = check("races.shared_cache", Cache, {"keys": 4000, "ops": 10}, fixed=True, max_size=2)
+    assert failure is not None and "hit path was not exercised" in failure
+
+
+@pytest.mark.parametrize(
+    ("binding", "field"),
+    [
+        ({**CAPACITY, "success": [999]}, "binding.success"),
+        ({**CAPACITY, "conflict": ["4x"]}, "binding.conflict"),
+        ({**CAPACITY, "cap": 20}, "binding"),
+        ({k: v for k, v in CAPACITY.items() if k != "cap"}, "binding.cap"),
+        ({**CAPACITY, "colour": "red"}, "binding.colour"),
+    ],
+)
+def test_a_bad_binding_names_the_field(binding: dict[str, Any], field: str) -> None:
+    with launch(TargetSpec(kind="python", factory=TicketStore)) as target:
+        with pytest.raises(UserError) as caught:
+            run("races.capacity_limit", binding, target)
+    assert field in str(caught.value)
+
+
+def test_exclusive_create_without_an_effect_counter_is_an_error_naming_it() -> None:
+    with launch(TargetSpec(kind="python", factory=Registry)) as target:
+        with pytest.raises(UserError, match=r"binding\.effect"):
+            run(
+                "races.exclusive_create",
+                {"call": "register_if_absent", "args": ["{key}", 1]},
+                target,
+            )
+
+
+def test_a_misspelt_method_is_an_error_naming_binding_call() -> None:
+    with launch(TargetSpec(kind="python", factory=Registry)) as target:
+        with pytest.raises(UserError, match=r"binding\.call='register'"):
+            run(
+                "races.exclusive_create",
+                {"call": "register", "effect": {"attr": "created"}},
+                target,
+            )
+
+
+def test_an_unreachable_target_is_a_target_error() -> None:
+    with launch(TargetSpec(kind="python", factory=Registry)) as target:
+
+        class Gone:
+            base_url = "http://127.0.0.1:9"
+            spec = target.spec
+            obj = None
+
+        binding = {"call": "POST /things", "effect": "GET /things/{key}/count"}
+        with pytest.raises(
+            TargetError, match=r"target\.base_url='http://127\.0\.0\.1:9': unreachable"
+        ):
+            run("races.exclusive_create", binding, Gone())  # type: ignore[arg-type]
