@@ -12,8 +12,10 @@ import asyncio
 import concurrent.futures
 import importlib
 import inspect
+import sys
 import threading
 from collections.abc import Callable, Coroutine, Generator, MutableMapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -48,6 +50,22 @@ def import_object(ref: str, *, field: str) -> Any:
     return obj
 
 
+def add_import_path(folder: Path | None) -> str | None:
+    """Put `folder` (the project's checkout) first on sys.path; returns what to remove later."""
+    if folder is None:
+        return None
+    entry = str(Path(folder).resolve())
+    if entry in sys.path:
+        return None
+    sys.path.insert(0, entry)
+    return entry
+
+
+def remove_import_path(entry: str | None) -> None:
+    if entry is not None and entry in sys.path:
+        sys.path.remove(entry)
+
+
 def _resolve(value: str | Callable[..., Any], *, field: str) -> Any:
     return import_object(value, field=field) if isinstance(value, str) else value
 
@@ -61,6 +79,7 @@ class PythonTarget(Target):
         super().__init__(spec)
         self._obj: Any = None
         self._gen: Generator[Any, Any, Any] | None = None
+        self._import_path: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -82,6 +101,7 @@ class PythonTarget(Target):
 
     def _start(self) -> None:
         assert self.spec.factory is not None
+        self._import_path = add_import_path(self.spec.cwd)
         factory = _resolve(self.spec.factory, field="factory")
         if not callable(factory):
             raise UserError(
@@ -102,14 +122,18 @@ class PythonTarget(Target):
 
     def _stop(self) -> None:
         gen, self._gen = self._gen, None
-        if gen is None:
-            return
         try:
-            next(gen)
-        except StopIteration:
-            return
-        gen.close()
-        raise TargetError(f"factory={self.spec.factory!r}: the generator yielded twice")
+            if gen is None:
+                return
+            try:
+                next(gen)
+            except StopIteration:
+                return
+            gen.close()
+            raise TargetError(f"factory={self.spec.factory!r}: the generator yielded twice")
+        finally:
+            remove_import_path(self._import_path)
+            self._import_path = None
 
 
 class _Portal:
@@ -262,6 +286,7 @@ class AsgiTarget(Target):
         self._lifespan: _Lifespan | None = None
         self._transport: httpx.ASGITransport | None = None
         self._state: dict[str, Any] = {}
+        self._import_path: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -296,6 +321,7 @@ class AsgiTarget(Target):
 
     def _start(self) -> None:
         spec = self.spec
+        self._import_path = add_import_path(spec.cwd)
         if spec.app is not None:
             app = _resolve(spec.app, field="app")
         else:
@@ -358,3 +384,5 @@ class AsgiTarget(Target):
                 self._portal.close()
             self._portal = None
             self._lifespan = None
+            remove_import_path(self._import_path)
+            self._import_path = None

@@ -99,11 +99,13 @@ _PROCESS_FIELDS = {
     "command", "cwd", "env", "inherit_env", "python", "port", "port_retries", "log_file",
     "stop_timeout",
 }  # fmt: skip
-_builtin("python", "harness.targets.inprocess:PythonTarget", {"factory", "kwargs"}, ("factory",))
+_builtin(
+    "python", "harness.targets.inprocess:PythonTarget", {"factory", "kwargs", "cwd"}, ("factory",)
+)
 _builtin(
     "asgi",
     "harness.targets.inprocess:AsgiTarget",
-    {"app", "factory", "kwargs", "lifespan"} | _COMMON,
+    {"app", "factory", "kwargs", "lifespan", "cwd"} | _COMMON,
     ("app", "factory"),
 )
 _builtin(

@@ -26,7 +26,8 @@ class TargetSpec(BaseModel):
     - `python`: `factory` (``"pkg.mod:callable"`` or a callable; a generator function is run
       up to its `yield`, and finished on teardown), `kwargs` passed to it.
     - `asgi`: `app` (``"pkg.mod:app"`` or the app object) or `factory` returning the app;
-      `lifespan` ``auto`` | ``on`` | ``off``.
+      `lifespan` ``auto`` | ``on`` | ``off``; `health` checked once after startup.
+    - both in-process kinds: `cwd` (the project's folder) goes first on sys.path until stop.
     - `process`: `command` (a template with ``{port}``, ``{python}``, ``{host}``), `cwd`, `env`,
       `python`, `health`, `startup_timeout`, `stop_timeout`, `port`, `port_retries`, `log_file`.
     - `url`: `url` (loopback only), `health`, `startup_timeout`.

@@ -176,3 +176,15 @@ def test_bad_import_strings_are_user_errors(
     with pytest.raises(UserError, match=text) as info:
         launch(spec).start()
     assert info.value.where == where
+
+
+def test_cwd_puts_the_project_on_sys_path_until_stop(tmp_path: Path) -> None:
+    (tmp_path / "fg_cwd_project.py").write_text("def make():\n    return 'from the checkout'\n")
+    folder = str(tmp_path.resolve())
+    try:
+        with launch(TargetSpec(kind="python", factory="fg_cwd_project:make", cwd=tmp_path)) as t:
+            assert t.obj == "from the checkout"
+            assert sys.path[0] == folder
+        assert folder not in sys.path
+    finally:
+        sys.modules.pop("fg_cwd_project", None)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -255,3 +259,64 @@ def test_spec_without_port_placeholder_is_a_user_error() -> None:
         TargetSpec(kind="process", command="{python} -m uvicorn app:app")
     assert info.value.where == "command"
     assert "{port}" in info.value.message
+
+
+def _interrupt_after(seconds: float) -> threading.Timer:
+    """Deliver a real SIGINT (Ctrl-C) to the main thread after `seconds`."""
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_ctrl_c_during_the_health_wait_tears_down() -> None:
+    target = launch(uvicorn_spec("never_healthy", startup_timeout=20))
+    timer = _interrupt_after(1.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            target.start()
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 8
+    assert target.pid is not None
+    assert_gone([target.pid])
+
+
+def test_ctrl_c_during_the_grace_period_kills_at_once() -> None:
+    target = launch(uvicorn_spec("stubborn", stop_timeout=20))
+    target.start()
+    assert target.pid is not None
+    timer = _interrupt_after(0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            target.stop()
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 5, "Ctrl-C must cut the 20 s grace period short"
+    assert_gone([target.pid])
+
+
+FORGETFUL = """
+import json, sys
+from harness.targets import launch
+target = launch(json.loads(sys.argv[1]))
+target.start()
+print(target.pid, flush=True)
+# exits without stopping the target: the atexit hook must stop it
+"""
+
+
+def test_a_target_never_stopped_is_stopped_at_interpreter_exit() -> None:
+    spec = {**uvicorn_spec("hello"), "cwd": str(uvicorn_spec("hello")["cwd"])}
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", FORGETFUL, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert_gone([int(proc.stdout.split()[0])])
