@@ -24,39 +24,100 @@ def default_store(repo: Path) -> Path:
     "Exit 0 when every mutant is killed; 1 when one survives, is not reached, or there is "
     "nothing to mutate (NO_MUTANTS is never a pass); 2 on bad input.",
 )
-@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="The project's git repository.")
-@click.option("--base", help="The commit before the fix (scope = non-test .py lines of BASE..HEAD).")
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The project's git repository.",
+)
+@click.option(
+    "--base", help="The commit before the fix (scope = non-test .py lines of BASE..HEAD)."
+)
 @click.option("--head", default="HEAD", show_default=True, help="The commit with the fix.")
-@click.option("--range", "ranges", multiple=True, metavar="FILE:START-END",
-              help="Explicit head line range to mutate instead of the diff (repeatable).")
-@click.option("--file", "files", multiple=True, help="Restrict the diff to these paths (repeatable).")
-@click.option("--tests", "tests", multiple=True, metavar="NODEID",
-              help="Run only these tests (repeatable); default: the tests that reach each mutant.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every mutant (id, family, operator, file, line, diff, status, k/n) here.")
+@click.option(
+    "--range",
+    "ranges",
+    multiple=True,
+    metavar="FILE:START-END",
+    help="Explicit head line range to mutate instead of the diff (repeatable).",
+)
+@click.option(
+    "--file", "files", multiple=True, help="Restrict the diff to these paths (repeatable)."
+)
+@click.option(
+    "--tests",
+    "tests",
+    multiple=True,
+    metavar="NODEID",
+    help="Run only these tests (repeatable); default: the tests that reach each mutant.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every mutant (id, family, operator, file, line, diff, status, k/n) here.",
+)
 @click.option("--workers", type=int, default=2, show_default=True)
-@click.option("--repeats", type=int, default=3, show_default=True,
-              help="n: runs of a concurrency mutant (perturbed scheduling).")
-@click.option("--min-kills", type=int, default=1, show_default=True,
-              help="k: failing runs out of n that count a concurrency mutant as killed.")
+@click.option(
+    "--repeats",
+    type=int,
+    default=3,
+    show_default=True,
+    help="n: runs of a concurrency mutant (perturbed scheduling).",
+)
+@click.option(
+    "--min-kills",
+    type=int,
+    default=1,
+    show_default=True,
+    help="k: failing runs out of n that count a concurrency mutant as killed.",
+)
 @click.option("--concurrency", is_flag=True, help="Run every mutant k-of-n.")
 @click.option("--strict", is_flag=True, help="Also mutate arid code (logging, docstrings, …).")
-@click.option("--store", type=click.Path(dir_okay=False, path_type=Path),
-              help="SQLite results store (resumable). Default: ~/.cache/fixguard/.")
-@click.option("--python", default=sys.executable, show_default=False,
-              help="The project's interpreter (default: this one).")
-@click.option("--pytest-arg", "pytest_args", multiple=True, help="Extra pytest argument (repeatable).")
+@click.option(
+    "--store",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite results store (resumable). Default: ~/.cache/fixguard/.",
+)
+@click.option(
+    "--python",
+    default=sys.executable,
+    show_default=False,
+    help="The project's interpreter (default: this one).",
+)
+@click.option(
+    "--pytest-arg", "pytest_args", multiple=True, help="Extra pytest argument (repeatable)."
+)
 @click.option("--setup", help="Shell command run in each isolated copy before the tests.")
-@click.option("--timeout-factor", type=float, default=3.0, show_default=True,
-              help="A mutant's timeout is this times the baseline duration (at least 10 s).")
+@click.option(
+    "--timeout-factor",
+    type=float,
+    default=3.0,
+    show_default=True,
+    help="A mutant's timeout is this times the baseline duration (at least 10 s).",
+)
 @click.option("--shard", metavar="K/N", help="Run only the K-th of N slices of the mutants.")
 @click.option("--mutant", "mutant_ids", multiple=True, help="Run only this mutant id (repeatable).")
 def mutate(
-    repo: Path, base: str | None, head: str, ranges: tuple[str, ...], files: tuple[str, ...],
-    tests: tuple[str, ...], json_path: Path | None, workers: int, repeats: int, min_kills: int,
-    concurrency: bool, strict: bool, store: Path | None, python: str,
-    pytest_args: tuple[str, ...], setup: str | None, timeout_factor: float, shard: str | None,
+    repo: Path,
+    base: str | None,
+    head: str,
+    ranges: tuple[str, ...],
+    files: tuple[str, ...],
+    tests: tuple[str, ...],
+    json_path: Path | None,
+    workers: int,
+    repeats: int,
+    min_kills: int,
+    concurrency: bool,
+    strict: bool,
+    store: Path | None,
+    python: str,
+    pytest_args: tuple[str, ...],
+    setup: str | None,
+    timeout_factor: float,
+    shard: str | None,
     mutant_ids: tuple[str, ...],
 ) -> int:
     from ..mutation import MutationOptions, run_mutation, scope_from_diff, scope_from_ranges
@@ -74,10 +135,21 @@ def mutate(
     reporter = ConsoleReporter(rerun_hint=_rerun_hint(repo, base, head, ranges))
     result = run_mutation(
         MutationOptions(
-            repo=repo, rev=scope.rev, scope=scope, tests=list(tests) or None, python=python,
-            pytest_args=list(pytest_args), setup=setup, workers=workers, repeats=repeats,
-            min_kills=min_kills, concurrency=concurrency, strict=strict,
-            store=store or default_store(repo), timeout_factor=timeout_factor, shard=shard,
+            repo=repo,
+            rev=scope.rev,
+            scope=scope,
+            tests=list(tests) or None,
+            python=python,
+            pytest_args=list(pytest_args),
+            setup=setup,
+            workers=workers,
+            repeats=repeats,
+            min_kills=min_kills,
+            concurrency=concurrency,
+            strict=strict,
+            store=store or default_store(repo),
+            timeout_factor=timeout_factor,
+            shard=shard,
             mutant_ids=list(mutant_ids) or None,
         ),
         reporter=reporter,

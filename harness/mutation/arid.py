@@ -23,12 +23,38 @@ class AridReason(str, Enum):
     TIMING_NUMBER = "arid: sleep/timeout number"
 
 
-_LOG_METHODS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"}
+_LOG_METHODS = {
+    "debug",
+    "info",
+    "warning",
+    "warn",
+    "error",
+    "exception",
+    "critical",
+    "fatal",
+    "log",
+}
 _LOG_RECEIVER = re.compile(r"(?i)log")
-_METRIC_METHODS = {"inc", "dec", "observe", "increment", "decrement", "gauge", "timing",
-                   "histogram", "set_attribute", "set_attributes", "add_event", "record_exception",
-                   "labels", "incr", "decr"}
-_METRIC_RECEIVER = re.compile(r"(?i)metric|stats|tracer|telemetry|span|counter|gauge|histogram|prom")
+_METRIC_METHODS = {
+    "inc",
+    "dec",
+    "observe",
+    "increment",
+    "decrement",
+    "gauge",
+    "timing",
+    "histogram",
+    "set_attribute",
+    "set_attributes",
+    "add_event",
+    "record_exception",
+    "labels",
+    "incr",
+    "decr",
+}
+_METRIC_RECEIVER = re.compile(
+    r"(?i)metric|stats|tracer|telemetry|span|counter|gauge|histogram|prom"
+)
 _TIMING_NAME = re.compile(r"(?i)timeout|deadline")
 _MESSAGE_KEYWORDS = {"message", "msg", "detail", "reason", "text"}
 
@@ -80,12 +106,18 @@ def arid_children(node: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, AridReason]]
         if node.keyword is not None and _TIMING_NAME.search(node.keyword.value):
             yield node.value, AridReason.TIMING_NUMBER
     elif isinstance(node, cst.Assign | cst.AnnAssign):
-        targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+        targets = (
+            [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+        )
         if node.value is not None and any(_TIMING_NAME.search(last_name(t) or "") for t in targets):
             if _is_number(node.value):
                 yield node.value, AridReason.TIMING_NUMBER
     elif isinstance(node, cst.Param):
-        if node.default is not None and _TIMING_NAME.search(node.name.value) and _is_number(node.default):
+        if (
+            node.default is not None
+            and _TIMING_NAME.search(node.name.value)
+            and _is_number(node.default)
+        ):
             yield node.default, AridReason.TIMING_NUMBER
     elif isinstance(node, cst.Raise) and isinstance(node.exc, cst.Call):
         for arg in node.exc.args:

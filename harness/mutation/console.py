@@ -10,6 +10,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -36,12 +37,14 @@ class ConsoleReporter:
     def __init__(self, console: Console | None = None, *, rerun_hint: str = "harness mutate"):
         self.console = console or Console(stderr=True, highlight=False)
         self._progress: Progress | None = None
-        self._task: int | None = None
+        self._task: TaskID | None = None
         self._lock = threading.Lock()
         self._rerun_hint = rerun_hint
         self._total = 0
 
-    def scope_ready(self, scope: Scope, mutants: Sequence[Mutant], skipped: Mapping[str, int]) -> None:
+    def scope_ready(
+        self, scope: Scope, mutants: Sequence[Mutant], skipped: Mapping[str, int]
+    ) -> None:
         self.console.print(f"[bold]scope[/] {scope.rev[:12]}: {scope.describe()}")
         for path, reason in scope.ignored:
             self.console.print(f"  [dim]not mutated: {path} ({reason})[/]")
@@ -108,16 +111,21 @@ class ConsoleReporter:
         for m in result.mutants:
             style = _STYLE.get(m.status, "")
             table.add_row(
-                m.id, f"{m.file}:{m.line}", m.family, m.operator,
+                m.id,
+                f"{m.file}:{m.line}",
+                m.family,
+                m.operator,
                 f"[{style}]{m.status.value}[/]" if style else m.status.value,
-                m.k_of_n, m.killing_test or "", f"{m.duration:.1f}s" + (" (cached)" if m.cached else ""),
+                m.k_of_n,
+                m.killing_test or "",
+                f"{m.duration:.1f}s" + (" (cached)" if m.cached else ""),
             )
         self.console.print(table)
         for m in result.survivors:
-            self.console.print(f"[bold red]survivor {m.id}[/] {m.file}:{m.line} {m.family}/{m.operator}")
+            self.console.print(
+                f"[bold red]survivor {m.id}[/] {m.file}:{m.line} {m.family}/{m.operator}"
+            )
             self.console.print(f"  rerun: {self._rerun_hint} --mutant {m.id}", markup=False)
             self.console.print(m.diff, markup=False, highlight=False)
-        counts = ", ".join(
-            f"{result.count(s)} {s.value}" for s in MutantStatus if result.count(s)
-        )
+        counts = ", ".join(f"{result.count(s)} {s.value}" for s in MutantStatus if result.count(s))
         self.console.print(f"[bold]{len(result.mutants)} mutants[/]: {counts}")

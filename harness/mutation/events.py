@@ -11,7 +11,9 @@ from .scope import Scope
 
 
 class MutationReporter(Protocol):
-    def scope_ready(self, scope: Scope, mutants: Sequence[Mutant], skipped: Mapping[str, int]) -> None: ...
+    def scope_ready(
+        self, scope: Scope, mutants: Sequence[Mutant], skipped: Mapping[str, int]
+    ) -> None: ...
 
     def baseline_started(self, tests: Sequence[str] | None) -> None: ...
 
@@ -27,7 +29,9 @@ class MutationReporter(Protocol):
 class NullReporter:
     """Drops every event; the default when the caller passes no reporter."""
 
-    def scope_ready(self, scope: Scope, mutants: Sequence[Mutant], skipped: Mapping[str, int]) -> None:
+    def scope_ready(
+        self, scope: Scope, mutants: Sequence[Mutant], skipped: Mapping[str, int]
+    ) -> None:
         pass
 
     def baseline_started(self, tests: Sequence[str] | None) -> None:

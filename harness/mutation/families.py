@@ -87,8 +87,12 @@ _LOCK_NAME = re.compile(
 )
 _LOCK_FACTORIES = {"Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition"}
 _TASK_NAME = re.compile(r"(?i)task|thread|worker|future|(?:^|_)fut(?:_|$)|(?:^|_)jobs?(?:_|$)")
-_CLEANUP_METHODS = {"close": "close-removal", "aclose": "aclose-removal",
-                    "cancel": "cancel-removal", "shutdown": "shutdown-removal"}
+_CLEANUP_METHODS = {
+    "close": "close-removal",
+    "aclose": "aclose-removal",
+    "cancel": "cancel-removal",
+    "shutdown": "shutdown-removal",
+}
 _PATH_FUNCS = {"realpath", "normpath", "abspath"}
 _ON_CONFLICT = re.compile(r"(?is)\s*\bON\s+CONFLICT\b.*?(?=\s*(?:\bRETURNING\b|;|$))")
 _INSERT_OR = re.compile(r"(?i)\bINSERT\s+OR\s+(?:IGNORE|REPLACE)\b")
@@ -199,7 +203,9 @@ def acquire_release_pairs(func: cst.FunctionDef) -> Iterator[Edit]:
         acquires = [s for kind, s in stmts if kind == "acquire"]
         if not acquires:
             continue
-        replacements = {s: cst.RemovalSentinel.REMOVE for _, s in stmts}
+        replacements: dict[cst.CSTNode, Replacement] = {
+            s: cst.RemovalSentinel.REMOVE for _, s in stmts
+        }
         yield Edit(Family.SYNC_REMOVAL, "acquire-release-removal", acquires[0], replacements)
 
 
@@ -246,8 +252,12 @@ def call_edits(node: cst.Call) -> Iterator[Edit]:
         yield _none_arg(node, positional[0])
     # atomicity
     if method and method[1] == "setdefault" and 1 <= len(positional) == len(node.args) <= 2:
-        yield Edit(Family.ATOMICITY, "setdefault-to-check-then-set", node,
-                   {node: _check_then_set(method[0], positional)})
+        yield Edit(
+            Family.ATOMICITY,
+            "setdefault-to-check-then-set",
+            node,
+            {node: _check_then_set(method[0], positional)},
+        )
     if name == "open":
         mode = _open_mode(node)
         if mode is not None and "x" in mode.value:
@@ -256,7 +266,9 @@ def call_edits(node: cst.Call) -> Iterator[Edit]:
 
 
 def _none_arg(node: cst.Call, arg: cst.Arg) -> Edit:
-    return Edit(Family.TIMEOUT_REMOVAL, "timeout-none", arg, {arg: arg.with_changes(value=cst.Name("None"))})
+    return Edit(
+        Family.TIMEOUT_REMOVAL, "timeout-none", arg, {arg: arg.with_changes(value=cst.Name("None"))}
+    )
 
 
 def _is_timeout_keyword(keyword: str) -> bool:
@@ -303,10 +315,14 @@ def sql_atomicity(node: cst.SimpleString) -> Iterator[Edit]:
         new_body = _ON_CONFLICT.sub("", body, count=1)
         if new_body != body:
             new = text[: quote[0]] + new_body + text[len(text) - quote[1] :]
-            yield Edit(Family.ATOMICITY, "on-conflict-removal", node, {node: node.with_changes(value=new)})
+            yield Edit(
+                Family.ATOMICITY, "on-conflict-removal", node, {node: node.with_changes(value=new)}
+            )
     if _INSERT_OR.search(text):
         new = _INSERT_OR.sub("INSERT", text, count=1)
-        yield Edit(Family.ATOMICITY, "insert-or-ignore-removal", node, {node: node.with_changes(value=new)})
+        yield Edit(
+            Family.ATOMICITY, "insert-or-ignore-removal", node, {node: node.with_changes(value=new)}
+        )
 
 
 def _quote_len(text: str) -> tuple[int, int]:
@@ -334,7 +350,9 @@ def finally_removal(node: cst.Try | cst.TryStar) -> Iterator[Edit]:
     if node.finalbody is None:
         return
     final = node.finalbody
-    emptied = final.with_changes(body=cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])]))
+    emptied = final.with_changes(
+        body=cst.IndentedBlock(body=[cst.SimpleStatementLine([cst.Pass()])])
+    )
     yield Edit(Family.CLEANUP_REMOVAL, "finally-removal", final, {final: emptied})
 
 
@@ -342,7 +360,7 @@ def statement_edits(stmt: cst.SimpleStatementLine, *, is_docstring: bool) -> Ite
     """Cleanup, task tracking and plain deletion of a one-statement line (in that order)."""
     call = statement_call(stmt)
     method = _method(call) if call else None
-    remove = {stmt: cst.RemovalSentinel.REMOVE}
+    remove: dict[cst.CSTNode, Replacement] = {stmt: cst.RemovalSentinel.REMOVE}
     if call is not None and method is not None:
         receiver, attr = method
         if attr in _CLEANUP_METHODS:
@@ -355,8 +373,16 @@ def statement_edits(stmt: cst.SimpleStatementLine, *, is_docstring: bool) -> Ite
     if len(stmt.body) != 1 or is_docstring:
         return
     small = stmt.body[0]
-    deletable = (cst.Expr, cst.Assign, cst.AugAssign, cst.Del, cst.Assert, cst.Raise,
-                 cst.Import, cst.ImportFrom)
+    deletable = (
+        cst.Expr,
+        cst.Assign,
+        cst.AugAssign,
+        cst.Del,
+        cst.Assert,
+        cst.Raise,
+        cst.Import,
+        cst.ImportFrom,
+    )
     if isinstance(small, cst.AnnAssign) and small.value is None:
         return
     if isinstance(small, cst.Expr) and isinstance(small.value, cst.Ellipsis):

@@ -87,7 +87,11 @@ def _same_file(a: str, b: str) -> bool:
     a_parts = [p for p in a.split(os.sep) if p not in ("", ".", "..")]
     b_parts = [p for p in b.split(os.sep) if p not in ("", ".", "..")]
     n = min(len(a_parts), len(b_parts))
-    return n > 0 and a_parts[-n:] == b_parts[-n:] and (os.path.isabs(a) or os.path.isabs(b) or ".." in (a + b))
+    return (
+        n > 0
+        and a_parts[-n:] == b_parts[-n:]
+        and (os.path.isabs(a) or os.path.isabs(b) or ".." in (a + b))
+    )
 
 
 def _base_id(nodeid: str) -> str:

@@ -48,7 +48,9 @@ def _validate(options: MutationOptions) -> None:
             hint="k-of-n needs 1 <= k <= n",
         )
     if options.tests is not None and not options.tests:
-        raise UserError("tests=[]: an empty test list selects nothing", hint="omit it to run all tests")
+        raise UserError(
+            "tests=[]: an empty test list selects nothing", hint="omit it to run all tests"
+        )
 
 
 def run_mutation(
@@ -82,8 +84,15 @@ def run_mutation(
             reporter.baseline_finished(baseline.duration, baseline.reaching, baseline.engine)
             timeout = max(options.min_timeout, options.timeout_factor * baseline.duration)
             results = _run_all(
-                mutants, spaces, baseline, options, store, reporter, timeout,
-                tree=git.tree_id(repo, rev), rev=rev,
+                mutants,
+                spaces,
+                baseline,
+                options,
+                store,
+                reporter,
+                timeout,
+                tree=git.tree_id(repo, rev),
+                rev=rev,
             )
     finally:
         store.close()
@@ -165,7 +174,9 @@ def _run_baseline(space: Workspace, options: MutationOptions, files: Sequence[st
     )
 
 
-def _scope_files(options: MutationOptions, files: Sequence[str]) -> list[tuple[str, frozenset[int]]]:
+def _scope_files(
+    options: MutationOptions, files: Sequence[str]
+) -> list[tuple[str, frozenset[int]]]:
     wanted = set(files)
     return [(f.path, f.lines) for f in options.scope.files if f.path in wanted]
 
@@ -195,8 +206,15 @@ def _run_all(
         n = options.repeats if concurrent else 1
         needed = options.min_kills if concurrent else 1
         key = cache_key(
-            mutant.id, tree, tests, options.python, list(options.pytest_args),
-            sorted(options.env.items()), n, needed, options.setup,
+            mutant.id,
+            tree,
+            tests,
+            options.python,
+            list(options.pytest_args),
+            sorted(options.env.items()),
+            n,
+            needed,
+            options.setup,
         )
         if not tests:
             result = _result(mutant, MutantStatus.NO_COVERAGE, tests=())
@@ -232,12 +250,12 @@ def _run_all(
         ]
         try:
             for future, key in futures:
-                result = future.result()
-                if result is None:
+                finished = future.result()
+                if finished is None:
                     continue
-                store.put(key, result, rev=rev)  # committed before the next one is reported
-                results[result.id] = result
-                reporter.mutant_finished(result)
+                store.put(key, finished, rev=rev)  # committed before the next one is reported
+                results[finished.id] = finished
+                reporter.mutant_finished(finished)
         except BaseException:
             stop.set()  # Ctrl-C: no new mutants start; the running ones finish and are kept
             for future, _key in futures:
@@ -245,9 +263,9 @@ def _run_all(
             pool.shutdown(wait=True)
             for future, key in futures:
                 if future.done() and not future.cancelled() and future.exception() is None:
-                    done = future.result()
-                    if done is not None and done.id not in results:
-                        store.put(key, done, rev=rev)
+                    late = future.result()
+                    if late is not None and late.id not in results:
+                        store.put(key, late, rev=rev)
             raise
     return [results[m.id] for m in mutants if m.id in results]
 
@@ -297,7 +315,9 @@ def _run_one(
             outcomes.append(run.outcome)
             if is_kill(run.outcome) and killing_test is None:
                 if run.outcome is RunOutcome.TIMED_OUT:
-                    killing_test = f"timeout after {timeout:.1f}s: {' '.join(nodeids) or 'all tests'}"
+                    killing_test = (
+                        f"timeout after {timeout:.1f}s: {' '.join(nodeids) or 'all tests'}"
+                    )
                 else:
                     killing_test = run.failed[0] if run.failed else f"({run.outcome.value})"
             kills = sum(1 for o in outcomes if is_kill(o))
@@ -316,4 +336,3 @@ def _run_one(
         duration=time.monotonic() - started,
         tests=tests,
     )
-

@@ -48,7 +48,7 @@ class _Apply(cst.CSTTransformer):
         super().__init__()
         self._by_id = {id(k): v for k, v in replacements.items()}
 
-    def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def, override]
+    def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
         result = super().on_leave(original_node, updated_node)
         replacement = self._by_id.get(id(original_node))
         return result if replacement is None else replacement

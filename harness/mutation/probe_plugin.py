@@ -106,7 +106,7 @@ def pytest_unconfigure(config):  # type: ignore[no-untyped-def]
     if not _OUT:
         return
     sys.settrace(None)
-    threading.settrace(None)  # type: ignore[arg-type]
+    threading.settrace(None)  # type: ignore[arg-type,unused-ignore]
     lines: dict[str, dict[str, list[str]]] = {}
     if _cov is not None:
         _cov.stop()
@@ -115,8 +115,8 @@ def pytest_unconfigure(config):  # type: ignore[no-untyped-def]
             by_line = data.contexts_by_lineno(filename)
             lines[filename] = {str(n): sorted(set(c)) for n, c in by_line.items()}
     else:
-        for filename, by_line in _hits.items():
-            lines[filename] = {str(n): sorted(c) for n, c in by_line.items()}
+        for filename, hits in _hits.items():
+            lines[filename] = {str(n): sorted(c) for n, c in hits.items()}
     payload = {
         "engine": _state["engine"],
         "lines": lines,

@@ -118,7 +118,9 @@ def parse_unified_diff(text: str) -> list[_FileDiff]:
     return [f for f in files if not f.deleted]
 
 
-def semantic_lines(full: _FileDiff, whitespace_blind: _FileDiff | None) -> tuple[set[int], set[int]]:
+def semantic_lines(
+    full: _FileDiff, whitespace_blind: _FileDiff | None
+) -> tuple[set[int], set[int]]:
     """Split a file's added lines into (fix lines, re-indented or moved lines).
 
     A line is a fix line when `git diff -w` still reports it and it does not pair up with a
@@ -154,7 +156,17 @@ def scope_from_diff(
     base_sha = git.resolve_commit(repo, base, field="base")
     head_sha = git.resolve_commit(repo, head, field="head")
     paths = list(files or [])
-    args = ["diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", base_sha, head_sha, "--", *paths]
+    args = [
+        "diff",
+        "-U0",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-renames",
+        base_sha,
+        head_sha,
+        "--",
+        *paths,
+    ]
     full = parse_unified_diff(git.git(repo, *args))
     blind = {f.path: f for f in parse_unified_diff(git.git(repo, *args[:1], "-w", *args[1:]))}
     kept: list[FileScope] = []

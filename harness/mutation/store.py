@@ -79,9 +79,19 @@ class ResultStore:
         if row is None:
             return None
         return MutantResult(
-            id=row[0], family=row[1], operator=row[2], file=row[3], line=row[4], diff=row[5],
-            status=MutantStatus(row[6]), killing_test=row[7], runs=row[8], kills=row[9],
-            duration=row[10], tests=tuple(json.loads(row[11])), cached=True,
+            id=row[0],
+            family=row[1],
+            operator=row[2],
+            file=row[3],
+            line=row[4],
+            diff=row[5],
+            status=MutantStatus(row[6]),
+            killing_test=row[7],
+            runs=row[8],
+            kills=row[9],
+            duration=row[10],
+            tests=tuple(json.loads(row[11])),
+            cached=True,
         )
 
     def put(self, key: str, result: MutantResult, *, rev: str) -> None:
@@ -89,9 +99,21 @@ class ResultStore:
             self._db.execute(
                 "INSERT OR REPLACE INTO mutants VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    key, result.id, result.family, result.operator, result.file, result.line,
-                    result.diff, result.status.value, result.killing_test, result.runs,
-                    result.kills, result.duration, json.dumps(list(result.tests)), rev, time.time(),
+                    key,
+                    result.id,
+                    result.family,
+                    result.operator,
+                    result.file,
+                    result.line,
+                    result.diff,
+                    result.status.value,
+                    result.killing_test,
+                    result.runs,
+                    result.kills,
+                    result.duration,
+                    json.dumps(list(result.tests)),
+                    rev,
+                    time.time(),
                 ),
             )
             self._db.commit()

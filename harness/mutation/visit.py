@@ -118,7 +118,9 @@ def mutants_of_file(
         return
     collector = _Collector(fix_lines)
     wrapper.visit(collector)
-    editor = SourceEditor(wrapper.module, source, wrapper.resolve(WhitespaceInclusivePositionProvider))
+    editor = SourceEditor(
+        wrapper.module, source, wrapper.resolve(WhitespaceInclusivePositionProvider)
+    )
     original_lines = source.splitlines()
     pragma_lines = {i + 1 for i, line in enumerate(original_lines) if _PRAGMA.search(line)}
     seen_code: set[str] = {source}
@@ -141,7 +143,11 @@ def mutants_of_file(
             into.skipped[SKIP_SAME_CODE] += 1
             continue
         line = min(set(lines) & fix_lines)
-        family_key = (edit.family.value, edit.operator if edit.family is Family.GENERIC else "", line)
+        family_key = (
+            edit.family.value,
+            edit.operator if edit.family is Family.GENERIC else "",
+            line,
+        )
         if family_key in seen_family_line:
             into.skipped[SKIP_SAME_FAMILY_LINE] += 1
             continue
@@ -170,9 +176,7 @@ def mutants_of_file(
     into.mutants.extend(found)
 
 
-def discover(
-    scope: Scope, read: Callable[[str], str | None], *, strict: bool = False
-) -> Discovery:
+def discover(scope: Scope, read: Callable[[str], str | None], *, strict: bool = False) -> Discovery:
     """All mutants of `scope`; `read(path)` returns a file's text at the scope's revision."""
     result = Discovery()
     for file_scope in scope.files:

@@ -66,7 +66,9 @@ def workspaces(
     try:
         probe_dir = tmp / "probe"
         probe_dir.mkdir()
-        shutil.copyfile(Path(__file__).with_name("probe_plugin.py"), probe_dir / f"{PROBE_MODULE}.py")
+        shutil.copyfile(
+            Path(__file__).with_name("probe_plugin.py"), probe_dir / f"{PROBE_MODULE}.py"
+        )
         first = tmp / "w0"
         git.export(repo, rev, first)
         roots = [first]
@@ -87,7 +89,12 @@ def _run_setup(space: Workspace, command: str, env: Mapping[str, str]) -> None:
     run_env = dict(os.environ)
     run_env.update(space.env(env))
     proc = subprocess.run(
-        command, shell=True, cwd=space.root, env=run_env, capture_output=True, text=True,
+        command,
+        shell=True,
+        cwd=space.root,
+        env=run_env,
+        capture_output=True,
+        text=True,
         errors="replace",
     )
     if proc.returncode != 0:

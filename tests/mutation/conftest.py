@@ -56,7 +56,9 @@ def make_fix_repo(root: Path, base: Mapping[str, str], fix: Mapping[str, str | N
 
 @pytest.fixture
 def fix_repo(tmp_path: Path) -> Callable[..., FixRepo]:
-    def build(base: Mapping[str, str], fix: Mapping[str, str | None], name: str = "repo") -> FixRepo:
+    def build(
+        base: Mapping[str, str], fix: Mapping[str, str | None], name: str = "repo"
+    ) -> FixRepo:
         return make_fix_repo(tmp_path / name, base, fix)
 
     return build
@@ -66,7 +68,7 @@ def fix_repo(tmp_path: Path) -> Callable[..., FixRepo]:
 
 LOCK_BASE = {
     "pkg/__init__.py": "",
-    "pkg/tickets.py": '''
+    "pkg/tickets.py": """
         import threading
         import time
 
@@ -82,8 +84,8 @@ LOCK_BASE = {
                 time.sleep(0.002)
                 self.sold.append(who)
                 return True
-        ''',
-    "tests/test_tickets.py": '''
+        """,
+    "tests/test_tickets.py": """
         from pkg.tickets import TicketStore
 
 
@@ -91,11 +93,11 @@ LOCK_BASE = {
             store = TicketStore(2)
             assert store.buy("a") and store.buy("b")
             assert not store.buy("c")
-        ''',
+        """,
 }
 
 LOCK_FIX = {
-    "pkg/tickets.py": '''
+    "pkg/tickets.py": """
         import threading
         import time
 
@@ -113,8 +115,8 @@ LOCK_FIX = {
                     time.sleep(0.002)
                     self.sold.append(who)
                     return True
-        ''',
-    "tests/test_tickets.py": '''
+        """,
+    "tests/test_tickets.py": """
         import threading
 
         import pytest
@@ -143,5 +145,5 @@ LOCK_FIX = {
             for t in threads:
                 t.join()
             assert len(store.sold) == 3
-        ''',
+        """,
 }

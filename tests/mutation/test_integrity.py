@@ -49,8 +49,22 @@ def test_sigkill_leaves_the_tree_intact_and_resume_reuses_finished_results(fix_r
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
     command = [
-        sys.executable, "-c", CLI, "mutate", "--repo", str(repo.path), "--base", repo.base,
-        "--head", repo.head, "--store", str(store), "--workers", "1", "--repeats", "2",
+        sys.executable,
+        "-c",
+        CLI,
+        "mutate",
+        "--repo",
+        str(repo.path),
+        "--base",
+        repo.base,
+        "--head",
+        repo.head,
+        "--store",
+        str(store),
+        "--workers",
+        "1",
+        "--repeats",
+        "2",
         *(f"--pytest-arg={arg}" for arg in FAST_PYTEST),
     ]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -81,8 +95,14 @@ def test_sigkill_leaves_the_tree_intact_and_resume_reuses_finished_results(fix_r
     scope = scope_from_diff(repo.path, repo.base, repo.head)
     result = run_mutation(
         MutationOptions(
-            repo=repo.path, rev=scope.rev, scope=scope, python=sys.executable,
-            pytest_args=list(FAST_PYTEST), workers=1, repeats=2, store=store,
+            repo=repo.path,
+            rev=scope.rev,
+            scope=scope,
+            python=sys.executable,
+            pytest_args=list(FAST_PYTEST),
+            workers=1,
+            repeats=2,
+            store=store,
         )
     )
     assert tree_hash(repo.path) == before

@@ -16,8 +16,14 @@ from .conftest import FAST_PYTEST, LOCK_BASE, LOCK_FIX
 
 def options(repo, scope, **overrides):
     values = dict(
-        repo=repo.path, rev=repo.head, scope=scope, python=sys.executable,
-        pytest_args=list(FAST_PYTEST), workers=2, repeats=1, min_timeout=10.0,
+        repo=repo.path,
+        rev=repo.head,
+        scope=scope,
+        python=sys.executable,
+        pytest_args=list(FAST_PYTEST),
+        workers=2,
+        repeats=1,
+        min_timeout=10.0,
     )
     values.update(overrides)
     return MutationOptions(**values)
@@ -87,7 +93,9 @@ MISC = {
 def test_survivor_timeout_and_no_coverage(fix_repo):
     repo = fix_repo({"README.md": "x\n"}, MISC)
     # line 5: audit.append (unchecked), line 13: i += 1 (deleting it hangs), line 18: unreached
-    scope = scope_from_ranges(repo.path, repo.head, ["pkg/calc.py:5", "pkg/calc.py:13", "pkg/calc.py:18"])
+    scope = scope_from_ranges(
+        repo.path, repo.head, ["pkg/calc.py:5", "pkg/calc.py:13", "pkg/calc.py:18"]
+    )
     result = run_mutation(options(repo, scope, min_timeout=4.0, timeout_factor=0.0))
     statuses = {(m.line, m.operator): m for m in result.mutants}
     deleted_audit = statuses[(5, "delete-statement")]
@@ -97,14 +105,19 @@ def test_survivor_timeout_and_no_coverage(fix_repo):
     assert hang.status is MutantStatus.TIMEOUT
     assert hang.status.is_detected and hang.killing_test.startswith("timeout after 4.0s")
     unreached = [m for m in result.mutants if m.line == 18]
-    assert unreached and all(m.status is MutantStatus.NO_COVERAGE and m.runs == 0 for m in unreached)
+    assert unreached and all(
+        m.status is MutantStatus.NO_COVERAGE and m.runs == 0 for m in unreached
+    )
     assert not result.all_detected
 
 
 def test_empty_scope_is_no_mutants_never_a_pass(fix_repo, capsys):
     repo = fix_repo(
         {"pkg/m.py": "def f(x):\n    return x  # old\n"},
-        {"pkg/m.py": "def f(x):\n    return x  # new comment\n", "tests/test_m.py": "def test(): pass\n"},
+        {
+            "pkg/m.py": "def f(x):\n    return x  # new comment\n",
+            "tests/test_m.py": "def test(): pass\n",
+        },
     )
     scope = scope_from_diff(repo.path, repo.base, repo.head)
     result = run_mutation(options(repo, scope))
@@ -112,8 +125,19 @@ def test_empty_scope_is_no_mutants_never_a_pass(fix_repo, capsys):
 
     from harness.cli.main import main
 
-    code = main(["mutate", "--repo", str(repo.path), "--base", repo.base, "--head", repo.head,
-                 "--store", str(repo.path.parent / "s.db")])
+    code = main(
+        [
+            "mutate",
+            "--repo",
+            str(repo.path),
+            "--base",
+            repo.base,
+            "--head",
+            repo.head,
+            "--store",
+            str(repo.path.parent / "s.db"),
+        ]
+    )
     assert code == 1
     assert "NO_MUTANTS" in capsys.readouterr().err
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import UserError
-from harness.mutation import scope_from_diff, scope_from_ranges
+from harness.mutation import git, scope_from_diff, scope_from_ranges
 from harness.mutation.families import Family
 from harness.mutation.mutant import changed_lines
 from harness.mutation.scope import is_test_path, parse_range
 from harness.mutation.visit import discover
-from harness.mutation import git
 
 from .conftest import LOCK_BASE, LOCK_FIX
 
@@ -70,9 +69,7 @@ def test_non_python_and_test_files_are_not_mutated(fix_repo):
 
 
 def test_files_argument_restricts_the_diff(fix_repo):
-    repo = fix_repo(
-        {"a.py": "x = 1\n", "b.py": "y = 1\n"}, {"a.py": "x = 2\n", "b.py": "y = 2\n"}
-    )
+    repo = fix_repo({"a.py": "x = 1\n", "b.py": "y = 1\n"}, {"a.py": "x = 2\n", "b.py": "y = 2\n"})
     scope = scope_from_diff(repo.path, repo.base, repo.head, files=["b.py"])
     assert [f.path for f in scope.files] == ["b.py"]
 
