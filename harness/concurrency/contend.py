@@ -313,9 +313,24 @@ def classify_result(result: WorkerResult, binding: ContentionBinding) -> Answer:
         if type(result.error).__name__ in binding.conflict_errors:
             return Answer(result.index, Kind.CONFLICT, error=result.error)
         return Answer(result.index, Kind.UNEXPECTED, error=result.error)
-    if result.value is False and binding.false_is_conflict:
+    value = result.value
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], int)
+        and 100 <= value[0] <= 599
+    ):  # an in-process handler answering (status, body): classify it like HTTP
+        status, body = value
+        if status in binding.success:
+            kind = Kind.SUCCESS
+        elif status in binding.conflict:
+            kind = Kind.CONFLICT
+        else:
+            kind = Kind.UNEXPECTED
+        return Answer(result.index, kind, status=status, value=body, body=str(body))
+    if value is False and binding.false_is_conflict:
         return Answer(result.index, Kind.CONFLICT, value=False)
-    return Answer(result.index, Kind.SUCCESS, value=result.value)
+    return Answer(result.index, Kind.SUCCESS, value=value)
 
 
 def _contend_inprocess(

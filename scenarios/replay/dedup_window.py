@@ -19,7 +19,7 @@ import inspect
 from collections import Counter, OrderedDict
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -200,6 +200,9 @@ def the_dedup_window_matches_its_reference_model(
             derandomize=binding.seed is None,
             suppress_health_check=list(HealthCheck),
             print_blob=True,
+            report_multiple_bugs=False,
+            # The explain phase re-runs failures under a tracer; slow, and the steps say enough.
+            phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
         )
         if binding.seed is not None:
             machine = hypothesis_seed(binding.seed)(machine)

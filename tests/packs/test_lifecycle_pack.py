@@ -1,0 +1,173 @@
+"""The lifecycle pack on small services: each check fails on its buggy shape, passes when fixed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import pytest
+
+import scenarios.lifecycle  # noqa: F401 - registers the checks
+from harness.errors import UserError
+from harness.scenario import run
+from harness.targets import TargetSpec, launch
+
+logger = logging.getLogger("tests.lifecycle")
+
+
+async def _noop() -> None:
+    await asyncio.sleep(0)
+
+
+class Poller:
+    """The sample's buggy poller: no lock around start, lock rebound in stop, no unrestartable
+    flag, the drained task left running, the loop's death never logged."""
+
+    def __init__(self, work: Any = _noop, interval: float = 0.01, drain_timeout: float = 0.05):
+        self._work = work
+        self.interval = interval
+        self.drain_timeout = drain_timeout
+        self._task: asyncio.Task[None] | None = None
+        self._stop_event = asyncio.Event()
+        self._lifecycle_lock = asyncio.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self._work()
+            try:
+                await asyncio.wait_for(stop.wait(), self.interval)
+            except TimeoutError:
+                pass
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        await asyncio.sleep(0)
+        self._stop_event = asyncio.Event()
+        self._task = asyncio.create_task(self._loop(self._stop_event))
+
+    async def stop(self) -> None:
+        self._lifecycle_lock = asyncio.Lock()
+        if self._task is None:
+            return
+        self._stop_event.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), self.drain_timeout)
+        except TimeoutError:
+            pass
+        self._task = None
+
+
+class FixedPoller(Poller):
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._unrestartable = False
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        try:
+            await super()._loop(stop)
+        except Exception:
+            logger.exception("poller loop died")
+            raise
+
+    async def start(self) -> None:
+        async with self._lifecycle_lock:
+            if self._unrestartable:
+                raise RuntimeError("a previous stop timed out; this poller cannot restart")
+            if self.running:
+                return
+            await asyncio.sleep(0)
+            self._stop_event = asyncio.Event()
+            self._task = asyncio.create_task(self._loop(self._stop_event))
+
+    async def stop(self) -> None:
+        async with self._lifecycle_lock:
+            if self._task is None:
+                return
+            self._stop_event.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), self.drain_timeout)
+            except TimeoutError:
+                self._unrestartable = True
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+
+class StaleEventPoller(FixedPoller):
+    """Restart bug: the stop event is created once, so a restarted loop sees it set and exits."""
+
+    async def start(self) -> None:
+        async with self._lifecycle_lock:
+            if self.running:
+                return
+            self._task = asyncio.create_task(self._loop(self._stop_event))
+
+
+STUCK = {"work": "scenarios.lifecycle.stubs:never_returns", "drain_timeout": 0.05}
+FAILING = {"work": "scenarios.lifecycle.stubs:raises"}
+
+
+def check(name: str, factory: Any, **binding: Any) -> str | None:
+    started = time.perf_counter()
+    with launch(TargetSpec(kind="python", factory=factory)) as target:
+        try:
+            run(name, {"budget": 0.3, "stuck": STUCK, "failing": FAILING, **binding}, target)
+        except AssertionError as exc:
+            return str(exc)
+        finally:
+            assert time.perf_counter() - started < 15
+    return None
+
+
+@pytest.mark.parametrize("strategy", ["asyncio", "random"])
+def test_concurrent_starts_spawn_exactly_one_task(strategy: str) -> None:
+    failure = check("lifecycle.concurrent_start", Poller, strategy=strategy)
+    assert failure is not None and "background tasks (Poller._loop" in failure
+    assert "expected: tasks_spawned=1" in failure
+    assert check("lifecycle.concurrent_start", FixedPoller, strategy=strategy) is None
+
+
+def test_a_clean_stop_allows_a_restart() -> None:
+    failure = check("lifecycle.restart", StaleEventPoller)
+    assert failure is not None and "observed: new_tasks=0" in failure
+    assert check("lifecycle.restart", FixedPoller) is None
+
+
+@pytest.mark.parametrize("strategy", ["asyncio", "pct"])
+def test_a_drain_timeout_makes_start_raise(strategy: str) -> None:
+    failure = check("lifecycle.drain_timeout", Poller, strategy=strategy)
+    assert failure is not None and "start() ran again after stop() timed out" in failure
+    assert check("lifecycle.drain_timeout", FixedPoller, strategy=strategy) is None
+
+
+def test_no_task_outlives_a_stop_timeout() -> None:
+    failure = check("lifecycle.orphans", Poller)
+    assert failure is not None and "still pending after stop() returned (Poller._loop)" in failure
+    assert check("lifecycle.orphans", FixedPoller) is None
+
+
+def test_the_lifecycle_lock_is_never_rebound() -> None:
+    failure = check("lifecycle.lock_identity", Poller)
+    assert failure is not None and "_lifecycle_lock was replaced" in failure
+    assert check("lifecycle.lock_identity", FixedPoller) is None
+
+
+def test_a_dying_loop_is_logged_not_lost() -> None:
+    failure = check("lifecycle.loop_errors", Poller)
+    assert failure is not None and "nothing was logged at ERROR" in failure
+    assert check("lifecycle.loop_errors", FixedPoller) is None
+
+
+def test_a_check_that_needs_stuck_work_says_so() -> None:
+    with launch(TargetSpec(kind="python", factory=FixedPoller)) as target:
+        with pytest.raises(UserError, match=r"binding\.stuck: missing"):
+            run("lifecycle.orphans", {}, target)
+        with pytest.raises(UserError, match=r"binding\.lock_attr='_lock'"):
+            run("lifecycle.lock_identity", {"lock_attr": "_lock"}, target)
