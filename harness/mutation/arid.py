@@ -120,8 +120,18 @@ def arid_children(node: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, AridReason]]
         ):
             yield node.default, AridReason.TIMING_NUMBER
     elif isinstance(node, cst.Raise) and isinstance(node.exc, cst.Call):
-        for arg in node.exc.args:
-            if arg.keyword is None or arg.keyword.value in _MESSAGE_KEYWORDS:
+        messages = [
+            arg
+            for arg in node.exc.args
+            if (arg.keyword is None and not _is_number(arg.value))
+            or (arg.keyword is not None and arg.keyword.value in _MESSAGE_KEYWORDS)
+        ]
+        if len(messages) == len(node.exc.args):
+            # Only message arguments: any generic change to the call (dropping or replacing an
+            # argument) changes the message alone.
+            yield node.exc, AridReason.EXCEPTION_MESSAGE
+        else:
+            for arg in messages:
                 yield arg.value, AridReason.EXCEPTION_MESSAGE
 
 

@@ -310,3 +310,11 @@ def test_mutants_only_where_the_changed_span_overlaps_the_fix_lines():
     found = _discover(source, lines={3})
     assert found.mutants
     assert all(m.lines == (3,) for m in found.mutants)
+
+
+def test_a_status_code_in_a_raised_exception_is_not_arid():
+    found = _discover("def f(n):\n    if n > 3:\n        raise HTTPException(429, 'too many')\n")
+    sources = [m.source for m in found.mutants]
+    assert any("HTTPException(430, 'too many')" in s for s in sources)
+    assert not any("XXtoo many" in s for s in sources)
+    assert found.skipped["arid: exception message"] >= 1
