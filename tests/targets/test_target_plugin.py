@@ -41,10 +41,12 @@ def run_inner(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[s
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(INNER))
     out = tmp_path / "out.json"
     env = {"FG_OUT": str(out), "FG_APPS": str(APPS), "PATH": "/usr/bin:/bin"}
-    # The repo root holds the package (and, in a development checkout, its entry points).
+    # Load only this plugin (fast, and independent of how the package was installed).
     env["PYTHONPATH"] = str(REPO)
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    plugin = ["-p", "no:cacheprovider", "-p", "harness.pytest_plugin"]
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_inner.py", *args],
+        [sys.executable, "-m", "pytest", "-q", *plugin, "test_inner.py", *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -25,11 +25,12 @@ from harness.targets.process import ProcessTarget
 
 
 def test_waits_for_health_then_serves_and_captures_logs() -> None:
-    with launch(uvicorn_spec("hello")) as target:
+    with launch(uvicorn_spec("hello", env={"HELLO_READY_AFTER": "0.8"})) as target:
         assert isinstance(target, ProcessTarget)
         assert target.base_url == f"http://127.0.0.1:{target.port}"
         with target.client() as client:
-            # /healthz answers 503 for the first 0.3 s; launch returned only after it said 200.
+            # /healthz answers 503 for the first 0.8 s; launch returned only after it said 200.
+            assert client.get("/uptime").json()["uptime"] >= 0.8
             assert client.get("/healthz").status_code == 200
             assert client.get("/").json() == {"pid": target.pid}
         assert target.pid is not None and alive(target.pid)
