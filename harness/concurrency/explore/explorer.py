@@ -25,13 +25,16 @@ class _Progress:
     keys: set[tuple[int, ...]] = field(default_factory=set)
     failing: RunRecord | None = None
     first_failure_at: int | None = None
+    first_failure_time: float | None = None
     complete: bool = False
+    started: float = field(default_factory=time.perf_counter)
 
     def add(self, record: RunRecord) -> None:
         self.runs.append(record)
         self.keys.add(record.key)
         if record.failure is not None and self.first_failure_at is None:
             self.first_failure_at = len(self.runs)
+            self.first_failure_time = time.perf_counter() - self.started
 
 
 def explore(
@@ -56,8 +59,8 @@ def explore(
         from ...errors import UserError
 
         raise UserError(f"schedules={schedules!r}: explore needs at least one", hint="write 200")
-    started = time.perf_counter()
     progress = _Progress()
+    started = progress.started
     run_kw: dict[str, Any] = {"max_steps": max_steps, "check_orphans": check_orphans}
     if isinstance(chosen, Hypothesis):
         _search_hypothesis(scenario, chosen, schedules, progress, run_kw)
@@ -239,6 +242,7 @@ def _result(
         failure=failure,
         failing_run=failing,
         first_failure_at=progress.first_failure_at,
+        time_to_failure=progress.first_failure_time,
         replay_command=command,
         max_steps=max_steps,
         max_tasks=max_tasks,

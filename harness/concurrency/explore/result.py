@@ -77,6 +77,8 @@ class ExploreResult:
     failing_run: RunRecord | None = None
     #: 1-based index of the first failing schedule.
     first_failure_at: int | None = None
+    #: Seconds from the start to the end of the first failing schedule (before any shrinking).
+    time_to_failure: float | None = None
     #: The command that replays the failing schedule exactly.
     replay_command: str = ""
     max_steps: int = 0
