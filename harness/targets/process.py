@@ -43,7 +43,8 @@ def build_env(spec: TargetSpec, port: int, base: dict[str, str] | None = None) -
     env = dict(os.environ if base is None else base) if spec.inherit_env else {}
     env.update({k: render(v, port=port, python=python, host=LOOPBACK) for k, v in spec.env.items()})
     env.setdefault("PYTHONUNBUFFERED", "1")
-    env["PORT"] = str(port)
+    if "PORT" not in spec.env:  # many servers read $PORT; an inherited one would be stale
+        env["PORT"] = str(port)
     return env
 
 
