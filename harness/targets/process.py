@@ -150,7 +150,8 @@ def _listens_on(procs: list[psutil.Process], port: int) -> bool | None:
     """True if one of `procs` has a LISTEN socket on `port`; None when we may not look."""
     for p in procs:
         try:
-            conns = p.net_connections(kind="inet")
+            # psutil >= 6 names it net_connections; 5.9 only has connections.
+            conns = getattr(p, "net_connections", p.connections)(kind="inet")
         except psutil.NoSuchProcess:
             continue
         except psutil.AccessDenied:
