@@ -98,13 +98,14 @@ def test_hang_on_base_is_a_reproduction_by_timeout(tmp_path: Path) -> None:
         "retry: bound the attempts",
     )
     code, doc = verify(
-        repo, tmp_path / "out", "--tests", "tests/test_retry.py", "--timeout", "3", "--no-mutate", "--env", "PYTHONPATH=."
+        repo, tmp_path / "out", "--tests", "tests/test_retry.py", "--timeout", "8", "--no-mutate", "--env", "PYTHONPATH=."
     )
     result = claim(doc)
     assert result["base_runs"][0]["outcome"] == "timed_out"
     assert result["head_runs"][0]["outcome"] == "passed"
-    assert "by timeout" not in result["reason"] or result["verdict"] == "ERROR"
+    assert "fails on the base 1/1 (1 by timeout)" in result["reason"]
     assert "mutation testing was skipped" in result["reason"]
+    assert result["verdict"] == "ERROR"  # --no-mutate: never a pass without the guarded step
 
 
 def test_bad_refs_and_dirty_tree_are_user_errors(third_repo: Path, tmp_path: Path, capsys) -> None:
