@@ -10,6 +10,7 @@ the window, so a leak released only by the cycle collector is still seen.
 
 from __future__ import annotations
 
+import functools
 import gc
 import linecache
 import re
@@ -29,6 +30,7 @@ _PATHS = sysconfig.get_paths()
 _LIBRARY_DIRS = (
     *sorted({str(Path(_PATHS[k]).resolve()) for k in ("stdlib", "purelib", "platlib")}),
     str(Path(__file__).resolve().parents[1]),  # the harness itself
+    str(Path(__file__).resolve().parents[2] / "scenarios"),  # and the checks that drive it
 )
 _ADDRESS_RE = re.compile(r"0x[0-9a-f]+|fd=\d+|laddr=\([^)]*\)|raddr=\([^)]*\)")
 
@@ -75,8 +77,11 @@ class Problems:
         return lines
 
 
+@functools.lru_cache(maxsize=4096)
 def is_library_file(filename: str) -> bool:
     """True for the stdlib, installed packages and the harness: not the code under test."""
+    if filename.startswith("<"):  # <frozen importlib...>, <string>
+        return True
     return str(Path(filename).resolve()).startswith(_LIBRARY_DIRS)
 
 
@@ -100,7 +105,7 @@ def _user_frame(obj: Any) -> str:
 
 
 @contextmanager
-def collect_problems(trace_frames: int = 16) -> Iterator[Problems]:
+def collect_problems(trace_frames: int = 8) -> Iterator[Problems]:
     """Record ResourceWarnings and unraisable exceptions raised inside the block (and by the
     garbage collected at its end). Other warnings are shown as usual afterwards.
 

@@ -1,0 +1,81 @@
+"""blocking.fast_endpoint_latency: a fast endpoint stays fast while slow requests are in flight."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+import httpx
+from pydantic import Field
+
+from harness.blocking import percentile, probe_latency
+from harness.scenario import scenario
+from harness.targets.base import Target
+
+from ._common import Request
+
+
+class FastEndpointLatencyBinding(Request):
+    """``call`` is the slow request kept in flight; ``fast`` is probed meanwhile."""
+
+    fast: Request = Field(default_factory=lambda: Request.model_validate({"call": "GET /healthz"}))
+    in_flight: int = Field(default=8, ge=1, le=256)
+    probes: int = Field(default=12, ge=1, le=10_000)
+    #: Latency (seconds) the chosen statistic of the loaded probes may reach.
+    threshold: float = Field(default=0.25, gt=0, le=120)
+    statistic: Literal["p50", "p90", "p95", "max"] = "p50"
+    #: Seconds between probes.
+    gap: float = Field(default=0.02, ge=0, le=10)
+
+
+@scenario("blocking.fast_endpoint_latency", binding=FastEndpointLatencyBinding)
+def fast_endpoint_stays_fast_while_slow_requests_run(
+    binding: FastEndpointLatencyBinding, target: Target
+) -> None:
+    """`in_flight` slow requests run continuously (started together behind a gate); `probes`
+    fast requests are timed meanwhile and must stay under `threshold`."""
+    failures: list[str] = []
+
+    async def main() -> None:
+        limits = httpx.Limits(max_connections=binding.in_flight + 2,
+                              max_keepalive_connections=binding.in_flight + 2)
+        async with target.async_client(limits=limits, timeout=60.0) as client:
+
+            async def fast() -> None:
+                response = await binding.fast.call.asend(client, binding.fast.values,
+                                                         **binding.fast.kwargs())
+                if response.status_code >= 400:
+                    failures.append(f"{binding.fast.call} answered {response.status_code}")
+
+            async def slow() -> None:
+                response = await binding.call.asend(client, binding.values, **binding.kwargs())
+                if response.status_code >= 500:
+                    failures.append(f"{binding.call} answered {response.status_code}")
+
+            nonlocal report
+            report = await probe_latency(fast, slow, in_flight=binding.in_flight,
+                                         probes=binding.probes, gap=binding.gap)
+
+    report = None
+    asyncio.run(main())
+    assert report is not None
+    if len(report.loaded) != binding.probes:
+        raise AssertionError(f"blocking.fast_endpoint_latency: {len(report.loaded)} of "
+                             f"{binding.probes} probes ran")
+    value = percentile(report.loaded, binding.statistic)
+    problems = list(report.errors) + failures[:3]
+    if value <= binding.threshold and not problems:
+        return
+    lines = []
+    if value > binding.threshold:
+        lines.append(
+            f"blocking.fast_endpoint_latency: {binding.fast.call} took {binding.statistic} "
+            f"{value * 1000:.0f} ms (threshold {binding.threshold * 1000:.0f} ms; idle "
+            f"{percentile(report.idle, 'p50') * 1000:.0f} ms) while {binding.in_flight} × "
+            f"{binding.call} were in flight: the slow handler blocks the server's event loop, "
+            "so every other request waits for it")
+    else:
+        lines.append("blocking.fast_endpoint_latency: requests failed during the probe")
+    lines.append(f"  {report.describe()}")
+    lines.extend(f"  error: {p}" for p in problems)
+    raise AssertionError("\n".join(lines))

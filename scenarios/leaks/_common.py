@@ -1,0 +1,125 @@
+"""What the leak checks share: the run budget (warm-up, iterations, tolerance) and steps."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import shlex
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.errors import UserError
+
+COUNTERS = ("fds", "sockets", "threads", "tasks")
+
+
+class LeakBudget(BaseModel):
+    """Warm-up, iterations and what "back to baseline" means; shared by every leak check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Iterations run before the baseline is read (caches, pools and lazy imports fill up).
+    warmup: int = Field(default=5, ge=0, le=10_000)
+    #: Measured iterations. One fd per call is +50 at the default: far over any tolerance.
+    iterations: int = Field(default=50, ge=1, le=100_000)
+    #: How far above its baseline a count may end: one number, or per counter
+    #: (``{ fds = 3, threads = 0 }``).
+    tolerance: int | dict[str, int] = 2
+    #: ``collect``: counts are read after gc.collect(); ``off``: the collector is disabled
+    #: during the iterations, so what only the cycle collector would free counts as leaked.
+    gc: Literal["collect", "off"] = "collect"
+    #: Seconds a count that ends too high gets to come back (lazy closes in a server).
+    settle: float = Field(default=1.0, ge=0, le=120)
+
+    @field_validator("tolerance")
+    @classmethod
+    def _non_negative(cls, value: int | dict[str, int]) -> int | dict[str, int]:
+        values = value.values() if isinstance(value, dict) else [value]
+        if any(v < 0 for v in values):
+            raise ValueError("must be 0 or more (0: the count must come back exactly)")
+        return value
+
+
+class Step(BaseModel):
+    """One call per iteration: ``"attr.path"`` on the target's object, or ``"pkg.mod:func"``.
+
+    A string ``"startup"`` or ``"http.get /items/1"`` is shorthand: the words after the name
+    are positional string arguments.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    call: str
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            words = shlex.split(value)
+            if not words:
+                raise ValueError("must name a call, e.g. 'startup' or 'pkg.mod:function'")
+            return {"call": words[0], "args": words[1:]}
+        return value
+
+    def __str__(self) -> str:
+        shown = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"{self.call}({', '.join(shown)})"
+
+
+def resolve_call(step: Step, obj: Any, *, where: str) -> Callable[..., Any]:
+    """The callable a step names: imported for ``pkg.mod:func``, else looked up on `obj`."""
+    if ":" in step.call:
+        module, _, attr = step.call.partition(":")
+        try:
+            found: Any = importlib.import_module(module)
+            for part in attr.split("."):
+                found = getattr(found, part)
+        except (ImportError, AttributeError) as exc:
+            raise UserError(f"{where}={step.call!r}: cannot be imported ({exc})",
+                            where=where) from None
+    else:
+        if obj is None:
+            raise UserError(
+                f"{where}={step.call!r}: names an attribute, but the target has no object",
+                where=where, hint="use a python target, or write 'pkg.module:function'")
+        found = obj
+        for part in step.call.split("."):
+            try:
+                found = getattr(found, part)
+            except AttributeError:
+                raise UserError(f"{where}={step.call!r}: {type(found).__name__} has no "
+                                f"attribute {part!r}", where=where) from None
+    if not callable(found):
+        raise UserError(f"{where}={step.call!r}: is a {type(found).__name__}, not a callable",
+                        where=where)
+    return found
+
+
+async def call_step(step: Step, obj: Any, *, where: str) -> Any:
+    """Call one step, awaiting it when it returns an awaitable."""
+    result = resolve_call(step, obj, where=where)(*step.args, **step.kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def import_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Factory overrides: a ``"pkg.mod:attr"`` string value is imported, others pass through."""
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if isinstance(value, str) and ":" in value and " " not in value:
+            module, _, attr = value.partition(":")
+            try:
+                found: Any = importlib.import_module(module)
+                for part in attr.split("."):
+                    found = getattr(found, part)
+            except (ImportError, AttributeError) as exc:
+                raise UserError(f"binding.overrides.{key}={value!r}: cannot be imported ({exc})",
+                                where=f"binding.overrides.{key}") from None
+            value = found
+        out[key] = value
+    return out

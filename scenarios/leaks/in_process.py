@@ -1,0 +1,77 @@
+"""leaks.in_process: after a warm-up, N iterations of the steps leave every count at baseline."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from harness.leaks import (
+    Counter,
+    FdCounter,
+    SocketCounter,
+    TaskCounter,
+    ThreadCounter,
+    assert_no_leaks,
+    measure,
+)
+from harness.scenario import scenario
+from harness.targets.base import Target
+
+from ._common import LeakBudget, Step, call_step
+
+CounterName = Literal["fds", "sockets", "threads", "tasks"]
+
+
+class InProcessLeakBinding(LeakBudget):
+    """``steps`` run in order once per iteration, on one event loop kept for the whole run."""
+
+    steps: list[Step] = Field(min_length=1)
+    count: list[CounterName] = Field(default_factory=lambda: ["fds", "sockets", "threads",
+                                                               "tasks"])
+    #: ResourceWarnings and unraisable exceptions (also from finalisers run by GC) fail the run.
+    warnings: bool = True
+    #: tracemalloc growth allowed per iteration, in bytes; None: memory is not measured.
+    memory_limit: int | None = Field(default=None, ge=0)
+
+    @field_validator("count")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a counter twice")
+        return value
+
+
+@scenario("leaks.in_process", binding=InProcessLeakBinding)
+def resources_return_to_baseline_in_process(
+    binding: InProcessLeakBinding, target: Target
+) -> None:
+    """Warm up, then N iterations in this process: fds, sockets, threads and tasks come back,
+    no ResourceWarning or unraisable exception is raised (GC finalisers included)."""
+    obj = target.obj
+    runner = asyncio.Runner()
+    try:
+        loop = runner.get_loop()
+        available: dict[str, Counter] = {
+            "fds": FdCounter(), "sockets": SocketCounter(), "threads": ThreadCounter(),
+            "tasks": TaskCounter(loop),
+        }
+        counters = [available[name] for name in binding.count]
+
+        async def iteration() -> None:
+            for index, step in enumerate(binding.steps):
+                await call_step(step, obj, where=f"binding.steps[{index}]")
+
+        def step() -> None:
+            runner.run(iteration())
+
+        steps = ", ".join(str(s) for s in binding.steps)
+        report = measure(
+            step, counters, name=f"leaks.in_process [{steps}]", warmup=binding.warmup,
+            iterations=binding.iterations, tolerance=binding.tolerance, gc_mode=binding.gc,
+            settle=binding.settle, problems=binding.warnings, memory_limit=binding.memory_limit,
+        )
+    finally:
+        runner.close()
+    assert_no_leaks(report)

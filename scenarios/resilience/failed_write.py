@@ -1,0 +1,70 @@
+"""resilience.failed_write: when the upstream answers 5xx to a write, the target neither
+reports success nor stays silent: it answers an error and logs one."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import Field, field_validator
+
+from harness.bindings import StatusSet
+from harness.leaks import StubUpstream
+from harness.scenario import scenario
+from harness.targets.base import Target
+
+from ._common import ERROR_WORDS, UpstreamRequest, error_lines
+
+
+class FailedWriteBinding(UpstreamRequest):
+    """The stub at ``upstream`` answers ``upstream_status`` to ``upstream_method``."""
+
+    upstream_method: str = "PATCH"
+    upstream_status: int = Field(default=503, ge=400, le=599)
+    #: Answers that would report the write as done.
+    success: StatusSet = frozenset(range(200, 300))
+    #: A new line of the target's log (stdout+stderr) must match this regex.
+    error_log: str = ERROR_WORDS
+    #: Seconds to wait for the log line to be flushed.
+    log_wait: float = Field(default=1.0, ge=0, le=30)
+
+    @field_validator("upstream_method")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+
+@scenario("resilience.failed_write", binding=FailedWriteBinding)
+def failed_upstream_write_is_not_reported_as_success(
+    binding: FailedWriteBinding, target: Target
+) -> None:
+    """The upstream rejects the write with a 5xx; the call must not answer a success and the
+    target's log must gain an error line."""
+    with StubUpstream(statuses={binding.upstream_method: binding.upstream_status},
+                      host=binding.upstream_host, port=binding.upstream_port) as stub:
+        before = len(target.logs())
+        with target.client() as client:
+            response = binding.call.send(client, binding.values, **binding.kwargs())
+        rejected = stub.requests_for(binding.upstream_method)
+        deadline = time.monotonic() + binding.log_wait
+        logged = error_lines(target.logs()[before:], binding.error_log)
+        while not logged and time.monotonic() < deadline:
+            time.sleep(0.05)
+            logged = error_lines(target.logs()[before:], binding.error_log)
+    if not rejected:
+        raise AssertionError(
+            f"resilience.failed_write: {binding.call} answered {response.status_code} but the "
+            f"stub at {binding.upstream} received no {binding.upstream_method} (it saw "
+            f"{[f'{r.method} {r.path}' for r in stub.requests]}): the target is not configured "
+            "to call it, so this run proves nothing")
+    problems = []
+    if response.status_code in binding.success:
+        problems.append(
+            f"answered {response.status_code} (a success: {response.text[:120]!r}) although the "
+            f"upstream answered {binding.upstream_status} to {binding.upstream_method} "
+            f"{rejected[0].path}: the upstream's status is never checked")
+    if not logged:
+        captured = "" if target.logs() else " (this target captures no logs)"
+        problems.append(f"nothing matching {binding.error_log!r} was logged{captured}: the "
+                        "failure is invisible to operators")
+    if problems:
+        raise AssertionError(f"resilience.failed_write: {binding.call}: " + "; and ".join(problems))

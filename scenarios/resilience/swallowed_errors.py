@@ -1,0 +1,128 @@
+"""resilience.swallowed_errors: a fault injected into a dependency is logged or propagated,
+never swallowed silently."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import importlib
+import logging
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harness.errors import UserError
+from harness.leaks import answer_status, injected, raise_error
+from harness.leaks.inject import Behaviour
+from harness.scenario import scenario
+from harness.targets.base import Target
+from scenarios.leaks._common import Step, call_step
+
+
+class Fault(BaseModel):
+    """Where to inject and what: ``raises`` an exception class, or answers ``status``
+    (for an httpx ``send``: the upstream answers that status)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: str
+    raises: str | None = None
+    status: int | None = Field(default=None, ge=100, le=599)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Fault:
+        if (self.raises is None) == (self.status is None):
+            raise ValueError("set exactly one of raises ('OSError', 'pkg.mod:Error') or status")
+        return self
+
+    def describe(self) -> str:
+        return f"{self.at} raising {self.raises}" if self.raises else \
+            f"{self.at} answering {self.status}"
+
+    def behaviour(self) -> Behaviour:
+        if self.status is not None:
+            return answer_status(self.status)
+        assert self.raises is not None
+        return raise_error(_exception_class(self.raises))
+
+
+def _exception_class(name: str) -> type[BaseException]:
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        found: Any = importlib.import_module(module)
+        for part in attr.split("."):
+            found = getattr(found, part, None)
+    else:
+        found = getattr(builtins, name, None)
+    if not (isinstance(found, type) and issubclass(found, BaseException)):
+        raise UserError(f"binding.fault.raises={name!r}: not an exception class",
+                        where="binding.fault.raises",
+                        hint="a builtin name such as 'OSError', or 'pkg.mod:ErrorClass'")
+    return found
+
+
+class SwallowedErrorsBinding(BaseModel):
+    """``call`` on the python target's object (or ``pkg.mod:func``) with ``fault`` injected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    call: Step
+    fault: Fault
+    #: Return values that report the failure to the caller (e.g. ``[false]``).
+    failure_returns: list[Any] = Field(default_factory=list)
+    #: A log record at this level or above counts as "logged".
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@scenario("resilience.swallowed_errors", binding=SwallowedErrorsBinding)
+def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding,
+                                           target: Target) -> None:
+    """With the fault in place, the call raises, returns a declared failure value, or logs at
+    `level` or above; returning normally in silence is a swallowed error."""
+    level = getattr(logging, binding.level)
+    handler = _Records()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(old_level or logging.WARNING, level))
+    raised: BaseException | None = None
+    result: Any = None
+    try:
+        with injected(binding.fault.at, binding.fault.behaviour(),
+                      where="binding.fault.at") as injection:
+            try:
+                result = asyncio.run(call_step(binding.call, target.obj, where="binding.call"))
+            except UserError:
+                raise
+            except Exception as exc:
+                raised = exc
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    if injection.calls == 0:
+        raise UserError(
+            f"binding.fault.at={binding.fault.at!r}: {binding.call} never reached it, so no "
+            "fault was injected", where="binding.fault.at",
+            hint="inject into a dependency that the call uses")
+    if raised is not None or result in binding.failure_returns:
+        return
+    logged = [r for r in handler.records if r.levelno >= level]
+    if logged:
+        return
+    quieter = [f"{r.levelname} {r.name}: {r.getMessage()}" for r in handler.records][:3]
+    raise AssertionError("\n".join([
+        f"resilience.swallowed_errors: the fault ({binding.fault.describe()}, reached "
+        f"{injection.calls} time(s)) was swallowed: {binding.call} returned {result!r} and "
+        f"nothing was logged at {binding.level} or above",
+        "  the caller is told it worked, and operators never hear of the failure",
+        *(f"  logged below {binding.level}: {q}" for q in quieter),
+    ]))
