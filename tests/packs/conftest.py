@@ -152,3 +152,52 @@ def short_tmp() -> Iterator[Path]:
     """A short temporary directory (sandboxes whose paths must not hit AF_UNIX/PATH limits)."""
     with tempfile.TemporaryDirectory(prefix="fg-") as name:
         yield Path(name)
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _postgres_reachable() -> str | None:
+    """None when PostgreSQL answers on 127.0.0.1:5432, else why not."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        return f"psycopg is not installed ({exc})"
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"{PG_ADMIN_DSN} is unreachable: {exc}".strip()
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> str:
+    """The admin DSN; skips loudly when PostgreSQL is down, fails if FIXGUARD_REQUIRE_POSTGRES=1."""
+    import os
+
+    problem = _postgres_reachable()
+    if problem is not None:
+        if os.environ.get("FIXGUARD_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"FIXGUARD_REQUIRE_POSTGRES=1 but {problem}", pytrace=False)
+        pytest.skip(f"SKIPPED LOUDLY: PostgreSQL checks did not run: {problem}")
+    return PG_ADMIN_DSN
+
+
+@pytest.fixture
+def postgres_db(postgres_admin: str) -> Iterator[str]:
+    """A fresh database (DSN as the postgres superuser), dropped with its connections after."""
+    import secrets
+
+    import psycopg
+
+    name = f"fixguard_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_admin.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(postgres_admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -81,9 +81,23 @@ def test_read_check_passes_on_the_corrected_head(
     fixed("export-traversal")
     target, box = serve_exports("head")
     before = box.snapshot()
-    run(READ, read_binding(box, examples=60), target)
+    # Every family but the null byte: the corrected fix still answers 500 to that one (below).
+    families = [f for f in TRAVERSAL_FAMILIES if f != "null-byte"]
+    run(READ, read_binding(box, examples=60, families=families), target)
     assert box.snapshot() == before
     assert target.client().get("/exports/public.txt").text == "public export\n"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "sample fixup 02-export-traversal: Path.resolve() raises ValueError on a NUL byte and the "
+    "handler only catches OSError subclasses, so '..%2Fx%00.txt' gets a 500; asked the sample "
+    "owner to map ValueError to 404. Remove this xfail when the fixup lands."))
+def test_null_byte_gets_a_4xx_on_the_corrected_head(
+    serve_exports: Any, fixed: Callable[[str], None]
+) -> None:
+    fixed("export-traversal")
+    target, box = serve_exports("head")
+    run(READ, read_binding(box, examples=0, families=["null-byte"]), target)
 
 
 # --- writes: the sample has no write endpoint, so a 20-line PUT app stands in ---------------
