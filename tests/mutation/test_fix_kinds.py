@@ -86,8 +86,12 @@ def test_containment_and_cleanup_mutants_are_killed(fix_repo):
     assert scope.files[0].lines == {5, 6, 7, 8, 9}
     result = run_mutation(
         MutationOptions(
-            repo=repo.path, rev=repo.head, scope=scope, python=sys.executable,
-            pytest_args=list(FAST_PYTEST), workers=2,
+            repo=repo.path,
+            rev=repo.head,
+            scope=scope,
+            python=sys.executable,
+            pytest_args=list(FAST_PYTEST),
+            workers=2,
         )
     )
     by_operator = {m.operator: m for m in result.mutants if m.family != "generic"}
