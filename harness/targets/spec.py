@@ -100,6 +100,21 @@ class TargetSpec(BaseModel):
 
     # --- field checks -------------------------------------------------------------------
 
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_keys(cls, data: Any) -> Any:
+        # Name the fields of *this* kind, not every field of every kind.
+        if isinstance(data, Mapping) and isinstance(data.get("kind"), str):
+            info = kind_info(data["kind"])
+            for key in data:
+                if info is not None and key not in cls.model_fields:
+                    fields = ", ".join(sorted(info.allowed | {"kind", "name"}))
+                    raise UserError(
+                        f"{key}={data[key]!r}: unknown field (fields for {data['kind']}: {fields})",
+                        where=str(key),
+                    )
+        return data
+
     @field_validator("kind")
     @classmethod
     def _kind_is_known(cls, value: str) -> str:

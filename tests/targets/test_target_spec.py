@@ -20,7 +20,11 @@ from harness.targets.spec import render
     ("data", "where", "text"),
     [
         ({"kind": "procss"}, "kind", "unknown target kind (use one of: asgi, docker,"),
-        ({"kind": "url", "url": "http://127.0.0.1:1", "comand": "x"}, "comand", "unknown field"),
+        (
+            {"kind": "url", "url": "http://127.0.0.1:1", "comand": "x"},
+            "comand",
+            "unknown field (fields for url: health, kind, name, startup_timeout, url)",
+        ),
         ({"kind": "url", "url": "http://127.0.0.1:1", "command": "x"}, "command", "not used by"),
         ({"kind": "process"}, "command", "missing; kind='process' needs command"),
         ({"kind": "asgi"}, "app", "needs app or factory"),
