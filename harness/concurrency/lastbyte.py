@@ -15,7 +15,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import httpx
@@ -82,8 +82,14 @@ def _address(base_url: str) -> tuple[str, int, str]:
     return parts.hostname, port, f"{parts.hostname}:{port}"
 
 
-async def _read_reply(reader: asyncio.StreamReader) -> HttpReply:
-    head = await reader.readuntil(b"\r\n\r\n")
+def _read_reply(stream: BinaryIO) -> HttpReply:
+    """Read one HTTP/1.1 response (Content-Length, chunked, or until close) from ``stream``."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = stream.readline(65537)
+        if not line:
+            raise ConnectionError("the target closed the connection before answering")
+        head += line
     lines = head.decode("latin-1").split("\r\n")
     status_line = lines[0].split(" ", 2)
     if len(status_line) < 2 or not status_line[1].isdigit():
@@ -97,45 +103,42 @@ async def _read_reply(reader: asyncio.StreamReader) -> HttpReply:
     if headers.get("transfer-encoding", "").lower() == "chunked":
         chunks = []
         while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+            size = int(stream.readline(1024).split(b";")[0].strip(), 16)
             if size == 0:
-                await reader.readuntil(b"\r\n")
+                stream.readline(1024)
                 break
-            chunks.append(await reader.readexactly(size))
-            await reader.readexactly(2)
+            chunks.append(_read_exactly(stream, size))
+            _read_exactly(stream, 2)
         body = b"".join(chunks)
     elif "content-length" in headers:
-        body = await reader.readexactly(int(headers["content-length"]))
+        body = _read_exactly(stream, int(headers["content-length"]))
     elif status in (204, 304) or 100 <= status < 200:
         body = b""
     else:
-        body = await reader.read()
+        body = stream.read()
     return HttpReply(status, headers, body)
 
 
-class _Conn:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        self.reader, self.writer = reader, writer
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    data = stream.read(size)
+    if data is None or len(data) != size:
+        raise ConnectionError(f"the target closed the connection mid-body ({size} bytes expected)")
+    return data
 
-    def close(self) -> None:
-        self.writer.close()
 
-
-async def _open(host: str, port: int, timeout: float) -> _Conn:
+def _connect(host: str, port: int, timeout: float) -> socket.socket:
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, TimeoutError) as exc:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
         raise TargetError(
             f"target {host}:{port} is unreachable ({type(exc).__name__}: {exc}); "
             "is it running and healthy?"
         ) from None
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return _Conn(reader, writer)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
-async def fire_last_byte(
+def fire_last_byte(
     base_url: str,
     requests: Sequence[HttpRequest],
     *,
@@ -146,33 +149,41 @@ async def fire_last_byte(
     """Send ``requests`` on one connection each, releasing their final bytes back to back.
 
     ``warmup`` (a cheap GET such as the health URL) is sent first on every connection so that
-    all of them are established and accepted before the race. ``settle`` is how long to wait
-    after the partial writes so they have reached the server before the final bytes go.
+    all of them are established and accepted before the race. The partial requests then go out
+    (a request with a body is held on its body's last byte, so the server has already started
+    its handler and parked it on the body), ``settle`` seconds pass so they reach the server, and
+    the final bytes are written in a tight loop of plain ``send`` calls, a few microseconds apart,
+    so the server reads them in one poll.
     """
     host, port, host_header = _address(base_url)
-    conns = await asyncio.gather(*(_open(host, port, timeout) for _ in requests))
+    socks: list[socket.socket] = []
     try:
+        for _ in requests:
+            socks.append(_connect(host, port, timeout))
+        streams = [sock.makefile("rb") for sock in socks]
         if warmup is not None:
             raw = warmup.encode(host_header)
-            for conn in conns:
-                conn.writer.write(raw)
-            await asyncio.wait_for(asyncio.gather(*(_read_reply(c.reader) for c in conns)), timeout)
+            for sock in socks:
+                sock.sendall(raw)
+            for stream in streams:
+                _read_reply(stream)
         encoded = [request.encode(host_header) for request in requests]
-        for conn, raw in zip(conns, encoded, strict=True):
-            conn.writer.write(raw[:-1])
-        await asyncio.gather(*(conn.writer.drain() for conn in conns))
-        await asyncio.sleep(settle)
-        for conn, raw in zip(conns, encoded, strict=True):
-            conn.writer.write(raw[-1:])  # no await in between: back to back
-        await asyncio.gather(*(conn.writer.drain() for conn in conns))
-        replies = await asyncio.gather(
-            *(asyncio.wait_for(_read_reply(c.reader), timeout) for c in conns),
-            return_exceptions=True,
-        )
-        return list(replies)
+        lasts = [raw[-1:] for raw in encoded]
+        for sock, raw in zip(socks, encoded, strict=True):
+            sock.sendall(raw[:-1])
+        time.sleep(settle)
+        for sock, last in zip(socks, lasts, strict=True):
+            sock.send(last)  # back to back: nothing else happens between these sends
+        replies: list[HttpReply | BaseException] = []
+        for stream in streams:
+            try:
+                replies.append(_read_reply(stream))
+            except (OSError, TargetError) as exc:
+                replies.append(exc)
+        return replies
     finally:
-        for conn in conns:
-            conn.close()
+        for sock in socks:
+            sock.close()
 
 
 async def fire_gather(
@@ -209,7 +220,7 @@ def fire(
         raise UserError(f"mode={mode.value!r}: not an HTTP mode (last-byte|gather)")
     started = time.perf_counter()
     if mode is Mode.LAST_BYTE:
-        replies = asyncio.run(fire_last_byte(base_url, requests, warmup=warmup, timeout=timeout))
+        replies = fire_last_byte(base_url, requests, warmup=warmup, timeout=timeout)
     else:
         replies = asyncio.run(fire_gather(base_url, requests, timeout=timeout))
     return replies, time.perf_counter() - started

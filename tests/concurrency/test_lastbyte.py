@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
@@ -76,9 +75,9 @@ def test_replies_are_parsed_with_status_json_and_chunked_bodies(fixed_register_u
 
 def test_an_unreachable_target_is_a_target_error_naming_it() -> None:
     with pytest.raises(TargetError, match=r"127\.0\.0\.1:9 is unreachable"):
-        asyncio.run(fire_last_byte("http://127.0.0.1:9", [HEALTH], timeout=2))
+        fire_last_byte("http://127.0.0.1:9", [HEALTH], timeout=2)
 
 
 def test_an_in_process_target_cannot_do_last_byte_sync() -> None:
     with pytest.raises(UserError, match=r"target\.base_url='asgi://app'"):
-        asyncio.run(fire_last_byte("asgi://app", [HEALTH]))
+        fire_last_byte("asgi://app", [HEALTH])
