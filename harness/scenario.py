@@ -161,6 +161,7 @@ def run(name: str, binding: Mapping[str, Any] | BaseModel, target: Target) -> No
     Raises UserError for an unknown name or a bad binding (naming `binding.<field>`), and
     whatever the check raises (an AssertionError when the bug is present).
     """
+    __tracebackhide__ = True  # a failure points at the check, not at the registry
     entry = resolve(name)
     bound = entry.bind(binding)
     entry.check(bound, target)
