@@ -57,7 +57,9 @@ async def _with_orphan_check(scenario: Scenario) -> None:
 
 
 @types.coroutine
-def _jittered(coro: Coroutine[Any, Any, Any], rng: random.Random, p: float) -> Generator[Any, Any, Any]:
+def _jittered(
+    coro: Coroutine[Any, Any, Any], rng: random.Random, p: float
+) -> Generator[Any, Any, Any]:
     """Drive `coro`, yielding to the loop (a bare sleep(0)) before a resumption with chance p."""
     send: Any = None
     error: BaseException | None = None
@@ -94,7 +96,9 @@ def _stress_loop_factory(rng: random.Random, p: float) -> Callable[[], asyncio.A
     return factory
 
 
-def repeat_plain(scenario: Scenario, budget: float, stress_p: float | None, seed: int = 0) -> dict[str, Any]:
+def repeat_plain(
+    scenario: Scenario, budget: float, stress_p: float | None, seed: int = 0
+) -> dict[str, Any]:
     rng = random.Random(seed)
     runs = hits = 0
     first_at: int | None = None
@@ -233,39 +237,95 @@ def frontrun_child(total_timeout: float) -> None:
     for name, (buggy, fixed, _) in programs.PROGRAMS.items():
         for kind, options in kinds.items():
             for version, scenario in (("buggy", buggy), ("fixed", fixed)):
-                row = verdict(setup=lambda: None, workers=[whole(scenario)], invariant=lambda s: True,
-                              **common, **options)
-                print(json.dumps({"program": name, "form": "whole", "strategy": kind,
-                                  "version": version, **row}), flush=True)
+                row = verdict(
+                    setup=lambda: None,
+                    workers=[whole(scenario)],
+                    invariant=lambda s: True,
+                    **common,
+                    **options,
+                )
+                print(
+                    json.dumps(
+                        {
+                            "program": name,
+                            "form": "whole",
+                            "strategy": kind,
+                            "version": version,
+                            **row,
+                        }
+                    ),
+                    flush=True,
+                )
             if name in split:
                 setup, workers, invariant = split[name]
                 for version, flag in (("buggy", False), ("fixed", True)):
-                    row = verdict(setup=setup(flag), workers=workers, invariant=invariant,  # type: ignore[operator]
-                                  **common, **options)
-                    print(json.dumps({"program": name, "form": "split", "strategy": kind,
-                                      "version": version, **row}), flush=True)
+                    row = verdict(
+                        setup=setup(flag),
+                        workers=workers,
+                        invariant=invariant,  # type: ignore[operator]
+                        **common,
+                        **options,
+                    )
+                    print(
+                        json.dumps(
+                            {
+                                "program": name,
+                                "form": "split",
+                                "strategy": kind,
+                                "version": version,
+                                **row,
+                            }
+                        ),
+                        flush=True,
+                    )
 
 
 def run_frontrun(venv: Path, total_timeout: float) -> tuple[list[dict[str, Any]], str]:
     python = venv / "bin" / "python"
     launcher = venv / "bin" / "frontrun"
     if not launcher.exists():
-        made = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True)
-        pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "frontrun"],
-                             capture_output=True, text=True, timeout=600) if made.returncode == 0 else made
+        made = subprocess.run(
+            [sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True
+        )
+        pip = (
+            subprocess.run(
+                [str(venv / "bin" / "pip"), "install", "-q", "frontrun"],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if made.returncode == 0
+            else made
+        )
         if pip.returncode != 0 or not launcher.exists():
             return [], f"frontrun did not install: {(pip.stderr or pip.stdout).strip()[-200:]}"
-    version = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('frontrun'))"],
-                             capture_output=True, text=True).stdout.strip()
+    version = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(m.version('frontrun'))"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     child = subprocess.run(
-        [str(launcher), str(python), __file__, "--frontrun-child", "--frontrun-timeout", str(total_timeout)],
-        capture_output=True, text=True, timeout=3600,
+        [
+            str(launcher),
+            str(python),
+            __file__,
+            "--frontrun-child",
+            "--frontrun-timeout",
+            str(total_timeout),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3600,
     )
     rows = []
     for line in child.stdout.splitlines():
         if line.startswith("{"):
             rows.append(json.loads(line))
-    note = f"frontrun {version}" if rows else f"frontrun {version} produced nothing: {child.stderr[-300:]}"
+    note = (
+        f"frontrun {version}"
+        if rows
+        else f"frontrun {version} produced nothing: {child.stderr[-300:]}"
+    )
     return rows, note
 
 
@@ -284,7 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=1000, help="explorer schedule limit")
     parser.add_argument("--stress-p", type=float, default=0.3)
     parser.add_argument("--frontrun", choices=["auto", "skip"], default="auto")
-    parser.add_argument("--frontrun-venv", default=os.environ.get("FRONTRUN_VENV", "/tmp/fixguard-frontrun-venv"))
+    parser.add_argument(
+        "--frontrun-venv", default=os.environ.get("FRONTRUN_VENV", "/tmp/fixguard-frontrun-venv")
+    )
     parser.add_argument("--frontrun-timeout", type=float, default=20.0)
     parser.add_argument("--frontrun-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", default=None, help="also write the raw figures here")
@@ -293,7 +355,13 @@ def main(argv: list[str] | None = None) -> int:
         frontrun_child(args.frontrun_timeout)
         return 0
 
-    strategies = ["mixed()", "pct(depth=3)", "random()", "hypothesis()", "exhaustive(preemptions=2)"]
+    strategies = [
+        "mixed()",
+        "pct(depth=3)",
+        "random()",
+        "hypothesis()",
+        "exhaustive(preemptions=2)",
+    ]
     figures: dict[str, Any] = {}
     for name, (buggy, _fixed, _) in programs.PROGRAMS.items():
         row: dict[str, Any] = {}
@@ -304,8 +372,12 @@ def main(argv: list[str] | None = None) -> int:
         figures[name] = row
         print(f"measured {name}", file=sys.stderr, flush=True)
 
-    header = ["bug", *[s.split("(")[0] for s in strategies], f"asyncio.run {args.budget:g}s",
-              f"stress p={args.stress_p:g} {args.budget:g}s"]
+    header = [
+        "bug",
+        *[s.split("(")[0] for s in strategies],
+        f"asyncio.run {args.budget:g}s",
+        f"stress p={args.stress_p:g} {args.budget:g}s",
+    ]
     lines = [header]
     for name, row in figures.items():
         cells = [name]
@@ -317,8 +389,10 @@ def main(argv: list[str] | None = None) -> int:
             first = f", first #{r['first_at']}" if r["first_at"] else ""
             cells.append(f"{r['hits']}/{r['runs']}{first}")
         lines.append(cells)
-    print("\nexplorer: '#N Tms' = failing schedule N found after T ms (limit "
-          f"{args.limit}); plain/stress: hits/runs in the budget\n")
+    print(
+        "\nexplorer: '#N Tms' = failing schedule N found after T ms (limit "
+        f"{args.limit}); plain/stress: hits/runs in the budget\n"
+    )
     _print_table(lines)
 
     if args.frontrun == "auto":
@@ -332,7 +406,9 @@ def main(argv: list[str] | None = None) -> int:
                 keyed.setdefault((r["program"], r["form"], r["strategy"]), {})[r["version"]] = r
             for (program, form, strategy), pair in keyed.items():
                 b, f = pair.get("buggy", {}), pair.get("fixed", {})
-                table.append([program, form, strategy, _fr_cell(b), _fr_cell(f), b.get("note", "")[:70]])
+                table.append(
+                    [program, form, strategy, _fr_cell(b), _fr_cell(f), b.get("note", "")[:70]]
+                )
             _print_table(table)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2, default=str))
