@@ -21,7 +21,8 @@ class InjectedFailure(RuntimeError):
 def a_failure_after_the_claim_leaves_no_claim_behind(
     binding: IdempotencyBinding, target: Target
 ) -> None:
-    """Make the step after the claim fail once; the retry with the same key then succeeds."""
+    """Make the step after the claim fail once; the retry with the same key then succeeds,
+    exactly once (a replay of the retry returns its stored answer)."""
     sender = Sender(binding, target)
     attr, original = sender.require_fault_attr()
 
@@ -42,6 +43,7 @@ def a_failure_after_the_claim_leaves_no_claim_behind(
             setattr(sender.service, attr, original)
         before = sender.effects(key)
         retry = sender.send(key, sender.payload(key))
+        replay = sender.send(key, sender.payload(key))
         made = sender.effects(key) - before
         if failed["count"] == 0:
             return Violation(
@@ -50,13 +52,23 @@ def a_failure_after_the_claim_leaves_no_claim_behind(
                 observed={"injected_failures": 0},
                 expected={"injected_failures": 1},
             )
-        if first.status not in binding.success and retry.status in binding.success and made == 1:
+        recovered = retry.status in binding.success and replay == retry
+        if first.status not in binding.success and recovered and made == 1:
             return None
         return Violation(
-            f"after a failure behind the claim, the retry got {retry.show()} with {made} "
-            "effect(s): the failed request must roll its claim back so the retry runs",
-            observed={"retry_status": retry.status, "retry_effects": made},
-            expected={"retry_status": sorted(binding.success), "retry_effects": 1},
+            f"after a failure behind the claim, the retry got {retry.show()} and a replay of it "
+            f"{replay.show()}, with {made} effect(s): the failed request must roll its claim "
+            "back so the retry runs once, and the retry's answer is then the stored one",
+            observed={
+                "retry_status": retry.status,
+                "replay_matches": replay == retry,
+                "effects": made,
+            },
+            expected={
+                "retry_status": sorted(binding.success),
+                "replay_matches": True,
+                "effects": 1,
+            },
             details=(f"failed request: {first.show()}",),
         )
 

@@ -26,6 +26,7 @@ def a_losers_rollback_keeps_the_winners_claim(binding: IdempotencyBinding, targe
 
     def check(attempt: int) -> Violation | None:
         key = sender.key(f"loser{attempt}")
+        before = sender.effects(key)
         entered = threading.Event()
         release = threading.Event()
 
@@ -53,7 +54,7 @@ def a_losers_rollback_keeps_the_winners_claim(binding: IdempotencyBinding, targe
                 setattr(sender.service, attr, original)
                 release.set()
             first = winner.result(timeout=_ENTER_TIMEOUT)
-        made = sender.effects(key)
+        made = sender.effects(key) - before
         losers_ok = all(r.status in binding.in_flight for r in losers)
         if losers_ok and late.status in binding.in_flight and made == 1:
             return None

@@ -124,6 +124,18 @@ class Attempt:
         return [t for t in self.spawned() if _code_file(t) in files]
 
 
+def tracked_tasks(service: Any) -> set[asyncio.Task[Any]]:
+    """Tasks the service still holds a reference to (an attribute, or inside a container)."""
+    found: set[asyncio.Task[Any]] = set()
+    for value in vars(service).values():
+        items = value.values() if isinstance(value, dict) else value
+        if isinstance(value, asyncio.Task):
+            found.add(value)
+        elif isinstance(items, list | set | tuple | frozenset) or isinstance(value, dict):
+            found.update(item for item in items if isinstance(item, asyncio.Task))
+    return found
+
+
 def service_files(service: Any) -> set[str]:
     files = set()
     for cls in type(service).__mro__:

@@ -149,7 +149,7 @@ def test_a_drain_timeout_makes_start_raise(strategy: str) -> None:
 
 def test_no_task_outlives_a_stop_timeout() -> None:
     failure = check("lifecycle.orphans", Poller)
-    assert failure is not None and "still pending after stop() returned (Poller._loop)" in failure
+    assert failure is not None and "no longer referenced by the service (Poller._loop)" in failure
     assert check("lifecycle.orphans", FixedPoller) is None
 
 
