@@ -18,6 +18,10 @@ from .loop import Chooser
 from .schedule import decode, encode
 
 
+#: k for a `pct()` run that nobody measured (a chooser made outside `explore()`).
+DEFAULT_PCT_STEPS = 50
+
+
 class Strategy:
     """Base of every strategy value."""
 
@@ -120,7 +124,8 @@ class Random(Strategy):
 class PCT(Strategy):
     """Probabilistic concurrency testing of bug depth `depth` over `steps` scheduling steps.
 
-    `steps=None` lets the explorer measure k from a FIFO run first. Each run finds a given bug of
+    `steps=None` lets the explorer measure k from a FIFO run first (a chooser made directly
+    from a value without steps uses k = DEFAULT_PCT_STEPS). Each run finds a given bug of
     depth d with probability at least 1/(n·k^(d−1)) for n tasks and k steps.
     """
 
@@ -136,7 +141,7 @@ class PCT(Strategy):
         return replace(self, seed=self.seed + index)
 
     def chooser(self) -> Chooser:
-        return _PCTChooser(self.depth, self.seed, self.steps or 1)
+        return _PCTChooser(self.depth, self.seed, self.steps or DEFAULT_PCT_STEPS)
 
     def __repr__(self) -> str:
         steps = "" if self.steps is None else f", steps={self.steps}"
