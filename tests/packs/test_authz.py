@@ -1,0 +1,208 @@
+"""The authz pack: RLS and SECURITY DEFINER on a real PostgreSQL, public endpoints, query tokens."""
+
+from __future__ import annotations
+
+import secrets
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from harness.errors import UserError
+from harness.scenario import run
+from harness.targets import launch
+from harness.targets.base import Target
+from scenarios.authz._pg import FIXTURES, apply_files
+
+SEED = [
+    "INSERT INTO messages (id, tenant_id, thread_id, body) VALUES"
+    " ('a1', 'tenant-a', 'thread_1', 'A'), ('b1', 'tenant-b', 'thread_1', 'B'),"
+    " ('b2', 'tenant-b', 'thread_2', 'B2')",
+]
+
+
+@pytest.fixture
+def pg_roles(postgres_admin: str) -> Iterator[dict[str, str]]:
+    """Two fresh cluster roles (authenticated, service_role stand-ins), dropped afterwards."""
+    suffix = secrets.token_hex(4)
+    names = {"authenticated": f"fg_authenticated_{suffix}", "service_role": f"fg_service_{suffix}"}
+    with psycopg.connect(postgres_admin, autocommit=True) as conn:
+        for role in names.values():
+            conn.execute(f'CREATE ROLE "{role}" NOLOGIN')
+    try:
+        yield names
+    finally:
+        with psycopg.connect(postgres_admin, autocommit=True) as conn:
+            for role in names.values():
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.fixture
+def authz_db(pg_roles: dict[str, str], postgres_db: str) -> str:
+    """A fresh database; requested after the roles, so it is dropped before them."""
+    return postgres_db
+
+
+@pytest.fixture
+def migrated(
+    authz_db: str, pg_roles: dict[str, str], checkout: Callable[[str], Path]
+) -> Callable[[str, str], str]:
+    """`migrated(rev, fixture)`: the sample's own migrations at `rev`, then one authz fixture."""
+
+    def apply(rev: str, fixture: str) -> str:
+        migrations = sorted((checkout(rev) / "migrations").glob("*.sql"))
+        assert migrations, f"the sample at {rev} has no migrations/"
+        apply_files(authz_db, [*migrations, FIXTURES / fixture], pg_roles)
+        return authz_db
+
+    return apply
+
+
+def db_target() -> Target:
+    """The DB checks do not talk to a server; a `url`-less python target stands in."""
+    return launch({"kind": "python", "factory": "builtins:object"})
+
+
+def isolation(dsn: str, role: str) -> dict[str, Any]:
+    return {"dsn": dsn, "role": role, "table": "messages", "tenants": ["tenant-a", "tenant-b"],
+            "setup_sql": SEED}
+
+
+@pytest.mark.postgres
+def test_rls_using_true_lets_tenant_a_read_tenant_b(
+    migrated: Any, pg_roles: dict[str, str]
+) -> None:
+    dsn = migrated("base", "rls_using_true.sql")
+    with db_target() as target, pytest.raises(AssertionError) as caught:
+        run("authz.tenant_isolation", isolation(dsn, pg_roles["authenticated"]), target)
+    message = str(caught.value)
+    assert "for tenant 'tenant-a': read 2 of 'tenant-b'" in message
+    assert "for tenant 'tenant-b': read 1 of 'tenant-a'" in message
+    assert "USING (true)" in message
+
+
+@pytest.mark.postgres
+def test_tenant_policy_keeps_each_tenant_to_its_own_rows(
+    migrated: Any, pg_roles: dict[str, str], fixed: Callable[[str], None]
+) -> None:
+    fixed("schema-unique")
+    dsn = migrated("head", "rls_tenant.sql")
+    with db_target() as target:
+        run("authz.tenant_isolation", isolation(dsn, pg_roles["authenticated"]), target)
+
+
+@pytest.mark.postgres
+def test_a_deny_all_policy_is_not_reported_as_isolation(
+    migrated: Any, pg_roles: dict[str, str]
+) -> None:
+    dsn = migrated("base", "rls_tenant.sql")
+    binding = isolation(dsn, pg_roles["authenticated"])
+    binding["as_tenant"] = "SELECT set_config('app.tenant_id', 'nobody', false)"
+    with db_target() as target, pytest.raises(AssertionError, match="none of its own rows"):
+        run("authz.tenant_isolation", binding, target)
+
+
+@pytest.mark.postgres
+def test_definer_function_granted_to_authenticated_is_flagged(
+    migrated: Any, pg_roles: dict[str, str]
+) -> None:
+    dsn = migrated("base", "definer_granted.sql")
+    role = pg_roles["authenticated"]
+    with db_target() as target, pytest.raises(AssertionError) as caught:
+        run("authz.definer_functions", {"dsn": dsn, "roles": [role]}, target)
+    assert f"post_message(text,text,text) is SECURITY DEFINER and executable by {role!r}" in str(
+        caught.value)
+
+
+@pytest.mark.postgres
+def test_definer_function_left_to_public_is_flagged_with_the_reason(
+    migrated: Any, pg_roles: dict[str, str]
+) -> None:
+    dsn = migrated("base", "definer_restricted.sql")
+    with psycopg.connect(dsn, autocommit=True) as conn:  # undo half the fix: PUBLIC again
+        conn.execute("GRANT EXECUTE ON FUNCTION post_message(text, text, text) TO PUBLIC")
+    with db_target() as target, pytest.raises(AssertionError, match="through PUBLIC"):
+        run("authz.definer_functions", {"dsn": dsn, "roles": [pg_roles["authenticated"]]}, target)
+
+
+@pytest.mark.postgres
+def test_definer_function_restricted_to_the_service_role_passes(
+    migrated: Any, pg_roles: dict[str, str]
+) -> None:
+    dsn = migrated("head", "definer_restricted.sql")
+    with db_target() as target:
+        run("authz.definer_functions", {"dsn": dsn, "roles": [pg_roles["authenticated"]]}, target)
+    with db_target() as target, pytest.raises(UserError, match="none of these roles exists"):
+        run("authz.definer_functions", {"dsn": dsn, "roles": ["fg_no_such_role"]}, target)
+
+
+# --- /health and /metrics on the sample --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rev", "leaks"), [("base", True), ("head", False)])
+def test_public_endpoints_on_the_sample(
+    rev: str, leaks: bool, tmp_path: Path, checkout: Any, sample_spec: Any,
+    fixed: Callable[[str], None],
+) -> None:
+    if not leaks:
+        fixed("health-leak")
+    spec = sample_spec(checkout(rev), tmp_path / "data", SHOPAPP_ENV="fg-planted-environment")
+    with launch(spec) as target:
+        if not leaks:
+            run("authz.public_endpoints_hide_internals", {}, target)
+            return
+        with pytest.raises(AssertionError) as caught:
+            run("authz.public_endpoints_hide_internals", {}, target)
+    message = str(caught.value)
+    assert "GET /health (no credentials) -> 200 shows a Python version string" in message
+    assert "'fg-planted-environment'" in message
+    assert str(tmp_path / "data") in message
+    assert "GET /metrics" not in message  # the counters reveal nothing inside
+
+
+# --- tokens in the query string: the sample has no auth, so a small app stands in --------------
+
+TOKEN_APP = textwrap.dedent('''
+    import os
+    from fastapi import FastAPI, HTTPException, Request
+
+    app = FastAPI()
+    TOKEN = "s3cret-token"
+    STRICT = os.environ["VARIANT"] == "fixed"
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    @app.get("/me")
+    def me(request: Request):
+        header = request.headers.get("authorization", "")
+        sent = header.removeprefix("Bearer ")
+        if not STRICT:
+            sent = sent or request.query_params.get("token", "")
+        elif any(k in request.query_params for k in ("token", "access_token", "jwt")):
+            raise HTTPException(400, "credentials in the query string are not accepted")
+        if sent != TOKEN:
+            raise HTTPException(401, "unauthenticated")
+        return {"user": "alice"}
+''')
+
+
+@pytest.mark.parametrize(("variant", "accepts_query"), [("lenient", True), ("fixed", False)])
+def test_query_tokens(variant: str, accepts_query: bool, tmp_path: Path) -> None:
+    (tmp_path / "token_app.py").write_text(TOKEN_APP)
+    spec = {"kind": "process", "cwd": tmp_path, "health": "/healthz",
+            "command": "{python} -m uvicorn token_app:app --port {port} --log-level warning",
+            "env": {"VARIANT": variant}}
+    binding = {"call": "GET /me", "token": "s3cret-token"}
+    with launch(spec) as target:
+        if accepts_query:
+            with pytest.raises(AssertionError, match=r"\?token='s3cret-token' -> 200"):
+                run("authz.query_tokens_rejected", binding, target)
+        else:
+            run("authz.query_tokens_rejected", binding, target)
+            with pytest.raises(AssertionError, match="token must work in the header"):
+                run("authz.query_tokens_rejected", {**binding, "token": "wrong"}, target)
