@@ -11,8 +11,11 @@ from ..sample import load_claims, materialise
 
 @click.command("sample")
 @click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--corrected", is_flag=True,
-              help="Also apply the fix-ups that complete the incomplete and unproven fixes.")
+@click.option(
+    "--corrected",
+    is_flag=True,
+    help="Also apply the fix-ups that complete the incomplete and unproven fixes.",
+)
 def sample_command(dest: Path, corrected: bool) -> None:
     """Create a git repo at DEST: the buggy shopapp base plus one commit per fix.
 
@@ -27,5 +30,7 @@ def sample_command(dest: Path, corrected: bool) -> None:
     click.echo(f"claims ({len(claims)}):")
     for claim in claims:
         sha = repo.fixups.get(claim["id"]) or repo.commits.get(claim["id"], "")
-        click.echo(f"  {claim['id']:<24} {claim.get('severity', ''):<9} {sha[:12]}  "
-                   f"{claim.get('title', '')}")
+        click.echo(
+            f"  {claim['id']:<24} {claim.get('severity', ''):<9} {sha[:12]}  "
+            f"{claim.get('title', '')}"
+        )

@@ -40,6 +40,7 @@ class Database:
             conn = sqlite3.connect(self.url, timeout=10, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA synchronous = NORMAL")
         try:
             yield conn
         finally:
