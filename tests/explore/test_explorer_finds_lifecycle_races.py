@@ -61,21 +61,27 @@ def test_pct_cannot_reach_the_lock_swap_race_by_construction() -> None:
     assert explore(PROGRAMS["lock_swap"][0], pct(depth=3), schedules=300).ok
 
 
-@pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("strategy", [mixed(seed=11), hypothesis(seed=5)])
-def test_replaying_the_printed_token_fails_the_same_way_100_of_100(
-    name: str, strategy: object
-) -> None:
+def _replays_identically(name: str, strategy: object, times: int) -> None:
     result = _found(name, strategy)
     run = result.failing_run
     assert run is not None and result.failure is not None
     token = repr(run.strategy)
     assert token in result.replay_command
-    for _ in range(100):
+    for _ in range(times):
         again = replay(PROGRAMS[name][0], token)
         assert again.failure is not None
         assert again.failure.signature() == result.failure.signature()
         assert again.failing_run is not None and again.failing_run.choices == run.choices
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_replaying_the_printed_seed_fails_the_same_way_100_of_100(name: str) -> None:
+    _replays_identically(name, mixed(seed=11), 100)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_replaying_a_shrunk_hypothesis_schedule_fails_the_same_way(name: str) -> None:
+    _replays_identically(name, hypothesis(seed=5), 10)
 
 
 @pytest.mark.parametrize("name", NAMES)
