@@ -17,6 +17,7 @@ import httpx
 import psutil
 
 from ..errors import TargetError
+from . import ledger
 from .base import Target
 from .ports import LOOPBACK, free_port, port_is_open
 from .spec import TargetSpec, render
@@ -182,6 +183,7 @@ class ProcessTarget(Target):
         self._log_dir: tempfile.TemporaryDirectory[str] | None = None
         self._log_path: Path | None = None
         self._final_log: str | None = None
+        self._ledger: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -217,6 +219,7 @@ class ProcessTarget(Target):
 
     def _start(self) -> None:
         spec = self.spec
+        ledger.reap()  # groups a SIGKILLed earlier run left behind
         if spec.log_file is not None:
             self._log_path = Path(spec.log_file)
             self._log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -263,6 +266,7 @@ class ProcessTarget(Target):
             except OSError as exc:
                 raise _StartFailed(f"could not be started: {exc}") from None
         self._pid = self._proc.pid
+        self._ledger = ledger.record(self._pid, shlex.join(self._argv))
         _live.add(self)
         self._wait_healthy(port)
 
@@ -329,7 +333,11 @@ class ProcessTarget(Target):
         self._proc = None
         _live.discard(self)
         tree = _tree(proc.pid) if proc.poll() is None else []
-        kill_process_group(proc, self.spec.stop_timeout, extra=tree)
+        try:
+            kill_process_group(proc, self.spec.stop_timeout, extra=tree)
+        finally:
+            ledger.forget(self._ledger)
+            self._ledger = None
 
 
 def _kill_leftovers() -> None:

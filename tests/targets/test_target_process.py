@@ -321,3 +321,38 @@ def test_a_target_never_stopped_is_stopped_at_interpreter_exit() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert_gone([int(proc.stdout.split()[0])])
+
+
+KILLED_OWNER = """
+import json, os, signal, sys
+from harness.targets import launch
+target = launch(json.loads(sys.argv[1]))
+target.start()
+print(target.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # no teardown, no atexit: the server is orphaned
+"""
+
+
+def test_groups_of_a_sigkilled_run_are_reaped_by_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIXGUARD_LEDGER_DIR", str(tmp_path / "ledger"))
+    spec = {**uvicorn_spec("spawner"), "cwd": str(uvicorn_spec("spawner")["cwd"])}
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_OWNER, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    orphan = int(proc.stdout.split()[0])
+    assert alive(orphan)
+    group = tree(orphan)
+    with launch(uvicorn_spec("hello")) as target:  # a later start reaps the orphaned group
+        assert target.pid is not None and alive(target.pid)
+        assert_gone(group)
+        assert len(list((tmp_path / "ledger").glob("*.json"))) == 1  # only the live one
+    assert not list((tmp_path / "ledger").glob("*.json"))
