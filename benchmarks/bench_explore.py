@@ -138,7 +138,7 @@ def run_explorer(scenario: Scenario, strategy: str, limit: int) -> dict[str, Any
 # -- frontrun (child process, inside the frontrun venv, under the `frontrun` launcher) ----------
 
 
-def _split_workers() -> dict[str, tuple[Callable[[], Any], list[Any], Callable[[Any], bool]]]:
+def _split_workers() -> dict[str, tuple[Callable[[bool], Callable[[], Any]], list[Any], Any]]:
     """The races written as frontrun wants them: setup, one async worker per caller, invariant."""
 
     def lock_setup(fixed: bool) -> Callable[[], Any]:
@@ -194,9 +194,9 @@ def _split_workers() -> dict[str, tuple[Callable[[], Any], list[Any], Callable[[
         )
 
     return {
-        "lock_swap": (lock_setup, [stop, start, stop], lambda s: s.overlaps == 0),  # type: ignore[dict-item]
-        "stop_event": (event_setup, [start_then_stop, start_and_let_run], event_ok),  # type: ignore[dict-item]
-        "claim_rollback": (claim_setup, [attempt_a, attempt_b], claim_ok),  # type: ignore[dict-item]
+        "lock_swap": (lock_setup, [stop, start, stop], lambda s: s.overlaps == 0),
+        "stop_event": (event_setup, [start_then_stop, start_and_let_run], event_ok),
+        "claim_rollback": (claim_setup, [attempt_a, attempt_b], claim_ok),
     }
 
 
@@ -262,7 +262,7 @@ def frontrun_child(total_timeout: float) -> None:
                     row = verdict(
                         setup=setup(flag),
                         workers=workers,
-                        invariant=invariant,  # type: ignore[operator]
+                        invariant=invariant,
                         **common,
                         **options,
                     )

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from harness import UserError
 from harness.concurrency.explore import (
     FailureKind,
     UncontrolledOperationError,
@@ -200,3 +201,12 @@ def test_a_refusal_the_scenario_swallows_is_still_raised() -> None:
 
     with pytest.raises(UncontrolledOperationError, match="run_in_executor"):
         explore(scenario, fifo())
+
+
+def test_a_sync_scenario_is_a_user_error_that_says_to_pass_an_async_function() -> None:
+    def not_async() -> None:
+        return None
+
+    with pytest.raises(UserError, match="not an awaitable") as caught:
+        explore(not_async, fifo())  # type: ignore[arg-type]
+    assert "async def" in caught.value.one_line()

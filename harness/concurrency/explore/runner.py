@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ...errors import UserError
 from .loop import (
     Chooser,
     ControlledLoop,
@@ -92,6 +93,12 @@ def _as_coroutine(scenario: Scenario) -> Any:
     awaitable = scenario()
     if inspect.iscoroutine(awaitable):
         return awaitable
+    if not inspect.isawaitable(awaitable):
+        raise UserError(
+            f"scenario={scenario!r} returned {type(awaitable).__name__}, not an awaitable",
+            hint="pass an `async def` function that takes no arguments "
+            "(functools.partial binds arguments)",
+        )
 
     async def wrapper() -> Any:
         return await awaitable

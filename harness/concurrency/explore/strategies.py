@@ -17,7 +17,6 @@ from ...errors import UserError
 from .loop import Chooser
 from .schedule import decode, encode
 
-
 #: k for a `pct()` run that nobody measured (a chooser made outside `explore()`).
 DEFAULT_PCT_STEPS = 50
 
