@@ -186,6 +186,15 @@ def fire_last_byte(
             sock.close()
 
 
+def send_raw(base_url: str, request: HttpRequest, *, timeout: float = 10.0) -> HttpReply:
+    """One request on a fresh raw socket, bytes exactly as given (httpx refuses some header
+    values, such as a blank one, that a check needs to send)."""
+    host, port, host_header = _address(base_url)
+    with _connect(host, port, timeout) as sock, sock.makefile("rb") as stream:
+        sock.sendall(request.encode(host_header))
+        return _read_reply(stream)
+
+
 async def fire_gather(
     base_url: str, requests: Sequence[HttpRequest], *, timeout: float = 10.0
 ) -> list[HttpReply | BaseException]:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from harness.bindings import HttpCall, StatusSet
 from harness.concurrency.calls import ContentionBinding, Effect, _http_or_method, render
 from harness.concurrency.contend import count_effect, fresh_subject, preflight
+from harness.concurrency.lastbyte import HttpRequest, send_raw
 from harness.errors import UserError
 from harness.targets.base import Target
 
@@ -139,13 +140,13 @@ class Sender:
             headers = dict(b.headers)
             if idem_key is not None:
                 headers[b.header] = idem_key
-            with self.target.client() as client:
-                response = client.request(b.call.method, b.call.path, headers=headers, json=payload)
+            request = HttpRequest(b.call.method, b.call.path, headers=headers, json=payload)
+            reply = send_raw(self.target.base_url, request)  # raw: httpx refuses blank values
             try:
-                body = response.json()
+                body = reply.json()
             except ValueError:
-                body = response.text
-            return Reply(response.status_code, body)
+                body = reply.text
+            return Reply(reply.status, body)
         args = render(b.args, {"idempotency_key": idem_key, "payload": payload})
         try:
             result = getattr(self.service, str(b.call))(*args)
