@@ -192,14 +192,14 @@ def measure(
                         for c in counters:
                             series[c.name].append(c.read())
                 final = _read_all(counters, collect)
+                deadline = time.monotonic() + settle
+                while (any(final[n] - baseline[n] > tol[n] for n in final)
+                       and time.monotonic() < deadline):
+                    time.sleep(0.05)
+                    final = _read_all(counters, collect)
             finally:
                 if was_enabled:
                     gc.enable()
-            deadline = time.monotonic() + settle
-            while (any(final[n] - baseline[n] > tol[n] for n in final)
-                   and time.monotonic() < deadline):
-                time.sleep(0.05)
-                final = _read_all(counters, collect)
             for c in counters:
                 series[c.name].append(final[c.name])
             after = {c.name: c.items() if final[c.name] - baseline[c.name] > tol[c.name] else []

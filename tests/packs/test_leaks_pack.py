@@ -1,0 +1,317 @@
+"""The leaks pack: each check fails on the sample's buggy base and passes on its fixed head.
+
+In-process checks load `shopapp` from a checkout (`sample_modules`); the target-process and
+DB-connection checks serve the sample with uvicorn (`sample_spec`) and count by pid.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.leaks import (
+    FdCounter,
+    SocketCounter,
+    StubUpstream,
+    assert_no_leaks,
+    collect_problems,
+    measure,
+)
+from harness.scenario import run
+from harness.targets import launch
+
+Checkout = Callable[[str], Path]
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    path = tmp_path / "overrides.json"
+    path.write_text(json.dumps({"max_pending_tickets": 7}))
+    return path
+
+
+def _settings_check(tree: Path, path: Path, sample_modules: Any) -> None:
+    with sample_modules(tree), launch({"kind": "python", "factory": "importlib:import_module",
+                                       "kwargs": {"name": "shopapp.settings"}}) as target:
+        run("leaks.in_process", {"steps": [{"call": "load_settings_file", "args": [str(path)]}],
+                                 "warmup": 2, "iterations": 20}, target)
+
+
+def test_settings_file_leak_fails_on_base_with_the_line_that_opened_it(
+    checkout: Checkout, sample_modules: Any, settings_file: Path
+) -> None:
+    with pytest.raises(AssertionError) as caught:
+        _settings_check(checkout("base"), settings_file, sample_modules)
+    message = str(caught.value)
+    assert "22 ResourceWarning/unraisable exception(s)" in message  # 2 warm-up + 20, one each
+    assert f"unclosed file <_io.TextIOWrapper name='{settings_file}'" in message
+    assert re.search(r"allocated at \S+/shopapp/settings\.py:11: data = json\.load\(open\(path\)\)",
+                     message), message
+
+
+def test_settings_file_leak_passes_on_the_fixed_head(
+    checkout: Checkout, sample_modules: Any, settings_file: Path, fixed: Callable[[str], None]
+) -> None:
+    fixed("settings-file-leak")
+    _settings_check(checkout("head"), settings_file, sample_modules)
+
+
+def _upstream_check(tree: Path, sample_modules: Any) -> None:
+    with StubUpstream() as stub, sample_modules(tree), launch(
+        {"kind": "python", "factory": "shopapp.upstream:UpstreamClient",
+         "kwargs": {"base_url": stub.url}}
+    ) as target:
+        # Each iteration is one app lifetime: startup, one pooled request, shutdown.
+        run("leaks.in_process", {"steps": ["startup", "http.get /items/1", "shutdown"],
+                                 "warmup": 1, "iterations": 6}, target)
+        assert len(stub.requests) == 7
+
+
+def test_unclosed_upstream_client_fails_on_base_with_its_open_socket(
+    checkout: Checkout, sample_modules: Any
+) -> None:
+    with pytest.raises(AssertionError) as caught:
+        _upstream_check(checkout("base"), sample_modules)
+    message = str(caught.value)
+    assert "[startup(), http.get('/items/1'), shutdown()]" in message
+    assert "7× ResourceWarning: unclosed transport <_SelectorSocketTransport" in message
+    assert "ResourceWarning: unclosed <socket.socket" in message
+
+
+def test_unclosed_upstream_client_passes_on_the_fixed_head(
+    checkout: Checkout, sample_modules: Any, fixed: Callable[[str], None]
+) -> None:
+    fixed("upstream-client-close")
+    _upstream_check(checkout("head"), sample_modules)
+
+
+def test_upstream_leak_held_until_gc_is_counted_as_sockets_with_gc_off(
+    checkout: Checkout, sample_modules: Any
+) -> None:
+    with StubUpstream() as stub, sample_modules(checkout("base")), launch(
+        {"kind": "python", "factory": "shopapp.upstream:UpstreamClient",
+         "kwargs": {"base_url": stub.url}}
+    ) as target, pytest.raises(AssertionError) as caught:
+        run("leaks.in_process", {"steps": ["startup", "http.get /items/1", "shutdown"],
+                                 "warmup": 1, "iterations": 6, "gc": "off", "warnings": False,
+                                 "count": ["sockets"]}, target)
+    # One client socket per lifetime, plus the stub's end of it in this same process.
+    assert "sockets grew by 12" in str(caught.value)
+
+
+def _notifier_check(tree: Path, sample_modules: Any) -> None:
+    with sample_modules(tree), launch({"kind": "python",
+                                       "factory": "shopapp.notifier:Notifier"}) as target:
+        run("leaks.tasks", {"call": {"call": "notify", "args": [{"event": "x"}]}, "calls": 3,
+                            "close": "aclose",
+                            "overrides": {"sink": "scenarios.leaks.stubs:never_returns"}},
+            target)
+
+
+def test_fire_and_forget_tasks_fail_on_base_naming_where_they_were_created(
+    checkout: Checkout, sample_modules: Any
+) -> None:
+    with pytest.raises(AssertionError) as caught:
+        _notifier_check(checkout("base"), sample_modules)
+    message = str(caught.value)
+    assert message.startswith("leaks.tasks: 3 asyncio task(s) started by 3 × notify({'event': "
+                              "'x'}) were still pending after aclose()")
+    assert message.count("Notifier._deliver [running], created at ") == 3
+    assert "shopapp/notifier.py:33 (asyncio.create_task(self._deliver(event)))" in message
+
+
+def test_fire_and_forget_tasks_pass_on_the_fixed_head(
+    checkout: Checkout, sample_modules: Any, fixed: Callable[[str], None]
+) -> None:
+    fixed("notifier-tasks")
+    _notifier_check(checkout("head"), sample_modules)
+
+
+# --- the primitives the checks stand on ------------------------------------------------------
+
+
+def test_one_fd_per_call_is_caught_within_50_iterations(tmp_path: Path) -> None:
+    target = tmp_path / "leaked.txt"
+    target.write_text("x")
+    held: list[Any] = []
+    try:
+        report = measure(lambda: held.append(target.open()), [FdCounter(), SocketCounter()],
+                         warmup=5, iterations=50, problems=False)
+    finally:
+        for fh in held:
+            fh.close()
+    with pytest.raises(AssertionError) as caught:
+        assert_no_leaks(report)
+    message = str(caught.value)
+    assert "fds grew by 50" in message
+    assert "1.00/iteration" in message
+    assert f"new: {target} ×50" in message
+    assert "sockets: " in message and "sockets grew" not in message
+
+
+def test_a_balanced_operation_is_not_a_leak() -> None:
+    def balanced() -> None:
+        with open(__file__, encoding="utf-8") as fh:
+            fh.read(10)
+
+    report = assert_no_leaks(measure(balanced, [FdCounter()], warmup=2, iterations=50))
+    assert report.readings[0].delta <= 0
+
+
+class _Cycle:
+    """An open file that only the cycle collector can reach: released during GC, not before."""
+
+    def __init__(self, path: Path) -> None:
+        self.me = self
+        self.fh = path.open(encoding="utf-8")
+
+
+def test_resource_warnings_raised_during_gc_are_collected(tmp_path: Path) -> None:
+    path = tmp_path / "cycle.txt"
+    path.write_text("x")
+    gc.collect()
+    with collect_problems() as problems:
+        _Cycle(path)
+        assert not problems  # nothing yet: the file is open until the collector runs
+    assert len(problems) == 1
+    assert f"unclosed file <_io.FileIO name='{path}'" in problems.summary()[0]
+    assert "test_leaks_pack.py" in problems.items[0].allocated_at
+
+
+def test_unraisable_exceptions_from_finalisers_are_collected() -> None:
+    class Broken:
+        def __del__(self) -> None:
+            raise RuntimeError("close failed in __del__")
+
+    with collect_problems() as problems:
+        Broken()
+    assert [p.kind for p in problems.items] == ["unraisable"]
+    assert "RuntimeError: close failed in __del__" in problems.items[0].message
+
+
+def test_warnings_filter_error_alone_misses_the_gc_leak(tmp_path: Path) -> None:
+    """Why the collector exists: `-W error::ResourceWarning` turns the finaliser's warning into
+    an unraisable exception, which never reaches the test."""
+    import warnings
+
+    path = tmp_path / "cycle.txt"
+    path.write_text("x")
+    seen: list[Any] = []
+    old = sys.unraisablehook
+    sys.unraisablehook = seen.append
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)
+            _Cycle(path)
+            gc.collect()  # no exception propagates here
+    finally:
+        sys.unraisablehook = old
+    assert len(seen) == 1 and isinstance(seen[0].exc_value, ResourceWarning)
+
+
+# --- target process, by pid ------------------------------------------------------------------
+
+
+def test_target_process_counts_pass_on_the_sample(
+    tmp_path: Path, checkout: Checkout, sample_spec: Any
+) -> None:
+    with launch(sample_spec(checkout("base"), tmp_path / "data")) as target:
+        run("leaks.target_process", {"call": "GET /stats", "warmup": 5, "iterations": 50},
+            target)
+
+
+LEAKY_APP = '''
+import os
+
+HELD = []
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    if scope["path"] == "/leak":
+        HELD.append(open(os.devnull))  # one fd per request, never closed
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+'''
+
+
+@pytest.fixture
+def leaky_server(tmp_path: Path) -> Iterator[Any]:
+    (tmp_path / "leaky_app.py").write_text(LEAKY_APP)
+    spec = {"kind": "process", "cwd": tmp_path, "health": "/",
+            "command": "{python} -m uvicorn leaky_app:app --port {port} --log-level warning"}
+    with launch(spec) as target:
+        yield target
+
+
+def test_target_process_fd_leak_is_caught_by_pid(leaky_server: Any) -> None:
+    started = time.perf_counter()
+    with pytest.raises(AssertionError) as caught:
+        run("leaks.target_process", {"call": "GET /leak", "warmup": 3, "iterations": 50,
+                                     "settle": 0.2}, leaky_server)
+    message = str(caught.value)
+    assert f"leaks.target_process [GET /leak on pid {leaky_server.pid}]" in message
+    assert "fds grew by 50" in message
+    assert "new: /dev/null ×50" in message
+    assert time.perf_counter() - started < 30
+
+
+def test_target_process_needs_a_pid(checkout: Checkout, sample_modules: Any) -> None:
+    from harness.errors import UserError
+
+    with sample_modules(checkout("base")), launch({"kind": "python",
+                                                   "factory": "shopapp.notifier:Notifier"}) as t:
+        with pytest.raises(UserError, match="has no pid"):
+            run("leaks.target_process", {"call": "GET /stats"}, t)
+
+
+# --- DB connections (PostgreSQL) ---------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_db_connections_pass_on_the_sample_over_postgres(
+    tmp_path: Path, checkout: Checkout, sample_spec: Any, postgres_db: str
+) -> None:
+    """The sample opens and closes one connection per statement; nothing may stay open."""
+    spec = sample_spec(checkout("base"), tmp_path / "data", SHOPAPP_DB=postgres_db)
+    with launch(spec) as target:
+        run("leaks.db_connections", {"call": "GET /stats", "dsn": postgres_db, "warmup": 3,
+                                     "iterations": 30}, target)
+
+
+@pytest.mark.postgres
+def test_db_connection_leak_is_caught_in_pg_stat_activity(
+    checkout: Checkout, sample_modules: Any, postgres_db: str
+) -> None:
+    """The sample has no connection leak to reproduce (see the README); this one forgets to
+    close the connection its query opened, as a hand-rolled `conn = connect()` would."""
+    import psycopg
+
+    held: list[Any] = []
+
+    class ForgetfulQueries:
+        def ticket_count(self) -> int:
+            conn = psycopg.connect(postgres_db, autocommit=True)
+            held.append(conn)  # the bug: never closed
+            return int(conn.execute("SELECT count(*) FROM pg_class").fetchone()[0])
+
+    try:
+        with launch({"kind": "python", "factory": ForgetfulQueries}) as target, pytest.raises(
+                AssertionError) as caught:
+            run("leaks.db_connections", {"steps": ["ticket_count"], "dsn": postgres_db,
+                                         "warmup": 2, "iterations": 10, "settle": 0.2}, target)
+    finally:
+        for conn in held:
+            conn.close()
+    message = str(caught.value)
+    assert "db_connections grew by 10" in message
+    assert "last query 'SELECT count(*) FROM pg_class'" in message
