@@ -73,6 +73,7 @@ def run_demo(
         )
         run = verify(options, reporter)
         run.stages = {"materialise": materialise_seconds, **run.stages}
+        run.policy = manifest.policy.model_dump(mode="json")
         run.policy_failures = evaluate(run, manifest.policy)
     finally:
         if owned:

@@ -11,6 +11,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("harness.cli.demo_cmd", "demo_command"),
     ("harness.cli.verify_cmd", "verify_command"),
     ("harness.cli.gate_cmd", "gate_command"),
+    ("harness.cli.merge_cmd", "merge_command"),
     ("harness.cli.claims_cmd", "claims_group"),
     ("harness.cli.report_cmd", "report_command"),
     ("harness.cli.sample_cmd", "sample_command"),

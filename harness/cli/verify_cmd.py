@@ -103,6 +103,7 @@ def verify_command(
     console = Console(highlight=False)
     with ConsoleReporter() as reporter:
         run = verify(options, reporter)
+    run.policy = loaded.policy.model_dump(mode="json")
     run.policy_failures = evaluate(run, loaded.policy)
     written = write_reports(run, out or Path("reports") / run_id)
     print_run(run, console, written)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..claims.model import DEFAULT_RUN, Claim, Manifest
 from ..mutation import MutationOptions, run_mutation, scope_from_diff
+from ..mutation.filters import shard
 from ..paths import cache_dir
 from .guard import to_record
 from .pipeline import VerifyOptions, VerifyReporter, check_refs, verify
@@ -24,6 +25,9 @@ class GateOptions:
     all_claims: bool = False
     #: Mutate every changed source line against the whole test selection.
     mutate_diff: bool = True
+    #: "k/n": this CI job's slice. Claims go to shards by position, changed-line mutants by
+    #: the mutation engine's interleaved split; `harness merge` joins the shards' results.
+    shard: str | None = None
 
 
 def touched_claims(manifest: Manifest, changed: list[str]) -> list[Claim]:
@@ -44,6 +48,7 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
     claims = (
         list(opts.manifest.claims) if options.all_claims else touched_claims(opts.manifest, changed)
     )
+    claims = shard(claims, options.shard)
     if claims:
         run = verify(replace(opts, only=[c.id for c in claims]), reporter)
     else:
@@ -58,14 +63,16 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
         )
     if options.mutate_diff and opts.mutate:
         t0 = time.monotonic()
-        run.diff_mutants = mutate_changed_lines(root, base, head, opts)
+        run.diff_mutants = mutate_changed_lines(root, base, head, opts, options.shard)
         run.stages["mutate-diff"] = time.monotonic() - t0
+    run.policy = opts.manifest.policy.model_dump(mode="json")
+    run.shard = options.shard
     run.policy_failures = evaluate(run, opts.manifest.policy)
     return run
 
 
 def mutate_changed_lines(
-    root: Path, base: str, head: str, opts: VerifyOptions
+    root: Path, base: str, head: str, opts: VerifyOptions, shard_spec: str | None = None
 ) -> list[MutantRecord]:
     """Every changed non-test line, against the whole test selection (coverage picks tests)."""
     settings = DEFAULT_RUN.merged(opts.manifest.run).merged(opts.overrides)
@@ -82,6 +89,7 @@ def mutate_changed_lines(
             workers=opts.workers,
             strict=opts.strict,
             store=(opts.store or cache_dir(root)) / "gate.sqlite3",
+            shard=shard_spec,
         )
     )
     return [to_record(m) for m in result.mutants]

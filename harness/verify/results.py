@@ -104,6 +104,10 @@ class RunResult:
     #: Whole-diff mutation by the gate: changed lines against the whole test selection.
     diff_mutants: list[MutantRecord] = field(default_factory=list)
     policy_failures: list[str] = field(default_factory=list)
+    #: The manifest's [policy] as applied, so `harness merge` can re-apply it to the union.
+    policy: dict[str, Any] = field(default_factory=dict)
+    #: "k/n" when this run is one shard of a larger one.
+    shard: str | None = None
     #: Head source of every file with a mutant, for the mutation-testing-elements report.
     sources: dict[str, str] = field(default_factory=dict)
     tool: str = "fixguard"
