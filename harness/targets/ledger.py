@@ -31,7 +31,7 @@ def ledger_dir() -> Path:
 
 def _create_time(pid: int) -> float | None:
     try:
-        return psutil.Process(pid).create_time()
+        return float(psutil.Process(pid).create_time())
     except psutil.NoSuchProcess:
         return None
 

@@ -22,7 +22,7 @@ def listening_pid(port: int) -> int | None:
         return None
     for conn in conns:
         if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
-            return conn.pid
+            return int(conn.pid) if conn.pid is not None else None
     return None
 
 
