@@ -147,10 +147,16 @@ def _run_baseline(space: Workspace, options: MutationOptions, files: Sequence[st
             log_tail=run.log_tail,
         ) from exc
     lines: dict[str, dict[int, list[str]]] = {}
-    for filename, by_line in payload.get("lines", {}).items():
-        rel = absolute.get(str(Path(filename).resolve()))
-        if rel is not None:
-            lines[rel] = {int(n): list(c) for n, c in by_line.items()}
+    # Hits in child processes (a target server) carry the empty context: every selected test.
+    children = sorted(probe_out.parent.glob(probe_out.name + ".sub-*.json"))
+    for source in [payload, *(_read_json(p) for p in children)]:
+        for filename, by_line in source.get("lines", {}).items():
+            rel = absolute.get(str(Path(filename).resolve()))
+            if rel is None:
+                continue
+            for n, contexts in by_line.items():
+                merged = lines.setdefault(rel, {}).setdefault(int(n), [])
+                merged.extend(c for c in contexts if c not in merged)
     reaching: set[str] = set()
     reached_any = False
     for fs in _scope_files(options, files):
@@ -172,6 +178,14 @@ def _run_baseline(space: Workspace, options: MutationOptions, files: Sequence[st
         concurrency_tests=frozenset(payload.get("concurrency", [])),
         reaching=tuple(sorted(reaching)),
     )
+
+
+def _read_json(path: Path) -> dict:  # type: ignore[type-arg]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _scope_files(

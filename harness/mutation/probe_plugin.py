@@ -7,6 +7,7 @@ It imports nothing from the harness (the project's interpreter may not have it).
   absolute paths), with coverage.py dynamic contexts when coverage is importable, else with a
   `sys.settrace` tracer limited to those files; lines run outside any test (at import) are
   recorded under the empty context "";
+- (child Python processes, e.g. a uvicorn target, are traced by the sitecustomize probe);
 - records which tests are marked `harness_concurrency`, and every test's call duration;
 - writes all that as JSON to FIXGUARD_PROBE_OUT at the end of the session;
 - applies FIXGUARD_SWITCH_INTERVAL (seconds) with `sys.setswitchinterval`, to perturb thread
@@ -63,6 +64,10 @@ def _start() -> None:
 
 
 if _OUT:
+    # This process records per test; the sitecustomize probe is for child processes only.
+    _stop_child_probe = getattr(sys.modules.get("sitecustomize"), "fixguard_stop", None)
+    if _stop_child_probe is not None:
+        _stop_child_probe()
     _start()
 
 

@@ -66,9 +66,10 @@ def workspaces(
     try:
         probe_dir = tmp / "probe"
         probe_dir.mkdir()
-        shutil.copyfile(
-            Path(__file__).with_name("probe_plugin.py"), probe_dir / f"{PROBE_MODULE}.py"
-        )
+        here = Path(__file__)
+        shutil.copyfile(here.with_name("probe_plugin.py"), probe_dir / f"{PROBE_MODULE}.py")
+        # Child interpreters of the baseline (a target server) record fix-line hits too.
+        shutil.copyfile(here.with_name("probe_sitecustomize.py"), probe_dir / "sitecustomize.py")
         first = tmp / "w0"
         git.export(repo, rev, first)
         roots = [first]

@@ -157,3 +157,32 @@ def test_tests_that_never_reach_the_fix_lines_are_an_error(fix_repo):
     scope = scope_from_ranges(repo.path, repo.head, ["pkg/calc.py:18"])
     with pytest.raises(TargetError, match="no selected test reaches the fix lines"):
         run_mutation(options(repo, scope, tests=["tests/test_calc.py::test_total"]))
+
+
+CHILD = {
+    "pkg/__init__.py": "",
+    "pkg/guard.py": """
+        def check(x):
+            if x < 0:
+                raise SystemExit(3)
+            return x
+        """,
+    "tests/test_child.py": """
+        import subprocess
+        import sys
+
+
+        def test_negative_exits_3_in_a_child_process():
+            code = "from pkg.guard import check; check(-1)"
+            assert subprocess.run([sys.executable, "-c", code]).returncode == 3
+        """,
+}
+
+
+def test_fix_lines_reached_only_in_a_child_process_count_as_reached(fix_repo):
+    repo = fix_repo({"README.md": "x\n"}, CHILD)
+    scope = scope_from_ranges(repo.path, repo.head, ["pkg/guard.py:2-3"])
+    result = run_mutation(options(repo, scope))
+    guard = by_operator(result)["guard-delete"]
+    assert guard.status is MutantStatus.KILLED
+    assert guard.killing_test == "tests/test_child.py::test_negative_exits_3_in_a_child_process"
