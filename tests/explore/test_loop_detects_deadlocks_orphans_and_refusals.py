@@ -15,6 +15,7 @@ from harness.concurrency.explore import (
     explore,
     fifo,
     random,
+    replay,
 )
 
 
@@ -210,3 +211,28 @@ def test_a_sync_scenario_is_a_user_error_that_says_to_pass_an_async_function() -
     with pytest.raises(UserError, match="not an awaitable") as caught:
         explore(not_async, fifo())  # type: ignore[arg-type]
     assert "async def" in caught.value.one_line()
+
+
+async def _timeout_races_ready_work() -> None:
+    async def work() -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(work())
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=1.0)
+    except TimeoutError:
+        await task
+        raise AssertionError("the timeout fired while the work was still running") from None
+
+
+def test_timers_fire_mid_work_only_with_early_timers_and_that_replays() -> None:
+    assert explore(_timeout_races_ready_work, random(seed=0), schedules=200).ok
+    found = explore(_timeout_races_ready_work, random(seed=0), schedules=200, early_timers=True)
+    assert found.failure is not None and "timeout fired" in found.failure.message
+    assert found.replay_command.endswith("--early-timers")
+    run = found.failing_run
+    assert run is not None and "clock" in run.trace
+    token = repr(run.strategy)
+    assert replay(_timeout_races_ready_work, token, early_timers=True).failure == found.failure
+    assert replay(_timeout_races_ready_work, token).ok  # without the clock choice: another run

@@ -70,12 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("target")
     run.add_argument("--strategy", default="mixed()")
     run.add_argument("--schedules", type=int, default=200)
+    run.add_argument("--early-timers", action="store_true", help="timers may fire mid-work")
     again = sub.add_parser("replay", help="rerun the one schedule a failure printed")
     again.add_argument("target")
     again.add_argument(
         "token", help="e.g. 'pct(depth=3, seed=7, steps=57)' or \"schedule('0*4.1')\""
     )
     again.add_argument("--times", type=int, default=1, help="replay this many times")
+    again.add_argument("--early-timers", action="store_true", help="as the exploration had it")
     return parser
 
 
@@ -84,11 +86,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         scenario = load_target(args.target)
         if args.command == "run":
-            result = explore(scenario, args.strategy, args.schedules, target=args.target)
+            result = explore(
+                scenario,
+                args.strategy,
+                args.schedules,
+                target=args.target,
+                early_timers=args.early_timers,
+            )
             print(result.report())
             return int(ExitCode.OK if result.ok else ExitCode.POLICY_FAILURE)
         results = [
-            replay(scenario, args.token, target=args.target) for _ in range(max(args.times, 1))
+            replay(scenario, args.token, target=args.target, early_timers=args.early_timers)
+            for _ in range(max(args.times, 1))
         ]
         signatures = {r.failure.signature() if r.failure else None for r in results}
         result = results[-1]

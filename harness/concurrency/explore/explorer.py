@@ -44,13 +44,15 @@ def explore(
     *,
     max_steps: int = 100_000,
     check_orphans: bool = True,
+    early_timers: bool = False,
     baseline: bool = True,
     target: str | None = None,
     replay_command: str | None = None,
 ) -> ExploreResult:
     """Run `scenario` (an async callable taking no arguments) under up to `schedules` schedules.
 
-    Stops at the first failing schedule. `baseline=True` runs plain FIFO order first (and
+    Stops at the first failing schedule. `early_timers=True` also lets a strategy advance the
+    virtual clock while callbacks are ready (a timeout firing mid-work); replay with the same. `baseline=True` runs plain FIFO order first (and
     measures k for `pct()` without `steps`). `replay_command` is a template with `{token}` for
     the replay token; by default it is a `python -m harness.concurrency.explore replay` line.
     """
@@ -61,13 +63,20 @@ def explore(
         raise UserError(f"schedules={schedules!r}: explore needs at least one", hint="write 200")
     progress = _Progress()
     started = progress.started
-    run_kw: dict[str, Any] = {"max_steps": max_steps, "check_orphans": check_orphans}
+    run_kw: dict[str, Any] = {
+        "max_steps": max_steps,
+        "check_orphans": check_orphans,
+        "early_timers": early_timers,
+    }
     if isinstance(chosen, Hypothesis):
         _search_hypothesis(scenario, chosen, schedules, progress, run_kw)
     elif isinstance(chosen, Exhaustive):
         _search_exhaustive(scenario, chosen, schedules, progress, run_kw)
     else:
         _search_seeded(scenario, chosen, schedules, baseline, progress, run_kw)
+    if replay_command is None:
+        name = target or describe(scenario)
+        replay_command = default_replay_command(scenario, name, early_timers=early_timers)
     return _result(
         scenario, chosen, progress, time.perf_counter() - started, target, replay_command
     )
@@ -272,11 +281,16 @@ def describe(scenario: Callable[..., Any]) -> str:
     return f"{module}:{qualname}"
 
 
-def default_replay_command(scenario: Callable[..., Any], name: str) -> str:
+def default_replay_command(
+    scenario: Callable[..., Any], name: str, *, early_timers: bool = False
+) -> str:
+    """A `python -m harness.concurrency.explore replay` line, or a Python call for closures."""
     if "<locals>" in name or "<lambda>" in name or getattr(scenario, "func", None) is not None:
         func = name.rsplit(":", 1)[-1]
-        return f"harness.concurrency.explore.replay({func}, {{raw!r}})"
-    return f"python -m harness.concurrency.explore replay {name} {{token}}"
+        extra = ", early_timers=True" if early_timers else ""
+        return f"harness.concurrency.explore.replay({func}, {{raw!r}}{extra})"
+    extra = " --early-timers" if early_timers else ""
+    return f"python -m harness.concurrency.explore replay {name} {{token}}{extra}"
 
 
 def _shell_quote(token: str) -> str:

@@ -24,13 +24,17 @@ from ...errors import UserError
 
 #: Owner id of callbacks scheduled while no task was running (loop plumbing, timers set by it).
 LOOP_OWNER = 0
+#: Owner id of the extra "let time pass" choice offered when `early_timers` is on.
+CLOCK_OWNER = -1
 
 
 class Chooser(Protocol):
     """Decides which ready callback runs next. Called at every step, also when only one is ready.
 
     `owners[i]` is the owner id of the i-th ready callback in FIFO order: the serial of the task
-    it belongs to (1 for the first task created, and so on), or `LOOP_OWNER`. Returns an index.
+    it belongs to (1 for the first task created, and so on), or `LOOP_OWNER`. With
+    `early_timers`, a last entry `CLOCK_OWNER` stands for "advance the clock to the next timer
+    now". Returns an index.
     """
 
     def choose(self, owners: Sequence[int], step: int) -> int: ...
@@ -69,10 +73,15 @@ _IO_HINT = (
 class ControlledLoop(asyncio.BaseEventLoop):
     """An event loop whose every scheduling decision is made by `chooser`, on virtual time."""
 
-    def __init__(self, chooser: Chooser, *, max_steps: int = 100_000) -> None:
+    def __init__(
+        self, chooser: Chooser, *, max_steps: int = 100_000, early_timers: bool = False
+    ) -> None:
         super().__init__()
         self._chooser = chooser
         self._max_steps = max_steps
+        #: Also offer "advance the clock to the next timer" while callbacks are ready, which
+        #: models a callback that takes long in real time (a timeout firing mid-work).
+        self.early_timers = early_timers
         self._clock = 0.0
         self.steps = 0
         #: (number ready, index chosen) at every step where more than one callback was ready.
@@ -111,6 +120,8 @@ class ControlledLoop(asyncio.BaseEventLoop):
 
     def label(self, owner: int) -> str:
         """`t3:Service._run` for task 3 running `Service._run`, `loop` for loop plumbing."""
+        if owner == CLOCK_OWNER:
+            return "clock"
         if owner == LOOP_OWNER or owner > len(self.tasks):
             return "loop"
         coro = self.tasks[owner - 1].get_coro()
@@ -197,12 +208,19 @@ class ControlledLoop(asyncio.BaseEventLoop):
         if self.steps >= self._max_steps:
             raise StepLimitExceeded(f"more than max_steps={self._max_steps} callbacks ran")
         owners = [self._owner_of(h) for h in ready]
+        clock_choice = self.early_timers and bool(scheduled)
+        if clock_choice:
+            owners.append(CLOCK_OWNER)
         index = self._chooser.choose(owners, self.steps)
         if not 0 <= index < len(owners):
             index = 0
         if len(owners) > 1:
             self.decisions.append((len(owners), index))
             self.decision_owners.append(owners[index])
+        if clock_choice and index == len(owners) - 1:
+            self._clock = max(self._clock, scheduled[0]._when)  # time passes; timers fire next
+            self.steps += 1
+            return
         handle = ready[index]
         del ready[index]
         self._handle_owner.pop(id(handle), None)

@@ -44,13 +44,14 @@ def run_one(
     strategy: Strategy | None = None,
     max_steps: int = 100_000,
     check_orphans: bool = True,
+    early_timers: bool = False,
 ) -> RunRecord:
     """Run `scenario` once with `chooser` deciding every step; never raises for a failing run.
 
     Raises `UncontrolledOperationError` when the scenario used a thread or real I/O (also when
     the scenario caught that error itself), since no schedule of such a run is controlled.
     """
-    loop = ControlledLoop(chooser, max_steps=max_steps)
+    loop = ControlledLoop(chooser, max_steps=max_steps, early_timers=early_timers)
     failure: Failure | None = None
     try:
         main = loop.create_task(_as_coroutine(scenario))
@@ -182,6 +183,7 @@ def _orphan_failure(loop: ControlledLoop, main: asyncio.Task[Any]) -> Failure | 
 def _cleanup(loop: ControlledLoop) -> None:
     """Cancel what is left (as asyncio.run does), FIFO and bounded, then close the loop."""
     loop._chooser = _Fifo()
+    loop.early_timers = False
     loop.detect_deadlock = False
     loop._max_steps = loop.steps + CLEANUP_STEPS
     pending = [t for t in loop.tasks if not t.done()]
