@@ -107,7 +107,7 @@ class ConsoleReporter:
             return
         table = Table(title="mutants on the fix lines", show_lines=False)
         for column in ("id", "where", "family", "operator", "status", "k/n", "killed by", "time"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="fold", no_wrap=column in ("id", "status", "k/n"))
         for m in result.mutants:
             style = _STYLE.get(m.status, "")
             table.add_row(
