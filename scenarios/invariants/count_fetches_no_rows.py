@@ -1,0 +1,72 @@
+"""invariants.count_fetches_no_rows: a count endpoint lets the database count, it does not fetch rows."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.bindings import HttpCall
+from harness.errors import UserError
+from harness.scenario import scenario
+from harness.targets.base import Target
+from scenarios.injection._seed import run_statements
+
+from . import dbtrace
+
+
+class CountBinding(BaseModel):
+    """``call`` answers a count; the target runs under ``python -m scenarios.invariants.dbtrace``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    call: HttpCall
+    #: The trace file: the target's FIXGUARD_DBTRACE (read from its env when omitted).
+    trace: Path | None = None
+    #: Statements that add `rows` rows to count, run on `dsn` before the call.
+    setup_sql: tuple[str, ...] = ()
+    dsn: str | None = None
+    #: How many rows the count should report after setup (checked when `field` is set).
+    rows: int | None = Field(default=None, ge=0)
+    field: str | None = None
+    #: Most rows the call may fetch from the database: a count is one row.
+    max_rows: int = Field(default=1, ge=0)
+    timeout: float = Field(default=10.0, gt=0)
+
+
+@scenario("invariants.count_fetches_no_rows", binding=CountBinding)
+def counting_fetches_at_most_max_rows_from_the_database(
+    binding: CountBinding, target: Target
+) -> None:
+    """Rows fetched by the call, traced in the DB driver, stay within ``max_rows``."""
+    trace = binding.trace or target.spec.env.get(dbtrace.ENV)
+    if not trace or not os.path.exists(trace):
+        raise UserError(
+            f"binding.trace={str(trace)!r}: no trace file; the target must run under the tracer",
+            where="binding.trace",
+            hint="command = '{python} -m scenarios.invariants.dbtrace -m uvicorn app:app "
+            "--port {port}' with env FIXGUARD_DBTRACE=/path/to/trace",
+        )
+    if binding.setup_sql:
+        if not binding.dsn:
+            raise UserError("binding.setup_sql needs binding.dsn", where="binding.dsn")
+        run_statements(binding.dsn, binding.setup_sql)
+    offset = os.path.getsize(trace)
+    with target.client(timeout=binding.timeout) as client:
+        response = binding.call.send(client)
+    rows, size, fetches = dbtrace.read(str(trace), offset)
+    if response.status_code >= 400:
+        raise AssertionError(
+            f"invariants.count_fetches_no_rows: {binding.call} answered {response.status_code}")
+    if binding.field is not None and binding.rows is not None:
+        got = response.json().get(binding.field)
+        if got != binding.rows:
+            raise AssertionError(
+                f"invariants.count_fetches_no_rows: {binding.call} reported "
+                f"{binding.field}={got!r}, expected {binding.rows}")
+    if rows > binding.max_rows:
+        raise AssertionError(
+            f"invariants.count_fetches_no_rows: {binding.call} fetched {rows} rows "
+            f"(~{size} bytes in {fetches} fetch call(s)) from the database to answer a count; "
+            f"at most {binding.max_rows} allowed. Let the database count (SELECT count(*)).")

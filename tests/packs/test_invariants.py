@@ -1,0 +1,161 @@
+"""The invariants pack: ledger windows (in process), /stats row fetches (uvicorn + tracer), bounds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.errors import UserError
+from harness.scenario import run
+from harness.targets import launch
+from harness.targets.base import Target
+from scenarios.invariants import dbtrace
+
+
+@contextmanager
+def module_target(tree: Path, module: str, sample_modules: Any) -> Iterator[Target]:
+    """A `python` target whose object is `module`, imported from the checkout `tree`."""
+    with sample_modules(tree), launch({"kind": "python", "factory": "importlib:import_module",
+                                       "kwargs": {"name": module}}) as target:
+        yield target
+
+
+LEDGER = {"aggregate": "total_in_window", "entry": "Entry", "examples": 60}
+
+
+def test_window_aggregation_fails_on_the_buggy_base(checkout: Any, sample_modules: Any) -> None:
+    with module_target(checkout("base"), "shopapp.ledger", sample_modules) as target:
+        with pytest.raises(AssertionError) as caught:
+            run("invariants.window_aggregation", LEDGER, target)
+    message = str(caught.value)
+    assert "breaks 1 of 3 properties" in message
+    assert "mixed currencies inside the window must raise: returned" in message
+    assert "instead of raising: it added different currencies" in message
+
+
+def test_window_aggregation_passes_on_the_fixed_head(
+    checkout: Any, sample_modules: Any, fixed: Callable[[str], None]
+) -> None:
+    fixed("ledger-currency")
+    with module_target(checkout("head"), "shopapp.ledger", sample_modules) as target:
+        run("invariants.window_aggregation", LEDGER, target)
+
+
+def test_window_aggregation_catches_a_fix_that_also_refuses_currencies_outside_the_window(
+    checkout: Any, sample_modules: Any
+) -> None:
+    # An over-eager fix (checks every entry, not the window) breaks the second property.
+    with module_target(checkout("base"), "shopapp.ledger", sample_modules) as target:
+        ledger = target.obj
+        original = ledger.total_in_window
+
+        def over_eager(entries: list[Any], start: float, end: float) -> Any:
+            if len({e.currency for e in entries}) > 1:
+                raise ValueError("mixed")
+            return original(entries, start, end)
+
+        ledger.total_in_window = over_eager
+        with pytest.raises(AssertionError, match="only outside the window must not raise: "
+                                                 "raised ValueError"):
+            run("invariants.window_aggregation", LEDGER, target)
+
+
+# --- /stats, traced in the database driver ----------------------------------------------------
+
+TICKETS = 300
+SEED_TICKETS = (
+    "INSERT INTO tickets (id, user_id, used, created_at) "
+    f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {TICKETS}) "
+    "SELECT 'fg-' || i, 'user', 0, 0 FROM n",
+)
+
+
+def run_stats(rev: str, tmp_path: Path, checkout: Any, sample_spec: Any) -> None:
+    data = tmp_path / "data"
+    trace = tmp_path / "dbtrace.log"
+    spec = sample_spec(checkout(rev), data, FIXGUARD_DBTRACE=str(trace))
+    spec["command"] = ("{python} -m scenarios.invariants.dbtrace -m uvicorn shopapp.app:app "
+                       "--host 127.0.0.1 --port {port} --log-level warning")
+    binding = {"call": "GET /stats", "setup_sql": list(SEED_TICKETS),
+               "dsn": f"sqlite:///{data / 'shopapp.sqlite3'}", "field": "tickets",
+               "rows": TICKETS}
+    with launch(spec) as target:
+        run("invariants.count_fetches_no_rows", binding, target)
+
+
+def test_count_fails_on_the_buggy_base_that_fetches_every_ticket(
+    tmp_path: Path, checkout: Any, sample_spec: Any
+) -> None:
+    with pytest.raises(AssertionError, match=f"GET /stats fetched {TICKETS} rows"):
+        run_stats("base", tmp_path, checkout, sample_spec)
+
+
+def test_count_passes_on_the_fixed_head(
+    tmp_path: Path, checkout: Any, sample_spec: Any, fixed: Callable[[str], None]
+) -> None:
+    fixed("stats-count")
+    run_stats("head", tmp_path, checkout, sample_spec)
+
+
+def test_count_without_the_tracer_is_a_user_error(
+    tmp_path: Path, checkout: Any, sample_spec: Any
+) -> None:
+    with launch(sample_spec(checkout("base"), tmp_path / "data")) as target:
+        with pytest.raises(UserError, match="must run under the tracer"):
+            run("invariants.count_fetches_no_rows", {"call": "GET /stats"}, target)
+
+
+@pytest.mark.postgres
+def test_tracer_counts_psycopg_fetches_too(postgres_db: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    trace = tmp_path / "trace.log"
+    code = (
+        "import psycopg, sys\n"
+        "from scenarios.invariants import dbtrace\n"
+        "dbtrace.install(sys.argv[1])\n"
+        "with psycopg.connect(sys.argv[2]) as c:\n"
+        "    c.execute('SELECT generate_series(1, 25)').fetchall()\n"
+        "    c.execute('SELECT 1').fetchone()\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(trace), postgres_db], check=True,
+                   cwd=Path(__file__).resolve().parents[2])
+    rows, size, calls = dbtrace.read(str(trace))
+    assert (rows, calls) == (26, 2) and size > 0
+
+
+# --- config bounds: the sample's ReplayGuard takes any window; LRUCache refuses 0 ----------------
+
+
+def test_config_bounds_fail_when_a_zero_window_is_accepted(
+    checkout: Any, sample_modules: Any
+) -> None:
+    with module_target(checkout("head"), "shopapp.webhooks", sample_modules) as target:
+        with pytest.raises(AssertionError) as caught:
+            run("invariants.config_bounds",
+                {"factory": "ReplayGuard", "fields": ["window", "max_entries"]}, target)
+    assert "ReplayGuard(window=0) was accepted" in str(caught.value)
+    assert "ReplayGuard(max_entries=0) was accepted" in str(caught.value)
+
+
+def test_config_bounds_pass_when_construction_validates(
+    checkout: Any, sample_modules: Any
+) -> None:
+    with module_target(checkout("head"), "shopapp.cache", sample_modules) as target:
+        run("invariants.config_bounds", {"factory": "LRUCache", "fields": ["max_size"]}, target)
+
+
+def test_config_bounds_need_a_valid_construction_first(
+    checkout: Any, sample_modules: Any
+) -> None:
+    with module_target(checkout("head"), "shopapp.tickets", sample_modules) as target:
+        with pytest.raises(AssertionError, match="the valid construction must work first"):
+            run("invariants.config_bounds",
+                {"factory": "TicketStore", "fields": ["max_pending"]}, target)
+        with pytest.raises(UserError, match="has no attribute 'Nope'"):
+            run("invariants.config_bounds", {"factory": "Nope", "fields": ["x"]}, target)
