@@ -26,8 +26,9 @@ TARGET = json.loads({target!r})
 
 def test_claim_{safe_id}():
     spec = dict(TARGET)
-    # pytest runs in the checkout under test (base, head or a mutant copy): start it from there.
-    spec.setdefault("cwd", str(Path.cwd()))
+    if spec.get("kind") != "url":
+        # pytest runs in the checkout under test (base, head or a mutant copy): start it there.
+        spec.setdefault("cwd", str(Path.cwd()))
     try:
         context = launch(spec)
         target = context.__enter__()
