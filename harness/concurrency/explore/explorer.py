@@ -9,11 +9,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ...errors import UserError
 from .loop import Chooser
 from .result import ExploreResult, Failure, FailureKind, RunRecord
 from .runner import Scenario, run_one
 from .schedule import deviations, encode
-from .strategies import PCT, Exhaustive, Fifo, Hypothesis, Mixed, Schedule, Strategy, parse
+from .strategies import (
+    DEFAULT_PCT_STEPS,
+    PCT,
+    Exhaustive,
+    Fifo,
+    Hypothesis,
+    Mixed,
+    Schedule,
+    Strategy,
+    parse,
+)
 
 #: Beyond this many decisions in one run, hypothesis() stops drawing and runs FIFO.
 MAX_DRAWN_DECISIONS = 2_000
@@ -51,15 +62,14 @@ def explore(
 ) -> ExploreResult:
     """Run `scenario` (an async callable taking no arguments) under up to `schedules` schedules.
 
-    Stops at the first failing schedule. `early_timers=True` also lets a strategy advance the
-    virtual clock while callbacks are ready (a timeout firing mid-work); replay with the same. `baseline=True` runs plain FIFO order first (and
-    measures k for `pct()` without `steps`). `replay_command` is a template with `{token}` for
-    the replay token; by default it is a `python -m harness.concurrency.explore replay` line.
+    Stops at the first failing schedule. `baseline=True` runs plain FIFO order first (and
+    measures k for `pct()` without `steps`). `early_timers=True` also lets a strategy advance
+    the virtual clock while callbacks are ready (a timeout firing mid-work); replay with the
+    same. `replay_command` is a template with `{token}` (the replay token, shell-quoted) or
+    `{raw!r}`; by default a `python -m harness.concurrency.explore replay` line.
     """
     chosen = parse(strategy)
     if schedules < 1:
-        from ...errors import UserError
-
         raise UserError(f"schedules={schedules!r}: explore needs at least one", hint="write 200")
     progress = _Progress()
     started = progress.started
@@ -113,10 +123,8 @@ def _search_seeded(
     while progress.failing is None and len(progress.runs) < schedules:
         single = strategy.for_run(index)
         if isinstance(single, PCT) and single.steps is None:
-            measured = max((r.steps for r in progress.runs), default=0)
+            measured = max((r.steps for r in progress.runs), default=DEFAULT_PCT_STEPS)
             single = replace(single, steps=max(measured, 1))
-        if isinstance(single, PCT) and single.steps is None:
-            single = replace(single, steps=1)
         _add(progress, run_one(scenario, single.chooser(), strategy=single, **run_kw))
         index += 1
 
