@@ -1,0 +1,137 @@
+"""The blocking pack: the sample's sync DB call in `GET /reports/summary` (finding blocking-db)
+stalls the event loop on the buggy base and not on the fixed head, measured in-process (loop
+lag) and over HTTP against uvicorn (a fast endpoint's latency while summaries are in flight).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.blocking import LoopLagMeter, percentile
+from harness.errors import UserError
+from harness.scenario import run
+from harness.targets import launch
+
+Checkout = Callable[[str], Path]
+MIGRATIONS = "migrations/001_init.sql"
+
+#: In-process: every DB query takes 50 ms (a loaded database), 8 summaries at a time. On the
+#: base the heartbeat waits for whole queries (p95 ~ 400-600 ms on 2 busy cores); on the head
+#: it stays under ~30 ms. The threshold sits between, with room on both sides.
+LAG_BINDING = {"call": "GET /reports/summary", "concurrency": 8, "requests": 24,
+               "threshold": 0.2, "slow": {"at": "shopapp.db:Database.query", "seconds": 0.05}}
+#: Over HTTP: 4 summaries kept in flight over 40 000 tickets (tens of ms per query). Measured on
+#: 2 busy cores: base p50 690-990 ms, head p50 20-110 ms (CPU contention, not blocking).
+LATENCY_BINDING = {"call": "GET /reports/summary", "fast": {"call": "GET /healthz"},
+                   "in_flight": 4, "probes": 6, "threshold": 0.3}
+TICKETS = 40_000
+
+
+def _lag_check(tree: Path, data: Path, sample_modules: Any,
+               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPAPP_DATA_DIR", str(data))
+    with sample_modules(tree), launch({"kind": "asgi", "app": "shopapp.app:app"}) as target:
+        run("blocking.event_loop_lag", LAG_BINDING, target)
+
+
+@pytest.mark.timeout(60)
+def test_loop_lag_fails_on_base_at_the_sync_query(
+    checkout: Checkout, sample_modules: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = time.perf_counter()
+    with pytest.raises(AssertionError) as caught:
+        _lag_check(checkout("base"), tmp_path / "data", sample_modules, monkeypatch)
+    message = str(caught.value)
+    assert message.startswith("blocking.event_loop_lag: the event loop stalled: lag p95 ")
+    assert ("while 8 × GET /reports/summary ran at once with shopapp.db:Database.query slowed "
+            "by 50 ms per call: a synchronous call is running on the event loop thread") in message
+    assert "shopapp/reports.py:15 build_summary (rows = db.query(" in message
+    assert time.perf_counter() - started < 30
+
+
+@pytest.mark.timeout(60)
+def test_loop_lag_passes_on_the_fixed_head(
+    checkout: Checkout, sample_modules: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    fixed: Callable[[str], None],
+) -> None:
+    fixed("blocking-db")
+    _lag_check(checkout("head"), tmp_path / "data", sample_modules, monkeypatch)
+
+
+def test_loop_lag_needs_an_in_process_app(
+    checkout: Checkout, sample_modules: Any
+) -> None:
+    with sample_modules(checkout("base")), launch({"kind": "python",
+                                                   "factory": "shopapp.notifier:Notifier"}) as t:
+        with pytest.raises(UserError, match=r"blocking\.event_loop_lag measures the loop of an in-process app"):
+            run("blocking.event_loop_lag", LAG_BINDING, t)
+
+
+def _seed(tree: Path, data: Path) -> None:
+    """The sample's own schema, with enough tickets that the summary query takes a while."""
+    data.mkdir(parents=True)
+    with sqlite3.connect(data / "shopapp.sqlite3") as conn:
+        conn.executescript((tree / MIGRATIONS).read_text())
+        conn.executemany(
+            "INSERT INTO tickets (id, user_id, used, created_at) VALUES (?, ?, ?, 0)",
+            ((f"t{i}", f"u{i % 97}", i % 2) for i in range(TICKETS)))
+    conn.close()
+
+
+def _latency_check(tree: Path, data: Path, sample_spec: Any) -> None:
+    _seed(tree, data)
+    with launch(sample_spec(tree, data)) as target:
+        run("blocking.fast_endpoint_latency", LATENCY_BINDING, target)
+
+
+@pytest.mark.timeout(90)
+def test_fast_endpoint_is_slow_on_base_while_summaries_run(
+    checkout: Checkout, sample_spec: Any, tmp_path: Path
+) -> None:
+    with pytest.raises(AssertionError) as caught:
+        _latency_check(checkout("base"), tmp_path / "data", sample_spec)
+    message = str(caught.value)
+    assert message.startswith("blocking.fast_endpoint_latency: GET /healthz took p50 ")
+    assert ("while 4 × GET /reports/summary were in flight: the slow handler blocks the "
+            "server's event loop") in message
+    assert "over 6 probes" in message
+
+
+@pytest.mark.timeout(90)
+def test_fast_endpoint_stays_fast_on_the_fixed_head(
+    checkout: Checkout, sample_spec: Any, tmp_path: Path, fixed: Callable[[str], None]
+) -> None:
+    fixed("blocking-db")
+    _latency_check(checkout("head"), tmp_path / "data", sample_spec)
+
+
+@pytest.mark.timeout(30)
+def test_lag_meter_sees_a_blocking_sleep_and_names_its_line() -> None:
+    import asyncio
+
+    async def main() -> Any:
+        meter = LoopLagMeter(asyncio.get_running_loop(), threshold=0.05).start()
+        await asyncio.sleep(0.05)
+        time.sleep(0.3)  # blocks the loop
+        await asyncio.sleep(0.05)
+        return await meter.astop()
+
+    report = asyncio.run(main())
+    assert 0.25 < report.stat("max") < 2.0
+    stalls = report.top_stalls()
+    assert stalls and "test_blocking_pack.py" in stalls[0].frames[-1]
+    assert "time.sleep(0.3)" in stalls[0].frames[-1]
+
+
+def test_percentiles() -> None:
+    values = [0.01 * i for i in range(1, 101)]
+    assert percentile(values, "p50") == pytest.approx(0.5, abs=0.011)
+    assert percentile(values, "p95") == pytest.approx(0.95, abs=0.011)
+    assert percentile(values, "max") == 1.0
+    assert percentile([], "max") == 0.0
