@@ -112,3 +112,46 @@ def test_sigkill_leaves_the_tree_intact_and_resume_reuses_finished_results(fix_r
         assert mutant.cached == (mutant.id in finished), (mutant.id, seed)
         assert mutant.status.is_detected
     assert stored_ids(store) == ids
+
+
+def test_ctrl_c_keeps_finished_results_and_exits_130(fix_repo, tmp_path):
+    repo = fix_repo(LOCK_BASE, LOCK_FIX)
+    before = tree_hash(repo.path)
+    store = tmp_path / "results.sqlite3"
+    command = [
+        sys.executable,
+        "-c",
+        CLI,
+        "mutate",
+        "--repo",
+        str(repo.path),
+        "--base",
+        repo.base,
+        "--head",
+        repo.head,
+        "--store",
+        str(store),
+        "--workers",
+        "2",
+        "--repeats",
+        "3",
+        "--min-kills",
+        "3",
+        *(f"--pytest-arg={arg}" for arg in FAST_PYTEST),
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not stored_ids(store) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before Ctrl-C"
+        at_interrupt = stored_ids(store)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "aborted" in err or "interrupted" in err
+    assert stored_ids(store) >= at_interrupt
+    assert tree_hash(repo.path) == before
