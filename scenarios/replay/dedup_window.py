@@ -58,8 +58,8 @@ class DedupWindowBinding(BaseModel):
     max_entries: int = Field(default=3, ge=1)
     #: An entry exactly ``ttl`` seconds old is expired (False: it expires only after that).
     expire_at_ttl: bool = True
-    examples: int = Field(default=60, ge=1, le=10_000)
-    steps: int = Field(default=30, ge=1, le=1_000)
+    examples: int = Field(default=30, ge=1, le=10_000)
+    steps: int = Field(default=25, ge=1, le=1_000)
     #: None: derandomised (the same programs every run); an int picks other programs.
     seed: int | None = None
 
