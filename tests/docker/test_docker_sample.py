@@ -87,10 +87,32 @@ def test_the_races_pack_passes_on_the_ticket_cap_fix(sample: SampleRepo, tmp_pat
         pytest.skip("the sample has no ticket-cap fix commit yet (examples/sample_service/fixes)")
     tree = checkout(sample, sample.commits["ticket-cap"], tmp_path / "fix")
     with launch(sample_spec(tree, tmp_path / "data")) as target:
-        scenario.run("races.capacity_limit", TICKET_CAP, target)
+        scenario.run("races.capacity_limit", {**TICKET_CAP, "budget": 2.0}, target)
 
 
 def test_the_leaks_pack_passes_on_the_sample_head(sample: SampleRepo, tmp_path: Path) -> None:
     if importlib.util.find_spec("scenarios.leaks") is None:
         pytest.skip("no leaks pack yet (scenarios/leaks)")
-    pytest.skip("leaks pack exists: bind it here (see scenarios/leaks/README.md)")
+    tree = checkout(sample, sample.head, tmp_path / "head")
+    with launch(sample_spec(tree, tmp_path / "data")) as target:
+        # Each of these opens a database connection or reads the store per request.
+        for call in ("GET /stats", "GET /reports/summary"):
+            binding = {"call": call, "expect": [200], "iterations": 30, "settle": 0.5}
+            scenario.run("leaks.target_process", binding, target)
+
+
+def test_the_leaks_pack_counts_the_containers_server_and_catches_a_leak(
+    make_spec: Any,
+) -> None:
+    """The counters read the server's host pid, so a leak inside the container shows."""
+    if importlib.util.find_spec("scenarios.leaks") is None:
+        pytest.skip("no leaks pack yet (scenarios/leaks)")
+    spec = make_spec(command="python3 -m uvicorn leaky:app --host {host} --port {port}",
+                     health="/ok")  # fmt: skip
+    with launch(spec) as target:
+        scenario.run("leaks.target_process", {"call": "GET /ok", "settle": 0.2}, target)
+        with pytest.raises(AssertionError, match="fds"):
+            scenario.run(
+                "leaks.target_process", {"call": "GET /leak", "count": ["fds"], "settle": 0.2},
+                target,
+            )  # fmt: skip
