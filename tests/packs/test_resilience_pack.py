@@ -1,0 +1,154 @@
+"""The resilience pack against the sample: the pricing call with no timeout (upstream-timeout),
+the unchecked PATCH (patch-unchecked), over HTTP with stub upstreams on loopback and in-process
+with a fault injected into httpx."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.errors import UserError
+from harness.scenario import run
+from harness.targets import free_port, launch
+
+Checkout = Callable[[str], Path]
+
+
+def _upstream() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def _hung_check(tree: Path, data: Path, sample_spec: Any) -> None:
+    upstream = _upstream()
+    spec = sample_spec(tree, data, SHOPAPP_UPSTREAM_URL=upstream, SHOPAPP_PRICING_TIMEOUT="1")
+    with launch(spec) as target:
+        run("resilience.hung_upstream", {"call": "GET /prices/{sku}", "values": {"sku": "abc"},
+                                         "upstream": upstream, "bound": 3.0}, target)
+
+
+@pytest.mark.timeout(60)
+def test_hung_upstream_fails_on_base_because_the_call_waits_forever(
+    checkout: Checkout, sample_spec: Any, tmp_path: Path
+) -> None:
+    started = time.perf_counter()
+    with pytest.raises(AssertionError) as caught:
+        _hung_check(checkout("base"), tmp_path / "data", sample_spec)
+    message = str(caught.value)
+    assert message.startswith("resilience.hung_upstream: GET /prices/{sku} did not answer within "
+                              "3s")
+    assert "accepted 1 connection(s), received 1 request(s) and never replied" in message
+    assert "the outbound call has no timeout" in message
+    assert time.perf_counter() - started < 30
+
+
+@pytest.mark.timeout(60)
+def test_hung_upstream_passes_on_the_fixed_head_with_a_504(
+    checkout: Checkout, sample_spec: Any, tmp_path: Path, fixed: Callable[[str], None]
+) -> None:
+    fixed("upstream-timeout")
+    _hung_check(checkout("head"), tmp_path / "data", sample_spec)
+
+
+@pytest.mark.timeout(60)
+def test_hung_upstream_refuses_a_target_that_never_calls_the_stub(
+    checkout: Checkout, sample_spec: Any, tmp_path: Path
+) -> None:
+    upstream = _upstream()  # the target is not told about it
+    with launch(sample_spec(checkout("base"), tmp_path / "data")) as target:
+        with pytest.raises(AssertionError, match="without ever connecting to the stub"):
+            run("resilience.hung_upstream", {"call": "GET /healthz", "upstream": upstream,
+                                             "bound": 3.0, "expect": [200]}, target)
+
+
+def _failed_write_check(tree: Path, data: Path, sample_spec: Any) -> None:
+    upstream = _upstream()
+    with launch(sample_spec(tree, data, SHOPAPP_UPSTREAM_URL=upstream)) as target:
+        run("resilience.failed_write", {"call": "PATCH /inventory/{sku}",
+                                        "values": {"sku": "abc"}, "json": {"quantity": 3},
+                                        "upstream": upstream}, target)
+
+
+@pytest.mark.timeout(60)
+def test_failed_write_fails_on_base_reporting_success_in_silence(
+    checkout: Checkout, sample_spec: Any, tmp_path: Path
+) -> None:
+    with pytest.raises(AssertionError) as caught:
+        _failed_write_check(checkout("base"), tmp_path / "data", sample_spec)
+    message = str(caught.value)
+    assert message.startswith("resilience.failed_write: PATCH /inventory/{sku}: answered 200 (a "
+                              "success: ")
+    assert "although the upstream answered 503 to PATCH /items/abc" in message
+    assert "the upstream's status is never checked" in message
+    assert "; and nothing matching " in message and "was logged" in message
+
+
+@pytest.mark.timeout(60)
+def test_failed_write_passes_on_the_fixed_head(
+    checkout: Checkout, sample_spec: Any, tmp_path: Path, fixed: Callable[[str], None]
+) -> None:
+    fixed("patch-unchecked")
+    _failed_write_check(checkout("head"), tmp_path / "data", sample_spec)
+
+
+def _inventory_sync() -> Any:
+    """The sample's InventorySync on a started UpstreamClient (no network: the fault answers)."""
+    from shopapp.inventory import InventorySync
+    from shopapp.upstream import UpstreamClient
+
+    upstream = UpstreamClient("http://catalogue.invalid")
+    asyncio.run(upstream.startup())
+    return InventorySync(upstream)
+
+
+def _swallow_check(tree: Path, sample_modules: Any, fault: dict[str, Any]) -> None:
+    with sample_modules(tree), launch({"kind": "python", "factory": _inventory_sync}) as target:
+        run("resilience.swallowed_errors", {"call": {"call": "push_stock", "args": ["sku-1", 3]},
+                                            "fault": fault}, target)
+
+
+UPSTREAM_503 = {"at": "httpx:AsyncClient.send", "status": 503}
+
+
+def test_swallowed_error_fails_on_base_when_the_upstream_answers_503(
+    checkout: Checkout, sample_modules: Any
+) -> None:
+    with pytest.raises(AssertionError) as caught:
+        _swallow_check(checkout("base"), sample_modules, UPSTREAM_503)
+    message = str(caught.value)
+    assert message.startswith(
+        "resilience.swallowed_errors: the fault (httpx:AsyncClient.send answering 503, reached "
+        "1 time(s)) was swallowed: push_stock('sku-1', 3) returned True and nothing was logged "
+        "at WARNING or above")
+
+
+def test_swallowed_error_passes_on_the_fixed_head(
+    checkout: Checkout, sample_modules: Any, fixed: Callable[[str], None]
+) -> None:
+    fixed("patch-unchecked")
+    _swallow_check(checkout("head"), sample_modules, UPSTREAM_503)
+
+
+def test_a_raised_fault_that_propagates_is_not_swallowed(
+    checkout: Checkout, sample_modules: Any
+) -> None:
+    # Even the base propagates a transport error: the check tells the two apart.
+    _swallow_check(checkout("base"), sample_modules,
+                   {"at": "httpx:AsyncClient.send", "raises": "httpx:ConnectError"})
+
+
+def test_a_fault_the_call_never_reaches_is_a_user_error(
+    checkout: Checkout, sample_modules: Any
+) -> None:
+    with pytest.raises(UserError, match="never reached it"):
+        _swallow_check(checkout("base"), sample_modules,
+                       {"at": "shopapp.settings:load_settings_file", "raises": "OSError"})
+
+
+def test_fault_binding_takes_exactly_one_kind() -> None:
+    with pytest.raises(UserError, match=r"binding\.fault"):
+        run("resilience.swallowed_errors", {"call": "x", "fault": {"at": "m:f"}}, None)  # type: ignore[arg-type]
