@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import os
 import re
 import shutil
@@ -32,6 +33,8 @@ from pathlib import Path
 
 from harness.mutation import MutationOptions, run_mutation, scope_from_diff
 from harness.mutation import git as mgit
+
+print = functools.partial(print, flush=True)
 
 
 @dataclass
@@ -122,6 +125,13 @@ def ours(
 def _mutmut_copy(repo: Path, head: str, dest: Path, package: str, pytest_args: list[str]) -> Path:
     mgit.export(repo, head, dest)
     pyproject = dest / "pyproject.toml"
+    # mutmut copies only the source and tests into mutants/: bring the rest (migrations, …).
+    also = sorted(
+        p.name + ("/" if p.is_dir() else "")
+        for p in dest.iterdir()
+        if p.name not in (package, "tests", "pyproject.toml", "mutants")
+        and not p.name.startswith(".")
+    )
     extra = [a for a in pytest_args if a not in ("-q",)]
     pyproject.write_text(
         pyproject.read_text()
@@ -129,6 +139,7 @@ def _mutmut_copy(repo: Path, head: str, dest: Path, package: str, pytest_args: l
         + f'source_paths = ["{package}/"]\n'
         + 'pytest_add_cli_args_test_selection = ["tests/"]\n'
         + f"pytest_add_cli_args = {extra!r}\n".replace("'", '"')
+        + f"also_copy = {also!r}\n".replace("'", '"')
     )
     return dest
 
@@ -208,6 +219,99 @@ def mutmut_fix_line(
             if changed & fix:
                 out.append((mutant, statuses[mutant]))
     return out
+
+
+UNIT_SOURCE = """\
+def clamp(x, lo, hi):
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+
+
+def mean(values):
+    if not values:
+        raise ValueError("empty")
+    return sum(values) / len(values)
+
+
+def fizz(n):
+    if n % 15 == 0:
+        return "FizzBuzz"
+    if n % 3 == 0:
+        return "Fizz"
+    if n % 5 == 0:
+        return "Buzz"
+    return str(n)
+
+
+def discount(price, pct):
+    cut = price * pct // 100
+    return max(price - cut, 0)
+"""
+
+UNIT_TESTS = """\
+import pytest
+
+from pkg.calc import clamp, discount, fizz, mean
+
+
+def test_clamp():
+    assert clamp(5, 0, 10) == 5
+    assert clamp(-1, 0, 10) == 0
+    assert clamp(11, 0, 10) == 10
+    assert clamp(10, 0, 10) == 10
+
+
+def test_mean():
+    assert mean([1, 2, 3]) == 2
+    with pytest.raises(ValueError):
+        mean([])
+
+
+def test_fizz():
+    assert [fizz(i) for i in (1, 3, 5, 15)] == ["1", "Fizz", "Buzz", "FizzBuzz"]
+
+
+def test_discount():
+    assert discount(200, 10) == 180
+    assert discount(10, 200) == 0
+"""
+
+
+def unit_throughput(tmp: Path, cap: float) -> list[ToolRun]:
+    """Mutants per second on a plain unit-tested module: ours (subprocess) vs mutmut (fork)."""
+    from harness.mutation import scope_from_ranges
+
+    repo = tmp / "unit"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    (repo / "pkg" / "__init__.py").write_text("")
+    (repo / "pkg" / "calc.py").write_text(UNIT_SOURCE)
+    (repo / "tests" / "test_calc.py").write_text(UNIT_TESTS)
+    (repo / "pyproject.toml").write_text("[project]\nname = 'unit'\nversion = '0'\n")
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.email=b@x", "-c", "user.name=b", "commit", "-qm", "unit"],
+    ):
+        subprocess.run(["git", "-C", str(repo), *args], check=True)
+    lines = len(UNIT_SOURCE.splitlines())
+    scope = scope_from_ranges(repo, "HEAD", [f"pkg/calc.py:1-{lines}"])
+    started = time.monotonic()
+    result = run_mutation(MutationOptions(repo=repo, rev=scope.rev, scope=scope, workers=2))
+    wall = time.monotonic() - started
+    detected = sum(1 for m in result.mutants if m.status.is_detected)
+    ours_run = ToolRun(
+        "fixguard (subprocess)", wall, len(result.mutants), len(result.mutants), detected
+    )
+    copy = _mutmut_copy(repo, "HEAD", tmp / "unit-mutmut", "pkg", [])
+    wall, capped, _out = _mutmut(copy, "run", "--max-children", "2", cap=cap)
+    statuses = _mutmut_results(copy)
+    done = sum(1 for v in statuses.values() if v != "not checked")
+    killed = sum(1 for v in statuses.values() if v in ("killed", "timeout"))
+    return [ours_run, ToolRun("mutmut (fork)", wall, len(statuses), done, killed, capped)]
 
 
 def main() -> int:
@@ -292,8 +396,18 @@ def main() -> int:
         ops_ours = {label.split(" ", 1)[1].split("/")[0] for label, _ in ours_run.fix_line}
         print(f"fixguard fix-line families: {sorted(ops_ours)}")
         print(
-            f"mutants/s: fixguard {ours_run.rate:.2f} (subprocess per mutant) vs "
+            f"mutants/s on the fix commit: fixguard {ours_run.rate:.2f} vs "
             + ", ".join(f"{r.name} {r.rate:.2f}" for r in runs[1:])
+        )
+        unit = unit_throughput(tmp, args.cap)
+        print("\nplain unit tests (pkg/calc.py, every line in scope):")
+        for r in unit:
+            print(
+                f"  {r.name:24} {r.finished:4} mutants in {r.wall:6.1f}s = {r.rate:6.2f} "
+                f"mutants/s, {r.killed} killed"
+            )
+        print(
+            f"  mutants/s ratio fixguard/mutmut-fork: {unit[0].rate / max(unit[1].rate, 1e-9):.2f}"
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
