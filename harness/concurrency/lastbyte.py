@@ -95,9 +95,9 @@ def _read_reply(stream: BinaryIO) -> HttpReply:
     if len(status_line) < 2 or not status_line[1].isdigit():
         raise TargetError(f"malformed HTTP status line from target: {lines[0]!r}")
     headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if ":" in line:
-            key, value = line.split(":", 1)
+    for text in lines[1:]:
+        if ":" in text:
+            key, value = text.split(":", 1)
             headers[key.strip().lower()] = value.strip()
     status = int(status_line[1])
     if headers.get("transfer-encoding", "").lower() == "chunked":
