@@ -275,8 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller samples")
     args = parser.parse_args(argv)
-    rounds, runs = (100, 10) if args.quick else (300, 30)
-    http_attempts, http_runs = (30, 10) if args.quick else (100, 30)
+    rounds, runs = (100, 10) if args.quick else (300, 100)
+    http_attempts, http_runs = (30, 10) if args.quick else (100, 100)
 
     print(f"# Thread race: count-then-insert, cap {CAP}, {THREADS} threads, {rounds} rounds")
     rates = {}
