@@ -84,6 +84,8 @@ def run_stats(rev: str, tmp_path: Path, checkout: Any, sample_spec: Any) -> None
                "dsn": f"sqlite:///{data / 'shopapp.sqlite3'}", "field": "tickets",
                "rows": TICKETS}
     with launch(spec) as target:
+        with pytest.raises(UserError, match="must run under the tracer"):
+            run("invariants.count_fetches_no_rows", {**binding, "trace": tmp_path / "no"}, target)
         run("invariants.count_fetches_no_rows", binding, target)
 
 
@@ -99,14 +101,6 @@ def test_count_passes_on_the_fixed_head(
 ) -> None:
     fixed("stats-count")
     run_stats("head", tmp_path, checkout, sample_spec)
-
-
-def test_count_without_the_tracer_is_a_user_error(
-    tmp_path: Path, checkout: Any, sample_spec: Any
-) -> None:
-    with launch(sample_spec(checkout("base"), tmp_path / "data")) as target:
-        with pytest.raises(UserError, match="must run under the tracer"):
-            run("invariants.count_fetches_no_rows", {"call": "GET /stats"}, target)
 
 
 @pytest.mark.postgres

@@ -28,23 +28,28 @@ READ = "path_traversal.read_stays_inside_base"
 WRITE = "path_traversal.write_stays_inside_base"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def serve_exports(
-    tmp_path: Path, checkout: Callable[[str], Path], sample_spec: Callable[..., dict[str, Any]]
+    tmp_path_factory: pytest.TempPathFactory, checkout: Callable[[str], Path],
+    sample_spec: Callable[..., dict[str, Any]],
 ) -> Iterator[Callable[[str], tuple[Target, Sandbox]]]:
-    """`serve_exports(rev)`: the sample at `rev` serving /exports from a fresh sandbox's base."""
-    stack: list[Target] = []
+    """`serve_exports(rev)`: the sample at `rev` serving /exports from its own sandbox's base.
+
+    One server per rev for the module: the read checks leave the sandbox as they found it.
+    """
+    started: dict[str, tuple[Target, Sandbox]] = {}
+    root = tmp_path_factory.mktemp("exports")
 
     def start(rev: str) -> tuple[Target, Sandbox]:
-        box = create(tmp_path / f"sandbox-{len(stack)}")
-        spec = sample_spec(checkout(rev), tmp_path / f"data-{len(stack)}",
-                           SHOPAPP_EXPORT_DIR=str(box.base))
-        target = launch(spec).start()
-        stack.append(target)
-        return target, box
+        if rev not in started:
+            box = create(root / f"sandbox-{rev}")
+            spec = sample_spec(checkout(rev), root / f"data-{rev}",
+                               SHOPAPP_EXPORT_DIR=str(box.base))
+            started[rev] = (launch(spec).start(), box)
+        return started[rev]
 
     yield start
-    for target in stack:
+    for target, _ in started.values():
         target.stop()
 
 
@@ -83,7 +88,7 @@ def test_read_check_passes_on_the_corrected_head(
     before = box.snapshot()
     # Every family but the null byte: the corrected fix still answers 500 to that one (below).
     families = [f for f in TRAVERSAL_FAMILIES if f != "null-byte"]
-    run(READ, read_binding(box, examples=60, families=families), target)
+    run(READ, read_binding(box, examples=30, families=families), target)
     assert box.snapshot() == before
     assert target.client().get("/exports/public.txt").text == "public export\n"
 
@@ -108,18 +113,18 @@ WRITE_APP = textwrap.dedent('''
     from fastapi import FastAPI, HTTPException, Request
 
     app = FastAPI()
-    BASE = Path(os.environ["FILES_DIR"])
-    FIXED = os.environ["VARIANT"] == "fixed"
+    DIRS = {"lenient": Path(os.environ["LENIENT_DIR"]), "strict": Path(os.environ["STRICT_DIR"])}
     NAME = re.compile(r"[\\w.-]+(/[\\w.-]+)*")
 
     @app.get("/healthz")
     def healthz():
         return {"status": "ok"}
 
-    @app.put("/files/{name:path}")
-    async def put(name: str, request: Request):
+    @app.put("/{variant}/files/{name:path}")
+    async def put(variant: str, name: str, request: Request):
         data = await request.body()
-        if FIXED:
+        BASE = DIRS[variant]
+        if variant == "strict":
             if not NAME.fullmatch(name):
                 raise HTTPException(400, "bad file name")
             path = (BASE / name).resolve()
@@ -135,32 +140,27 @@ WRITE_APP = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture
-def serve_files(tmp_path: Path) -> Iterator[Callable[[str], tuple[Target, Sandbox]]]:
-    (tmp_path / "app").mkdir()
-    (tmp_path / "app" / "files_app.py").write_text(WRITE_APP)
-    stack: list[Target] = []
-
-    def start(variant: str) -> tuple[Target, Sandbox]:
-        box = create(tmp_path / f"sandbox-{variant}")
-        target = launch({
-            "kind": "process", "cwd": tmp_path / "app", "health": "/healthz",
-            "command": "{python} -m uvicorn files_app:app --port {port} --log-level warning",
-            "env": {"FILES_DIR": str(box.base), "VARIANT": variant},
-        }).start()
-        stack.append(target)
-        return target, box
-
-    yield start
-    for target in stack:
-        target.stop()
+@pytest.fixture(scope="module")
+def serve_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One PUT app with a lenient and a strict route, each writing into its own sandbox."""
+    root = tmp_path_factory.mktemp("files")
+    (root / "app").mkdir()
+    (root / "app" / "files_app.py").write_text(WRITE_APP)
+    boxes = {v: create(root / f"sandbox-{v}") for v in ("lenient", "strict")}
+    with launch({
+        "kind": "process", "cwd": root / "app", "health": "/healthz",
+        "command": "{python} -m uvicorn files_app:app --port {port} --log-level warning",
+        "env": {"LENIENT_DIR": str(boxes["lenient"].base),
+                "STRICT_DIR": str(boxes["strict"].base)},
+    }) as target:
+        yield {"target": target, **boxes}
 
 
 def test_write_check_fails_when_a_payload_modifies_the_canary(serve_files: Any) -> None:
-    target, box = serve_files("vulnerable")
+    target, box = serve_files["target"], serve_files["lenient"]
     before = box.snapshot()
     with pytest.raises(AssertionError) as caught:
-        run(WRITE, {"call": "PUT /files/{name}", "sandbox": str(box.root)}, target)
+        run(WRITE, {"call": "PUT /lenient/files/{name}", "sandbox": str(box.root)}, target)
     message = str(caught.value)
     assert "minimal payload: TraversalPayload('../canary.txt', family='dotdot')" in message
     assert "modified canary.txt" in message
@@ -168,9 +168,9 @@ def test_write_check_fails_when_a_payload_modifies_the_canary(serve_files: Any) 
 
 
 def test_write_check_passes_when_names_are_resolved_and_contained(serve_files: Any) -> None:
-    target, box = serve_files("fixed")
-    run(WRITE, {"call": "PUT /files/{name}", "sandbox": str(box.root)}, target)
-    assert target.client().put("/files/ok.txt", content=b"x").status_code == 200
+    target, box = serve_files["target"], serve_files["strict"]
+    run(WRITE, {"call": "PUT /strict/files/{name}", "sandbox": str(box.root)}, target)
+    assert target.client().put("/strict/files/ok.txt", content=b"x").status_code == 200
     assert (box.base / "ok.txt").read_bytes() == b"x"
 
 
