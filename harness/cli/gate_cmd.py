@@ -105,7 +105,12 @@ def gate_command(
     )
     with ConsoleReporter() as reporter:
         run = gate(
-            GateOptions(verify_options, all_claims=all_claims, mutate_diff=not no_diff_mutation),
+            GateOptions(
+                verify_options,
+                all_claims=all_claims,
+                mutate_diff=not no_diff_mutation,
+                shard=shard,
+            ),
             reporter,
         )
     written = write_reports(run, out or Path("reports") / run_id)
