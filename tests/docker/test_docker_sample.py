@@ -15,7 +15,12 @@ from harness import scenario
 from harness.sample import SampleRepo, materialise
 from harness.targets import launch
 
-pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_client")]
+#: One xdist worker takes the whole module, so the sample is materialised once per run.
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.usefixtures("docker_client"),
+    pytest.mark.xdist_group("docker-sample"),
+]
 
 #: races.capacity_limit over HTTP on POST /tickets; the effect reads the SQLite file that the
 #: container writes, through a directory mounted at the same path on both sides.
@@ -63,10 +68,12 @@ def sample_spec(tree: Path, data: Path, **overrides: Any) -> dict[str, Any]:
     return spec
 
 
-@pytest.fixture
-def base_target(sample: SampleRepo, tmp_path: Path) -> Iterator[Any]:
-    tree = checkout(sample, sample.base, tmp_path / "base")
-    with launch(sample_spec(tree, tmp_path / "data")) as target:
+@pytest.fixture(scope="module")
+def base_target(sample: SampleRepo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One container of the buggy base, shared by the checks that only read or race it."""
+    where = tmp_path_factory.mktemp("docker-sample-base")
+    tree = checkout(sample, sample.base, where / "base")
+    with launch(sample_spec(tree, where / "data")) as target:
         yield target
 
 
