@@ -67,8 +67,10 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "pytest", "-p", "harness.concurrency.explore.plugin"]
+def _pytest(
+    cwd: Path, *args: str, plugin: str = "harness.concurrency.explore.plugin"
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pytest", "-p", plugin]
     command += ["-p", "no:cacheprovider", "--strict-markers", "-q", *args]
     return subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=120)
 
@@ -87,6 +89,23 @@ def test_the_marker_fails_a_racy_test_with_a_pasteable_replay_line(tmp_path: Pat
     assert again.returncode == 1, again.stdout
     assert "FAILED at schedule 1 of 1" in again.stdout
     assert "1 failed" in again.stdout and "passed" not in again.stdout
+
+
+def test_the_lazy_hook_lines_in_the_readme_run_the_marker_and_the_fixture(tmp_path: Path) -> None:
+    readme = (ROOT / "harness" / "concurrency" / "explore" / "README.md").read_text()
+    snippet = readme.split("should hook it in lazily", 1)[1].split("```python", 1)[1]
+    snippet = snippet.split("```", 1)[0]
+    header = "from typing import Any\n\nimport pytest\n\n"
+    (tmp_path / "lazy_harness_plugin.py").write_text(header + snippet)
+    (tmp_path / "test_user.py").write_text(USER_TESTS)
+    run = _pytest(tmp_path, "test_user.py", plugin="lazy_harness_plugin")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "2 passed" in run.stdout and "1 failed" in run.stdout
+    assert "--harness-explore-replay=" in run.stdout
+    assert (
+        "harness.concurrency.explore.plugin"
+        not in (tmp_path / "lazy_harness_plugin.py").read_text().split("def pytest_pyfunc_call")[0]
+    )
 
 
 def test_a_sync_test_under_the_marker_is_a_usage_error(tmp_path: Path) -> None:

@@ -29,21 +29,37 @@ MARKER = (
 RESULT_KEY = pytest.StashKey[Any]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def add_options(parser: pytest.Parser) -> None:
+    """Add the `--harness-explore-*` options; a no-op when another plugin already added them."""
     group = parser.getgroup("harness-explore", "Fixguard asyncio schedule explorer")
-    group.addoption(
-        "--harness-explore-replay",
-        default=None,
-        metavar="TOKEN",
-        help="rerun only the schedule a failure printed, e.g. 'pct(depth=3, seed=7, steps=57)'",
-    )
-    group.addoption(
-        "--harness-explore-schedules",
-        type=int,
-        default=None,
-        metavar="N",
-        help="override the number of schedules of every explored test",
-    )
+    options: list[tuple[str, dict[str, Any]]] = [
+        (
+            "--harness-explore-replay",
+            {
+                "default": None,
+                "metavar": "TOKEN",
+                "help": "rerun only the schedule a failure printed, e.g. 'random(seed=8)'",
+            },
+        ),
+        (
+            "--harness-explore-schedules",
+            {
+                "type": int,
+                "default": None,
+                "metavar": "N",
+                "help": "override the number of schedules of every explored test",
+            },
+        ),
+    ]
+    for name, spec in options:
+        try:
+            group.addoption(name, **spec)
+        except ValueError:  # already added (harness.pytest_plugin and -p of this module)
+            pass
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,8 +94,8 @@ def _run(
     return result
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+def run_marked(pyfuncitem: pytest.Function) -> bool | None:
+    """Run an `@pytest.mark.explore` test under the explorer; None for any other test."""
     marker = pyfuncitem.get_closest_marker("explore")
     if marker is None:
         return None
@@ -96,10 +112,14 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
-@pytest.fixture
-def explore(request: pytest.FixtureRequest) -> Callable[..., Any]:
-    """`explore(scenario, strategy='mixed()', schedules=200)`: raise if any schedule fails."""
-    item = request.node
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    __tracebackhide__ = True
+    return run_marked(pyfuncitem)
+
+
+def make_explore(item: pytest.Item) -> Callable[..., Any]:
+    """The `explore` fixture's value for a test item."""
 
     def run(
         scenario: Callable[[], Any], strategy: Any = "mixed()", schedules: int = 200, **options: Any
@@ -108,3 +128,9 @@ def explore(request: pytest.FixtureRequest) -> Callable[..., Any]:
         return _run(item, scenario, strategy, schedules, **options)
 
     return run
+
+
+@pytest.fixture
+def explore(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """`explore(scenario, strategy='mixed()', schedules=200)`: raise if any schedule fails."""
+    return make_explore(request.node)
