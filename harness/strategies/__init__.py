@@ -8,7 +8,7 @@ it draws is a frozen payload whose ``repr`` shows the exact text sent and its fa
 falsifying example Hypothesis prints can be pasted back.
 """
 
-from ._probe import Finding, ProbeResult, describe, probe
+from ._probe import Finding, ProbeResult, curl, describe, probe
 from ._sql import SQL_ERROR_MARKERS, SQL_FAMILIES, SqlPayload, sql_corpus, sql_payloads
 from ._traversal import (
     TRAVERSAL_FAMILIES,
@@ -25,6 +25,7 @@ __all__ = [
     "ProbeResult",
     "SqlPayload",
     "TraversalPayload",
+    "curl",
     "describe",
     "probe",
     "sql_corpus",

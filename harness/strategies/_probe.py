@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+import httpx
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
@@ -111,3 +113,18 @@ def describe(result: ProbeResult[P], *, shown: int = 4) -> str:
     if len(result.failures) - 1 > len(others):
         lines.append(f"  ... and {len(result.failures) - 1 - len(others)} more")
     return "\n".join(lines)
+
+
+#: Request headers a repro command leaves out (httpx adds them itself).
+_NOISE = {"host", "accept", "accept-encoding", "connection", "user-agent", "content-length"}
+
+
+def curl(request: httpx.Request) -> str:
+    """A shell command that resends `request` as sent: encoded path, no dot-segment cleanup."""
+    words = ["curl", "-s", "--path-as-is", "-X", request.method]
+    for name, value in request.headers.items():
+        if name.lower() not in _NOISE:
+            words += ["-H", f"{name}: {value}"]
+    if request.content:
+        words += ["--data-binary", request.content.decode(errors="replace")]
+    return " ".join(shlex.quote(w) for w in [*words, str(request.url)])

@@ -13,6 +13,7 @@ from harness.strategies import (
     SQL_FAMILIES,
     Finding,
     SqlPayload,
+    curl,
     describe,
     probe,
     sql_corpus,
@@ -100,17 +101,22 @@ def sql_payloads_get_no_server_error_no_sql_text_and_no_foreign_rows(
                 hint="seed the caller's rows and name a value it owns",
             )
 
+        def _send(payload: SqlPayload) -> httpx.Response:
+            return binding.call.send(client, {binding.param: payload.text},
+                                     headers=binding.headers)
+
         def attempt(payload: SqlPayload) -> Finding[SqlPayload] | None:
             try:
-                response = binding.call.send(client, {binding.param: payload.text},
-                                             headers=binding.headers)
-            except httpx.TransportError as exc:
-                return Finding(payload, f"no answer ({exc!r})")
+                response = _send(payload)
+            except httpx.TransportError:
+                try:  # the server may drop a kept-alive connection after a 500: once more
+                    response = _send(payload)
+                except httpx.TransportError as exc:
+                    return Finding(payload, f"no answer twice in a row ({exc!r})")
             problems = _problems(binding, response)
             if not problems:
                 return None
-            return Finding(payload, "; ".join(problems),
-                           f"{response.request.method} {response.request.url}")
+            return Finding(payload, "; ".join(problems), curl(response.request))
 
         result = probe(
             sql_corpus(binding.values, families=binding.families),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 import httpx
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.bindings import HttpCall, StatusSet
 from harness.strategies import TRAVERSAL_FAMILIES, TraversalPayload
+from harness.strategies import curl as repro_command
 
 
 class TraversalBinding(BaseModel):
@@ -67,11 +67,7 @@ def send_once_more_on_reset(binding: TraversalBinding, client: httpx.Client,
 
 def curl(response: httpx.Response) -> str:
     """A command that resends the request exactly (encoded path, no dot-segment cleanup)."""
-    request = response.request
-    words = ["curl", "-s", "--path-as-is", "-X", request.method]
-    if request.content:
-        words += ["--data-binary", request.content.decode(errors="replace")]
-    return " ".join(shlex.quote(w) for w in [*words, str(request.url)])
+    return repro_command(response.request)
 
 
 def status_problem(binding: TraversalBinding, response: httpx.Response) -> str | None:
