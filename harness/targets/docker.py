@@ -10,7 +10,9 @@
 `{port}` is the port inside the container (`container_port`, default 8000), `{host}` is
 0.0.0.0 (a server bound to 127.0.0.1 inside cannot be reached through the published port),
 `{python}` is python3. `mounts` maps host paths to container paths (append ``:ro`` for
-read-only), so a mutated source tree runs inside. `options` passes extra keyword arguments to
+read-only), so a mutated source tree runs inside. `cwd` is the working directory inside the
+container; when it names a host directory that no mount covers, that directory is mounted at
+the same path (so the verify pipeline, which sets `cwd` to its checkout, just works). `options` passes extra keyword arguments to
 the Docker SDK's `containers.create` (``mem_limit``, ``user``, ``init``...).
 
 Every container and network carries the label ``org.fixguard.target`` plus its owner's pid and
@@ -29,7 +31,7 @@ import warnings
 import weakref
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import docker
@@ -161,6 +163,27 @@ def parse_mounts(mounts: dict[str, str]) -> dict[str, dict[str, str]]:
     return volumes
 
 
+def mount_cwd(
+    volumes: dict[str, dict[str, str]], cwd: Path | str | None
+) -> dict[str, dict[str, str]]:
+    """Add a same-path mount of `cwd` when it is a host directory that no mount covers.
+
+    So a spec without mounts serves the checkout it is given (the verify pipeline sets `cwd`
+    to the base, head or mutant copy it runs in) from the same path inside the container.
+    """
+    if cwd is None:
+        return volumes
+    inside = PurePosixPath(cwd)
+    for mount in volumes.values():
+        bind = PurePosixPath(mount["bind"])
+        if inside == bind or bind in inside.parents:
+            return volumes
+    host = Path(cwd)
+    if not (host.is_absolute() and host.is_dir()):
+        return volumes
+    return {**volumes, str(host.resolve()): {"bind": str(inside), "mode": "rw"}}
+
+
 def listening_inside(pid: int, port: int) -> set[str] | None:
     """Addresses ('0.0.0.0', '127.0.0.1', '::'...) listening on TCP `port` in the network
     namespace of `pid`, read from /proc/<pid>/net/tcp{,6}; None when it may not be read."""
@@ -273,7 +296,7 @@ class DockerTarget(Target):
                 "pulls (build or load it first; .ci/docker-setup builds fixguard/python:local)",
                 where=self._where("image"),
             ) from None
-        volumes = parse_mounts(spec.mounts)
+        volumes = mount_cwd(parse_mounts(spec.mounts), spec.cwd)
         create_kwargs = self._create_kwargs(volumes)
         _live.add(self)
         try:

@@ -19,6 +19,11 @@ APPS = Path(__file__).parent / "apps"
 STATUS = Path(os.environ.get("FIXGUARD_CACHE", "/var/cache/fixguard")) / "docker-setup.status"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered by pytest-xdist; also here so `-p no:xdist` runs pass --strict-markers.
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+
+
 def _no_engine(reason: str) -> None:
     recorded = STATUS.read_text().strip() if STATUS.exists() else "no status: run .ci/docker-setup"
     message = f"NO DOCKER ENGINE: {reason} [.ci/docker-setup said: {recorded}]"

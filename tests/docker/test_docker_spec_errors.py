@@ -10,7 +10,7 @@ pytest.importorskip("docker", reason="the Docker SDK is not installed (fixguard[
 
 from harness.errors import TargetError, UserError
 from harness.targets import launch
-from harness.targets.docker import listening_inside, parse_mounts
+from harness.targets.docker import listening_inside, mount_cwd, parse_mounts
 
 
 def test_daemon_down_is_a_one_line_target_error(
@@ -63,3 +63,12 @@ def test_listening_inside_reads_this_process_namespace() -> None:
         port = server.getsockname()[1]
         assert listening_inside(os.getpid(), port) == {"127.0.0.1"}
     assert listening_inside(os.getpid(), port) == set()
+
+
+def test_a_host_cwd_that_no_mount_covers_is_mounted_at_the_same_path(tmp_path: Path) -> None:
+    src = {str(tmp_path): {"bind": "/src", "mode": "ro"}}
+    assert mount_cwd({}, tmp_path) == {str(tmp_path): {"bind": str(tmp_path), "mode": "rw"}}
+    assert mount_cwd(src, "/src") == src  # the container path is a mount
+    assert mount_cwd(src, "/src/pkg") == src  # inside one
+    assert mount_cwd({}, "/no/such/host/dir") == {}  # a container-only path: left alone
+    assert mount_cwd(src, None) == src

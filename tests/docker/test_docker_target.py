@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -23,6 +24,7 @@ from harness.targets.docker import LABEL, LABEL_OWNER_HOST, LABEL_OWNER_PID, Doc
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_client")]
 
 MakeSpec = Callable[..., dict[str, Any]]
+APPS = Path(__file__).parent / "apps"
 
 
 def assert_removed(client: Any, target: DockerTarget) -> None:
@@ -114,6 +116,17 @@ def test_with_an_init_the_pid_is_still_the_server(make_spec: MakeSpec) -> None:
         assert "uvicorn" in server.cmdline()
         assert server.parent().name() == "docker-init"
         assert sorted(target.container_pids()) == sorted([server.ppid(), target.pid])
+
+
+def test_a_spec_with_only_a_host_cwd_serves_that_tree(make_spec: MakeSpec) -> None:
+    """What the verify pipeline does: no mounts, `cwd` set to the checkout it runs in."""
+    spec = make_spec()
+    del spec["mounts"]
+    spec["cwd"] = spec_cwd = str(APPS)
+    with launch(spec) as target, target.client() as client:
+        assert client.get("/healthz").text == "ok"
+        assert target.pid is not None
+        assert psutil.Process(target.pid).cwd().endswith(spec_cwd)
 
 
 def test_teardown_removes_container_and_network_after_an_exception_inside_with(
