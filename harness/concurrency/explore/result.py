@@ -121,8 +121,9 @@ class ExploreResult:
                 )
             return "\n".join(lines)
         run = self.failing_run
+        shrinking = " runs, shrinking included" if not self.strategy.single_run else ""
         lines = [
-            head + f"FAILED at schedule {self.first_failure_at} of {self.schedules} "
+            head + f"FAILED at schedule {self.first_failure_at} of {self.schedules}{shrinking} "
             f"({self.distinct} distinct) in {self.elapsed:.2f}s",
             f"  failure:  {self.failure.kind.value}: {self.failure.message}",
         ]
