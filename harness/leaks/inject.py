@@ -84,7 +84,7 @@ def injected(ref: str, behaviour: Behaviour, *, where: str = "binding.inject") -
             return result
     else:
         @functools.wraps(func)
-        def replacement(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+        def replacement(*args: Any, **kwargs: Any) -> Any:
             record.hit()
             return behaviour(func, args, kwargs)
 

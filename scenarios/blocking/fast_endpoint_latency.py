@@ -8,7 +8,7 @@ from typing import Literal
 import httpx
 from pydantic import Field
 
-from harness.blocking import percentile, probe_latency
+from harness.blocking import LatencyReport, percentile, probe_latency
 from harness.scenario import scenario
 from harness.targets.base import Target
 
@@ -36,7 +36,7 @@ def fast_endpoint_stays_fast_while_slow_requests_run(
     fast requests are timed meanwhile and must stay under `threshold`."""
     failures: list[str] = []
 
-    async def main() -> None:
+    async def main() -> LatencyReport:
         limits = httpx.Limits(max_connections=binding.in_flight + 2,
                               max_keepalive_connections=binding.in_flight + 2)
         async with target.async_client(limits=limits, timeout=60.0) as client:
@@ -52,13 +52,10 @@ def fast_endpoint_stays_fast_while_slow_requests_run(
                 if response.status_code >= 500:
                     failures.append(f"{binding.call} answered {response.status_code}")
 
-            nonlocal report
-            report = await probe_latency(fast, slow, in_flight=binding.in_flight,
-                                         probes=binding.probes, gap=binding.gap)
+            return await probe_latency(fast, slow, in_flight=binding.in_flight,
+                                       probes=binding.probes, gap=binding.gap)
 
-    report = None
-    asyncio.run(main())
-    assert report is not None
+    report = asyncio.run(main())
     if len(report.loaded) != binding.probes:
         raise AssertionError(f"blocking.fast_endpoint_latency: {len(report.loaded)} of "
                              f"{binding.probes} probes ran")

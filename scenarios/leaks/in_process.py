@@ -22,14 +22,14 @@ from harness.targets.base import Target
 from ._common import LeakBudget, Step, call_step
 
 CounterName = Literal["fds", "sockets", "threads", "tasks"]
+ALL_COUNTERS: tuple[CounterName, ...] = ("fds", "sockets", "threads", "tasks")
 
 
 class InProcessLeakBinding(LeakBudget):
     """``steps`` run in order once per iteration, on one event loop kept for the whole run."""
 
     steps: list[Step] = Field(min_length=1)
-    count: list[CounterName] = Field(default_factory=lambda: ["fds", "sockets", "threads",
-                                                               "tasks"])
+    count: list[CounterName] = Field(default_factory=lambda: list(ALL_COUNTERS))
     #: ResourceWarnings and unraisable exceptions (also from finalisers run by GC) fail the run.
     warnings: bool = True
     #: tracemalloc growth allowed per iteration, in bytes; None: memory is not measured.

@@ -15,6 +15,9 @@ from harness.targets.base import Target
 
 from ._common import LeakBudget
 
+ServerCounter = Literal["fds", "sockets", "threads"]
+SERVER_COUNTERS: tuple[ServerCounter, ...] = ("fds", "sockets", "threads")
+
 
 class TargetProcessLeakBinding(LeakBudget):
     """``call`` is sent once per iteration over one keep-alive connection."""
@@ -25,8 +28,7 @@ class TargetProcessLeakBinding(LeakBudget):
     headers: dict[str, str] = Field(default_factory=dict)
     #: Answers the call must get; anything else stops the run (the binding is wrong).
     expect: StatusSet = frozenset(range(200, 500))
-    count: list[Literal["fds", "sockets", "threads"]] = Field(
-        default_factory=lambda: ["fds", "sockets", "threads"])
+    count: list[ServerCounter] = Field(default_factory=lambda: list(SERVER_COUNTERS))
 
 
 @scenario("leaks.target_process", binding=TargetProcessLeakBinding)

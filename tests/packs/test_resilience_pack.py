@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -15,29 +16,42 @@ import pytest
 from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import free_port, launch
+from harness.targets.base import Target
 
 Checkout = Callable[[str], Path]
 
 
-def _upstream() -> str:
-    return f"http://127.0.0.1:{free_port()}"
+@pytest.fixture(scope="module")
+def served(
+    checkout: Checkout, sample_spec: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], tuple[Target, str]]]:
+    """`served(rev)` -> (the sample served by uvicorn from `rev`, its upstream URL); one
+    process per revision for this module, its upstream pointed at a port no one listens on
+    until a check starts its stub there, its pricing timeout 1 s (the fix reads it)."""
+    started: dict[str, tuple[Target, str]] = {}
+    with ExitStack() as stack:
+
+        def get(rev: str) -> tuple[Target, str]:
+            if rev not in started:
+                upstream = f"http://127.0.0.1:{free_port()}"
+                spec = sample_spec(checkout(rev), tmp_path_factory.mktemp(f"data-{rev}"),
+                                   SHOPAPP_UPSTREAM_URL=upstream, SHOPAPP_PRICING_TIMEOUT="1")
+                started[rev] = (stack.enter_context(launch(spec)), upstream)
+            return started[rev]
+
+        yield get
 
 
-def _hung_check(tree: Path, data: Path, sample_spec: Any) -> None:
-    upstream = _upstream()
-    spec = sample_spec(tree, data, SHOPAPP_UPSTREAM_URL=upstream, SHOPAPP_PRICING_TIMEOUT="1")
-    with launch(spec) as target:
-        run("resilience.hung_upstream", {"call": "GET /prices/{sku}", "values": {"sku": "abc"},
-                                         "upstream": upstream, "bound": 3.0}, target)
+def _hung_check(target: Target, upstream: str) -> None:
+    run("resilience.hung_upstream", {"call": "GET /prices/{sku}", "values": {"sku": "abc"},
+                                     "upstream": upstream, "bound": 3.0}, target)
 
 
 @pytest.mark.timeout(60)
-def test_hung_upstream_fails_on_base_because_the_call_waits_forever(
-    checkout: Checkout, sample_spec: Any, tmp_path: Path
-) -> None:
+def test_hung_upstream_fails_on_base_because_the_call_waits_forever(served: Any) -> None:
     started = time.perf_counter()
     with pytest.raises(AssertionError) as caught:
-        _hung_check(checkout("base"), tmp_path / "data", sample_spec)
+        _hung_check(*served("base"))
     message = str(caught.value)
     assert message.startswith("resilience.hung_upstream: GET /prices/{sku} did not answer within "
                               "3s")
@@ -48,37 +62,30 @@ def test_hung_upstream_fails_on_base_because_the_call_waits_forever(
 
 @pytest.mark.timeout(60)
 def test_hung_upstream_passes_on_the_fixed_head_with_a_504(
-    checkout: Checkout, sample_spec: Any, tmp_path: Path, fixed: Callable[[str], None]
+    served: Any, fixed: Callable[[str], None]
 ) -> None:
     fixed("upstream-timeout")
-    _hung_check(checkout("head"), tmp_path / "data", sample_spec)
+    _hung_check(*served("head"))
 
 
 @pytest.mark.timeout(60)
-def test_hung_upstream_refuses_a_target_that_never_calls_the_stub(
-    checkout: Checkout, sample_spec: Any, tmp_path: Path
-) -> None:
-    upstream = _upstream()  # the target is not told about it
-    with launch(sample_spec(checkout("base"), tmp_path / "data")) as target:
-        with pytest.raises(AssertionError, match="without ever connecting to the stub"):
-            run("resilience.hung_upstream", {"call": "GET /healthz", "upstream": upstream,
-                                             "bound": 3.0, "expect": [200]}, target)
+def test_hung_upstream_refuses_a_target_that_never_calls_the_stub(served: Any) -> None:
+    target, _ = served("base")
+    elsewhere = f"http://127.0.0.1:{free_port()}"  # the target is not told about this one
+    with pytest.raises(AssertionError, match="without ever connecting to the stub"):
+        run("resilience.hung_upstream", {"call": "GET /healthz", "upstream": elsewhere,
+                                         "bound": 3.0, "expect": [200]}, target)
 
 
-def _failed_write_check(tree: Path, data: Path, sample_spec: Any) -> None:
-    upstream = _upstream()
-    with launch(sample_spec(tree, data, SHOPAPP_UPSTREAM_URL=upstream)) as target:
-        run("resilience.failed_write", {"call": "PATCH /inventory/{sku}",
-                                        "values": {"sku": "abc"}, "json": {"quantity": 3},
-                                        "upstream": upstream}, target)
+def _failed_write_check(target: Target, upstream: str) -> None:
+    run("resilience.failed_write", {"call": "PATCH /inventory/{sku}", "values": {"sku": "abc"},
+                                    "json": {"quantity": 3}, "upstream": upstream}, target)
 
 
 @pytest.mark.timeout(60)
-def test_failed_write_fails_on_base_reporting_success_in_silence(
-    checkout: Checkout, sample_spec: Any, tmp_path: Path
-) -> None:
+def test_failed_write_fails_on_base_reporting_success_in_silence(served: Any) -> None:
     with pytest.raises(AssertionError) as caught:
-        _failed_write_check(checkout("base"), tmp_path / "data", sample_spec)
+        _failed_write_check(*served("base"))
     message = str(caught.value)
     assert message.startswith("resilience.failed_write: PATCH /inventory/{sku}: answered 200 (a "
                               "success: ")
@@ -89,10 +96,10 @@ def test_failed_write_fails_on_base_reporting_success_in_silence(
 
 @pytest.mark.timeout(60)
 def test_failed_write_passes_on_the_fixed_head(
-    checkout: Checkout, sample_spec: Any, tmp_path: Path, fixed: Callable[[str], None]
+    served: Any, fixed: Callable[[str], None]
 ) -> None:
     fixed("patch-unchecked")
-    _failed_write_check(checkout("head"), tmp_path / "data", sample_spec)
+    _failed_write_check(*served("head"))
 
 
 def _inventory_sync() -> Any:
