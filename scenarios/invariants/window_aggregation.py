@@ -34,7 +34,7 @@ class WindowAggregationBinding(BaseModel):
     total: str = "0"
     #: Exception class names that count as refusing mixed currencies.
     raises: tuple[str, ...] = ("ValueError",)
-    examples: int = Field(default=100, ge=1, le=10_000)
+    examples: int = Field(default=50, ge=1, le=10_000)
     seed: int | None = None
 
 
