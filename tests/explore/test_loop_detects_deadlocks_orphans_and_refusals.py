@@ -14,6 +14,7 @@ from harness.concurrency.explore import (
     UncontrolledOperationError,
     explore,
     fifo,
+    hypothesis,
     random,
     replay,
 )
@@ -236,3 +237,30 @@ def test_timers_fire_mid_work_only_with_early_timers_and_that_replays() -> None:
     token = repr(run.strategy)
     assert replay(_timeout_races_ready_work, token, early_timers=True).failure == found.failure
     assert replay(_timeout_races_ready_work, token).ok  # without the clock choice: another run
+
+
+def test_a_failure_that_does_not_reproduce_is_flagged_as_nondeterministic() -> None:
+    runs = {"n": 0}
+
+    async def fails_every_other_run() -> None:
+        runs["n"] += 1
+        await asyncio.sleep(0)
+        assert runs["n"] % 2, "even run"
+
+    result = explore(fails_every_other_run, random(seed=0), schedules=10)
+    assert result.failure is not None and result.reproduced is False
+    assert "not deterministic" in result.report()
+    found = explore(_timeout_races_ready_work, random(seed=0), schedules=200, early_timers=True)
+    assert found.reproduced is True and "WARNING" not in found.report()
+
+
+def test_hypothesis_turns_a_flaky_scenario_into_a_user_error() -> None:
+    runs = {"n": 0}
+
+    async def flaky() -> None:
+        runs["n"] += 1
+        await asyncio.gather(asyncio.sleep(0), asyncio.sleep(0), asyncio.sleep(0))
+        assert runs["n"] % 3, "every third run"
+
+    with pytest.raises(UserError, match="not deterministic"):
+        explore(flaky, hypothesis(seed=0), schedules=50)

@@ -38,6 +38,8 @@ class _Progress:
     first_failure_at: int | None = None
     first_failure_time: float | None = None
     complete: bool = False
+    #: Whether rerunning the failing schedule failed the same way (None: nothing failed).
+    reproduced: bool | None = None
     started: float = field(default_factory=time.perf_counter)
 
     def add(self, record: RunRecord) -> None:
@@ -84,6 +86,8 @@ def explore(
         _search_exhaustive(scenario, chosen, schedules, progress, run_kw)
     else:
         _search_seeded(scenario, chosen, schedules, baseline, progress, run_kw)
+    if progress.failing is not None:
+        progress.reproduced = _reproduces(scenario, progress.failing, run_kw)
     if replay_command is None:
         name = target or describe(scenario)
         replay_command = default_replay_command(scenario, name, early_timers=early_timers)
@@ -133,6 +137,13 @@ def _add(progress: _Progress, record: RunRecord) -> None:
     progress.add(record)
     if record.failure is not None and progress.failing is None:
         progress.failing = record
+
+
+def _reproduces(scenario: Scenario, failing: RunRecord, run_kw: dict[str, Any]) -> bool:
+    """Rerun the failing schedule once: a deterministic scenario fails the same way again."""
+    assert failing.failure is not None
+    again = run_one(scenario, Schedule(encode(failing.choices)).chooser(), **run_kw)
+    return again.failure is not None and again.failure.signature() == failing.failure.signature()
 
 
 def _search_exhaustive(
@@ -219,10 +230,18 @@ def _search_hypothesis(
             failure = record.failure
             raise _FAILED_BY_KIND[failure.kind](failure.message) from failure.exception
 
+    from hypothesis.errors import Flaky
+
     try:
         search()
     except _ScheduleFailed:
         pass
+    except Flaky as error:
+        raise UserError(
+            f"scenario={describe(scenario)!r}: the same schedule passed once and failed once "
+            f"({type(error).__name__}), so the scenario is not deterministic given its schedule",
+            hint="remove wall-clock reads, unseeded randomness and state shared between runs",
+        ) from error
     if failing:
         progress.failing = failing[-1]  # Hypothesis re-runs the shrunk example last
 
@@ -264,6 +283,7 @@ def _result(
         max_steps=max_steps,
         max_tasks=max_tasks,
         complete=progress.complete,
+        reproduced=progress.reproduced,
         pct_bound=bound,
         pct_runs=pct_runs,
     )

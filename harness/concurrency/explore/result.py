@@ -83,6 +83,9 @@ class ExploreResult:
     replay_command: str = ""
     max_steps: int = 0
     max_tasks: int = 0
+    #: Whether rerunning the failing schedule failed the same way; False means the scenario is
+    #: not deterministic given its schedule, and the replay line may not reproduce it.
+    reproduced: bool | None = None
     #: exhaustive(): True when every schedule within the preemption bound was run.
     complete: bool = False
     #: pct(): lower bound on the chance one run hits a given bug of the strategy's depth.
@@ -135,6 +138,12 @@ class ExploreResult:
                 "  trace:    " + " > ".join(run.trace),
             ]
         lines.append(f"  replay:   {self.replay_command}")
+        if self.reproduced is False:
+            lines.append(
+                "  WARNING:  rerunning this schedule did not fail the same way: the scenario is "
+                "not deterministic given its schedule (wall-clock reads, unseeded randomness, "
+                "state kept between runs), so the replay line may not reproduce it"
+            )
         if self.failure.detail:
             lines += ["", self.failure.detail.rstrip()]
         return "\n".join(lines)
