@@ -52,5 +52,11 @@ def apply_files(dsn: str, files: Sequence[Path], names: Mapping[str, str] | None
     quoted = {k: pg.sql.Identifier(v).as_string(None) for k, v in (names or {}).items()}
     with connect(dsn) as conn:
         for path in files:
-            text = _PLACEHOLDER.sub(lambda m, p=path: _name(m, quoted, p), Path(path).read_text())
-            conn.execute(text)  # type: ignore[arg-type]
+            conn.execute(_render(Path(path), quoted))
+
+
+def _render(path: Path, quoted: Mapping[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        return _name(match, quoted, path)
+
+    return _PLACEHOLDER.sub(one, path.read_text())

@@ -52,13 +52,13 @@ def _install_sqlite(path: str) -> None:
 
     class TracingConnection(sqlite3.Connection):
         # Connection.execute() makes its cursor in C, bypassing cursor(): route it through.
-        def cursor(self, factory: Any = TracingCursor) -> Any:  # type: ignore[override]
+        def cursor(self, factory: Any = TracingCursor) -> Any:
             return super().cursor(factory)
 
-        def execute(self, sql: str, parameters: Any = (), /) -> Any:  # type: ignore[override]
+        def execute(self, sql: str, parameters: Any = (), /) -> Any:
             return self.cursor().execute(sql, parameters)
 
-        def executemany(self, sql: str, parameters: Any, /) -> Any:  # type: ignore[override]
+        def executemany(self, sql: str, parameters: Any, /) -> Any:
             return self.cursor().executemany(sql, parameters)
 
     original = sqlite3.connect

@@ -46,7 +46,7 @@ class TraversalBinding(BaseModel):
 def send(binding: TraversalBinding, client: httpx.Client, payload: TraversalPayload,
          **kwargs: object) -> httpx.Response:
     return binding.call.send(client, {binding.param: payload.text}, headers=binding.headers,
-                             **kwargs)  # type: ignore[arg-type]
+                             **kwargs)
 
 
 def send_once_more_on_reset(binding: TraversalBinding, client: httpx.Client,
