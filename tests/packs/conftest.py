@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 import subprocess
 import sys
 import tarfile
@@ -156,7 +157,8 @@ def short_tmp() -> Iterator[Path]:
 
 # --- PostgreSQL -----------------------------------------------------------------------------
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: The admin DSN the PostgreSQL tests use; FIXGUARD_PG_DSN overrides it.
+PG_ADMIN_DSN = os.environ.get("FIXGUARD_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def _postgres_reachable() -> str | None:
@@ -176,8 +178,6 @@ def _postgres_reachable() -> str | None:
 @pytest.fixture(scope="session")
 def postgres_admin() -> str:
     """The admin DSN; skips loudly when PostgreSQL is down, fails if FIXGUARD_REQUIRE_POSTGRES=1."""
-    import os
-
     problem = _postgres_reachable()
     if problem is not None:
         if os.environ.get("FIXGUARD_REQUIRE_POSTGRES") == "1":

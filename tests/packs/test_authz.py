@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from harness.errors import UserError
@@ -27,6 +26,8 @@ SEED = [
 @pytest.fixture
 def pg_roles(postgres_admin: str) -> Iterator[dict[str, str]]:
     """Two fresh cluster roles (authenticated, service_role stand-ins), dropped afterwards."""
+    import psycopg
+
     suffix = secrets.token_hex(4)
     names = {"authenticated": f"fg_authenticated_{suffix}", "service_role": f"fg_service_{suffix}"}
     with psycopg.connect(postgres_admin, autocommit=True) as conn:
@@ -121,6 +122,8 @@ def test_definer_function_granted_to_authenticated_is_flagged(
 def test_definer_function_left_to_public_is_flagged_with_the_reason(
     migrated: Any, pg_roles: dict[str, str]
 ) -> None:
+    import psycopg
+
     dsn = migrated("base", "definer_restricted.sql")
     with psycopg.connect(dsn, autocommit=True) as conn:  # undo half the fix: PUBLIC again
         conn.execute("GRANT EXECUTE ON FUNCTION post_message(text, text, text) TO PUBLIC")
