@@ -23,7 +23,13 @@ import pytest
 if TYPE_CHECKING:
     from .targets import Target, TargetSpec
 
+EXPLORE_MARKER = (
+    "explore(schedules=200, strategy='mixed()'): run this async test under the asyncio "
+    "schedule explorer, once per schedule; e.g. @pytest.mark.explore(schedules=200, "
+    "strategy='pct(depth=3)')"
+)
 MARKERS = (
+    EXPLORE_MARKER,
     "harness_scenario(name): this test is a Fixguard scenario check; e.g. "
     "@pytest.mark.harness_scenario('races.capacity_limit')",
     "harness_concurrency: a concurrency test; the mutation runner repeats it k-of-n times, e.g. "
@@ -43,6 +49,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--harness-manifest",
         metavar="PATH",
         help="harness.toml (or pyproject.toml) whose [targets.NAME] --harness-target may name",
+    )
+    explore = parser.getgroup("harness-explore", "Fixguard asyncio schedule explorer")
+    explore.addoption(
+        "--harness-explore-replay",
+        default=None,
+        metavar="TOKEN",
+        help="rerun only the schedule an explore failure printed",
+    )
+    explore.addoption(
+        "--harness-explore-schedules",
+        type=int,
+        default=None,
+        metavar="N",
+        help="override the schedules of every @pytest.mark.explore test",
     )
 
 
@@ -114,3 +134,21 @@ def harness_target(harness_target_spec: TargetSpec) -> Iterator[Target]:
 
     with launch(harness_target_spec) as target:
         yield target
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `@pytest.mark.explore` tests under the schedule explorer (imported only for them)."""
+    if pyfuncitem.get_closest_marker("explore") is None:
+        return None
+    from .concurrency.explore.plugin import run_marked
+
+    return run_marked(pyfuncitem)
+
+
+@pytest.fixture
+def explore(request: pytest.FixtureRequest) -> Any:
+    """`explore(async_fn, "mixed()", schedules=500)`: raises on the first failing schedule."""
+    from .concurrency.explore.plugin import make_explore
+
+    return make_explore(request.node)
