@@ -29,7 +29,7 @@ import time
 import uuid
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -184,6 +184,27 @@ def mount_cwd(
     return {**volumes, str(host.resolve()): {"bind": str(inside), "mode": "rw"}}
 
 
+def line_probe(environ: Mapping[str, str], suffix: str) -> tuple[dict[str, str], list[str]]:
+    """Carry the mutation baseline's line probe into the container: (env, same-path mounts).
+
+    The baseline run (`harness.mutation.lab`) sets FIXGUARD_PROBE_OUT/FILES and puts a probe
+    `sitecustomize` on PYTHONPATH so that a target server records which fix lines it runs. The
+    workspaces, the probe and its output share one temp dir, which is mounted at the same
+    path, so file names inside match the host's. Every container's server is pid 1, so each
+    writes under its own `<OUT>.sub-<suffix>` prefix (the lab reads `<OUT>.sub-*.json`).
+    """
+    out = environ.get("FIXGUARD_PROBE_OUT")
+    if not out:
+        return {}, []
+    env = {
+        "FIXGUARD_PROBE_OUT": f"{out}.sub-{suffix}",
+        "FIXGUARD_PROBE_FILES": environ.get("FIXGUARD_PROBE_FILES", "[]"),
+    }
+    if environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = environ["PYTHONPATH"]
+    return env, [str(Path(out).parent)]
+
+
 def listening_inside(pid: int, port: int) -> set[str] | None:
     """Addresses ('0.0.0.0', '127.0.0.1', '::'...) listening on TCP `port` in the network
     namespace of `pid`, read from /proc/<pid>/net/tcp{,6}; None when it may not be read."""
@@ -236,6 +257,7 @@ class DockerTarget(Target):
         self._port: int | None = None
         self._pid: int | None = None
         self._final_log: str | None = None
+        self._probe_env: dict[str, str] = {}
         self.teardown_error: str | None = None
 
     # --- what scenarios read -------------------------------------------------------------
@@ -296,7 +318,11 @@ class DockerTarget(Target):
                 "pulls (build or load it first; .ci/docker-setup builds fixguard/python:local)",
                 where=self._where("image"),
             ) from None
-        volumes = mount_cwd(parse_mounts(spec.mounts), spec.cwd)
+        probe_env, probe_dirs = line_probe(os.environ, self._suffix)
+        volumes = parse_mounts(spec.mounts)
+        for shared in [*probe_dirs, spec.cwd]:
+            volumes = mount_cwd(volumes, shared)
+        self._probe_env = probe_env
         create_kwargs = self._create_kwargs(volumes)
         _live.add(self)
         try:
@@ -362,8 +388,11 @@ class DockerTarget(Target):
             command = self._render(spec.command)
         elif spec.command is not None:
             command = [self._render(word) for word in spec.command]
-        environment = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-        environment.update({k: self._render(v) for k, v in spec.env.items()})
+        environment = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", **self._probe_env}
+        user_env = {k: self._render(v) for k, v in spec.env.items()}
+        if "PYTHONPATH" in user_env and "PYTHONPATH" in environment:
+            user_env["PYTHONPATH"] = f"{environment['PYTHONPATH']}:{user_env['PYTHONPATH']}"
+        environment.update(user_env)
         environment["PORT"] = str(self.container_port)
         return {
             **spec.options,

@@ -244,3 +244,34 @@ def test_options_that_the_launcher_owns_are_refused(
 ) -> None:
     with pytest.raises(UserError, match=r"options\.ports=.*set by the docker target itself"):
         launch(make_spec(options={"ports": {"8000/tcp": 80}})).start()
+
+
+def test_the_mutation_baseline_line_probe_records_fix_lines_run_inside_the_container(
+    make_spec: MakeSpec, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Set up like `harness.mutation.lab` does: a probe sitecustomize on PYTHONPATH, the
+    workspace beside it, FIXGUARD_PROBE_OUT/FILES; the server in the container reports hits."""
+    import json
+    import shutil
+
+    import harness.mutation
+
+    probe_dir, space = tmp_path / "probe", tmp_path / "w0"
+    probe_dir.mkdir()
+    space.mkdir()
+    sitecustomize = Path(harness.mutation.__file__).with_name("probe_sitecustomize.py")
+    shutil.copyfile(sitecustomize, probe_dir / "sitecustomize.py")
+    shutil.copyfile(APPS / "hello.py", space / "hello.py")
+    out = tmp_path / "probe-w0.json"
+    monkeypatch.setenv("FIXGUARD_PROBE_OUT", str(out))
+    monkeypatch.setenv("FIXGUARD_PROBE_FILES", json.dumps([str(space / "hello.py")]))
+    monkeypatch.setenv("PYTHONPATH", f"{space}:{probe_dir}")
+    spec = make_spec()
+    del spec["mounts"]
+    spec["cwd"] = str(space)  # what the verify pipeline sets: the workspace it runs in
+    with launch(spec) as target, target.client() as client:
+        assert client.get("/").status_code == 200
+    written = sorted(tmp_path.glob(out.name + ".sub-*.json"))  # what the lab reads
+    assert len(written) == 1, sorted(p.name for p in tmp_path.iterdir())
+    lines = json.loads(written[0].read_text())["lines"][str(space / "hello.py")]
+    assert "19" in lines  # `body = f"{os.getpid()} ..."`, run only when a request is served
