@@ -22,6 +22,7 @@ from .mutant import Mutant
 from .options import MutantResult, MutationOptions, MutationResult
 from .store import ResultStore, cache_key
 from .visit import discover
+from .warm import WarmRunner, WarmUnavailable
 from .workspace import PROBE_MODULE, Workspace, workspaces
 
 #: sys.setswitchinterval values (seconds) cycled through on the repeats of a k-of-n mutant.
@@ -36,6 +37,8 @@ class Baseline:
     lines: Mapping[str, Mapping[int, Sequence[str]]]
     concurrency_tests: frozenset[str]
     reaching: tuple[str, ...]
+    #: Installed modules the baseline imported: the fork servers pre-import them.
+    warm_modules: tuple[str, ...] = ()
 
 
 def _validate(options: MutationOptions) -> None:
@@ -178,6 +181,7 @@ def _run_baseline(space: Workspace, options: MutationOptions, files: Sequence[st
         lines=lines,
         concurrency_tests=frozenset(payload.get("concurrency", [])),
         reaching=tuple(sorted(reaching)),
+        warm_modules=tuple(payload.get("warm", [])),
     )
 
 
@@ -249,13 +253,36 @@ def _run_all(
         free.put(space)
     stop = threading.Event()
 
+    warm: dict[Path, WarmRunner | None] = {}
+
+    # A fork server costs about one plain run to start: worth it from two runs per worker on.
+    single_runs = sum(1 for _m, _t, n, _k, _key in pending if n == 1)
+    use_fork = options.fork and single_runs >= 2 * len(spaces)
+
+    def runner_for(space: Workspace) -> WarmRunner | None:
+        """The space's fork server, started on first use (only by the thread holding the space)."""
+        if not use_fork:
+            return None
+        if space.root not in warm:
+            try:
+                warm[space.root] = WarmRunner(
+                    space, options.python, space.env(options.env), baseline.warm_modules
+                )
+            except (WarmUnavailable, OSError):
+                warm[space.root] = None
+        return warm[space.root]
+
     def work(mutant: Mutant, tests: tuple[str, ...], n: int, needed: int) -> MutantResult | None:
         if stop.is_set():
             return None
         space = free.get()
         try:
             reporter.mutant_started(mutant)
-            return _run_one(space, mutant, tests, n, needed, options, timeout)
+            fork = runner_for(space) if n == 1 else None
+            result = _run_one(space, mutant, tests, n, needed, options, timeout, fork)
+            if fork is not None and fork.broken:
+                warm[space.root] = None
+            return result
         finally:
             free.put(space)
 
@@ -282,6 +309,10 @@ def _run_all(
                     if late is not None and late.id not in results:
                         store.put(key, late, rev=rev)
             raise
+        finally:
+            for runner in warm.values():
+                if runner is not None:
+                    runner.close()
     return [results[m.id] for m in mutants if m.id in results]
 
 
@@ -306,6 +337,7 @@ def _run_one(
     needed: int,
     options: MutationOptions,
     timeout: float,
+    fork: WarmRunner | None = None,
 ) -> MutantResult:
     nodeids = [] if tests == ALL_TESTS else list(tests)
     previous = space.write(mutant.file, mutant.source)
@@ -319,14 +351,22 @@ def _run_one(
                 env["PYTHONHASHSEED"] = str(i + 1)
                 env["FIXGUARD_SEED"] = str(i + 1)
                 env["FIXGUARD_SWITCH_INTERVAL"] = repr(SWITCH_INTERVALS[i % len(SWITCH_INTERVALS)])
-            run = run_pytest(
-                space.root,
-                nodeids,
-                python=options.python,
-                pytest_args=[*options.pytest_args, "-p", PROBE_MODULE, "-x"],
-                env=env,
-                timeout=timeout,
-            )
+            pytest_args = [*options.pytest_args, "-p", PROBE_MODULE, "-x"]
+            run = None
+            if fork is not None and not fork.broken:
+                try:
+                    run = fork.run(nodeids, pytest_args=pytest_args, env=env, timeout=timeout)
+                except WarmUnavailable:
+                    fork.broken = True
+            if run is None:
+                run = run_pytest(
+                    space.root,
+                    nodeids,
+                    python=options.python,
+                    pytest_args=pytest_args,
+                    env=env,
+                    timeout=timeout,
+                )
             outcomes.append(run.outcome)
             if is_kill(run.outcome) and killing_test is None:
                 if run.outcome is RunOutcome.TIMED_OUT:

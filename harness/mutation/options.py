@@ -46,6 +46,10 @@ class MutationOptions:
     shard: str | None = None
     #: Parent directory of the isolated copies (default: the system temp dir).
     workdir: Path | None = None
+    #: Run single-run mutants in a per-worker fork server (warm pytest and third-party imports)
+    #: instead of a fresh interpreter each time; k-of-n repeats always use fresh interpreters
+    #: (PYTHONHASHSEED can only change at start-up). Falls back to subprocesses by itself.
+    fork: bool = True
     #: Run only these mutant ids (to rerun one survivor exactly).
     mutant_ids: Sequence[str] | None = None
 

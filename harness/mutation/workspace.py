@@ -16,6 +16,7 @@ from ..testrun import tail
 from . import git
 
 PROBE_MODULE = "fixguard_probe"
+FORKSERVER_MODULE = "fixguard_forkserver"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def workspaces(
         shutil.copyfile(here.with_name("probe_plugin.py"), probe_dir / f"{PROBE_MODULE}.py")
         # Child interpreters of the baseline (a target server) record fix-line hits too.
         shutil.copyfile(here.with_name("probe_sitecustomize.py"), probe_dir / "sitecustomize.py")
+        shutil.copyfile(here.with_name("forkserver_main.py"), probe_dir / f"{FORKSERVER_MODULE}.py")
         first = tmp / "w0"
         git.export(repo, rev, first)
         roots = [first]

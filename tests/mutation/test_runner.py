@@ -186,3 +186,15 @@ def test_fix_lines_reached_only_in_a_child_process_count_as_reached(fix_repo):
     guard = by_operator(result)["guard-delete"]
     assert guard.status is MutantStatus.KILLED
     assert guard.killing_test == "tests/test_child.py::test_negative_exits_3_in_a_child_process"
+
+
+def test_fork_server_and_plain_subprocesses_agree(fix_repo):
+    repo = fix_repo({"README.md": "x\n"}, MISC)
+    scope = scope_from_ranges(repo.path, repo.head, ["pkg/calc.py:5-6"])
+    forked = run_mutation(options(repo, scope, fork=True, workers=1))
+    plain = run_mutation(options(repo, scope, fork=False, workers=1))
+    assert len(forked.mutants) >= 2  # enough single runs for the fork server to start
+    assert [(m.id, m.status, m.killing_test) for m in forked.mutants] == [
+        (m.id, m.status, m.killing_test) for m in plain.mutants
+    ]
+    assert {m.status for m in forked.mutants} == {MutantStatus.KILLED, MutantStatus.SURVIVED}
