@@ -26,7 +26,7 @@ BACKUP_TEST = "tests/test_fix_backup_idempotency.py::test_idempotency_key_contra
 FIXUP_COPY = "tests/test_fix_backup_idempotency_fixup.py"
 LENGTH_GUARD = (
     "        if len(key) > MAX_KEY_LENGTH:\n"
-    '            return 400, {"detail": "Idempotency-Key is too long"}\n'
+    '            raise HTTPException(400, "Idempotency-Key is too long")\n'
 )
 
 
