@@ -99,6 +99,7 @@ def default_store(repo: Path) -> Path:
 )
 @click.option("--shard", metavar="K/N", help="Run only the K-th of N slices of the mutants.")
 @click.option("--mutant", "mutant_ids", multiple=True, help="Run only this mutant id (repeatable).")
+@click.option("--no-fork", is_flag=True, help="A fresh interpreter per test run (no fork server).")
 def mutate(
     repo: Path,
     base: str | None,
@@ -119,6 +120,7 @@ def mutate(
     timeout_factor: float,
     shard: str | None,
     mutant_ids: tuple[str, ...],
+    no_fork: bool,
 ) -> int:
     from ..mutation import MutationOptions, run_mutation, scope_from_diff, scope_from_ranges
     from ..mutation.console import ConsoleReporter
@@ -151,6 +153,7 @@ def mutate(
             timeout_factor=timeout_factor,
             shard=shard,
             mutant_ids=list(mutant_ids) or None,
+            fork=not no_fork,
         ),
         reporter=reporter,
     )

@@ -12,7 +12,7 @@ Public API (stable; the verify pipeline calls it)::
                                           setup=None, workers=2, repeats=3, min_kills=1,
                                           concurrency=False, strict=False,
                                           store=Path(".../mutation.sqlite3"),
-                                          timeout_factor=3.0, shard=None),
+                                          timeout_factor=3.0, shard=None, fork=True),
                           reporter=None)                       # any MutationReporter
     result.mutants            # [MutantResult(id, family, operator, file, line, diff, status,
                               #               killing_test, runs, kills, duration, tests, cached)]
@@ -25,7 +25,9 @@ that wrote nothing, or tests that never reach the fix lines raise `TargetError` 
 
 Stages (one module each, as in cargo-mutants): `scope` (what lines), `families`/`generic`/`arid`
 (operators and what is not worth mutating), `visit` (find mutants), `mutant` (apply, diff),
-`workspace` (isolated copies), `lab` (baseline, then mutants, k-of-n), `filters` (pure
+`workspace` (isolated copies), `lab` (baseline, then mutants, k-of-n), `warm` (a per-worker
+fork server for single runs; `forkserver_main`, `probe_plugin` and `probe_sitecustomize` run
+inside the project's interpreter and import nothing from the harness), `filters` (pure
 shard/selection/status functions), `store` (SQLite, resumable), `events` (reporter protocol),
 `console` and `output` (the only modules that print or write reports).
 """
