@@ -66,6 +66,12 @@ def run_mutation(
     repo = Path(options.repo)
     rev = git.resolve_commit(repo, options.rev, field="rev")
     scope = options.scope
+    if rev != scope.rev:
+        raise UserError(
+            f"rev={options.rev!r}: resolves to {rev[:12]}, but the scope was built at "
+            f"{scope.rev[:12]}",
+            hint="build the scope and run the mutants at the same head revision",
+        )
     discovery = discover(scope, lambda path: git.show(repo, rev, path), strict=options.strict)
     mutants = shard(only_ids(discovery.mutants, options.mutant_ids), options.shard)
     skipped = dict(discovery.skipped)
