@@ -103,8 +103,10 @@ def test_upstream_leak_held_until_gc_is_counted_as_sockets_with_gc_off(
         run("leaks.in_process", {"steps": ["startup", "http.get /items/1", "shutdown"],
                                  "warmup": 1, "iterations": 6, "gc": "off", "warnings": False,
                                  "count": ["sockets"]}, target)
-    # One client socket per lifetime, plus the stub's end of it in this same process.
-    assert "sockets grew by 12" in str(caught.value)
+    # One client socket per lifetime, plus the stub's end of it in this same process (the
+    # warm-up's server end may still be closing when the baseline is read: 11 or 12).
+    grown = re.search(r"sockets grew by (\d+)", str(caught.value))
+    assert grown is not None and 11 <= int(grown.group(1)) <= 12, str(caught.value)
 
 
 def _notifier_check(tree: Path, sample_modules: Any) -> None:
