@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from pyleak import TaskLeakError, no_task_leaks
 
 from harness.errors import UserError
 from harness.scenario import scenario
@@ -14,6 +13,9 @@ from harness.targets.base import Target
 from harness.targets.inprocess import import_object
 
 from ._common import Step, call_step, import_overrides
+
+if TYPE_CHECKING:
+    from pyleak import TaskLeakError
 
 
 class TaskLeakBinding(BaseModel):
@@ -64,6 +66,11 @@ def _describe(exc: TaskLeakError) -> list[str]:
 @scenario("leaks.tasks", binding=TaskLeakBinding)
 def no_task_outlives_close(binding: TaskLeakBinding, target: Target) -> None:
     """`calls` × call, then close: every task created meanwhile is done (pyleak's detector)."""
+    try:
+        from pyleak import TaskLeakError, no_task_leaks
+    except ImportError:
+        raise UserError("leaks.tasks needs pyleak, which is not installed", where="scenario",
+                        hint="pip install 'fixguard[dev]' (or pip install pyleak)") from None
     obj = _fresh(target, binding.overrides)
     leaked: TaskLeakError | None = None
 
