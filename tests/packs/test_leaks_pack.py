@@ -10,6 +10,7 @@ import gc
 import json
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from harness.leaks import (
     FdCounter,
     SocketCounter,
     StubUpstream,
+    ThreadCounter,
     assert_no_leaks,
     collect_problems,
     measure,
@@ -157,6 +159,62 @@ def test_one_fd_per_call_is_caught_within_50_iterations(tmp_path: Path) -> None:
     assert "1.00/iteration" in message
     assert f"new: {target} ×50" in message
     assert "sockets: " in message and "sockets grew" not in message
+
+
+def test_the_tolerance_is_the_users_to_set(tmp_path: Path) -> None:
+    target = tmp_path / "leaked.txt"
+    target.write_text("x")
+    held: list[Any] = []
+    try:
+        report = measure(lambda: held.append(target.open()), [FdCounter()], warmup=0,
+                         iterations=20, tolerance={"fds": 20}, problems=False)
+    finally:
+        for fh in held:
+            fh.close()
+    assert not report.leaked  # 20 new fds, and 20 allowed
+    assert report.readings[0].delta == 20
+
+
+def test_a_thread_started_per_call_and_never_joined_is_caught() -> None:
+    stop = threading.Event()
+    try:
+        report = measure(lambda: threading.Thread(target=stop.wait, name="orphan",
+                                                  daemon=True).start(),
+                         [ThreadCounter()], warmup=2, iterations=10, problems=False)
+    finally:
+        stop.set()
+    with pytest.raises(AssertionError) as caught:
+        assert_no_leaks(report)
+    assert "threads grew by 10" in str(caught.value)
+    assert "new: orphan ×10" in str(caught.value)
+
+
+_GROWING: list[bytes] = []
+
+
+def test_memory_growth_per_iteration_is_measured_with_tracemalloc() -> None:
+    def hoard() -> None:
+        _GROWING.append(bytes(20_000))  # a cache that is never evicted
+
+    try:
+        report = measure(hoard, [], warmup=2, iterations=20, problems=False, memory_limit=4096)
+    finally:
+        _GROWING.clear()
+    with pytest.raises(AssertionError) as caught:
+        assert_no_leaks(report)
+    message = str(caught.value)
+    assert re.search(r"memory grew 2\d{4} B/iteration \(limit 4096 B\)", message), message
+    assert re.search(r"test_leaks_pack\.py:\d+: \+\d+ B", message), message  # the hoarding line
+
+
+def test_a_bounded_cache_is_not_a_memory_leak() -> None:
+    cache: dict[int, bytes] = {}
+
+    def bounded() -> None:
+        cache[len(cache) % 4] = bytes(20_000)
+
+    assert_no_leaks(measure(bounded, [], warmup=4, iterations=20, problems=False,
+                            memory_limit=4096))
 
 
 def test_a_balanced_operation_is_not_a_leak() -> None:
