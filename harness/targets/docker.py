@@ -409,6 +409,7 @@ class DockerTarget(Target):
     def _run(self, port: int, create_kwargs: dict[str, Any]) -> None:
         assert self._client is not None
         self._port = port
+        self._final_log = None  # a retry after a taken port starts a fresh log
         ports = {f"{self.container_port}/tcp": (LOOPBACK, port)}
         try:
             self._container = self._client.containers.create(
