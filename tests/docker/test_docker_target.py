@@ -214,6 +214,24 @@ def test_a_taken_fixed_port_is_a_one_line_target_error(
     assert_removed(docker_client, target)
 
 
+def test_a_free_port_taken_before_the_engine_binds_it_is_retried_with_another(
+    docker_client: Any, make_spec: MakeSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.targets import docker as docker_kind
+    from harness.targets.ports import free_port
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        offered = iter([taken])
+        monkeypatch.setattr(docker_kind, "free_port", lambda: next(offered, None) or free_port())
+        with launch(make_spec()) as target, target.client() as client:
+            assert target.port != taken
+            assert client.get("/healthz").text == "ok"
+            assert "address already in use" not in target.logs()
+
+
 def test_reap_removes_leftovers_of_dead_owners_only(docker_client: Any) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
