@@ -13,6 +13,9 @@ ResourceWarnings and unraisable exceptions (`collect_problems`) fail the run on 
 from __future__ import annotations
 
 import gc
+import os
+import shlex
+import sys
 import time
 import tracemalloc
 from collections import Counter as Tally
@@ -130,6 +133,15 @@ class LeakReport:
         return "\n".join(lines)
 
 
+def rerun_command() -> str:
+    """One line that reruns this check: the current pytest node, or the current command."""
+    node = os.environ.get("PYTEST_CURRENT_TEST", "")
+    if node:
+        return f"python -m pytest -q '{node.rsplit(' (', 1)[0]}'"
+    argv = " ".join(shlex.quote(a) for a in sys.argv) if sys.argv and sys.argv[0] else ""
+    return f"python {argv}" if argv else ""
+
+
 def _new_items(before: Tally[str], after: list[str]) -> tuple[str, ...]:
     grown = Tally(after) - before
     return tuple(f"{name} ×{n}" if n > 1 else name for name, n in grown.most_common(MAX_ITEMS))
@@ -216,7 +228,8 @@ def measure(
     )
     return LeakReport(name=name, warmup=warmup, iterations=iterations,
                       elapsed=time.perf_counter() - started, readings=readings,
-                      problems=tuple(seen.summary()), problem_count=len(seen), memory=memory)
+                      problems=tuple(seen.summary()), problem_count=len(seen), memory=memory,
+                      repro=rerun_command())
 
 
 def _memory_snapshot() -> tracemalloc.Snapshot:

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from harness.blocking import LoopLagMeter, loop_of
 from harness.errors import UserError
 from harness.leaks import injected, slow_by
+from harness.leaks.probe import rerun_command
 from harness.scenario import scenario
 from harness.targets.base import Target
 
@@ -110,4 +111,5 @@ def event_loop_keeps_ticking_under_load(binding: EventLoopLagBinding, target: Ta
     if errors or server_errors:
         lines.append(f"  {len(errors)} transport error(s), {len(server_errors)} 5xx answer(s)"
                      + (f": {errors[0]}" if errors else ""))
+    lines.append(f"  repro: {rerun_command()}")
     raise AssertionError("\n".join(lines))

@@ -9,6 +9,7 @@ import httpx
 from pydantic import Field
 
 from harness.blocking import LatencyReport, percentile, probe_latency
+from harness.leaks.probe import rerun_command
 from harness.scenario import scenario
 from harness.targets.base import Target
 
@@ -75,4 +76,5 @@ def fast_endpoint_stays_fast_while_slow_requests_run(
         lines.append("blocking.fast_endpoint_latency: requests failed during the probe")
     lines.append(f"  {report.describe()}")
     lines.extend(f"  error: {p}" for p in problems)
+    lines.append(f"  repro: {rerun_command()}")
     raise AssertionError("\n".join(lines))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import UserError
+from harness.leaks.probe import rerun_command
 from harness.scenario import scenario
 from harness.targets.base import Target
 from harness.targets.inprocess import import_object
@@ -99,4 +100,5 @@ def no_task_outlives_close(binding: TaskLeakBinding, target: Target) -> None:
             f"{binding.call} were still pending{after}: they are fire-and-forget (never "
             "tracked, awaited or cancelled)",
             *(f"  {line}" for line in _describe(leaked)),
+            f"  repro: {rerun_command()}",
         ]))

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from harness.bindings import StatusSet
 from harness.leaks import StubUpstream
+from harness.leaks.probe import rerun_command
 from harness.scenario import scenario
 from harness.targets.base import Target
 
@@ -67,4 +68,5 @@ def failed_upstream_write_is_not_reported_as_success(
         problems.append(f"nothing matching {binding.error_log!r} was logged{captured}: the "
                         "failure is invisible to operators")
     if problems:
-        raise AssertionError(f"resilience.failed_write: {binding.call}: " + "; and ".join(problems))
+        raise AssertionError(f"resilience.failed_write: {binding.call}: " + "; and ".join(problems)
+                             + f"\n  repro: {rerun_command()}")

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from harness.bindings import StatusSet
 from harness.leaks import StubUpstream
+from harness.leaks.probe import rerun_command
 from harness.scenario import scenario
 from harness.targets.base import Target
 
@@ -44,7 +45,8 @@ def target_answers_within_bound_when_upstream_hangs(
                     f"{binding.upstream} accepted {stub.connections} connection(s), received "
                     f"{len(stub.requests)} request(s) and never replied: the outbound call has "
                     f"no timeout, so the target hangs with it (expected one of "
-                    f"{sorted(binding.expect)} within {binding.bound:g}s)") from None
+                    f"{sorted(binding.expect)} within {binding.bound:g}s)\n"
+                    f"  repro: {rerun_command()}") from None
         took = time.perf_counter() - started
         if stub.connections == 0:
             raise AssertionError(
@@ -56,4 +58,4 @@ def target_answers_within_bound_when_upstream_hangs(
             raise AssertionError(
                 f"resilience.hung_upstream: {binding.call} answered {response.status_code} in "
                 f"{took:.2f}s while the upstream hung; expected one of "
-                f"{sorted(binding.expect)}: {response.text[:200]!r}")
+                f"{sorted(binding.expect)}: {response.text[:200]!r}\n  repro: {rerun_command()}")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from harness.errors import UserError
 from harness.leaks import answer_status, injected, raise_error
 from harness.leaks.inject import Behaviour
+from harness.leaks.probe import rerun_command
 from harness.scenario import scenario
 from harness.targets.base import Target
 from scenarios.leaks._common import Step, call_step
@@ -125,4 +126,5 @@ def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding,
         f"nothing was logged at {binding.level} or above",
         "  the caller is told it worked, and operators never hear of the failure",
         *(f"  logged below {binding.level}: {q}" for q in quieter),
+        f"  repro: {rerun_command()}",
     ]))
