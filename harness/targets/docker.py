@@ -488,10 +488,11 @@ class DockerTarget(Target):
             if not listening:
                 return False, f"nothing listens on port {self.container_port} yet"
             if listening <= {"127.0.0.1", "::1"}:
-                return False, (
-                    f"the server listens on {sorted(listening)[0]}:{self.container_port}, "
-                    f"which the published port cannot reach (bind {CONTAINER_HOST}, or "
-                    "use '--host {host}' in the command)"
+                # Final: that bind also keeps 0.0.0.0 on this port from being bound later.
+                raise _StartFailed(
+                    f"listens on {sorted(listening)[0]}:{self.container_port} inside the "
+                    f"container, which the published port cannot reach (bind "
+                    f"{CONTAINER_HOST}: use '--host {{host}}' in the command)"
                 )
             if self.spec.health is None:
                 return True, "listening"

@@ -107,9 +107,9 @@ def test_the_leaks_pack_counts_the_containers_server_and_catches_a_leak(
     spec = make_spec(command="python3 -m uvicorn leaky:app --host {host} --port {port}",
                      health="/ok")  # fmt: skip
     with launch(spec) as target:
-        scenario.run("leaks.target_process", {"call": "GET /ok", "settle": 0.2}, target)
+        quick = {"iterations": 20, "warmup": 2, "settle": 0.2}
+        scenario.run("leaks.target_process", {"call": "GET /ok", **quick}, target)
         with pytest.raises(AssertionError, match="fds"):
             scenario.run(
-                "leaks.target_process", {"call": "GET /leak", "count": ["fds"], "settle": 0.2},
-                target,
-            )  # fmt: skip
+                "leaks.target_process", {"call": "GET /leak", "count": ["fds"], **quick}, target
+            )
