@@ -109,10 +109,13 @@ def collect_problems(trace_frames: int = 8) -> Iterator[Problems]:
     """Record ResourceWarnings and unraisable exceptions raised inside the block (and by the
     garbage collected at its end). Other warnings are shown as usual afterwards.
 
+    With `trace_frames` > 0, tracemalloc runs during the block so that each warning names
+    where its object was allocated (it slows allocation-heavy code down; 0 turns it off).
+
     Not thread-safe: warnings filters and the unraisable hook are process-global.
     """
     problems = Problems()
-    started_tracing = not tracemalloc.is_tracing()
+    started_tracing = trace_frames > 0 and not tracemalloc.is_tracing()
     if started_tracing:
         tracemalloc.start(trace_frames)
     old_hook = sys.unraisablehook

@@ -166,19 +166,21 @@ def measure(
     problems: bool = True,
     memory_limit: int | None = None,
     samples: int = 10,
+    trace_frames: int = 8,
 ) -> LeakReport:
     """Run `step` `warmup` times, read every counter, run it `iterations` times, read again.
 
     `tolerance` is one number for every counter or a mapping by counter name. `settle` seconds
     are given to counts that end too high (a server closing sockets after answering).
-    `memory_limit` (bytes per iteration) turns on tracemalloc growth measurement.
+    `memory_limit` (bytes per iteration) turns on tracemalloc growth measurement;
+    `trace_frames=0` keeps tracemalloc off while collecting warnings (no allocation sites).
     """
     if gc_mode not in ("collect", "off"):
         raise ValueError(f"gc_mode={gc_mode!r}: use 'collect' or 'off'")
     tol = {c.name: (tolerance.get(c.name, DEFAULT_TOLERANCE) if isinstance(tolerance, Mapping)
                     else tolerance) for c in counters}
     collect = gc_mode == "collect"
-    window: AbstractContextManager[Problems] = collect_problems() if problems else nullcontext(
+    window: AbstractContextManager[Problems] = collect_problems(trace_frames) if problems else nullcontext(
         Problems())
     started = time.perf_counter()
     own_tracing = memory_limit is not None and not tracemalloc.is_tracing()

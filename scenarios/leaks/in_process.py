@@ -32,6 +32,9 @@ class InProcessLeakBinding(LeakBudget):
     count: list[CounterName] = Field(default_factory=lambda: list(ALL_COUNTERS))
     #: ResourceWarnings and unraisable exceptions (also from finalisers run by GC) fail the run.
     warnings: bool = True
+    #: Name where each warned-about object was allocated (tracemalloc; slows allocation-heavy
+    #: steps such as building HTTP clients several times over).
+    allocation_sites: bool = True
     #: tracemalloc growth allowed per iteration, in bytes; None: memory is not measured.
     memory_limit: int | None = Field(default=None, ge=0)
 
@@ -71,6 +74,7 @@ def resources_return_to_baseline_in_process(
             step, counters, name=f"leaks.in_process [{steps}]", warmup=binding.warmup,
             iterations=binding.iterations, tolerance=binding.tolerance, gc_mode=binding.gc,
             settle=binding.settle, problems=binding.warnings, memory_limit=binding.memory_limit,
+            trace_frames=8 if binding.allocation_sites else 0,
         )
     finally:
         runner.close()

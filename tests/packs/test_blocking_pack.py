@@ -118,15 +118,14 @@ def test_lag_meter_sees_a_blocking_sleep_and_names_its_line() -> None:
     async def main() -> Any:
         meter = LoopLagMeter(asyncio.get_running_loop(), threshold=0.05).start()
         await asyncio.sleep(0.05)
-        time.sleep(0.3)  # blocks the loop
+        time.sleep(0.5)  # blocks the loop; long enough for a starved watchdog to look
         await asyncio.sleep(0.05)
         return await meter.astop()
 
     report = asyncio.run(main())
-    assert 0.25 < report.stat("max") < 2.0
-    stalls = report.top_stalls()
-    assert stalls and "test_blocking_pack.py" in stalls[0].frames[-1]
-    assert "time.sleep(0.3)" in stalls[0].frames[-1]
+    assert report.stat("max") > 0.45, report.describe()
+    places = [s.frames[-1] for s in report.top_stalls() if s.frames]
+    assert any("test_blocking_pack.py" in p and "time.sleep(0.5)" in p for p in places), places
 
 
 def test_percentiles() -> None:
