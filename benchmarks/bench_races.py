@@ -162,10 +162,19 @@ WORKERS = 8
 #: the check and the act, no I/O): the narrow HTTP case.
 NARROW_APP = """
 import asyncio
+import sqlite3
+import threading
 from fastapi import FastAPI, Response
 
 app = FastAPI()
 seen = set()
+_local = threading.local()
+
+
+def _db():
+    if not hasattr(_local, "conn"):
+        _local.conn = sqlite3.connect(":memory:")
+    return _local.conn
 
 
 @app.get("/healthz")
@@ -180,6 +189,17 @@ async def register(body: dict, response: Response):
         response.status_code = 409
         return {"detail": "exists"}
     await asyncio.sleep(0)
+    seen.add(key)
+    return {"simulation_id": key}
+
+
+@app.post("/sync-simulations", status_code=201)
+def register_sync(body: dict, response: Response):
+    key = body["simulation_id"]
+    if key in seen:
+        response.status_code = 409
+        return {"detail": "exists"}
+    _db().execute("SELECT 1").fetchone()  # one in-memory DB round trip
     seen.add(key)
     return {"simulation_id": key}
 """
@@ -202,11 +222,11 @@ def narrow_app() -> Iterator[Target]:
             yield target
 
 
-def _requests(run: str) -> Callable[[int], list[HttpRequest]]:
+def _requests(run: str, path: str = "/simulations") -> Callable[[int], list[HttpRequest]]:
     def make(attempt: int) -> list[HttpRequest]:
         key = f"{run}-{attempt}"
         return [
-            HttpRequest("POST", "/simulations", json={"simulation_id": key, "client_id": f"c{i}"})
+            HttpRequest("POST", path, json={"simulation_id": key, "client_id": f"c{i}"})
             for i in range(WORKERS)
         ]
 
@@ -220,8 +240,10 @@ def _one_winner(attempt: int, replies: list[HttpReply]) -> Violation | None:
     return None
 
 
-def http_hit_rate(target: Target, mode: Mode, attempts: int) -> tuple[int, float]:
-    make = _requests(uuid.uuid4().hex[:8])
+def http_hit_rate(
+    target: Target, mode: Mode, attempts: int, path: str = "/simulations"
+) -> tuple[int, float]:
+    make = _requests(uuid.uuid4().hex[:8], path)
     warmup = HttpRequest("GET", "/healthz")
     hits = 0
     started = time.perf_counter()
@@ -233,7 +255,7 @@ def http_hit_rate(target: Target, mode: Mode, attempts: int) -> tuple[int, float
 
 
 def http_time_to_detection(
-    target: Target, mode: Mode, runs: int, budget: float
+    target: Target, mode: Mode, runs: int, budget: float, path: str = "/simulations"
 ) -> list[float | None]:
     times: list[float | None] = []
     for seed in range(runs):
@@ -245,7 +267,7 @@ def http_time_to_detection(
             warmup=HttpRequest("GET", "/healthz"),
         )
         result = race_http(
-            "exclusive", target.base_url, _requests(uuid.uuid4().hex[:8]), _one_winner, config
+            "exclusive", target.base_url, _requests(uuid.uuid4().hex[:8], path), _one_winner, config
         )
         times.append(result.time_to_failure)
     return times
@@ -296,22 +318,27 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     targets = (
-        ("sample base POST /simulations (get-then-save over SQLite)", sample_base),
-        ("narrow async app (one await between check and act)", narrow_app),
+        ("sample base POST /simulations (get-then-save over SQLite)", sample_base, "/simulations"),
+        ("narrow app, async handler (one await between check and act)", narrow_app, "/simulations"),
+        (
+            "narrow app, sync handler (one in-memory SQLite round trip between check and act)",
+            narrow_app,
+            "/sync-simulations",
+        ),
     )
-    for title, starter in targets:
+    for title, starter, path in targets:
         print(f"\n# HTTP race: {title}, {WORKERS} requests per attempt")
         with starter() as target:
             http_rates = {}
             for mode in (Mode.GATHER, Mode.LAST_BYTE):
-                hits, per = http_hit_rate(target, mode, http_attempts)
+                hits, per = http_hit_rate(target, mode, http_attempts, path)
                 http_rates[mode] = hits
                 print(
                     f"  {mode.value:9} hit {hits}/{http_attempts} "
                     f"({100 * hits / http_attempts:.1f}%), {per * 1000:.1f} ms/attempt"
                 )
             for mode in (Mode.GATHER, Mode.LAST_BYTE):
-                times = http_time_to_detection(target, mode, http_runs, budget=2.0)
+                times = http_time_to_detection(target, mode, http_runs, budget=2.0, path=path)
                 print(f"  {mode.value:9} time to first detection (2 s budget): {_ttf(times, 2.0)}")
             ratio = _ratio(
                 http_rates[Mode.LAST_BYTE], http_rates[Mode.GATHER], http_attempts, http_attempts
