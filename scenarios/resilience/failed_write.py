@@ -3,6 +3,7 @@ reports success nor stays silent: it answers an error and logs one."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from pydantic import Field, field_validator
@@ -34,6 +35,17 @@ class FailedWriteBinding(UpstreamRequest):
         return value.upper()
 
 
+class _Records(logging.Handler):
+    """Formats WARNING-and-above records of this process (for in-process targets)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+
+
 @scenario("resilience.failed_write", binding=FailedWriteBinding)
 def failed_upstream_write_is_not_reported_as_success(
     binding: FailedWriteBinding, target: Target
@@ -43,14 +55,24 @@ def failed_upstream_write_is_not_reported_as_success(
     with StubUpstream(statuses={binding.upstream_method: binding.upstream_status},
                       host=binding.upstream_host, port=binding.upstream_port) as stub:
         before = len(target.logs())
-        with target.client() as client:
-            response = binding.call.send(client, binding.values, **binding.kwargs())
-        rejected = stub.requests_for(binding.upstream_method)
-        deadline = time.monotonic() + binding.log_wait
-        logged = error_lines(target.logs()[before:], binding.error_log)
-        while not logged and time.monotonic() < deadline:
-            time.sleep(0.05)
-            logged = error_lines(target.logs()[before:], binding.error_log)
+        records = _Records()  # an in-process target logs here, not to a captured stream
+        root = logging.getLogger()
+        root.addHandler(records)
+        try:
+            with target.client() as client:
+                response = binding.call.send(client, binding.values, **binding.kwargs())
+            rejected = stub.requests_for(binding.upstream_method)
+
+            def new_log() -> str:
+                return target.logs()[before:] + "\n".join(records.lines)
+
+            deadline = time.monotonic() + binding.log_wait
+            logged = error_lines(new_log(), binding.error_log)
+            while not logged and time.monotonic() < deadline:
+                time.sleep(0.05)
+                logged = error_lines(new_log(), binding.error_log)
+        finally:
+            root.removeHandler(records)
     if not rejected:
         raise AssertionError(
             f"resilience.failed_write: {binding.call} answered {response.status_code} but the "
@@ -64,7 +86,7 @@ def failed_upstream_write_is_not_reported_as_success(
             f"upstream answered {binding.upstream_status} to {binding.upstream_method} "
             f"{rejected[0].path}: the upstream's status is never checked")
     if not logged:
-        captured = "" if target.logs() else " (this target captures no logs)"
+        captured = "" if target.logs() or records.lines else " (nothing was captured at all)"
         problems.append(f"nothing matching {binding.error_log!r} was logged{captured}: the "
                         "failure is invisible to operators")
     if problems:

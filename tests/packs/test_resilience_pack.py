@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +159,38 @@ def test_a_fault_the_call_never_reaches_is_a_user_error(
 def test_fault_binding_takes_exactly_one_kind() -> None:
     with pytest.raises(UserError, match=r"binding\.fault"):
         run("resilience.swallowed_errors", {"call": "x", "fault": {"at": "m:f"}}, None)  # type: ignore[arg-type]
+
+
+@contextmanager
+def _in_process(tree: Path, data: Path, sample_modules: Any,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Target, str]]:
+    upstream = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("SHOPAPP_DATA_DIR", str(data))
+    monkeypatch.setenv("SHOPAPP_UPSTREAM_URL", upstream)
+    monkeypatch.setenv("SHOPAPP_PRICING_TIMEOUT", "1")
+    with sample_modules(tree), launch({"kind": "asgi", "app": "shopapp.app:app"}) as target:
+        yield target, upstream
+
+
+@pytest.mark.timeout(60)
+def test_hung_upstream_in_process_fails_within_the_bound_instead_of_hanging(
+    checkout: Checkout, sample_modules: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = time.perf_counter()
+    with _in_process(checkout("base"), tmp_path, sample_modules, monkeypatch) as (target, up):
+        with pytest.raises(AssertionError, match=r"did not answer within 2s"):
+            run("resilience.hung_upstream", {"call": "GET /prices/abc", "upstream": up,
+                                             "bound": 2.0}, target)
+    assert time.perf_counter() - started < 20
+
+
+@pytest.mark.timeout(60)
+def test_failed_write_in_process_reads_the_log_records(
+    checkout: Checkout, sample_modules: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    fixed: Callable[[str], None],
+) -> None:
+    fixed("patch-unchecked")
+    with _in_process(checkout("head"), tmp_path, sample_modules, monkeypatch) as (target, up):
+        assert target.logs() == ""  # nothing is captured from an in-process app's streams
+        run("resilience.failed_write", {"call": "PATCH /inventory/abc", "json": {"quantity": 3},
+                                        "upstream": up}, target)
