@@ -122,12 +122,13 @@ def settings_file(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, 
 
 @contextmanager
 def upstream_client(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, Any], Any]]:
-    # 10 iterations, not 50: each builds an httpx.AsyncClient (an SSL context, ~60 ms).
+    # 10 iterations, not 50, and no allocation sites: each iteration builds an
+    # httpx.AsyncClient (an SSL context, ~60 ms), which tracemalloc slows down several times.
     with StubUpstream() as stub, sample.modules(rev), launch(
             {"kind": "python", "factory": "shopapp.upstream:UpstreamClient",
              "kwargs": {"base_url": stub.url}}) as target:
         yield target, {"steps": ["startup", "http.get /items/1", "shutdown"], "warmup": 2,
-                       "iterations": 10}, _none
+                       "iterations": 10, "allocation_sites": False}, _none
 
 
 @contextmanager
