@@ -21,7 +21,7 @@ def _install(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the harness's own test suite (unit, integration, scenario packs); CI runs this."""
     _install(session)
-    session.run("pytest", *(session.posargs or ["-n", "2", "--dist", "loadgroup"]))
+    session.run("pytest", *(session.posargs or ["-n", "2", "--dist", "loadfile"]))
 
 
 @nox.session(python=PYTHON)

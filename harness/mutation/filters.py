@@ -100,12 +100,14 @@ def _base_id(nodeid: str) -> str:
 
 
 def is_kill(outcome: RunOutcome) -> bool:
-    """Whether one test run detected the mutant. Collection/import errors count as detection."""
+    """Whether one test run detected the mutant. Collection/import errors count as detection,
+    and so does a scenario target that no longer starts: the mutant broke the service."""
     return outcome in (
         RunOutcome.FAILED,
         RunOutcome.TIMED_OUT,
         RunOutcome.NOT_COLLECTED,
         RunOutcome.INTERNAL_ERROR,
+        RunOutcome.TARGET_ERROR,
     )
 
 

@@ -1,4 +1,7 @@
-"""The demo end to end: every claim of the sample history gets exactly its designed verdict."""
+"""The sample end to end: the demo's exact verdicts, then the gate red on the broken history
+and green on the corrected one. One module, so `--dist loadfile` keeps these heavy runs in one
+worker, in order, sharing one mutation store (the gate reuses the demo's finished mutants).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,21 @@ from pathlib import Path
 import pytest
 
 from harness.claims.load import load_manifest
+from harness.cli.main import main
 from harness.demo import EXPECTED_SPECIAL, run_demo
 from harness.outcomes import Verdict
 from harness.report.writer import write_reports
-from harness.sample import SAMPLE_DIR
-
-pytestmark = pytest.mark.xdist_group("e2e")
+from harness.sample import SAMPLE_DIR, materialise
 
 ALL_CLAIMS = [c.id for c in load_manifest(SAMPLE_DIR / "harness.toml").claims]
 
 
-def test_demo_gives_every_claim_its_designed_verdict(
-    tmp_path: Path, shared_store: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture(autouse=True)
+def _share_the_store(shared_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FIXGUARD_CACHE_DIR", str(shared_store))
+
+
+def test_demo_gives_every_claim_its_designed_verdict(tmp_path: Path) -> None:
     result = run_demo()
     got = {c.claim_id: c.verdict for c in result.run.claims}
     assert sorted(got) == sorted(ALL_CLAIMS)
@@ -45,3 +49,25 @@ def test_demo_gives_every_claim_its_designed_verdict(
     doc = json.loads(written["json"].read_text())
     assert doc["verdicts"] == {k: v.value for k, v in got.items()}
     assert "backup-idempotency" in written["md"].read_text()
+
+
+def gate(repo: Path, base: str, out: Path, *extra: str) -> int:
+    return main(["gate", "--repo", str(repo), "--base", base, "--head", "HEAD", "--all", "--out", str(out), *extra])
+
+
+def test_gate_fails_on_the_history_with_broken_fixes(tmp_path: Path) -> None:
+    repo = materialise(tmp_path / "shop")
+    code = gate(repo.path, repo.base, tmp_path / "out", "--no-diff-mutation")
+    assert code == 1
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    for claim_id in ("backup-idempotency", "export-traversal", "health-leak"):
+        assert f"- {claim_id}:" in summary
+    assert "- schema-unique:" not in summary  # NO_MUTANTS is allowed by the policy, with a reason
+
+
+def test_gate_passes_once_the_fixes_are_corrected(tmp_path: Path) -> None:
+    repo = materialise(tmp_path / "shop", corrected=True)
+    code = gate(repo.path, repo.base, tmp_path / "out")
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert code == 0, summary
+    assert "### Gate" not in summary
