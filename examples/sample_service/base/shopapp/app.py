@@ -11,12 +11,14 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
 from . import (
+    avatars,
     backups,
     exports,
     health,
     inventory,
     ledger,
     pricing,
+    publisher,
     redemption,
     reports,
     simulations,
@@ -56,6 +58,8 @@ class Shop:
     notifier: Notifier
     poller: PollingService
     hot_folder: HotFolder
+    publisher: publisher.Publisher
+    avatars: avatars.AvatarStore
     imported: list[str] = field(default_factory=list)
     requests_served: int = 0
 
@@ -82,6 +86,8 @@ def build_shop(settings: Settings) -> Shop:
         notifier=Notifier(),
         poller=PollingService(interval=5.0),
         hot_folder=HotFolder(settings.hot_folder, lambda name, data: imported.append(name)),
+        publisher=publisher.Publisher(settings.upstream_url),
+        avatars=avatars.AvatarStore(),
         imported=imported,
     )
     shop.poller._work = _scan_hot_folder(shop)
@@ -112,7 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="shopapp", lifespan=lifespan)
     app.state.shop = build_shop(settings or Settings.from_env())
     for module in (tickets, redemption, simulations, backups, webhooks, exports, threads,
-                   health, pricing, inventory, ledger, stats, reports, uploads, usage):
+                   health, pricing, inventory, ledger, stats, reports, uploads, usage, publisher,
+                   avatars):
         app.include_router(module.router)
 
     @app.middleware("http")
