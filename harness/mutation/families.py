@@ -56,6 +56,7 @@ class Family(str, Enum):
     TASK_TRACKING_REMOVAL = "task tracking removal"
     TIMEOUT_REMOVAL = "timeout removal"
     ATOMICITY = "atomicity"
+    IMPORT_REMOVAL = "import removal"  # operators in harness/mutation/imports.py
     STATEMENT_DELETION = "statement deletion"
     GENERIC = "generic"
 

@@ -15,6 +15,7 @@ from . import families as fam
 from .arid import AridReason, arid_children
 from .families import Edit, Family
 from .generic import generic_edits, skip_subtree
+from .imports import import_removal
 from .mutant import Mutant, SourceEditor, changed_lines, mutant_id, unified_diff
 from .scope import Scope
 
@@ -102,6 +103,7 @@ class _Collector(cst.CSTVisitor):
             yield from fam.finally_removal(node)
         elif isinstance(node, cst.SimpleStatementLine):
             docstring = self._arid_roots.get(id(node)) is AridReason.DOCSTRING
+            yield from import_removal(node)  # before delete-statement, which it supersedes
             yield from fam.statement_edits(node, is_docstring=docstring)
 
 
