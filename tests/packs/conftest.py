@@ -23,6 +23,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,59 @@ def postgres_db(postgres_admin: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- one sample server per rev, shared by read-mostly pack checks ----------------------------
+
+
+@dataclass(frozen=True)
+class SharedSample:
+    """A sample server and what it was started with (see `shared_sample`)."""
+
+    target: Any
+    data_dir: Path
+    sandbox: Path
+    trace: Path
+    planted_env: str
+
+    @property
+    def sqlite_dsn(self) -> str:
+        return f"sqlite:///{self.data_dir / 'shopapp.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def shared_sample(
+    checkout: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], SharedSample]]:
+    """`shared_sample(rev)`: one uvicorn server of the sample at `rev` for the whole session.
+
+    It serves /exports from a traversal sandbox's base (`scenarios.path_traversal.sandbox`),
+    runs under the DB fetch tracer (`scenarios.invariants.dbtrace`), and has a planted
+    SHOPAPP_ENV. Checks that share it must leave its state usable by the others: each seeds
+    its own rows once, with ids nobody else uses.
+    """
+    from harness.targets import launch
+    from scenarios.path_traversal.sandbox import create
+
+    started: dict[str, SharedSample] = {}
+    root = tmp_path_factory.mktemp("shared-sample")
+
+    def get(rev: str) -> SharedSample:
+        if rev not in started:
+            here = root / rev
+            box = create(here / "sandbox")
+            trace = here / "dbtrace.log"
+            planted = f"fg-planted-{rev}-environment"
+            spec = make_sample_spec(checkout(rev), here / "data",
+                                    SHOPAPP_EXPORT_DIR=str(box.base),
+                                    SHOPAPP_ENV=planted, FIXGUARD_DBTRACE=str(trace))
+            spec["command"] = ("{python} -m scenarios.invariants.dbtrace -m uvicorn "
+                               "shopapp.app:app --host 127.0.0.1 --port {port} "
+                               "--log-level warning")
+            target = launch(spec).start()
+            started[rev] = SharedSample(target, here / "data", box.root, trace, planted)
+        return started[rev]
+
+    yield get
+    for shared in started.values():
+        shared.target.stop()

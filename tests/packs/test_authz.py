@@ -147,22 +147,20 @@ def test_definer_function_restricted_to_the_service_role_passes(
 
 @pytest.mark.parametrize(("rev", "leaks"), [("base", True), ("head", False)])
 def test_public_endpoints_on_the_sample(
-    rev: str, leaks: bool, tmp_path: Path, checkout: Any, sample_spec: Any,
-    fixed: Callable[[str], None],
+    rev: str, leaks: bool, shared_sample: Any, fixed: Callable[[str], None]
 ) -> None:
     if not leaks:
         fixed("health-leak")
-    spec = sample_spec(checkout(rev), tmp_path / "data", SHOPAPP_ENV="fg-planted-environment")
-    with launch(spec) as target:
-        if not leaks:
-            run("authz.public_endpoints_hide_internals", {}, target)
-            return
-        with pytest.raises(AssertionError) as caught:
-            run("authz.public_endpoints_hide_internals", {}, target)
+    shared = shared_sample(rev)
+    if not leaks:
+        run("authz.public_endpoints_hide_internals", {}, shared.target)
+        return
+    with pytest.raises(AssertionError) as caught:
+        run("authz.public_endpoints_hide_internals", {}, shared.target)
     message = str(caught.value)
     assert "GET /health (no credentials) -> 200 shows a Python version string" in message
-    assert "'fg-planted-environment'" in message
-    assert str(tmp_path / "data") in message
+    assert f"'{shared.planted_env}'" in message
+    assert str(shared.data_dir) in message
     assert "GET /metrics" not in message  # the counters reveal nothing inside
 
 

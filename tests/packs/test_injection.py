@@ -34,40 +34,36 @@ def binding(dsn: str, **extra: Any) -> dict[str, Any]:
         "foreign": ["B-SECRET-ONE", "B-SECRET-TWO"],
         "setup_sql": list(SEED),
         "dsn": dsn,
-        "examples": 40,
+        "examples": 20,
         **extra,
     }
 
 
-def run_on_sqlite(rev: str, tmp_path: Path, checkout: Callable[[str], Path],
-                  sample_spec: Callable[..., dict[str, Any]]) -> None:
-    data = tmp_path / "data"
-    with launch(sample_spec(checkout(rev), data)) as target:
-        dsn = f"sqlite:///{data / 'shopapp.sqlite3'}"
-        try:
-            run(CHECK, binding(dsn), target)
-        finally:
-            # A binding whose legitimate call shows none of the caller's rows proves nothing.
-            with pytest.raises(UserError, match=r"binding.values\[0\]='thread_1'"):
-                run(CHECK, binding(dsn, own=["NOT-THERE"], setup_sql=[]), target)
+def run_on_sqlite(rev: str, shared_sample: Callable[[str], Any]) -> None:
+    shared = shared_sample(rev)
+    try:
+        run(CHECK, binding(shared.sqlite_dsn), shared.target)
+    finally:
+        # A binding whose legitimate call shows none of the caller's rows proves nothing.
+        with pytest.raises(UserError, match=r"binding.values\[0\]='thread_1'"):
+            run(CHECK, binding(shared.sqlite_dsn, own=["NOT-THERE"], setup_sql=[]),
+                shared.target)
 
 
 def test_fails_on_the_buggy_base_with_a_tautology_that_reads_tenant_b(
-    tmp_path: Path, checkout: Any, sample_spec: Any
+    shared_sample: Any,
 ) -> None:
     with pytest.raises(AssertionError) as caught:
-        run_on_sqlite("base", tmp_path, checkout, sample_spec)
+        run_on_sqlite("base", shared_sample)
     message = str(caught.value)
     assert "returned another tenant's rows (B-SECRET-ONE, B-SECRET-TWO)" in message
     assert "answered 500" in message  # a lone quote breaks the f-string SQL
     assert "minimal payload: SqlPayload(\"thread_1'\", family='quote-break')" in message
 
 
-def test_passes_on_the_fixed_head(
-    tmp_path: Path, checkout: Any, sample_spec: Any, fixed: Callable[[str], None]
-) -> None:
+def test_passes_on_the_fixed_head(shared_sample: Any, fixed: Callable[[str], None]) -> None:
     fixed("thread-sqli")
-    run_on_sqlite("head", tmp_path, checkout, sample_spec)
+    run_on_sqlite("head", shared_sample)
 
 
 @pytest.mark.postgres

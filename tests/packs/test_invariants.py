@@ -24,7 +24,7 @@ def module_target(tree: Path, module: str, sample_modules: Any) -> Iterator[Targ
         yield target
 
 
-LEDGER = {"aggregate": "total_in_window", "entry": "Entry", "examples": 60}
+LEDGER = {"aggregate": "total_in_window", "entry": "Entry", "examples": 30}
 
 
 def test_window_aggregation_fails_on_the_buggy_base(checkout: Any, sample_modules: Any) -> None:
@@ -74,33 +74,28 @@ SEED_TICKETS = (
 )
 
 
-def run_stats(rev: str, tmp_path: Path, checkout: Any, sample_spec: Any) -> None:
-    data = tmp_path / "data"
-    trace = tmp_path / "dbtrace.log"
-    spec = sample_spec(checkout(rev), data, FIXGUARD_DBTRACE=str(trace))
-    spec["command"] = ("{python} -m scenarios.invariants.dbtrace -m uvicorn shopapp.app:app "
-                       "--host 127.0.0.1 --port {port} --log-level warning")
-    binding = {"call": "GET /stats", "setup_sql": list(SEED_TICKETS),
-               "dsn": f"sqlite:///{data / 'shopapp.sqlite3'}", "field": "tickets",
-               "rows": TICKETS}
-    with launch(spec) as target:
-        with pytest.raises(UserError, match="must run under the tracer"):
-            run("invariants.count_fetches_no_rows", {**binding, "trace": tmp_path / "no"}, target)
-        run("invariants.count_fetches_no_rows", binding, target)
+def run_stats(rev: str, shared_sample: Callable[[str], Any], tmp_path: Path) -> None:
+    shared = shared_sample(rev)
+    binding = {"call": "GET /stats", "setup_sql": list(SEED_TICKETS), "dsn": shared.sqlite_dsn,
+               "field": "tickets", "rows": TICKETS}
+    with pytest.raises(UserError, match="must run under the tracer"):
+        run("invariants.count_fetches_no_rows", {**binding, "trace": tmp_path / "no"},
+            shared.target)
+    run("invariants.count_fetches_no_rows", binding, shared.target)
 
 
 def test_count_fails_on_the_buggy_base_that_fetches_every_ticket(
-    tmp_path: Path, checkout: Any, sample_spec: Any
+    shared_sample: Any, tmp_path: Path
 ) -> None:
     with pytest.raises(AssertionError, match=f"GET /stats fetched {TICKETS} rows"):
-        run_stats("base", tmp_path, checkout, sample_spec)
+        run_stats("base", shared_sample, tmp_path)
 
 
 def test_count_passes_on_the_fixed_head(
-    tmp_path: Path, checkout: Any, sample_spec: Any, fixed: Callable[[str], None]
+    shared_sample: Any, tmp_path: Path, fixed: Callable[[str], None]
 ) -> None:
     fixed("stats-count")
-    run_stats("head", tmp_path, checkout, sample_spec)
+    run_stats("head", shared_sample, tmp_path)
 
 
 @pytest.mark.postgres

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,35 +21,21 @@ from harness.strategies import (
 )
 from harness.targets import launch
 from harness.targets.base import Target
-from scenarios.path_traversal.sandbox import Sandbox, create
+from scenarios.path_traversal.sandbox import Sandbox, create, open_sandbox
 
 READ = "path_traversal.read_stays_inside_base"
 WRITE = "path_traversal.write_stays_inside_base"
 
 
-@pytest.fixture(scope="module")
-def serve_exports(
-    tmp_path_factory: pytest.TempPathFactory, checkout: Callable[[str], Path],
-    sample_spec: Callable[..., dict[str, Any]],
-) -> Iterator[Callable[[str], tuple[Target, Sandbox]]]:
-    """`serve_exports(rev)`: the sample at `rev` serving /exports from its own sandbox's base.
+@pytest.fixture
+def serve_exports(shared_sample: Callable[[str], Any]) -> Callable[[str], tuple[Target, Sandbox]]:
+    """`serve_exports(rev)`: the session's sample server at `rev` and its traversal sandbox."""
 
-    One server per rev for the module: the read checks leave the sandbox as they found it.
-    """
-    started: dict[str, tuple[Target, Sandbox]] = {}
-    root = tmp_path_factory.mktemp("exports")
+    def get(rev: str) -> tuple[Target, Sandbox]:
+        shared = shared_sample(rev)
+        return shared.target, open_sandbox(shared.sandbox)
 
-    def start(rev: str) -> tuple[Target, Sandbox]:
-        if rev not in started:
-            box = create(root / f"sandbox-{rev}")
-            spec = sample_spec(checkout(rev), root / f"data-{rev}",
-                               SHOPAPP_EXPORT_DIR=str(box.base))
-            started[rev] = (launch(spec).start(), box)
-        return started[rev]
-
-    yield start
-    for target, _ in started.values():
-        target.stop()
+    return get
 
 
 def read_binding(box: Sandbox, **extra: Any) -> dict[str, Any]:
@@ -88,7 +73,7 @@ def test_read_check_passes_on_the_corrected_head(
     before = box.snapshot()
     # Every family but the null byte: the corrected fix still answers 500 to that one (below).
     families = [f for f in TRAVERSAL_FAMILIES if f != "null-byte"]
-    run(READ, read_binding(box, examples=30, families=families), target)
+    run(READ, read_binding(box, examples=20, families=families), target)
     assert box.snapshot() == before
     assert target.client().get("/exports/public.txt").text == "public export\n"
 
@@ -169,7 +154,8 @@ def test_write_check_fails_when_a_payload_modifies_the_canary(serve_files: Any) 
 
 def test_write_check_passes_when_names_are_resolved_and_contained(serve_files: Any) -> None:
     target, box = serve_files["target"], serve_files["strict"]
-    run(WRITE, {"call": "PUT /strict/files/{name}", "sandbox": str(box.root)}, target)
+    run(WRITE, {"call": "PUT /strict/files/{name}", "sandbox": str(box.root), "examples": 20},
+        target)
     assert target.client().put("/strict/files/ok.txt", content=b"x").status_code == 200
     assert (box.base / "ok.txt").read_bytes() == b"x"
 
