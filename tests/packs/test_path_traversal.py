@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.errors import UserError
 from harness.scenario import run
 from harness.strategies import (
     TRAVERSAL_FAMILIES,
@@ -214,3 +216,26 @@ def test_hypothesis_shrinks_a_deep_payload_to_the_minimal_one() -> None:
 def test_every_family_builds_a_payload(family: str) -> None:
     [payload] = traversal_corpus(["/s/canary.txt"], base="/s/base", families=[family])
     assert payload.family == family and payload.text
+
+
+def test_sandbox_snapshot_sees_and_restore_undoes_every_change_outside_the_base(
+    tmp_path: Path,
+) -> None:
+    box = create(tmp_path / "s")
+    before = box.snapshot()
+    (box.root / "canary.txt").write_text("overwritten")
+    (box.root / "outside" / "new.txt").write_text("x")  # written through base/link
+    (box.root / "made").mkdir()
+    (box.root / "made" / "deep.txt").write_text("y")
+    (box.base / "inside.txt").write_text("inside the base is not watched")
+    changes = before.changes(box.snapshot())
+    assert changes[:3] == ["created made", "created made/deep.txt", "created outside/new.txt"]
+    assert changes[3].startswith("modified canary.txt (sha256 ")
+    box.restore(before)
+    assert box.snapshot() == before
+    assert box.leaked((box.root / "canary.txt").read_bytes()) == ["canary.txt"]
+    assert open_sandbox(box.root) == box
+    with pytest.raises(UserError, match="no sandbox layout there"):
+        open_sandbox(tmp_path)
+    with pytest.raises(UserError, match="is not empty"):
+        create(box.root)
