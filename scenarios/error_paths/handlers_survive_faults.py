@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import importlib
 import inspect
 from collections.abc import Iterator
@@ -68,7 +69,6 @@ class _Run:
     fault: type[BaseException]
     calls: int = 0
     instance: BaseException | None = None
-    error: BaseException | None = None
     reached: list[Handler] = field(default_factory=list)
 
 
@@ -168,6 +168,50 @@ def _broken(ref: str, run: _Run) -> Iterator[None]:
         setattr(owner, attr, original)
 
 
+@contextmanager
+def _watched(names: tuple[str, ...], escaped: list[_Escape]) -> Iterator[None]:
+    """Wrap each bound function on its owner so what escapes it is recorded, even when a web
+    framework turns it into a 500 before it reaches the driver."""
+    undo: list[tuple[Any, str, Any]] = []
+    for ref in names:
+        owner, attr = _split(ref)
+        original = inspect.getattr_static(owner, attr)
+        plain = original.__func__ if isinstance(original, staticmethod | classmethod) else original
+        if not callable(plain):
+            continue
+        wrapper = _recording(plain, escaped)
+        if isinstance(original, staticmethod | classmethod):
+            wrapper = type(original)(wrapper)
+        setattr(owner, attr, wrapper)
+        undo.append((owner, attr, original))
+    try:
+        yield
+    finally:
+        for owner, attr, original in reversed(undo):
+            setattr(owner, attr, original)
+
+
+def _recording(func: Any, escaped: list[_Escape]) -> Any:
+    if inspect.iscoroutinefunction(func):
+        @functools.wraps(func)
+        async def watch_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await func(*args, **kwargs)
+            except Exception as exc:
+                escaped.append(_Escape.of(exc))
+                raise
+        return watch_async
+
+    @functools.wraps(func)
+    def watch(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            escaped.append(_Escape.of(exc))
+            raise
+    return watch
+
+
 def _drive(binding: HandlerFaultsBinding, target: Target) -> None:
     if binding.invoke is not None:
         func = attribute(target, binding.invoke, field="invoke")
@@ -217,23 +261,30 @@ def _reached(instance: BaseException, spans: dict[str, tuple[str, int, int]],
     return out
 
 
-def _escaped(error: BaseException | None, instance: BaseException | None,
-             names: tuple[str, ...]) -> BaseException | None:
-    """The NameError-like exception that escaped while handling `instance`, if any."""
-    seen: set[int] = set()
-    current = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if any(c.__name__ in names for c in type(current).__mro__):
-            context = current.__context__
-            chain: set[int] = set()
-            while context is not None and id(context) not in chain:
-                if context is instance:
-                    return current
-                chain.add(id(context))
-                context = context.__context__
-        current = current.__cause__ or current.__context__
-    return None
+@dataclass(frozen=True)
+class _Escape:
+    """An exception that left a bound function, with the exceptions it was raised while
+    handling, snapshotted at once (a framework that re-raises it later rewrites __context__)."""
+
+    error: BaseException
+    chain: tuple[BaseException, ...]
+
+    @classmethod
+    def of(cls, error: BaseException) -> _Escape:
+        chain: list[BaseException] = []
+        current: BaseException | None = error
+        while current is not None and all(current is not c for c in chain):
+            chain.append(current)
+            current = current.__cause__ or current.__context__
+        return cls(error, tuple(chain))
+
+    def name_error(self, instance: BaseException | None, names: tuple[str, ...]) -> BaseException | None:
+        """The exception of `names` raised while `instance` was being handled, if any."""
+        for i, exc in enumerate(self.chain):
+            if any(c.__name__ in names for c in type(exc).__mro__) and \
+                    any(later is instance for later in self.chain[i + 1:]):
+                return exc
+        return None
 
 
 def _where(exc: BaseException) -> str:
@@ -267,15 +318,18 @@ def every_except_branch_runs_without_name_errors(
     for dependency in binding.dependencies:
         for fault in faults:
             run = _Run(dependency, fault)
-            with _broken(dependency, run):
+            escapes: list[_Escape] = []
+            with _broken(dependency, run), _watched(binding.functions, escapes):
                 try:
                     _drive(binding, target)
                 except Exception as exc:
-                    run.error = exc
+                    escapes.append(_Escape.of(exc))
             if run.instance is not None:
                 run.reached = _reached(run.instance, spans, handlers)
             runs.append(run)
-            escaped = _escaped(run.error, run.instance, binding.escapes)
+            escaped = next((found for e in escapes
+                            if (found := e.name_error(run.instance, binding.escapes)) is not None),
+                           None)
             if escaped is not None:
                 where = ", ".join(h.label for h in run.reached) or "a handler"
                 problems.append(
