@@ -337,9 +337,18 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {mode.value:9} hit {hits}/{http_attempts} "
                     f"({100 * hits / http_attempts:.1f}%), {per * 1000:.1f} ms/attempt"
                 )
+            medians = {}
             for mode in (Mode.GATHER, Mode.LAST_BYTE):
                 times = http_time_to_detection(target, mode, http_runs, budget=2.0, path=path)
+                found = [t for t in times if t is not None]
+                medians[mode] = statistics.median(found) if found else None
                 print(f"  {mode.value:9} time to first detection (2 s budget): {_ttf(times, 2.0)}")
+            gather_median, last_median = medians[Mode.GATHER], medians[Mode.LAST_BYTE]
+            if gather_median and last_median:
+                print(
+                    "  ratio median time to first detection gather/last-byte: "
+                    f"{gather_median / last_median:.1f}x"
+                )
             ratio = _ratio(
                 http_rates[Mode.LAST_BYTE], http_rates[Mode.GATHER], http_attempts, http_attempts
             )
