@@ -304,7 +304,7 @@ def unit_throughput(tmp: Path, cap: float) -> list[ToolRun]:
     wall = time.monotonic() - started
     detected = sum(1 for m in result.mutants if m.status.is_detected)
     ours_run = ToolRun(
-        "fixguard (subprocess)", wall, len(result.mutants), len(result.mutants), detected
+        "fixguard (fork server)", wall, len(result.mutants), len(result.mutants), detected
     )
     copy = _mutmut_copy(repo, "HEAD", tmp / "unit-mutmut", "pkg", [])
     wall, capped, _out = _mutmut(copy, "run", "--max-children", "2", cap=cap)

@@ -262,8 +262,7 @@ def _run_all(
     warm: dict[Path, WarmRunner | None] = {}
 
     # A fork server costs about one plain run to start: worth it from two runs per worker on.
-    single_runs = sum(1 for _m, _t, n, _k, _key in pending if n == 1)
-    use_fork = options.fork and single_runs >= 2 * len(spaces)
+    use_fork = options.fork and len(pending) >= 2 * len(spaces)
 
     def runner_for(space: Workspace) -> WarmRunner | None:
         """The space's fork server, started on first use (only by the thread holding the space)."""
@@ -284,7 +283,7 @@ def _run_all(
         space = free.get()
         try:
             reporter.mutant_started(mutant)
-            fork = runner_for(space) if n == 1 else None
+            fork = runner_for(space)
             result = _run_one(space, mutant, tests, n, needed, options, timeout, fork)
             if fork is not None and fork.broken:
                 warm[space.root] = None
@@ -359,7 +358,9 @@ def _run_one(
                 env["FIXGUARD_SWITCH_INTERVAL"] = repr(SWITCH_INTERVALS[i % len(SWITCH_INTERVALS)])
             pytest_args = [*options.pytest_args, "-p", PROBE_MODULE, "-x"]
             run = None
-            if fork is not None and not fork.broken:
+            # The first run may fork; repeats start fresh interpreters, since PYTHONHASHSEED can
+            # only change at start-up (the switch interval and FIXGUARD_SEED vary either way).
+            if i == 0 and fork is not None and not fork.broken:
                 try:
                     run = fork.run(nodeids, pytest_args=pytest_args, env=env, timeout=timeout)
                 except WarmUnavailable:

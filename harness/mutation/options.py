@@ -46,8 +46,8 @@ class MutationOptions:
     shard: str | None = None
     #: Parent directory of the isolated copies (default: the system temp dir).
     workdir: Path | None = None
-    #: Run single-run mutants in a per-worker fork server (warm pytest and third-party imports)
-    #: instead of a fresh interpreter each time; k-of-n repeats always use fresh interpreters
+    #: Run each mutant's first test run in a per-worker fork server (warm pytest and installed
+    #: imports) instead of a fresh interpreter; k-of-n repeats always use fresh interpreters
     #: (PYTHONHASHSEED can only change at start-up). Falls back to subprocesses by itself.
     fork: bool = True
     #: Run only these mutant ids (to rerun one survivor exactly).
