@@ -312,6 +312,11 @@ def classify_result(result: WorkerResult, binding: ContentionBinding) -> Answer:
     if result.error is not None:
         if type(result.error).__name__ in binding.conflict_errors:
             return Answer(result.index, Kind.CONFLICT, error=result.error)
+        status = getattr(result.error, "status_code", None)
+        if isinstance(status, int) and 100 <= status <= 599:  # HTTPException and kin
+            kind = Kind.CONFLICT if status in binding.conflict else Kind.UNEXPECTED
+            detail = getattr(result.error, "detail", "")
+            return Answer(result.index, kind, status=status, error=result.error, body=str(detail))
         return Answer(result.index, Kind.UNEXPECTED, error=result.error)
     value = result.value
     if (

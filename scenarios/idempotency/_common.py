@@ -22,7 +22,8 @@ class IdempotencyBinding(BaseModel):
 
     ``call`` is ``"POST /backups"`` (HTTP: ``json`` is the body, the key goes in ``header``) or a
     method of the python target's service (``args`` default to ``["{idempotency_key}",
-    "{payload}"]``; it returns ``(status, body)``, and a missing key is passed as None).
+    "{payload}"]``; it returns ``(status, body)`` or raises an exception carrying
+    ``status_code`` (FastAPI's ``HTTPException``), and a missing key is passed as None).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -151,6 +152,9 @@ class Sender:
         try:
             result = getattr(self.service, str(b.call))(*args)
         except Exception as exc:
+            status = getattr(exc, "status_code", None)
+            if isinstance(status, int) and 100 <= status <= 599:  # an HTTPException and kin
+                return Reply(status, {"detail": getattr(exc, "detail", str(exc))})
             return Reply(500, f"raised {type(exc).__name__}: {exc}")
         if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], int):
             return Reply(result[0], result[1])
