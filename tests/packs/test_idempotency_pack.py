@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from fastapi import HTTPException
 
 import scenarios.idempotency  # noqa: F401 - registers the checks
 from harness.errors import UserError
@@ -19,8 +20,9 @@ from harness.targets import TargetSpec, launch
 class Backups:
     """An Idempotency-Key store done right, unless ``bug`` names the one thing it gets wrong."""
 
-    def __init__(self, bug: str = ""):
+    def __init__(self, bug: str = "", raising: bool = False):
         self.bug = bug
+        self.raising = raising
         self.claims: dict[str, dict[str, Any]] = {}
         self.made: Counter[str] = Counter()
         self.runner: Any = lambda payload: None
@@ -30,6 +32,12 @@ class Backups:
         return self.made[payload]
 
     def handle(self, key: str | None, payload: str) -> tuple[int, dict[str, Any]]:
+        status, body = self._handle(key, payload)
+        if self.raising and status >= 400:
+            raise HTTPException(status, body["detail"])  # the sample's hardened fix does this
+        return status, body
+
+    def _handle(self, key: str | None, payload: str) -> tuple[int, dict[str, Any]]:
         if self.bug != "no-validation" and (key is None or not key.strip() or len(key) > 255):
             return 400, {"detail": "Idempotency-Key is required (1-255 characters)"}
         if key is None:
@@ -94,9 +102,10 @@ BINDING = {
 }
 
 
-def check(name: str, bug: str = "", **binding: Any) -> str | None:
+def check(name: str, bug: str = "", raising: bool = False, **binding: Any) -> str | None:
     started = time.perf_counter()
-    with launch(TargetSpec(kind="python", factory=Backups, kwargs={"bug": bug})) as target:
+    kwargs = {"bug": bug, "raising": raising}
+    with launch(TargetSpec(kind="python", factory=Backups, kwargs=kwargs)) as target:
         try:
             run(name, {**BINDING, **binding}, target)
         except AssertionError as exc:
@@ -124,6 +133,7 @@ def test_each_check_fails_on_its_bug_and_passes_on_the_correct_service(
     assert failure is not None, f"{name} passed on the {bug!r} service"
     assert failure.startswith(f"{name}: ") and says in failure
     assert check(name) is None
+    assert check(name, raising=True) is None, "refusals raised as HTTPException count by status"
 
 
 def test_the_mismatch_check_needs_a_second_payload() -> None:
