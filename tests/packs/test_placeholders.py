@@ -1,0 +1,82 @@
+"""The placeholders pack on the sample's avatar-placeholder finding, through uvicorn (process
+target): the upload placeholder and the 501 thumbnail route fail on the base, pass at the head;
+NotImplementedError is caught in-process on a small app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, HTTPException
+
+from harness.errors import UserError
+from harness.scenario import run
+from harness.targets import launch
+
+ROUND_TRIP = {"send": "PUT /avatars/{key}", "fetch": "GET /avatars/{key}",
+              "digest_field": "sha256"}
+
+
+def test_both_checks_fail_on_the_base(checkout: Any, sample_spec: Callable[..., dict[str, Any]],
+                                      tmp_path: Path) -> None:
+    with launch(sample_spec(checkout("base"), tmp_path / "data")) as target:
+        with pytest.raises(AssertionError) as routes:
+            run("placeholders.no_unimplemented_routes", {}, target)
+        with pytest.raises(AssertionError) as round_trip:
+            run("placeholders.input_round_trip", ROUND_TRIP, target)
+    assert "GET /avatars/{user_id}/thumbnail answered 501: " in str(routes.value)
+    assert str(routes.value).count("answered 501") == 1, routes.value
+    message = str(round_trip.value)
+    assert "PUT /avatars/{key} (fg-round-trip-1): sent 4096 bytes (sha256 " in message
+    assert "the answer's sha256 is e3b0c44298fc = sha256 of nothing" in message
+    assert "GET /avatars/{key} (fg-round-trip-2): gave back 0 bytes" in message
+
+
+def test_both_checks_pass_at_the_head(checkout: Any, sample_spec: Callable[..., dict[str, Any]],
+                                      tmp_path: Path, fixed: Callable[[str], None]) -> None:
+    fixed("avatar-placeholder")
+    with launch(sample_spec(checkout("head"), tmp_path / "data")) as target:
+        run("placeholders.no_unimplemented_routes", {}, target)
+        run("placeholders.input_round_trip", ROUND_TRIP, target)
+        # a JSON payload compared through the digest field alone also round-trips as bytes
+        run("placeholders.input_round_trip", {**ROUND_TRIP, "fetch": None, "size": 17}, target)
+
+
+def _placeholder_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/ready")
+    def ready() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/voices/{voice_id}/synthesize")
+    def synthesize(voice_id: str) -> dict[str, str]:
+        raise NotImplementedError("cloned synthesis is not wired up")
+
+    @app.get("/legacy")
+    def legacy() -> dict[str, str]:
+        raise HTTPException(501, "documented as unimplemented")
+
+    return app
+
+
+def test_not_implemented_error_is_found_in_process_and_allow_is_honoured() -> None:
+    with launch({"kind": "asgi", "factory": _placeholder_app}) as target:
+        with pytest.raises(AssertionError) as caught:
+            run("placeholders.no_unimplemented_routes", {}, target)
+        message = str(caught.value)
+        assert "POST /voices/{voice_id}/synthesize answered 500 and raised " \
+               "NotImplementedError: cloned synthesis is not wired up" in message
+        assert "GET /legacy answered 501" in message and "/ready" not in message
+        run("placeholders.no_unimplemented_routes",
+            {"allow": ["GET /legacy"], "exclude": ["/voices/{voice_id}/synthesize"]}, target)
+
+
+def test_bindings_are_checked() -> None:
+    with launch({"kind": "asgi", "factory": _placeholder_app}) as target:
+        with pytest.raises(UserError, match="set fetch"):
+            run("placeholders.input_round_trip", {"send": "PUT /x/{key}"}, target)
+        with pytest.raises(UserError, match="answered 404"):
+            run("placeholders.no_unimplemented_routes", {"openapi": "/nope.json"}, target)
