@@ -222,10 +222,10 @@ def fast_endpoint(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, 
     with sqlite3.connect(data / "shopapp.sqlite3") as conn:
         conn.executescript((sample.tree(rev) / "migrations/001_init.sql").read_text())
         conn.executemany("INSERT INTO tickets (id, user_id, used, created_at) VALUES (?, ?, ?, 0)",
-                         ((f"t{i}", f"u{i % 97}", i % 2) for i in range(40_000)))
+                         ((f"t{i}", f"u{i % 97}", i % 2) for i in range(100_000)))
     conn.close()
     with launch(sample.spec(rev, data)) as target:
-        yield target, {"call": "GET /reports/summary", "in_flight": 4, "probes": 6,
+        yield target, {"call": "GET /reports/summary", "in_flight": 4, "probes": 8,
                        "threshold": 0.3}, _none
 
 
