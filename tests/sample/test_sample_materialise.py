@@ -23,14 +23,15 @@ from .conftest import git
 def test_history_is_a_buggy_base_then_one_commit_per_fix(sample_repo: SampleRepo) -> None:
     log = git(sample_repo.path, "log", "--reverse", "--format=%H %s").splitlines()
     fixes = patch_ids(SAMPLE_DIR / "fixes")
-    assert len(log) == 1 + len(fixes) == 22
+    assert len(log) == 1 + len(fixes)
+    assert len(fixes) >= 21
     assert log[0] == f"{sample_repo.base} shopapp: initial import (buggy base)"
     for (finding, _), line, (claim_id, sha) in zip(
         fixes, log[1:], sample_repo.commits.items(), strict=True
     ):
         assert finding == claim_id
         assert line.startswith(sha) and f"({finding})" in line
-    assert sample_repo.head == sample_repo.commits["schema-unique"]
+    assert sample_repo.head == list(sample_repo.commits.values())[-1]
     assert git(sample_repo.path, "status", "--porcelain") == ""
 
 
@@ -38,7 +39,7 @@ def test_manifest_is_committed_on_the_base(sample_repo: SampleRepo) -> None:
     assert sample_repo.manifest == sample_repo.path / "harness.toml"
     on_base = git(sample_repo.path, "show", f"{sample_repo.base}:harness.toml")
     assert on_base == (SAMPLE_DIR / "harness.toml").read_text().strip()
-    assert len(load_claims(sample_repo.manifest)) == 21
+    assert len(load_claims(sample_repo.manifest)) == len(sample_repo.commits)
 
 
 def test_materialise_is_deterministic(sample_repo: SampleRepo,
@@ -71,7 +72,7 @@ def test_cli_prints_repo_shas_and_claims(tmp_path: Path, sample_repo: SampleRepo
     assert result.exit_code == 0, result.output
     assert f"base:     {sample_repo.base}" in result.output
     assert f"head:     {sample_repo.head}" in result.output
-    assert "claims (21):" in result.output
+    assert f"claims ({len(sample_repo.commits)}):" in result.output
     assert "export-traversal" in result.output
 
 
