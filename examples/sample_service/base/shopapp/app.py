@@ -17,10 +17,13 @@ from . import (
     health,
     inventory,
     ledger,
+    order_sync,
+    orders,
     pricing,
     publisher,
     redemption,
     reports,
+    search,
     simulations,
     stats,
     threads,
@@ -60,6 +63,9 @@ class Shop:
     hot_folder: HotFolder
     publisher: publisher.Publisher
     avatars: avatars.AvatarStore
+    orders: orders.OrderBook
+    order_sync: order_sync.OrderSync
+    search_limiter: search.RateLimiter
     imported: list[str] = field(default_factory=list)
     requests_served: int = 0
 
@@ -88,6 +94,9 @@ def build_shop(settings: Settings) -> Shop:
         hot_folder=HotFolder(settings.hot_folder, lambda name, data: imported.append(name)),
         publisher=publisher.Publisher(settings.upstream_url),
         avatars=avatars.AvatarStore(),
+        orders=orders.OrderBook(db),
+        order_sync=order_sync.OrderSync(settings.upstream_url),
+        search_limiter=search.RateLimiter(),
         imported=imported,
     )
     shop.poller._work = _scan_hot_folder(shop)
@@ -112,6 +121,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await shop.poller.stop()
         await shop.notifier.aclose()
         await shop.upstream.shutdown()
+        shop.order_sync.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -119,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.shop = build_shop(settings or Settings.from_env())
     for module in (tickets, redemption, simulations, backups, webhooks, exports, threads,
                    health, pricing, inventory, ledger, stats, reports, uploads, usage, publisher,
-                   avatars):
+                   avatars, orders, order_sync, search):
         app.include_router(module.router)
 
     @app.middleware("http")
