@@ -1,0 +1,84 @@
+"""bounds.retries_terminate: with a dependency that always fails, the call ends within the
+configured attempts and a time bound; the attempts are counted by a stub upstream on loopback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import httpx
+from pydantic import Field
+
+from harness.bindings import StatusSet
+from harness.leaks import StubUpstream
+from harness.scenario import scenario
+from harness.targets.base import Target
+from scenarios.resilience._common import UpstreamRequest
+
+
+class RetriesBinding(UpstreamRequest):
+    """The stub at ``upstream`` answers every request with ``status``."""
+
+    #: The most attempts the target may make for one call (its configured bound).
+    max_attempts: int = Field(ge=1, le=10_000)
+    #: Seconds the call has to give up in.
+    bound: float = Field(default=10.0, gt=0, le=600)
+    #: What the failing upstream answers.
+    status: int = Field(default=503, ge=400, le=599)
+    #: Only these methods count as attempts (default: every request the stub gets).
+    methods: tuple[str, ...] = ()
+    #: Answers that count as giving up properly (default: any).
+    expect: StatusSet | None = None
+
+
+@scenario("bounds.retries_terminate", binding=RetriesBinding)
+def retries_end_within_the_configured_attempts(binding: RetriesBinding, target: Target) -> None:
+    """The call answers within `bound` seconds, after at most `max_attempts` upstream requests."""
+    with StubUpstream(status=binding.status, host=binding.upstream_host,
+                      port=binding.upstream_port) as stub:
+
+        def attempts() -> int:
+            if not binding.methods:
+                return len(stub.requests)
+            return sum(len(stub.requests_for(m)) for m in binding.methods)
+
+        outcome: dict[str, Any] = {}
+        started = time.perf_counter()
+        with target.client(timeout=httpx.Timeout(binding.bound, connect=5.0)) as client:
+
+            def send() -> None:
+                try:
+                    outcome["response"] = binding.call.send(client, binding.values,
+                                                            **binding.kwargs())
+                except BaseException as exc:  # handed to the checking thread
+                    outcome["error"] = exc
+
+            # A watcher thread keeps the bound: in-process transports ignore httpx timeouts.
+            caller = threading.Thread(target=send, name="fixguard-retry-call", daemon=True)
+            caller.start()
+            caller.join(binding.bound + 0.5)
+            took = time.perf_counter() - started
+            made = attempts()
+            if caller.is_alive() or isinstance(outcome.get("error"), httpx.TimeoutException):
+                raise AssertionError(
+                    f"bounds.retries_terminate: {binding.call} was still retrying after "
+                    f"{took:.1f}s: {made} attempts against an upstream that always answers "
+                    f"{binding.status} (at most {binding.max_attempts} allowed). An unbounded "
+                    "retry loop: stop after a maximum number of attempts.")
+    if "error" in outcome:
+        raise outcome["error"]
+    response: httpx.Response = outcome["response"]
+    if made == 0:
+        raise AssertionError(
+            f"bounds.retries_terminate: {binding.call} never called the upstream at "
+            f"{binding.upstream} (answered {response.status_code}); is the target configured "
+            "with that address?")
+    if made > binding.max_attempts:
+        raise AssertionError(
+            f"bounds.retries_terminate: {binding.call} made {made} attempts in {took:.1f}s, "
+            f"more than the configured {binding.max_attempts}")
+    if binding.expect is not None and response.status_code not in binding.expect:
+        raise AssertionError(
+            f"bounds.retries_terminate: {binding.call} gave up after {made} attempts but "
+            f"answered {response.status_code}, expected one of {sorted(binding.expect)}")
