@@ -17,6 +17,7 @@ from . import (
     health,
     inventory,
     ledger,
+    loyalty,
     order_sync,
     orders,
     pricing,
@@ -66,6 +67,7 @@ class Shop:
     orders: orders.OrderBook
     order_sync: order_sync.OrderSync
     search_limiter: search.RateLimiter
+    loyalty: loyalty.LoyaltyBook
     imported: list[str] = field(default_factory=list)
     requests_served: int = 0
 
@@ -97,6 +99,7 @@ def build_shop(settings: Settings) -> Shop:
         orders=orders.OrderBook(db),
         order_sync=order_sync.OrderSync(settings.upstream_url),
         search_limiter=search.RateLimiter(),
+        loyalty=loyalty.LoyaltyBook(db),
         imported=imported,
     )
     shop.poller._work = _scan_hot_folder(shop)
@@ -129,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.shop = build_shop(settings or Settings.from_env())
     for module in (tickets, redemption, simulations, backups, webhooks, exports, threads,
                    health, pricing, inventory, ledger, stats, reports, uploads, usage, publisher,
-                   avatars, orders, order_sync, search):
+                   avatars, orders, order_sync, search, loyalty):
         app.include_router(module.router)
 
     @app.middleware("http")
