@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import harness
 
 ROOT = Path(harness.__file__).resolve().parent.parent
@@ -68,16 +70,21 @@ def _env() -> dict[str, str]:
 
 
 def _pytest(
-    cwd: Path, *args: str, plugin: str = "harness.concurrency.explore.plugin"
+    cwd: Path, *args: str, plugin: str | None = "harness.concurrency.explore.plugin"
 ) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "pytest", "-p", plugin]
+    # `plugin=None` uses the installed `harness` entry-point plugin, which hooks the explorer in
+    # lazily; any other plugin is loaded on its own, with the installed one blocked.
+    command = [sys.executable, "-m", "pytest"]
+    if plugin is not None:
+        command += ["-p", "no:harness", "-p", plugin]
     command += ["-p", "no:cacheprovider", "--strict-markers", "-q", *args]
     return subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=120)
 
 
-def test_the_marker_fails_a_racy_test_with_a_pasteable_replay_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("plugin", ["harness.concurrency.explore.plugin", None])
+def test_the_marker_fails_a_racy_test_with_a_pasteable_replay_line(tmp_path: Path, plugin: str | None) -> None:
     (tmp_path / "test_user.py").write_text(USER_TESTS)
-    run = _pytest(tmp_path, "test_user.py")
+    run = _pytest(tmp_path, "test_user.py", plugin=plugin)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "2 passed" in run.stdout and "1 failed" in run.stdout
     assert "FAILED test_user.py::test_stop_buggy" in run.stdout
