@@ -1,0 +1,109 @@
+"""The schema pack on a real PostgreSQL, on the sample's loyalty-upsert finding: the upsert with an
+ON CONFLICT target that matches no UNIQUE, and the PostgreSQL-only policy migration (USING (true)
+and an unchecked SECURITY DEFINER grant), each failing on the base and passing at the head."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.errors import UserError
+from harness.scenario import run
+from harness.targets import launch
+from harness.targets.base import Target
+
+pytestmark = pytest.mark.postgres
+
+MIGRATIONS = ["migrations/*.sql", "migrations/postgres/*.sql"]
+UPSERTS = {"migrations": MIGRATIONS, "sources": ["shopapp/*.py"]}
+POLICIES = {"migrations": MIGRATIONS, "seed_sql": [
+    "INSERT INTO loyalty_points VALUES ('c-1', 'coffee', 3), ('c-2', 'coffee', 5)"]}
+
+
+@contextmanager
+def tree_target(tree: Path) -> Iterator[Target]:
+    """A `python` target on the checkout: the checks read its files and need no server."""
+    with launch({"kind": "python", "factory": "importlib:import_module",
+                 "kwargs": {"name": "json"}, "cwd": str(tree)}) as target:
+        yield target
+
+
+@pytest.fixture
+def admin(postgres_admin: str) -> Iterator[str]:
+    """The admin DSN; afterwards no database or role of the checks is left behind."""
+    import psycopg
+
+    def leftovers() -> tuple[int, int]:
+        with psycopg.connect(postgres_admin) as conn:
+            dbs = conn.execute("SELECT count(*) FROM pg_database "
+                               "WHERE datname LIKE 'fixguard_schema_%'").fetchone()
+            roles = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname ~ "
+                                 "'^fg_(authenticated|anon)_[0-9a-f]{10}$'").fetchone()
+        assert dbs is not None and roles is not None
+        return int(dbs[0]), int(roles[0])
+
+    before = leftovers()
+    yield postgres_admin
+    assert leftovers() == before
+
+
+def test_upsert_without_a_matching_unique_fails_on_the_base(checkout: Any, admin: str) -> None:
+    with tree_target(checkout("base")) as target:
+        with pytest.raises(AssertionError) as caught:
+            run("schema.upserts_merge", {**UPSERTS, "admin_dsn": admin}, target)
+    message = str(caught.value)
+    assert "shopapp/loyalty.py:19: INSERT INTO loyalty_points … ON CONFLICT (customer_id): the " \
+           "first run failed: there is no unique or exclusion constraint matching the ON " \
+           "CONFLICT specification" in message
+    # the usage upsert (schema-unique, fixed on SQLite only by its own commit) fails here too
+    assert "shopapp/usage.py:" in message and "ON CONFLICT (account_id, day)" in message
+
+
+def test_upserts_run_and_merge_at_the_head(checkout: Any, admin: str,
+                                           fixed: Callable[[str], None]) -> None:
+    fixed("loyalty-upsert")
+    with tree_target(checkout("head")) as target:
+        run("schema.upserts_merge", {**UPSERTS, "admin_dsn": admin}, target)
+
+
+def test_policy_lint_findings_are_confirmed_on_the_base(checkout: Any, admin: str) -> None:
+    with tree_target(checkout("base")) as target:
+        with pytest.raises(AssertionError) as caught:
+            run("schema.policy_lint", {**POLICIES, "admin_dsn": admin}, target)
+    message = str(caught.value)
+    assert "003_loyalty_policies.sql:7: policy loyalty_read on loyalty_points is USING (true) " \
+           "for authenticated\n    confirmed: role 'authenticated', with no identity set, " \
+           "reads 2 row(s) of loyalty_points" in message
+    assert "EXECUTE on award_points(text, text, integer) granted to authenticated; SECURITY " \
+           "DEFINER (defined at 003_loyalty_policies.sql:9), no ownership check in its body\n" \
+           "    confirmed: role 'authenticated' can EXECUTE award_points(text,text,integer)" \
+           in message
+
+
+def test_policy_lint_passes_at_the_head(checkout: Any, admin: str,
+                                        fixed: Callable[[str], None]) -> None:
+    fixed("loyalty-upsert")
+    with tree_target(checkout("head")) as target:
+        run("schema.policy_lint", {**POLICIES, "admin_dsn": admin}, target)
+
+
+def test_a_lint_finding_the_database_does_not_confirm_does_not_fail(
+    checkout: Any, admin: str
+) -> None:
+    # Without table privileges the role reads nothing: the policy is reported, not confirmed,
+    # and the function finding alone (allowed here) is the only confirmed one.
+    with tree_target(checkout("base")) as target:
+        run("schema.policy_lint", {**POLICIES, "admin_dsn": admin, "grant_tables": False,
+                                   "allow": ["function:award_points"]}, target)
+
+
+def test_bindings_are_checked(checkout: Any) -> None:
+    with tree_target(checkout("head")) as target:
+        with pytest.raises(UserError, match="matches nothing"):
+            run("schema.policy_lint", {"migrations": ["nope/*.sql"]}, target)
+        with pytest.raises(UserError, match="no INSERT … ON CONFLICT"):
+            run("schema.upserts_merge", {**UPSERTS, "sources": ["tests/conftest.py"]}, target)
