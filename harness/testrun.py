@@ -93,7 +93,7 @@ def _read_junit(path: Path) -> tuple[list[str], list[str], int]:
         error = case.find("error")
         if error is not None and error.get("message") == "collection failure":
             collection_errors += 1
-            failed.append(case.get("file") or case.get("name", ""))
+            failed.append(case.get("file") or case.get("name") or "")
         elif error is not None or case.find("failure") is not None:
             failed.append(_node_id(case))
         elif case.find("skipped") is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import TracebackType
 
 from rich.console import Console
@@ -9,6 +10,7 @@ from rich.progress import (
     BarColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -37,7 +39,7 @@ class ConsoleReporter:
             console=self.console,
             transient=True,
         )
-        self._task: int | None = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> ConsoleReporter:
         self.progress.start()
@@ -85,7 +87,9 @@ def verdict_table(run: RunResult) -> Table:
     return table
 
 
-def print_run(run: RunResult, console: Console, written: dict[str, object] | None = None) -> None:
+def print_run(
+    run: RunResult, console: Console, written: Mapping[str, object] | None = None
+) -> None:
     console.print(verdict_table(run))
     for claim in run.claims:
         if claim.verdict is Verdict.VERIFIED:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..outcomes import Verdict
-from ..verify.results import ClaimResult, RunResult
+from ..verify.results import ClaimResult, MutantRecord, RunResult
 
 ICONS = {
     Verdict.VERIFIED: "✅",
@@ -47,12 +47,14 @@ def render_summary(run: RunResult) -> str:
             f"| `{claim.claim_id}` {claim.title} | {claim.severity} | "
             f"{ICONS[claim.verdict]} **{claim.verdict.value}** | {base} | {head} | {guard} | {note} |"
         )
-    survivors = [(c, m) for c in run.claims for m in c.survivors]
+    survivors: list[tuple[ClaimResult | None, MutantRecord]] = [
+        (c, m) for c in run.claims for m in c.survivors
+    ]
     survivors += [(None, m) for m in run.diff_mutants if m.status.value == "survived"]
     if survivors:
         lines += ["", f"### Surviving mutants ({len(survivors)})", ""]
-        for claim, mutant in survivors[:MAX_SURVIVORS]:
-            owner = f"claim `{claim.claim_id}`" if claim else "changed lines"
+        for holder, mutant in survivors[:MAX_SURVIVORS]:
+            owner = f"claim `{holder.claim_id}`" if holder else "changed lines"
             diff = "\n".join(mutant.diff.splitlines()[:MAX_DIFF_LINES])
             lines += [
                 f"**{mutant.id}** `{mutant.file}:{mutant.line}` {mutant.family} ({owner})",
