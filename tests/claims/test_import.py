@@ -41,7 +41,7 @@ def test_seed_000_tables_round_trip(tmp_path: Path) -> None:
     assert main(["claims", "import", str(SEED), "--out", str(out)]) == 0
     manifest = load_manifest(out)
     by_title = {c.title: c for c in manifest.claims}
-    for number, issue, file, line, status in rows:
+    for _number, issue, file, line, status in rows:
         title = issue.replace("`", "")
         claim = by_title[title]
         assert claim.draft is True

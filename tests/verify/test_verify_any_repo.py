@@ -64,7 +64,7 @@ def test_test_importing_a_name_the_fix_adds_is_not_collected_on_base(third_repo:
         },
         "calc: add spread",
     )
-    code, doc = verify(third_repo, tmp_path / "out", "--tests", "tests/test_spread.py", "--no-mutate")
+    _, doc = verify(third_repo, tmp_path / "out", "--tests", "tests/test_spread.py", "--no-mutate")
     result = claim(doc)
     assert result["base_runs"][0]["outcome"] == "not_collected"
     assert result["verdict"] == "NOT_REPRODUCED"
@@ -97,7 +97,7 @@ def test_hang_on_base_is_a_reproduction_by_timeout(tmp_path: Path) -> None:
         },
         "retry: bound the attempts",
     )
-    code, doc = verify(
+    _, doc = verify(
         repo, tmp_path / "out", "--tests", "tests/test_retry.py", "--timeout", "8", "--no-mutate", "--env", "PYTHONPATH=."
     )
     result = claim(doc)
