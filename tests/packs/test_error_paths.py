@@ -124,5 +124,5 @@ def test_bindings_are_checked() -> None:
         with pytest.raises(UserError, match="no except clause"):
             run("error_paths.handlers_survive_faults",
                 {**FAULTS, "functions": ["json:dumps"], "invoke": "dumps"}, target)
-        with pytest.raises(UserError, match="binding.root"):
+        with pytest.raises(UserError, match=r"binding\.root"):
             run("error_paths.no_undefined_names", STATIC, target)
