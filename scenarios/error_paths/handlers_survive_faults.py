@@ -113,12 +113,13 @@ def _fault_types(binding: HandlerFaultsBinding,
 
 def _make(cls: type[BaseException]) -> BaseException:
     """An instance of `cls` (a subclass of it, so the check can tell its fault apart)."""
-    injected = type(f"Injected{cls.__name__}", (cls,), {"__module__": "fixguard.injected"})
+    injected: type[BaseException] = type(f"Injected{cls.__name__}", (cls,),
+                                         {"__module__": "fixguard.injected"})
     message = f"fixguard: injected {cls.__name__}"
     try:
         return injected(message)
     except Exception:
-        instance = injected.__new__(injected)
+        instance = BaseException.__new__(injected)
         BaseException.__init__(instance, message)
         return instance
 
