@@ -73,22 +73,17 @@ def test_read_check_passes_on_the_corrected_head(
     fixed("export-traversal")
     target, box = serve_exports("head")
     before = box.snapshot()
-    # Every family but the null byte: the corrected fix still answers 500 to that one (below).
-    families = [f for f in TRAVERSAL_FAMILIES if f != "null-byte"]
-    run(READ, read_binding(box, examples=20, families=families), target)
+    run(READ, read_binding(box, examples=20, families=list(TRAVERSAL_FAMILIES)), target)
     assert box.snapshot() == before
     assert target.client().get("/exports/public.txt").text == "public export\n"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sample fixup 02-export-traversal: Path.resolve() raises ValueError on a NUL byte and the "
-    "handler only catches OSError subclasses, so '..%2Fx%00.txt' gets a 500; asked the sample "
-    "owner to map ValueError to 404. Remove this xfail when the fixup lands."))
 def test_null_byte_gets_a_4xx_on_the_corrected_head(
     serve_exports: Any, fixed: Callable[[str], None]
 ) -> None:
     fixed("export-traversal")
     target, box = serve_exports("head")
+    # resolve() raises ValueError on a NUL byte; the corrected fix answers 404, never a 500.
     run(READ, read_binding(box, examples=0, families=["null-byte"]), target)
 
 
