@@ -20,6 +20,10 @@ from .sandbox import open_sandbox
 class ReadBinding(TraversalBinding):
     """``call`` reads ``{name}`` from the sandbox's base, e.g. ``GET /exports/{name}``."""
 
+    #: A legitimate file in the base that must be served: a service that refuses every name
+    #: passes the traversal payloads without proving anything. None skips the control.
+    control: str | None = "public.txt"
+
 
 @scenario("path_traversal.read_stays_inside_base", binding=ReadBinding)
 def reads_never_return_a_canary_or_a_server_error(binding: ReadBinding, target: Target) -> None:
@@ -30,6 +34,16 @@ def reads_never_return_a_canary_or_a_server_error(binding: ReadBinding, target: 
     base = str(box.base)
 
     with target.client(timeout=binding.timeout) as client:
+        if binding.control is not None:
+            expected = (box.base / binding.control).read_bytes()
+            response = binding.call.send(client, {binding.param: binding.control}, headers=binding.headers)
+            if response.status_code >= 300 or response.content != expected:
+                raise AssertionError(
+                    f"path_traversal.read_stays_inside_base: the legitimate file "
+                    f"{binding.control!r} in {base} was not served (HTTP {response.status_code}); "
+                    f"a service that refuses every name proves nothing about traversal\n"
+                    f"  repro: {curl(response)}"
+                )
 
         def attempt(payload: TraversalPayload) -> Finding[TraversalPayload] | None:
             response = send_once_more_on_reset(binding, client, payload)

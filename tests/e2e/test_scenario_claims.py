@@ -75,10 +75,13 @@ iterations = 50
 def test_packs_kill_the_fix_revert_mutants(tmp_path: Path) -> None:
     repo = materialise(tmp_path / "shop", corrected=True)
     sandbox = create(tmp_path / "sandbox")
+    # Served through a symlink, as deployments often do: the fix's resolve() of the base matters.
+    exports = tmp_path / "exports-link"
+    exports.symlink_to(sandbox.base, target_is_directory=True)
     overrides = tmp_path / "overrides.json"
     overrides.write_text('{"currency": "EUR"}')
     manifest = tmp_path / "scenarios.toml"
-    manifest.write_text(MANIFEST.format(base=sandbox.base, sandbox=sandbox.root, overrides=overrides))
+    manifest.write_text(MANIFEST.format(base=exports, sandbox=sandbox.root, overrides=overrides))
     out = tmp_path / "out"
     code = main(["verify", "--repo", str(repo.path), "--base", repo.base, "--manifest", str(manifest), "--out", str(out)])
     doc = json.loads((out / "results.json").read_text())
