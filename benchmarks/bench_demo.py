@@ -30,6 +30,8 @@ def main() -> int:
     for claim in slowest:
         parts = ", ".join(f"{k} {v:.1f}s" for k, v in claim.timings.items())
         print(f"  slowest: {claim.claim_id:<22} {parts}  mutants={len(claim.mutants)}")
+    for claim_id, expected, got in result.mismatches:
+        print(f"  unexpected verdict: {claim_id}: expected {expected.value}, got {got.value}")
     mutants = sum(len(c.mutants) for c in result.run.claims)
     print(f"mutants run: {mutants}; mismatched verdicts: {len(result.mismatches)}")
     print(f"ratio demo/target: {total / TARGET_SECONDS:.2f}")

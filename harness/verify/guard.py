@@ -82,6 +82,7 @@ def mutate_claim(
     options: VerifyOptions,
     reporter: VerifyReporter,
     workdir: Path,
+    workers: int,
 ) -> tuple[list[MutantRecord], dict[str, int], str | None]:
     """Mutants on the claim's fix lines; a baseline problem comes back as an error message."""
     reporter.claim_progress(job.claim.id, "mutating the fix lines")
@@ -98,7 +99,7 @@ def mutate_claim(
                 pytest_args=job.pytest_args(),
                 env=dict(job.settings.env or {}),
                 setup=job.settings.setup,
-                workers=options.workers,
+                workers=workers,
                 repeats=job.repeats if concurrency else 1,
                 min_kills=1,
                 concurrency=concurrency,

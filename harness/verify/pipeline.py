@@ -121,11 +121,22 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         reporter.stage("mutate", len(eligible))
         if eligible and options.mutate:
             from . import guard  # the mutation engine (libcst, mutmut) loads only when needed
-        for job in jobs:
-            if job in eligible and options.mutate:
+
+            # Claims are mutated side by side, each with its share of the workers, so one
+            # claim's serial phases (copies, baseline) overlap another's mutant runs.
+            lanes = max(1, min(options.workers, len(eligible)))
+            per_claim = max(1, options.workers // lanes)
+
+            def guard_one(job: ClaimJob) -> None:
+                started_at = time.monotonic()
                 job.mutants, job.skipped, job.error = guard.mutate_claim(
-                    root, base_sha, head_sha, job, options, reporter, head_ws.path.parent
+                    root, base_sha, head_sha, job, options, reporter, head_ws.path.parent, per_claim
                 )
+                job.timings["mutate"] = time.monotonic() - started_at
+
+            with ThreadPoolExecutor(max_workers=lanes) as pool:
+                list(pool.map(guard_one, eligible))
+        for job in jobs:
             results.append(job.finish(options.mutate))
             reporter.claim_finished(results[-1])
         stages["mutate"] = time.monotonic() - t0
