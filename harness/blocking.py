@@ -67,9 +67,11 @@ class LagReport:
         return percentile(self.lags, which)
 
     def describe(self) -> str:
-        return (f"{len(self.lags)} heartbeats over {self.elapsed:.2f}s: lag p50 "
-                f"{self.stat('p50') * 1000:.1f} ms, p95 {self.stat('p95') * 1000:.1f} ms, max "
-                f"{self.stat('max') * 1000:.1f} ms")
+        return (
+            f"{len(self.lags)} heartbeats over {self.elapsed:.2f}s: lag p50 "
+            f"{self.stat('p50') * 1000:.1f} ms, p95 {self.stat('p95') * 1000:.1f} ms, max "
+            f"{self.stat('max') * 1000:.1f} ms"
+        )
 
     def top_stalls(self, limit: int = 3) -> list[Stall]:
         """The longest stalls, one per distinct place."""
@@ -86,15 +88,18 @@ def _user_frames(thread_id: int, limit: int = 3) -> tuple[str, ...]:
         return ()
     stack = traceback.extract_stack(frame)
     user = [f for f in stack if not is_library_file(f.filename)]
-    return tuple(f"{f.filename}:{f.lineno} {f.name}" + (f" ({f.line.strip()})" if f.line else "")
-                 for f in user[-limit:])
+    return tuple(
+        f"{f.filename}:{f.lineno} {f.name}" + (f" ({f.line.strip()})" if f.line else "")
+        for f in user[-limit:]
+    )
 
 
 class LoopLagMeter:
     """Heartbeat + watchdog on `loop`; `start()` and `stop()` may be called from any thread."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, *, threshold: float = 0.1,
-                 interval: float = 0.005) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, *, threshold: float = 0.1, interval: float = 0.005
+    ) -> None:
         self.loop = loop
         self.threshold = threshold
         self.interval = interval
@@ -143,8 +148,9 @@ class LoopLagMeter:
             self._beat_future = self.loop.create_task(self._heartbeat())
         else:
             self._beat_future = asyncio.run_coroutine_threadsafe(self._heartbeat(), self.loop)
-        self._watchdog = threading.Thread(target=self._watch, name="fixguard-loop-watchdog",
-                                          daemon=True)
+        self._watchdog = threading.Thread(
+            target=self._watch, name="fixguard-loop-watchdog", daemon=True
+        )
         self._watchdog.start()
         return self
 
@@ -152,8 +158,12 @@ class LoopLagMeter:
         self._stopping.set()
         if self._watchdog is not None:
             self._watchdog.join(timeout=5)
-        return LagReport(tuple(self._lags), self.interval,
-                         time.perf_counter() - self._started, tuple(self._stalls))
+        return LagReport(
+            tuple(self._lags),
+            self.interval,
+            time.perf_counter() - self._started,
+            tuple(self._stalls),
+        )
 
     async def astop(self) -> LagReport:
         """`stop()` from a coroutine on the measured loop; waits for the heartbeat to end."""
@@ -187,12 +197,16 @@ class LatencyReport:
         def fmt(values: Sequence[float]) -> str:
             if not values:
                 return "none"
-            return (f"p50 {percentile(values, 'p50') * 1000:.0f} ms, max "
-                    f"{percentile(values, 'max') * 1000:.0f} ms")
+            return (
+                f"p50 {percentile(values, 'p50') * 1000:.0f} ms, max "
+                f"{percentile(values, 'max') * 1000:.0f} ms"
+            )
 
-        return (f"idle: {fmt(self.idle)} over {len(self.idle)} probes; with {self.in_flight} slow "
-                f"request(s) in flight: {fmt(self.loaded)} over {len(self.loaded)} probes "
-                f"({self.slow_done} slow request(s) finished meanwhile)")
+        return (
+            f"idle: {fmt(self.idle)} over {len(self.idle)} probes; with {self.in_flight} slow "
+            f"request(s) in flight: {fmt(self.loaded)} over {len(self.loaded)} probes "
+            f"({self.slow_done} slow request(s) finished meanwhile)"
+        )
 
 
 async def probe_latency(

@@ -65,9 +65,14 @@ class _Git:
         date = f"{EPOCH + 60 * self.step} +0000"
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         env.update(
-            GIT_AUTHOR_NAME=AUTHOR_NAME, GIT_AUTHOR_EMAIL=AUTHOR_EMAIL, GIT_AUTHOR_DATE=date,
-            GIT_COMMITTER_NAME=AUTHOR_NAME, GIT_COMMITTER_EMAIL=AUTHOR_EMAIL,
-            GIT_COMMITTER_DATE=date, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1",
+            GIT_AUTHOR_NAME=AUTHOR_NAME,
+            GIT_AUTHOR_EMAIL=AUTHOR_EMAIL,
+            GIT_AUTHOR_DATE=date,
+            GIT_COMMITTER_NAME=AUTHOR_NAME,
+            GIT_COMMITTER_EMAIL=AUTHOR_EMAIL,
+            GIT_COMMITTER_DATE=date,
+            GIT_CONFIG_GLOBAL=os.devnull,
+            GIT_CONFIG_NOSYSTEM="1",
         )
         return env
 
@@ -97,15 +102,22 @@ class _Git:
 
 def _check_dest(dest: Path) -> None:
     if shutil.which("git") is None:
-        raise UserError("git was not found on PATH", where=str(dest),
-                        hint="install git to materialise the sample repo")
+        raise UserError(
+            "git was not found on PATH",
+            where=str(dest),
+            hint="install git to materialise the sample repo",
+        )
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise UserError(f"dest={str(dest)!r}: exists and is not an empty directory",
-                        where=str(dest), hint="pass a new or empty directory")
+        raise UserError(
+            f"dest={str(dest)!r}: exists and is not an empty directory",
+            where=str(dest),
+            hint="pass a new or empty directory",
+        )
 
 
-def materialise(dest: Path, *, corrected: bool = False,
-                sample_dir: Path = SAMPLE_DIR) -> SampleRepo:
+def materialise(
+    dest: Path, *, corrected: bool = False, sample_dir: Path = SAMPLE_DIR
+) -> SampleRepo:
     """Create a git repo at `dest`: the buggy base commit, then one commit per fix patch.
 
     With `corrected`, the fix-ups that complete the incomplete, untested or unproven fixes
@@ -126,5 +138,11 @@ def materialise(dest: Path, *, corrected: bool = False,
     fixups: dict[str, str] = {}
     if corrected:
         fixups = {finding: git.apply(p) for finding, p in patch_ids(sample_dir / "fixups")}
-    return SampleRepo(path=dest, base=base, head=git("rev-parse", "HEAD"), commits=commits,
-                      manifest=dest / "harness.toml", fixups=fixups)
+    return SampleRepo(
+        path=dest,
+        base=base,
+        head=git("rev-parse", "HEAD"),
+        commits=commits,
+        manifest=dest / "harness.toml",
+        fixups=fixups,
+    )

@@ -139,9 +139,11 @@ def collect_problems(trace_frames: int = 8) -> Iterator[Problems]:
                 sys.unraisablehook = old_hook
             for message in log:
                 if issubclass(message.category, ResourceWarning):
-                    problems.items.append(Problem(
-                        "ResourceWarning", str(message.message), _user_frame(message.source)
-                    ))
+                    problems.items.append(
+                        Problem(
+                            "ResourceWarning", str(message.message), _user_frame(message.source)
+                        )
+                    )
                 else:
                     others.append(message)
     finally:
@@ -149,8 +151,14 @@ def collect_problems(trace_frames: int = 8) -> Iterator[Problems]:
         if started_tracing:
             tracemalloc.stop()
     for message in others:
-        warnings.showwarning(message.message, message.category, message.filename,
-                             message.lineno, message.file, message.line)
+        warnings.showwarning(
+            message.message,
+            message.category,
+            message.filename,
+            message.lineno,
+            message.file,
+            message.line,
+        )
 
 
 __all__ = ["Problem", "Problems", "collect_problems", "is_library_file"]

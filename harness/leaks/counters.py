@@ -198,8 +198,9 @@ class PgConnectionCounter(Counter):
         return len(self._rows())
 
     def items(self) -> list[str]:
-        return sorted(f"pid {p} {state} app={app!r} last query {q!r}" for p, state, app, q in
-                      self._rows())
+        return sorted(
+            f"pid {p} {state} app={app!r} last query {q!r}" for p, state, app, q in self._rows()
+        )
 
     def close(self) -> None:
         if self._conn is not None:
@@ -220,8 +221,10 @@ class CallableCounter(Counter):
     def read(self) -> int:
         value = self._func()
         if isinstance(value, bool) or not isinstance(value, int):
-            raise UserError(f"{self.name}: the counter returned {value!r}, not an int",
-                            where=f"binding.{self.name}")
+            raise UserError(
+                f"{self.name}: the counter returned {value!r}, not an int",
+                where=f"binding.{self.name}",
+            )
         return value
 
     def __repr__(self) -> str:

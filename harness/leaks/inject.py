@@ -44,37 +44,41 @@ def resolve_owner(ref: str, *, where: str) -> tuple[Any, str, Any]:
     """``"pkg.mod:Class.attr"`` -> (owner object, attribute name, current value)."""
     module_name, sep, path = ref.partition(":")
     if not sep or not module_name or not path:
-        raise UserError(f"{where}={ref!r}: must be 'pkg.module:attr' or 'pkg.module:Class.attr'",
-                        where=where)
+        raise UserError(
+            f"{where}={ref!r}: must be 'pkg.module:attr' or 'pkg.module:Class.attr'", where=where
+        )
     try:
         owner: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UserError(f"{where}={ref!r}: cannot import {module_name!r} ({exc})",
-                        where=where) from exc
+        raise UserError(
+            f"{where}={ref!r}: cannot import {module_name!r} ({exc})", where=where
+        ) from exc
     *parents, attr = path.split(".")
     for part in parents:
         try:
             owner = getattr(owner, part)
         except AttributeError:
-            raise UserError(f"{where}={ref!r}: {owner!r} has no attribute {part!r}",
-                            where=where) from None
+            raise UserError(
+                f"{where}={ref!r}: {owner!r} has no attribute {part!r}", where=where
+            ) from None
     if not hasattr(owner, attr):
         raise UserError(f"{where}={ref!r}: {owner!r} has no attribute {attr!r}", where=where)
     return owner, attr, inspect.getattr_static(owner, attr)
 
 
 @contextmanager
-def injected(ref: str, behaviour: Behaviour, *, where: str = "binding.inject") -> Iterator[
-        Injection]:
+def injected(
+    ref: str, behaviour: Behaviour, *, where: str = "binding.inject"
+) -> Iterator[Injection]:
     """Replace `ref` with `behaviour` inside the block; the original is always restored."""
     owner, attr, original = resolve_owner(ref, where=where)
     func = original.__func__ if isinstance(original, staticmethod | classmethod) else original
     if not callable(func):
-        raise UserError(f"{where}={ref!r}: is a {type(func).__name__}, not a callable",
-                        where=where)
+        raise UserError(f"{where}={ref!r}: is a {type(func).__name__}, not a callable", where=where)
     record = Injection(ref)
 
     if inspect.iscoroutinefunction(func):
+
         @functools.wraps(func)
         async def replacement(*args: Any, **kwargs: Any) -> Any:
             record.hit()
@@ -83,6 +87,7 @@ def injected(ref: str, behaviour: Behaviour, *, where: str = "binding.inject") -
                 result = await result
             return result
     else:
+
         @functools.wraps(func)
         def replacement(*args: Any, **kwargs: Any) -> Any:
             record.hit()
@@ -104,8 +109,7 @@ def slow_by(seconds: float) -> Behaviour:
     """Block the calling thread for `seconds` (``time.sleep``, as a slow sync driver does),
     then call the original. On an async original the sleep still blocks: that is the point."""
 
-    def behave(original: Callable[..., Any], args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> Any:
+    def behave(original: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         time.sleep(seconds)
         return original(*args, **kwargs)
 
@@ -115,8 +119,7 @@ def slow_by(seconds: float) -> Behaviour:
 def raise_error(error: type[BaseException] | BaseException) -> Behaviour:
     """Raise `error` instead of calling the original."""
 
-    def behave(original: Callable[..., Any], args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> Any:
+    def behave(original: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         raise error if isinstance(error, BaseException) else error("fixguard injected fault")
 
     return behave
@@ -125,12 +128,12 @@ def raise_error(error: type[BaseException] | BaseException) -> Behaviour:
 def answer_status(status: int, body: bytes = b'{"error": "injected by fixguard"}') -> Behaviour:
     """For an httpx ``send``: answer `status` without touching the network."""
 
-    def behave(original: Callable[..., Any], args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> Any:
+    def behave(original: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         import httpx
 
         request = next((a for a in args if isinstance(a, httpx.Request)), kwargs.get("request"))
-        return httpx.Response(status, content=body, request=request,
-                              headers={"content-type": "application/json"})
+        return httpx.Response(
+            status, content=body, request=request, headers={"content-type": "application/json"}
+        )
 
     return behave

@@ -54,8 +54,10 @@ class Reading:
     def line(self, iterations: int) -> str:
         verdict = "LEAK" if self.leaked else "ok"
         per = f", {self.delta / iterations:.2f}/iteration" if self.leaked and iterations else ""
-        return (f"{self.counter}: {self.baseline} -> {self.final} ({self.delta:+d}{per}; "
-                f"tolerance {self.tolerance}) {verdict}")
+        return (
+            f"{self.counter}: {self.baseline} -> {self.final} ({self.delta:+d}{per}; "
+            f"tolerance {self.tolerance}) {verdict}"
+        )
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,16 @@ class LeakReport:
         if self.problem_count:
             parts.append(f"{self.problem_count} ResourceWarning/unraisable exception(s)")
         if self.memory is not None and self.memory.leaked:
-            parts.append(f"memory grew {self.memory.per_iteration:.0f} B/iteration "
-                         f"(limit {self.memory.limit_per_iteration} B)")
+            parts.append(
+                f"memory grew {self.memory.per_iteration:.0f} B/iteration "
+                f"(limit {self.memory.limit_per_iteration} B)"
+            )
         if not parts:
             return f"{self.name}: no leak in {self.iterations} iterations"
-        return (f"{self.name}: leaked over {self.iterations} iterations (after {self.warmup} "
-                f"warm-up): " + "; ".join(parts))
+        return (
+            f"{self.name}: leaked over {self.iterations} iterations (after {self.warmup} "
+            f"warm-up): " + "; ".join(parts)
+        )
 
     def format(self) -> str:
         lines = [self.headline()]
@@ -123,8 +129,10 @@ class LeakReport:
             lines.extend(f"    {p}" for p in self.problems)
         if self.memory is not None:
             m = self.memory
-            lines.append(f"  memory: {m.bytes_total:+d} B over {m.iterations} iterations "
-                         f"({m.per_iteration:.0f} B/iteration; limit {m.limit_per_iteration})")
+            lines.append(
+                f"  memory: {m.bytes_total:+d} B over {m.iterations} iterations "
+                f"({m.per_iteration:.0f} B/iteration; limit {m.limit_per_iteration})"
+            )
             if m.leaked:
                 lines.extend(f"    {t}" for t in m.top)
         lines.append(f"  took {self.elapsed:.2f}s")
@@ -177,11 +185,18 @@ def measure(
     """
     if gc_mode not in ("collect", "off"):
         raise ValueError(f"gc_mode={gc_mode!r}: use 'collect' or 'off'")
-    tol = {c.name: (tolerance.get(c.name, DEFAULT_TOLERANCE) if isinstance(tolerance, Mapping)
-                    else tolerance) for c in counters}
+    tol = {
+        c.name: (
+            tolerance.get(c.name, DEFAULT_TOLERANCE)
+            if isinstance(tolerance, Mapping)
+            else tolerance
+        )
+        for c in counters
+    }
     collect = gc_mode == "collect"
-    window: AbstractContextManager[Problems] = collect_problems(trace_frames) if problems else nullcontext(
-        Problems())
+    window: AbstractContextManager[Problems] = (
+        collect_problems(trace_frames) if problems else nullcontext(Problems())
+    )
     started = time.perf_counter()
     own_tracing = memory_limit is not None and not tracemalloc.is_tracing()
     if own_tracing:
@@ -207,8 +222,10 @@ def measure(
                             series[c.name].append(c.read())
                 final = _read_all(counters, collect)
                 deadline = time.monotonic() + settle
-                while (any(final[n] - baseline[n] > tol[n] for n in final)
-                       and time.monotonic() < deadline):
+                while (
+                    any(final[n] - baseline[n] > tol[n] for n in final)
+                    and time.monotonic() < deadline
+                ):
                     time.sleep(0.05)
                     final = _read_all(counters, collect)
             finally:
@@ -216,22 +233,37 @@ def measure(
                     gc.enable()
             for c in counters:
                 series[c.name].append(final[c.name])
-            after = {c.name: c.items() if final[c.name] - baseline[c.name] > tol[c.name] else []
-                     for c in counters}
+            after = {
+                c.name: c.items() if final[c.name] - baseline[c.name] > tol[c.name] else []
+                for c in counters
+            }
             if mem_before is not None and memory_limit is not None:
                 memory = _memory_growth(mem_before, memory_limit, iterations)
     finally:
         if own_tracing:
             tracemalloc.stop()
     readings = tuple(
-        Reading(c.name, baseline[c.name], final[c.name], tol[c.name], tuple(series[c.name]),
-                _new_items(before[c.name], after[c.name]))
+        Reading(
+            c.name,
+            baseline[c.name],
+            final[c.name],
+            tol[c.name],
+            tuple(series[c.name]),
+            _new_items(before[c.name], after[c.name]),
+        )
         for c in counters
     )
-    return LeakReport(name=name, warmup=warmup, iterations=iterations,
-                      elapsed=time.perf_counter() - started, readings=readings,
-                      problems=tuple(seen.summary()), problem_count=len(seen), memory=memory,
-                      repro=rerun_command())
+    return LeakReport(
+        name=name,
+        warmup=warmup,
+        iterations=iterations,
+        elapsed=time.perf_counter() - started,
+        readings=readings,
+        problems=tuple(seen.summary()),
+        problem_count=len(seen),
+        memory=memory,
+        repro=rerun_command(),
+    )
 
 
 def _memory_snapshot() -> tracemalloc.Snapshot:
@@ -241,14 +273,17 @@ def _memory_snapshot() -> tracemalloc.Snapshot:
 
 def _memory_growth(before: tracemalloc.Snapshot, limit: int, iterations: int) -> MemoryGrowth:
     after = _memory_snapshot()
-    filters = [tracemalloc.Filter(False, tracemalloc.__file__),
-               tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+    filters = [
+        tracemalloc.Filter(False, tracemalloc.__file__),
+        tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+    ]
     diff = after.filter_traces(filters).compare_to(before.filter_traces(filters), "lineno")
     total = sum(d.size_diff for d in diff)
     top = tuple(
         f"{d.traceback[0].filename}:{d.traceback[0].lineno}: {d.size_diff:+d} B "
         f"in {d.count_diff:+d} blocks"
-        for d in sorted(diff, key=lambda d: d.size_diff, reverse=True)[:3] if d.size_diff > 0
+        for d in sorted(diff, key=lambda d: d.size_diff, reverse=True)[:3]
+        if d.size_diff > 0
     )
     return MemoryGrowth(total, limit, iterations, top)
 

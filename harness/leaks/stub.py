@@ -98,8 +98,12 @@ class StubUpstream:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def requests_for(self, method: str) -> list[StubRequest]:
@@ -121,8 +125,9 @@ class StubUpstream:
             with self._lock:
                 self.connections += 1
                 self._conns.append(conn)
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True,
-                                      name="fixguard-stub-conn")
+            thread = threading.Thread(
+                target=self._serve, args=(conn,), daemon=True, name="fixguard-stub-conn"
+            )
             thread.start()
             with self._lock:
                 self._threads = [t for t in self._threads if t.is_alive()] + [thread]
@@ -140,9 +145,13 @@ class StubUpstream:
                     self._stop.wait()
                     return
                 status = self.statuses.get(request.method, self.status)
-                reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-                head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {self.content_type}\r\n"
-                        f"Content-Length: {len(self.body)}\r\nConnection: keep-alive\r\n\r\n")
+                reason = (
+                    HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+                )
+                head = (
+                    f"HTTP/1.1 {status} {reason}\r\nContent-Type: {self.content_type}\r\n"
+                    f"Content-Length: {len(self.body)}\r\nConnection: keep-alive\r\n\r\n"
+                )
                 conn.sendall(head.encode("latin-1") + self.body)
         except OSError:
             return
@@ -152,8 +161,7 @@ class StubUpstream:
                     self._conns.remove(conn)
             _close(conn)
 
-    def _read_request(self, conn: socket.socket,
-                      buffer: bytes) -> tuple[StubRequest | None, bytes]:
+    def _read_request(self, conn: socket.socket, buffer: bytes) -> tuple[StubRequest | None, bytes]:
         while b"\r\n\r\n" not in buffer:
             chunk = self._recv(conn)
             if not chunk:

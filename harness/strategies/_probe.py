@@ -75,9 +75,15 @@ def probe(
 
     @hypothesis_seed(chosen)
     @settings(
-        max_examples=examples, deadline=None, database=None, derandomize=False,
-        suppress_health_check=list(HealthCheck), phases=(Phase.generate, Phase.shrink),
-        verbosity=Verbosity.quiet, report_multiple_bugs=False, print_blob=False,
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.generate, Phase.shrink),
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+        print_blob=False,
     )
     @given(strategy)
     def search(payload: P) -> None:

@@ -28,11 +28,11 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
         "{v}' OR '1'='1",
         "{v}' OR 1=1 --",
         "{v}' OR ''='",
-        "{v}\" OR \"1\"=\"1",
+        '{v}" OR "1"="1',
         "{v} OR 1=1",
     ),
     "comment": ("{v}'--", "{v}'/*", "{v}' -- ", "{v}'#"),
-    "quote-break": ("{v}'", "{v}\"", "{v}')", "{v}`", "{v}\\'", "{v}''''"),
+    "quote-break": ("{v}'", '{v}"', "{v}')", "{v}`", "{v}\\'", "{v}''''"),
     "union": (
         "{v}' UNION SELECT NULL --",
         "{v}' UNION SELECT NULL, NULL --",
@@ -65,7 +65,7 @@ SQL_ERROR_MARKERS: tuple[str, ...] = (
     "each union query must have the same number of columns",
     "selects to the left and right of union",
     "invalid input syntax",
-    "column \"",
+    'column "',
     "at or near",
     "traceback (most recent call last)",
 )
@@ -95,8 +95,11 @@ def sql_corpus(
 
 @st.composite
 def sql_payloads(
-    draw: st.DrawFn, values: Sequence[str] = ("1",), *,
-    families: Sequence[str] = SQL_FAMILIES, max_padding: int = 2,
+    draw: st.DrawFn,
+    values: Sequence[str] = ("1",),
+    *,
+    families: Sequence[str] = SQL_FAMILIES,
+    max_padding: int = 2,
 ) -> SqlPayload:
     """Payloads that try to break out of a quoted or numeric value.
 

@@ -119,8 +119,9 @@ def _check(goals: Sequence[str], families: Sequence[str], base: str | None) -> N
         raise TypeError(f"goals={tuple(goals)!r}: with a base, every goal must be absolute")
 
 
-def make_payload(goal: str, family: str, *, base: str | None = None, extra: int = 0,
-                 prefix: str = "") -> TraversalPayload:
+def make_payload(
+    goal: str, family: str, *, base: str | None = None, extra: int = 0, prefix: str = ""
+) -> TraversalPayload:
     """The payload of `family` that reaches `goal` from `base`."""
     _check((goal,), (family,), base)
     route = _route(goal, base, extra)
@@ -131,7 +132,9 @@ def make_payload(goal: str, family: str, *, base: str | None = None, extra: int 
 
 
 def traversal_corpus(
-    goals: Sequence[str], *, base: str | None = None,
+    goals: Sequence[str],
+    *,
+    base: str | None = None,
     families: Sequence[str] = TRAVERSAL_FAMILIES,
 ) -> tuple[TraversalPayload, ...]:
     """The shortest payload of every family for every goal: a fixed corpus to try first."""
@@ -146,8 +149,12 @@ def traversal_corpus(
 
 @st.composite
 def traversal_payloads(
-    draw: st.DrawFn, goals: Sequence[str] = ("/etc/passwd",), *, base: str | None = None,
-    families: Sequence[str] = TRAVERSAL_FAMILIES, max_extra: int = 3,
+    draw: st.DrawFn,
+    goals: Sequence[str] = ("/etc/passwd",),
+    *,
+    base: str | None = None,
+    families: Sequence[str] = TRAVERSAL_FAMILIES,
+    max_extra: int = 3,
 ) -> TraversalPayload:
     """Payloads that try to reach one of `goals` (absolute paths) from `base`.
 
