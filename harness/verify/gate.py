@@ -48,6 +48,9 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
     claims = (
         list(opts.manifest.claims) if options.all_claims else touched_claims(opts.manifest, changed)
     )
+    if opts.only is not None:
+        named = [opts.manifest.claim(claim_id) for claim_id in opts.only]  # unknown id: UserError
+        claims = named
     claims = shard(claims, options.shard)
     if claims:
         run = verify(replace(opts, only=[c.id for c in claims]), reporter)

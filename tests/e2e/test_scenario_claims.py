@@ -13,7 +13,7 @@ from harness.cli.main import main
 from harness.sample import materialise
 from scenarios.path_traversal.sandbox import create
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 MANIFEST = """
 [targets.shop]
