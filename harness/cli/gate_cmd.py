@@ -12,22 +12,33 @@ from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
 from ..verify.pipeline import VerifyOptions, new_run_id
 from ..verify.policy import exit_code
-from .options import manifest_option, out_option, overrides, resolve_manifest, run_settings_options
+from .options import (
+    allow_dirty_option,
+    manifest_option,
+    out_option,
+    overrides,
+    repo_option,
+    resolve_manifest,
+    run_settings_options,
+    strict_option,
+    workers_option,
+)
 
 
 @click.command("gate")
 @click.option(
-    "--repo",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    show_default=True,
-    help="The git repository under test.",
-)
-@click.option(
     "--base", default="origin/main", show_default=True, help="The branch point to compare with."
 )
 @click.option("--head", default="HEAD", show_default=True, help="The commit to gate.")
+@repo_option
 @manifest_option
+@click.option(
+    "--claim",
+    "only",
+    multiple=True,
+    metavar="ID",
+    help="Gate only these claims (repeatable), touched or not.",
+)
 @click.option(
     "--all", "all_claims", is_flag=True, help="Verify every claim, not only those the diff touches."
 )
@@ -37,21 +48,9 @@ from .options import manifest_option, out_option, overrides, resolve_manifest, r
     help="Skip mutating every changed line against the whole suite.",
 )
 @run_settings_options
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=2,
-    show_default=True,
-    help="Parallel test runs.",
-)
-@click.option(
-    "--strict", is_flag=True, help="Also mutate arid code (logging, sleep values, messages)."
-)
-@click.option(
-    "--allow-dirty",
-    is_flag=True,
-    help="Gate --head even when the work tree has uncommitted changes.",
-)
+@workers_option
+@strict_option
+@allow_dirty_option
 @click.option(
     "--shard",
     metavar="K/N",

@@ -35,6 +35,40 @@ def out_option(func: F) -> F:
     )(func)
 
 
+def repo_option(func: F) -> F:
+    return click.option(
+        "--repo",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("."),
+        show_default=True,
+        help="The git repository under test.",
+    )(func)
+
+
+def workers_option(func: F) -> F:
+    return click.option(
+        "--workers",
+        type=click.IntRange(1, 64),
+        default=2,
+        show_default=True,
+        help="Parallel test runs.",
+    )(func)
+
+
+def strict_option(func: F) -> F:
+    return click.option(
+        "--strict", is_flag=True, help="Also mutate arid code (logging, sleep values, messages)."
+    )(func)
+
+
+def allow_dirty_option(func: F) -> F:
+    return click.option(
+        "--allow-dirty",
+        is_flag=True,
+        help="Use --head even when the work tree has uncommitted changes.",
+    )(func)
+
+
 def run_settings_options(func: F) -> F:
     """--python, --pytest-args, --setup, --env, --repeats, --timeout: overrides for every claim."""
     decorators = [

@@ -11,19 +11,23 @@ from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
 from ..verify.pipeline import VerifyOptions, new_run_id, verify
 from ..verify.policy import evaluate, exit_code
-from .options import manifest_option, out_option, overrides, resolve_manifest, run_settings_options
+from .options import (
+    allow_dirty_option,
+    manifest_option,
+    out_option,
+    overrides,
+    repo_option,
+    resolve_manifest,
+    run_settings_options,
+    strict_option,
+    workers_option,
+)
 
 
 @click.command("verify")
-@click.option(
-    "--repo",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    show_default=True,
-    help="The git repository under test.",
-)
 @click.option("--base", required=True, help="The commit without the fixes (e.g. origin/main).")
 @click.option("--head", default="HEAD", show_default=True, help="The commit with the fixes.")
+@repo_option
 @manifest_option
 @click.option(
     "--claim", "only", multiple=True, metavar="ID", help="Verify only these claims (repeatable)."
@@ -36,25 +40,13 @@ from .options import manifest_option, out_option, overrides, resolve_manifest, r
     help="Ad hoc claim: these tests prove the fix (repeatable); the fix is the diff's non-test lines.",
 )
 @run_settings_options
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=2,
-    show_default=True,
-    help="Parallel test runs.",
-)
+@workers_option
+@strict_option
+@allow_dirty_option
 @click.option(
     "--no-mutate",
     is_flag=True,
     help="Skip the mutation step (verdicts then stop at ERROR for reproduced+fixed claims).",
-)
-@click.option(
-    "--strict", is_flag=True, help="Also mutate arid code (logging, sleep values, messages)."
-)
-@click.option(
-    "--allow-dirty",
-    is_flag=True,
-    help="Verify --head even when the work tree has uncommitted changes.",
 )
 @out_option
 def verify_command(
