@@ -12,7 +12,7 @@ from ..mutation import MutationOptions, run_mutation, scope_from_diff
 from ..mutation.filters import shard
 from ..paths import cache_dir
 from .guard import to_record
-from .pipeline import VerifyOptions, VerifyReporter, check_refs, verify
+from .pipeline import VerifyOptions, VerifyReporter, check_refs, head_sources, verify
 from .policy import evaluate
 from .results import MutantRecord, RunResult
 from .workspace import changed_files
@@ -67,6 +67,7 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
     if options.mutate_diff and opts.mutate:
         t0 = time.monotonic()
         run.diff_mutants = mutate_changed_lines(root, base, head, opts, options.shard)
+        run.sources.update(head_sources(root, head, {m.file for m in run.diff_mutants}))
         run.stages["mutate-diff"] = time.monotonic() - t0
     run.policy = opts.manifest.policy.model_dump(mode="json")
     run.shard = options.shard

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shlex
+import subprocess
 import sys
 import time
 import uuid
@@ -97,6 +98,7 @@ def check_refs(repo: Path, base: str, head: str, allow_dirty: bool) -> tuple[Pat
 def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> RunResult:
     reporter = reporter or NullReporter()
     started = time.monotonic()
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     root, base_sha, head_sha = check_refs(
         options.repo, options.base, options.head, options.allow_dirty
     )
@@ -108,10 +110,11 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         stages["checkout"] = time.monotonic() - started
         jobs = [ClaimJob.build(options, claim, base_ws, head_ws) for claim in claims]
         t0 = time.monotonic()
-        setups = {s.setup for job in jobs for s in (job.settings,) if s.setup}
-        for command in sorted(setups):
+        # Each distinct setup command runs once per worktree, with the env of a claim using it.
+        setups = {job.settings.setup: job.settings for job in jobs if job.settings.setup}
+        for command, settings in sorted(setups.items()):
             for ws in (base_ws, head_ws):
-                run_setup(ws, command, dict(jobs[0].settings.env or {}), timeout=900)
+                run_setup(ws, command, dict(settings.env or {}), timeout=900)
         reporter.stage("reproduce", len(jobs))
         with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
             list(pool.map(lambda job: job.run_sides(reporter), jobs))
@@ -141,16 +144,34 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
             reporter.claim_finished(results[-1])
         stages["mutate"] = time.monotonic() - t0
     excuse(results, options.manifest)
+    files = {m.file for result in results for m in result.mutants}
     return RunResult(
         run_id=options.run_id,
         repo=str(root),
         base=base_sha,
         head=head_sha,
         claims=results,
-        started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        started=started_at,
         duration=time.monotonic() - started,
         stages=stages,
+        sources=head_sources(root, head_sha, files),
     )
+
+
+def head_sources(repo: Path, head: str, files: set[str]) -> dict[str, str]:
+    """The head's text of each mutated file, for the mutation-testing-elements report."""
+    sources: dict[str, str] = {}
+    for file in sorted(files):
+        proc = subprocess.run(
+            ["git", "show", f"{head}:{file}"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            errors="replace",
+        )
+        if proc.returncode == 0:
+            sources[file] = proc.stdout
+    return sources
 
 
 def excuse(results: Sequence[ClaimResult], manifest: Manifest) -> None:

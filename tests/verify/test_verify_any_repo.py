@@ -36,6 +36,8 @@ def test_fully_tested_fix_is_verified_and_tree_untouched(third_repo: Path, tmp_p
     assert all(m["status"] in ("killed", "timeout") for m in result["mutants"])
     assert tree_hash(third_repo) == before
     assert git(third_repo, "worktree", "list").count("\n") == 1  # no worktree left behind
+    # mutation-testing-elements needs each mutated file's source.
+    assert "def clamp" in doc["mutationReport"]["files"]["pkg/calc.py"]["source"]
 
 
 def test_untested_guard_is_unguarded(third_repo: Path, tmp_path: Path) -> None:
