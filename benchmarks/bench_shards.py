@@ -23,6 +23,8 @@ from harness.sample import materialise
 
 def gate(repo: Path, base: str, out: Path, cache: Path, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "FIXGUARD_CACHE_DIR": str(cache)}
+    out.mkdir(parents=True, exist_ok=True)
+    log = (out.parent / f"{out.name}.log").open("wb")
     command = [
         sys.executable,
         "-m",
@@ -39,7 +41,7 @@ def gate(repo: Path, base: str, out: Path, cache: Path, *extra: str) -> subproce
         "1",
         *extra,
     ]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def main() -> int:
@@ -98,10 +100,15 @@ def main() -> int:
                 str(tmp / "merged"),
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         merge_seconds = time.monotonic() - t0
         same = (tmp / "merged" / "results.json").exists()
+        if merge.returncode == 2:
+            for k in range(2):
+                tail = (tmp / f"shard{k}.log").read_text(errors="replace").splitlines()[-5:]
+                print(f"shard {k} log tail:", *tail, sep="\n  ")
     label = f"{args.claims} claims" if args.claims else "all claims"
     print(f"sample gate ({label}), 2 cores")
     print(f"  1 shard            {whole:7.1f}s")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from .. import __version__
 from ..errors import HarnessError
@@ -46,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except HarnessError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.one_line()}", soft_wrap=True)
+        # Escaped: messages quote manifest syntax such as [targets.NAME], which is not markup.
+        err_console.print(f"[bold red]error:[/] {escape(exc.one_line())}", soft_wrap=True)
         code = int(exc.exit_code)
         if exc.exit_code == ExitCode.INTERNAL:
             err_console.print(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from ..claims.model import Policy
 from ..errors import UserError
-from ..verify.policy import evaluate
+from ..verify.policy import DIFF_ERROR_PREFIX, evaluate
 from ..verify.results import MutantRecord, RunResult
 
 
@@ -63,4 +63,8 @@ def merge_runs(runs: Sequence[RunResult], *, where: Sequence[str]) -> RunResult:
         sources={k: v for r in runs for k, v in r.sources.items()},
     )
     merged.policy_failures = evaluate(merged, Policy.model_validate(first.policy or {}))
+    # A shard whose changed-line mutation could not run has no mutants to re-judge: keep its line.
+    merged.policy_failures += sorted(
+        {f for run in runs for f in run.policy_failures if f.startswith(DIFF_ERROR_PREFIX)}
+    )
     return merged

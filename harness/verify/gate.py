@@ -8,12 +8,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..claims.model import DEFAULT_RUN, Claim, Manifest
+from ..errors import TargetError
 from ..mutation import MutationOptions, run_mutation, scope_from_diff
 from ..mutation.filters import shard
 from ..paths import cache_dir
 from .guard import to_record
 from .pipeline import VerifyOptions, VerifyReporter, check_refs, head_sources, verify
-from .policy import evaluate
+from .policy import DIFF_ERROR_PREFIX, evaluate
 from .results import MutantRecord, RunResult
 from .workspace import changed_files
 
@@ -64,14 +65,22 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
             started="",
             duration=0.0,
         )
+    diff_error: str | None = None
     if options.mutate_diff and opts.mutate:
         t0 = time.monotonic()
-        run.diff_mutants = mutate_changed_lines(root, base, head, opts, options.shard)
+        try:
+            run.diff_mutants = mutate_changed_lines(root, base, head, opts, options.shard)
+        except TargetError as exc:
+            # A red suite at the head (a claim still failing, say) leaves no baseline to judge
+            # mutants against: that is a gate failure to report, not a reason to lose the report.
+            diff_error = DIFF_ERROR_PREFIX + exc.message
         run.sources.update(head_sources(root, head, {m.file for m in run.diff_mutants}))
         run.stages["mutate-diff"] = time.monotonic() - t0
     run.policy = opts.manifest.policy.model_dump(mode="json")
     run.shard = options.shard
     run.policy_failures = evaluate(run, opts.manifest.policy)
+    if diff_error:
+        run.policy_failures.append(diff_error)
     return run
 
 

@@ -6,6 +6,9 @@ from ..claims.model import Policy
 from ..outcomes import ExitCode, MutantStatus
 from .results import RunResult
 
+#: How a gate reports changed-line mutation that could not run (a red suite at the head).
+DIFF_ERROR_PREFIX = "changed lines: mutation could not run: "
+
 
 def evaluate(run: RunResult, policy: Policy) -> list[str]:
     """Return one line per policy violation (empty means the gate passes). Pure."""

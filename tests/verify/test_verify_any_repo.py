@@ -139,3 +139,18 @@ def test_bad_manifest_exit_2(third_repo: Path, tmp_path: Path, capsys, manifest_
     path.write_text(manifest_text)
     assert main(["verify", "--repo", str(third_repo), "--base", "HEAD~1", "--manifest", str(path)]) == 2
     assert f"{path}:4" in capsys.readouterr().err
+
+
+def test_gate_with_a_red_suite_at_head_reports_instead_of_crashing(third_repo: Path, tmp_path: Path) -> None:
+    commit(third_repo, {"tests/test_unrelated.py": "def test_red():\n    assert False\n"}, "a red test")
+    out = tmp_path / "gate"
+    manifest = tmp_path / "harness.toml"
+    manifest.write_text('[[claims]]\nid = "clamp"\ntitle = "clamp"\ntests = ["tests/test_clamp.py"]\nfix = ["pkg/calc.py"]\n')
+    args = ["gate", "--repo", str(third_repo), "--base", "HEAD~2", "--manifest", str(manifest)]
+    code = main([*args, "--out", str(out)])
+    assert code == 1
+    doc = json.loads((out / "results.json").read_text())
+    failures = doc["run"]["policy_failures"]
+    assert any(f.startswith("changed lines: mutation could not run: baseline") for f in failures), failures
+    assert "mutation could not run" in (out / "summary.md").read_text()
+    assert doc["verdicts"] == {"clamp": "VERIFIED"}  # the claim itself is still judged
