@@ -86,7 +86,7 @@ def mutate_claim(
 ) -> tuple[list[MutantRecord], dict[str, int], str | None]:
     """Mutants on the claim's fix lines; a baseline problem comes back as an error message."""
     reporter.claim_progress(job.claim.id, "mutating the fix lines")
-    scope = build_scope(repo, base, head, job.fix_ranges())
+    scope = build_scope(repo, base, head, job.claim.fix)
     concurrency = bool(job.settings.concurrency)
     try:
         result: MutationResult = run_mutation(

@@ -12,13 +12,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ..claims.model import Claim, FixRange, Manifest, RunSettings
+from ..claims.model import Claim, Manifest, RunSettings
 from ..errors import UserError
 from ..outcomes import RunOutcome, Verdict
 from ..testrun import TestRun, run_pytest
@@ -310,9 +310,6 @@ class ClaimJob:
         args = " ".join(shlex.quote(a) for a in (*self.nodeids, *self.pytest_args()))
         return f"{shlex.quote(self.python)} -m pytest {args}"
 
-    def fix_ranges(self) -> tuple[FixRange, ...]:
-        return self.claim.fix
-
 
 _FAILS = frozenset({RunOutcome.FAILED, RunOutcome.TIMED_OUT})
 
@@ -327,6 +324,3 @@ def record(side: str, index: int, run: TestRun) -> RunRecord:
         log_tail=run.log_tail,
         command=" ".join(shlex.quote(c) for c in run.command),
     )
-
-
-ProgressCallback = Callable[[str], None]
