@@ -69,6 +69,17 @@ def mutation(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def realworld(session: nox.Session) -> None:
+    """Calibration (not CI: downloads sdists): verify real fixes in published packages.
+
+    `nox -s realworld -- --case NAME` runs one case; `-- --selfcheck` confirms each case's tests
+    fail on the old release and pass on the new one, without the harness.
+    """
+    _install(session)
+    session.run("python", "benchmarks/realworld/run.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks (not CI): each prints a ratio against a baseline measured in the same run."""
     _install(session)

@@ -1,0 +1,129 @@
+"""Calibration cases: one TOML file per real fix, validated strictly before anything runs.
+
+A bad case file is a user error: one line naming the file, the line and the field, exit 2,
+never a verdict.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CASES_DIR = Path(__file__).resolve().parent / "cases"
+
+Verdict = Literal[
+    "VERIFIED", "UNGUARDED", "NOT_REPRODUCED", "STILL_FAILING", "FLAKY", "NO_MUTANTS", "ERROR"
+]
+BugClass = Literal[
+    "path_traversal", "race", "leak", "timeout", "idempotency", "replay", "injection", "unbounded"
+]
+CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+FIX_ENTRY = re.compile(r"^[^:\s]+(:\d+(-\d+)?)?$")
+PIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\[\],-]*==[^=\s]+$")
+
+
+class CaseError(Exception):
+    """A case file is wrong; the message is the one line the runner prints."""
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    bug_class: BugClass
+    package: str = Field(min_length=1)
+    old: str = Field(min_length=1)
+    new: str = Field(min_length=1)
+    source: str = Field(min_length=3)
+    tests: tuple[str, ...] = Field(min_length=1)
+    fix: tuple[str, ...] = Field(min_length=1)
+    deps: tuple[str, ...] = Field(min_length=1)
+    pythonpath: str = ""
+    pytest_args: tuple[str, ...] = ()
+    prepare: str = ""
+    timeout: float = Field(default=120.0, gt=0, le=3600)
+    concurrency: bool = False
+    expected: Verdict
+    reason: str = Field(min_length=20)
+    history: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not CASE_NAME.match(value):
+            raise ValueError("must be lowercase letters, digits and dashes")
+        return value
+
+    @field_validator("tests")
+    @classmethod
+    def _tests(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for test in value:
+            if "::" not in test or test.startswith("/"):
+                raise ValueError(f"{test!r} is not a relative pytest node id (path::name)")
+        return value
+
+    @field_validator("fix")
+    @classmethod
+    def _fix(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if not FIX_ENTRY.match(entry):
+                raise ValueError(f"{entry!r} is not 'file' or 'file:start-end'")
+        return value
+
+    @field_validator("deps")
+    @classmethod
+    def _deps(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for dep in value:
+            if not PIN.match(dep):
+                raise ValueError(f"{dep!r} is not pinned as NAME==VERSION")
+        return value
+
+    @property
+    def test_files(self) -> tuple[str, ...]:
+        """The files the node ids name, in order, without repeats."""
+        return tuple(dict.fromkeys(t.split("::", 1)[0] for t in self.tests))
+
+
+def _line_of(text: str, field: str) -> int:
+    """The 1-based line where `field = ...` is set, or 1 when the field is missing."""
+    pattern = re.compile(rf"^\s*{re.escape(field)}\s*=", re.MULTILINE)
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+def load_case(path: Path) -> Case:
+    """Read and validate one case file; raise CaseError naming file:line and field."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseError(f"{path}: not valid TOML: {exc}") from None
+    data.setdefault("name", path.stem)
+    if data["name"] != path.stem:
+        raise CaseError(
+            f"{path}:{_line_of(text, 'name')}: name={data['name']!r} must match the file name"
+        )
+    try:
+        return Case(**data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        raise CaseError(f"{path}:{_line_of(text, field)}: {where}: {message}") from None
+
+
+def load_cases(directory: Path = CASES_DIR, names: list[str] | None = None) -> list[Case]:
+    """Every case in `directory` (sorted), or only `names`; unknown names are an error."""
+    paths = sorted(directory.glob("*.toml"))
+    if names:
+        known = {p.stem: p for p in paths}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise CaseError(f"unknown case {', '.join(missing)} (known: {', '.join(known)})")
+        paths = [known[n] for n in names]
+    return [load_case(p) for p in paths]
