@@ -7,12 +7,14 @@ what it is made from, so a second run downloads and installs nothing.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -52,10 +54,42 @@ def fetch_sdist(package: str, version: str, cache: Path) -> Path:
     command += ["--no-binary", ":all:", "-d", str(folder), f"{package}=={version}"]
     proc = subprocess.run(command, capture_output=True, text=True)
     found = [p for p in folder.iterdir() if pattern.match(p.name)]
-    if not found:
+    if found:
+        return found[0]
+    # pip builds an sdist's metadata to download it, which needs its build backend; a backend
+    # (or plugin) the index does not serve fails that step. The index's JSON API lists the
+    # file itself, with its hash.
+    try:
+        return _fetch_from_index(package, version, folder, pattern)
+    except (OSError, ValueError, KeyError) as exc:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise BuildError(f"pip download {package}=={version}: no sdist ({tail[0]})")
-    return found[0]
+        raise BuildError(
+            f"pip download {package}=={version}: no sdist ({tail[0]}; {exc})"
+        ) from None
+
+
+INDEX = os.environ.get("FIXGUARD_REALWORLD_INDEX", "https://pypi.org/simple")
+
+
+def _fetch_from_index(package: str, version: str, folder: Path, pattern: re.Pattern[str]) -> Path:
+    """Download the sdist through the index's simple JSON API (PEP 691), checking its sha256."""
+    name = re.sub(r"[-_.]+", "-", package).lower()
+    request = urllib.request.Request(
+        f"{INDEX}/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        files = json.load(response)["files"]
+    for entry in files:
+        if pattern.match(entry["filename"]):
+            with urllib.request.urlopen(entry["url"], timeout=300) as response:
+                data = response.read()
+            want = entry.get("hashes", {}).get("sha256")
+            if want and hashlib.sha256(data).hexdigest() != want:
+                raise ValueError(f"{entry['filename']}: sha256 mismatch")
+            dest = folder / entry["filename"]
+            dest.write_bytes(data)
+            return dest
+    raise ValueError(f"no sdist of {package}=={version} on {INDEX}")
 
 
 def extract(archive: Path, dest: Path) -> Path:

@@ -47,6 +47,9 @@ class Case(BaseModel):
     prepare: str = ""
     timeout: float = Field(default=120.0, gt=0, le=3600)
     concurrency: bool = False
+    #: Absolute paths a test's own payload may create outside the tree when a mutant disables
+    #: the fix (an archive-extraction exploit, say); the runner removes them after the case.
+    cleanup: tuple[str, ...] = ()
     expected: Verdict
     reason: str = Field(min_length=20)
     history: tuple[str, ...] = Field(min_length=1)
@@ -80,6 +83,14 @@ class Case(BaseModel):
         for dep in value:
             if not PIN.match(dep):
                 raise ValueError(f"{dep!r} is not pinned as NAME==VERSION")
+        return value
+
+    @field_validator("cleanup")
+    @classmethod
+    def _cleanup(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            if not path.startswith("/") or path.rstrip("/") in ("", "/home", "/tmp", "/root"):
+                raise ValueError(f"{path!r} must be an absolute path to one file")
         return value
 
     @property

@@ -318,6 +318,9 @@ def main(argv: list[str]) -> int:
                 outcome = verify(case, args.cache, args.case_timeout, args.workers)
         except BuildError as exc:
             outcome = Outcome(case.name, case.bug_class, case.expected, "BUILD", 0, reason=str(exc))
+        finally:
+            for leftover in case.cleanup:
+                Path(leftover).unlink(missing_ok=True)
         mark = "ok" if outcome.ok else "MISMATCH"
         print(f"   {outcome.got} in {outcome.seconds:.0f}s [{mark}] {outcome.reason}", flush=True)
         outcomes.append(outcome)
