@@ -7,7 +7,10 @@ exit code and its JUnit XML, both stable across pytest versions since 5.x.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -36,6 +39,9 @@ class TestRun:
     passed: tuple[str, ...] = ()
     log_tail: str = ""
     command: tuple[str, ...] = field(default=())
+    #: pytest's own reason when the run did not get to judge the tests (not collected,
+    #: internal error): its first error line.
+    error_line: str = ""
 
     @property
     def ok(self) -> bool:
@@ -101,6 +107,56 @@ def _read_junit(path: Path) -> tuple[list[str], list[str], int]:
     return failed, passed, collection_errors
 
 
+OUTCOMES_MODULE = "fixguard_outcomes"
+_ERROR_LINE = re.compile(
+    r"^(?:E\s{2,}(?P<e>\S.*)|ERROR: (?P<usage>.+)|INTERNALERROR> (?P<internal>\w*(?:Error|Exception)\b.*))$"
+)
+
+
+@dataclass
+class Outcomes:
+    """What the fixguard_outcomes plugin saw: failed tests by phase, and whether pytest finished."""
+
+    started: bool = False
+    finished: bool = False
+    failed: list[str] = field(default_factory=list)
+    passed: list[str] = field(default_factory=list)
+
+
+def read_outcomes(path: Path) -> Outcomes:
+    seen = Outcomes()
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return seen
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        event = record.get("event")
+        if event == "start":
+            seen.started = True
+        elif event == "finish":
+            seen.finished = True
+        elif event == "report":
+            nodeid = str(record.get("nodeid", ""))
+            if record.get("outcome") == "failed" and nodeid not in seen.failed:
+                seen.failed.append(nodeid)
+            elif record.get("when") == "call" and record.get("outcome") == "passed":
+                seen.passed.append(nodeid)
+    return seen
+
+
+def first_error_line(output: str) -> str:
+    """pytest's own first error line (`E   ImportError: ...`, `ERROR: not found: ...`)."""
+    for line in output.splitlines():
+        match = _ERROR_LINE.match(line.rstrip())
+        if match:
+            return next(g for g in match.groups() if g).strip()
+    return ""
+
+
 def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
@@ -120,6 +176,10 @@ def run_pytest(
     """
     with tempfile.TemporaryDirectory(prefix="fixguard-junit-") as tmp:
         junit = Path(tmp) / "junit.xml"
+        outcomes_file = Path(tmp) / "outcomes.jsonl"
+        shutil.copyfile(
+            Path(__file__).with_name("outcome_plugin.py"), Path(tmp) / f"{OUTCOMES_MODULE}.py"
+        )
         command = [
             python,
             "-m",
@@ -131,10 +191,14 @@ def run_pytest(
             f"--junitxml={junit}",
             "-o",
             "junit_family=xunit1",
+            "-p",
+            OUTCOMES_MODULE,
             *pytest_args,
         ]
         run_env = dict(os.environ)
         run_env.update(env or {})
+        run_env["FIXGUARD_OUTCOMES_OUT"] = str(outcomes_file)
+        run_env["PYTHONPATH"] = os.pathsep.join(filter(None, [tmp, run_env.get("PYTHONPATH", "")]))
         run_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
         started = time.monotonic()
         proc = subprocess.Popen(
@@ -160,8 +224,20 @@ def run_pytest(
             raise
         duration = time.monotonic() - started
         failed, passed, collection_errors = _read_junit(junit)
+        seen = read_outcomes(outcomes_file)
     exit_code = None if timed_out else proc.returncode
     outcome = classify(exit_code, timed_out=timed_out, collection_errors=collection_errors)
+    error_line = ""
+    if outcome is RunOutcome.INTERNAL_ERROR and seen.failed:
+        # A test failed, then pytest crashed (rendering the failure, say): the test did fail.
+        outcome = RunOutcome.FAILED
+        failed = failed or list(seen.failed)
+    elif outcome is RunOutcome.PASSED and seen.started and not seen.finished:
+        # The process exited 0 before pytest finished (os._exit(0) in a test): not a pass.
+        outcome = RunOutcome.INTERNAL_ERROR
+        error_line = "the test process exited before pytest finished (os._exit in a test?)"
+    if outcome in (RunOutcome.NOT_COLLECTED, RunOutcome.INTERNAL_ERROR) and not error_line:
+        error_line = first_error_line(output or "") or f"pytest exit code {exit_code}"
     return TestRun(
         outcome=outcome,
         exit_code=exit_code,
@@ -170,6 +246,7 @@ def run_pytest(
         passed=tuple(passed),
         log_tail=tail(output or ""),
         command=tuple(command),
+        error_line=error_line,
     )
 
 

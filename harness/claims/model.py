@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -17,6 +17,8 @@ CLAIM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DEFAULT_TEST_PATHS = (
     "tests/**",
     "test/**",
+    "**/tests/**",
+    "**/test/**",
     "**/test_*.py",
     "**/*_test.py",
     "**/conftest.py",
@@ -56,6 +58,9 @@ class RunSettings(Strict):
     concurrency: bool | None = None
     python: str | None = None
     test_paths: tuple[str, ...] | None = None
+    #: Which tests may kill a mutant: "suite" (any test of the project that reaches it, after
+    #: the claim's own) or "claim" (the claim's tests only).
+    guard_tests: Literal["suite", "claim"] | None = None
 
     def merged(self, override: RunSettings | None) -> RunSettings:
         """The settings with every field `override` sets taking precedence."""
@@ -78,6 +83,7 @@ DEFAULT_RUN = RunSettings(
     concurrency=False,
     python=None,
     test_paths=DEFAULT_TEST_PATHS,
+    guard_tests="suite",
 )
 #: Concurrency claims default to 3 runs with k=1: one reproduction on the base suffices,
 #: while the head must pass all three.
@@ -94,6 +100,8 @@ class Policy(Strict):
     fail_on: tuple[Verdict, ...] = tuple(v for v in Verdict if v is not Verdict.VERIFIED)
     #: Minimum ratio of killed mutants on changed lines (gate's whole-diff mutation).
     min_kill_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    #: Weak spots (surviving mutants that only tweak a fix) are listed; "fail" fails the policy.
+    weak_spots: Literal["report", "fail"] = "report"
     exceptions: tuple[PolicyException, ...] = ()
 
     def excused(self, claim_id: str, verdict: Verdict) -> PolicyException | None:

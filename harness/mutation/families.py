@@ -49,6 +49,7 @@ import libcst as cst
 class Family(str, Enum):
     """Operator families, as reports name them. Generic mutmut operators are `GENERIC`."""
 
+    HUNK_REVERT = "hunk revert"  # the base's version of one hunk of the fix (revert.py)
     SYNC_REMOVAL = "sync removal"
     GUARD_REMOVAL = "guard removal"
     CONTAINMENT_NOOP = "containment no-op"
@@ -59,6 +60,11 @@ class Family(str, Enum):
     IMPORT_REMOVAL = "import removal"  # operators in harness/mutation/imports.py
     STATEMENT_DELETION = "statement deletion"
     GENERIC = "generic"
+
+    @property
+    def is_reverting(self) -> bool:
+        """Every family but the generic one puts the bug class back or undoes the fix."""
+        return self is not Family.GENERIC
 
     @property
     def is_concurrency(self) -> bool:
@@ -81,6 +87,37 @@ class Edit:
     operator: str
     anchor: cst.CSTNode
     replacements: Mapping[cst.CSTNode, Replacement]
+
+
+#: Comparison operators whose generic swap is the condition's negation (`==` ↔ `!=`, ...).
+_NEGATED_OPERATORS = (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot, cst.In, cst.NotIn)
+
+
+def is_negation(edit: Edit) -> bool:
+    """A generic edit that negates a condition (`==` → `!=`, `in` → `not in`, `not x` → `x`).
+
+    Negating a condition the fix added undoes it, so such a mutant is reverting; every other
+    generic edit (a boundary shift, a literal, an argument) can only weaken the fix.
+    """
+    for original, new in edit.replacements.items():
+        if isinstance(original, _NEGATED_OPERATORS):
+            return True
+        if isinstance(original, cst.ComparisonTarget) and isinstance(
+            original.operator, _NEGATED_OPERATORS
+        ):
+            return True
+        if (
+            isinstance(original, cst.UnaryOperation)
+            and isinstance(original.operator, cst.Not)
+            and new is original.expression
+        ):
+            return True
+    return False
+
+
+def is_reverting(edit: Edit) -> bool:
+    """See DESIGN.md, "Reverting mutants and weak spots"."""
+    return edit.family.is_reverting or is_negation(edit)
 
 
 _LOCK_NAME = re.compile(
@@ -227,13 +264,118 @@ def guard_removal(node: cst.If, *, is_elif: bool) -> Iterator[Edit]:
         yield Edit(Family.GUARD_REMOVAL, "guard-false", node, {node: forced})
 
 
-def call_edits(node: cst.Call) -> Iterator[Edit]:
-    """Containment no-ops, timeout removal and call-level atomicity edits of one call."""
+_CHECK_METHODS = ("is_relative_to", "relative_to", "startswith")
+_NORMALISERS = {"resolve", *_PATH_FUNCS}
+
+
+class _ContainmentScan(cst.CSTVisitor):
+    """Within one function: the names checked for containment, and the containers they are
+    checked against (`path.is_relative_to(base)`, `path.startswith(root)`,
+    `commonpath([root, p]) == root`, `root in path.parents`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checked: set[str] = set()
+        self.containers: set[str] = set()
+        self.container_exprs: list[cst.CSTNode] = []
+        self.assigns: list[tuple[set[str], cst.BaseExpression]] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        method = _method(node)
+        if method and method[1] in _CHECK_METHODS and node.args:
+            self.checked |= _names(method[0])
+            self._container(node.args[0].value)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        left = node.left
+        for target in node.comparisons:
+            if isinstance(left, cst.Call) and last_name(left.func) in (
+                "commonpath",
+                "commonprefix",
+            ):
+                self._container(target.comparator)
+            if isinstance(target.operator, cst.In) and last_name(target.comparator) == "parents":
+                self._container(left)
+            left = target.comparator
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        targets: set[str] = set()
+        for target in node.targets:
+            targets |= _names(target.target)
+        self.assigns.append((targets, node.value))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # nested functions are scanned on their own
+
+    def _container(self, expr: cst.BaseExpression) -> None:
+        self.container_exprs.append(expr)
+        self.containers |= _names(expr)
+
+
+def _names(expr: cst.CSTNode) -> set[str]:
+    """The identifiers an expression is built from (`str(self.root) + os.sep` → root, sep)."""
+    found: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            found.add(node.attr.value)
+
+    expr.visit(Names())
+    return found - {"str", "os", "sep", "path", "Path", "fspath"}
+
+
+def _normalising_calls(expr: cst.CSTNode) -> list[cst.Call]:
+    calls: list[cst.Call] = []
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            method = _method(node)
+            if (method and method[1] == "resolve") or last_name(node.func) in _PATH_FUNCS:
+                calls.append(node)
+
+    expr.visit(Calls())
+    return calls
+
+
+def container_side_calls(module: cst.Module) -> set[int]:
+    """Ids of the `resolve()`/`realpath()`... calls that normalise a container, not a checked path.
+
+    Making the container's `resolve()` a no-op makes a containment check stricter, not
+    weaker, so the containment no-op is only made on the path being checked.
+    """
+    found: set[int] = set()
+
+    class Functions(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            scan = _ContainmentScan()
+            node.body.visit(scan)
+            for expr in scan.container_exprs:
+                found.update(id(c) for c in _normalising_calls(expr))
+            only_containers = scan.containers - scan.checked
+            for targets, value in scan.assigns:
+                if targets and targets <= only_containers:
+                    found.update(id(c) for c in _normalising_calls(value))
+
+    module.visit(Functions())
+    return found
+
+
+def call_edits(node: cst.Call, *, container: bool = False) -> Iterator[Edit]:
+    """Containment no-ops, timeout removal and call-level atomicity edits of one call.
+
+    `container`: the call normalises the container of a containment check, so making it a
+    no-op would not weaken the check; no containment no-op is made of it.
+    """
     name = last_name(node.func)
     method = _method(node)
     positional = [a for a in node.args if a.keyword is None and not a.star]
     # containment no-op
-    if method and method[1] == "resolve" and not positional:
+    if container and ((method and method[1] == "resolve") or name in _PATH_FUNCS):
+        pass
+    elif method and method[1] == "resolve" and not positional:
         yield Edit(Family.CONTAINMENT_NOOP, "resolve-identity", node, {node: _paren(method[0])})
     elif name in _PATH_FUNCS and len(positional) >= 1:
         yield Edit(

@@ -249,6 +249,7 @@ def _run_all(
             continue
         cached = store.get(key)
         if cached is not None:
+            cached = replace(cached, reverting=mutant.reverting)
             results[mutant.id] = cached
             reporter.mutant_finished(cached)
             continue
@@ -330,6 +331,7 @@ def _result(mutant: Mutant, status: MutantStatus, **fields: object) -> MutantRes
         line=mutant.line,
         diff=mutant.diff,
         status=status,
+        reverting=mutant.reverting,
     )
     return replace(base, **fields)  # type: ignore[arg-type]
 

@@ -30,6 +30,9 @@ class Mutant:
     reach: tuple[int, ...]
     diff: str
     source: str
+    #: It undoes the fix or puts the bug class back (a survivor means UNGUARDED); otherwise a
+    #: survivor is a weak spot (see DESIGN.md, "Reverting mutants and weak spots").
+    reverting: bool = True
 
     @property
     def label(self) -> str:

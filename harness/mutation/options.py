@@ -74,6 +74,10 @@ class MutantResult:
     tests: tuple[str, ...] = ()
     #: True when the result came from the store's cache rather than a fresh run.
     cached: bool = False
+    #: A survivor of a reverting mutant is a gap; of any other, a weak spot.
+    reverting: bool = True
+    #: Which tests killed it: "claim" (the claim's own tests) or "suite" (the project's others).
+    killed_by: str | None = None
 
     @property
     def k_of_n(self) -> str:
@@ -95,6 +99,8 @@ class MutantResult:
             "duration": round(self.duration, 3),
             "tests": list(self.tests),
             "cached": self.cached,
+            "reverting": self.reverting,
+            "killed_by": self.killed_by,
         }
 
 

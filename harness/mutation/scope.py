@@ -14,14 +14,14 @@ Everything here is a pure function of git's output, except the two `scope_from_*
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
 
 from ..errors import UserError
 from . import git
+from .tokens import Position, added_tokens, block_path, lines_of
 
 #: Paths (fnmatch, `*` crosses `/`) that hold tests rather than source; never mutated.
 DEFAULT_TEST_GLOBS: tuple[str, ...] = (
@@ -41,10 +41,32 @@ _RANGE = re.compile(r"^(?P<file>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 
 
 @dataclass(frozen=True)
+class Hunk:
+    """One hunk of the fix (`git diff -U0`), as a hunk-revert mutant puts it back.
+
+    Head lines `start` to `start + count - 1` become the base's `base_lines`; a hunk that only
+    removed lines (`count == 0`) puts them back after head line `start`.
+    """
+
+    start: int
+    count: int
+    base_lines: tuple[str, ...]
+
+    @property
+    def head_lines(self) -> range:
+        return range(self.start, self.start + self.count)
+
+
+@dataclass(frozen=True)
 class FileScope:
     path: str
     lines: frozenset[int]
     reindented: frozenset[int] = frozenset()
+    #: Head tokens the fix added or changed, as (line, column). None when the scope is made of
+    #: explicit line ranges with no base to compare: then every token on `lines` is in scope.
+    tokens: frozenset[Position] | None = None
+    #: The fix's hunks in this file, for hunk-revert mutants.
+    hunks: tuple[Hunk, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,11 +96,21 @@ class Scope:
 
 
 @dataclass
+class _DiffHunk:
+    head_start: int
+    head_count: int
+    base_start: int = 0
+    removed: list[str] = field(default_factory=list)
+    added: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
 class _FileDiff:
     path: str
     added: dict[int, str] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
     deleted: bool = False
+    hunks: list[_DiffHunk] = field(default_factory=list)
 
 
 def is_test_path(path: str, globs: Sequence[str] = DEFAULT_TEST_GLOBS) -> bool:
@@ -109,38 +141,68 @@ def parse_unified_diff(text: str) -> list[_FileDiff]:
         m = _HUNK.match(raw)
         if m:
             new_line = int(m.group(3))
+            count = int(m.group(4)) if m.group(4) is not None else 1
+            current.hunks.append(
+                _DiffHunk(head_start=new_line, head_count=count, base_start=int(m.group(1)))
+            )
             continue
         if raw.startswith("+"):
             current.added[new_line] = raw[1:]
+            if current.hunks:
+                current.hunks[-1].added[new_line] = raw[1:]
             new_line += 1
         elif raw.startswith("-"):
             current.removed.append(raw[1:])
+            if current.hunks:
+                current.hunks[-1].removed.append(raw[1:])
     return [f for f in files if not f.deleted]
 
 
-def semantic_lines(
-    full: _FileDiff, whitespace_blind: _FileDiff | None
-) -> tuple[set[int], set[int]]:
-    """Split a file's added lines into (fix lines, re-indented or moved lines).
+def fix_tokens(blind: _FileDiff, base_text: str, head_text: str) -> tuple[set[Position], set[int]]:
+    """The head tokens the fix added or changed, and the added lines that are only context.
 
-    A line is a fix line when `git diff -w` still reports it and it does not pair up with a
-    removed line of the same text (a move). Blank lines are neither.
+    Compared hunk by hunk on `git diff -w` (so re-indented lines never show up), token by token
+    (so unchanged code on a touched line is context). A line counts as moved, and so as context,
+    only when the same text was removed from the same enclosing block: a line moved into another
+    function or block changes when it runs, and is part of the fix.
     """
-    candidates = set(whitespace_blind.added) if whitespace_blind else set()
-    removed = Counter(r.strip() for r in full.removed if r.strip())
-    fix: set[int] = set()
-    other: set[int] = set()
-    for number in sorted(full.added):
-        text = full.added[number].strip()
-        if not text:
+    base_lines = base_text.splitlines()
+    head_lines = head_text.splitlines()
+    # Where each removed line sat in the base: its text and its enclosing blocks.
+    removed_blocks: dict[str, list[tuple[str, ...]]] = {}
+    for hunk in blind.hunks:
+        for offset, text in enumerate(hunk.removed):
+            index = hunk.base_start - 1 + offset
+            if text.strip() and 0 <= index < len(base_lines):
+                path = block_path(base_lines, index)
+                removed_blocks.setdefault(text.strip(), []).append(path)
+    fix: set[Position] = set()
+    context: set[int] = set()
+    for hunk in blind.hunks:
+        fix |= added_tokens(hunk.removed, hunk.added)
+    for number, text in blind.added.items():
+        stripped = text.strip()
+        if not stripped or number - 1 >= len(head_lines):
             continue
-        if number in candidates and removed[text] == 0:
-            fix.add(number)
-            continue
-        if removed[text] > 0 and number in candidates:
-            removed[text] -= 1  # moved: this removed line accounts for it
-        other.add(number)
-    return fix, other
+        blocks = removed_blocks.get(stripped)
+        where = block_path(head_lines, number - 1) if blocks else None
+        if blocks and where in blocks:
+            blocks.remove(where)
+            fix = {p for p in fix if p[0] != number}
+            context.add(number)
+    return fix, context
+
+
+def revert_hunks(full: _FileDiff, fix: set[Position]) -> tuple[Hunk, ...]:
+    """The hunks a hunk-revert mutant puts back: those holding a fix token, and pure removals."""
+    lines = lines_of(fix)
+    out: list[Hunk] = []
+    for hunk in full.hunks:
+        head = range(hunk.head_start, hunk.head_start + hunk.head_count)
+        removed_code = any(r.strip() and not r.strip().startswith("#") for r in hunk.removed)
+        if (hunk.head_count and lines.intersection(head)) or (not hunk.head_count and removed_code):
+            out.append(Hunk(hunk.head_start, hunk.head_count, tuple(hunk.removed)))
+    return tuple(out)
 
 
 def scope_from_diff(
@@ -151,7 +213,7 @@ def scope_from_diff(
     *,
     test_globs: Sequence[str] = DEFAULT_TEST_GLOBS,
 ) -> Scope:
-    """The fix lines of `base..head`, restricted to non-test `.py` files (and to `files`)."""
+    """The fix tokens of `base..head`, restricted to non-test `.py` files (and to `files`)."""
     repo = Path(repo)
     base_sha = git.resolve_commit(repo, base, field="base")
     head_sha = git.resolve_commit(repo, head, field="head")
@@ -176,10 +238,54 @@ def scope_from_diff(
         if reason:
             ignored.append((fd.path, reason))
             continue
-        fix, other = semantic_lines(fd, blind.get(fd.path))
-        if fix or other:
-            kept.append(FileScope(fd.path, frozenset(fix), frozenset(other)))
+        head_text = git.show(repo, head_sha, fd.path) or ""
+        base_text = git.show(repo, base_sha, fd.path) or ""
+        whitespace_blind = blind.get(fd.path)
+        fix, _moved = (
+            fix_tokens(whitespace_blind, base_text, head_text)
+            if whitespace_blind
+            else (set(), set())
+        )
+        fix_lines = lines_of(fix)
+        other = {n for n, text in fd.added.items() if text.strip() and n not in fix_lines}
+        hunks = revert_hunks(fd, fix)
+        if fix_lines or other or hunks:
+            kept.append(
+                FileScope(fd.path, frozenset(fix_lines), frozenset(other), frozenset(fix), hunks)
+            )
     return Scope(repo=repo, rev=head_sha, base=base_sha, files=tuple(kept), ignored=tuple(ignored))
+
+
+def restrict(scope: Scope, ranges: Iterable[str]) -> Scope:
+    """Keep only what lies in the explicit head line ranges (`file:start-end`) of a diff scope.
+
+    Explicit ranges name where the fix is; only the tokens the fix changed there are mutated.
+    """
+    wanted: dict[str, set[int]] = {}
+    for text in ranges:
+        path, start, end = parse_range(text)
+        wanted.setdefault(path, set()).update(range(start, end + 1))
+    kept: list[FileScope] = []
+    for f in scope.files:
+        lines = wanted.get(f.path)
+        if lines is None:
+            continue
+        tokens = frozenset(p for p in f.tokens or () if p[0] in lines)
+        hunks = tuple(
+            h
+            for h in f.hunks
+            if lines.intersection(h.head_lines) or (not h.count and {h.start, h.start + 1} & lines)
+        )
+        kept.append(
+            FileScope(
+                f.path,
+                f.lines & lines,
+                f.reindented & lines,
+                tokens if f.tokens is not None else None,
+                hunks,
+            )
+        )
+    return replace(scope, files=tuple(kept))
 
 
 def _exclusion(path: str, test_globs: Sequence[str]) -> str | None:

@@ -17,13 +17,16 @@ from .families import Edit, Family
 from .generic import generic_edits, skip_subtree
 from .imports import import_removal
 from .mutant import Mutant, SourceEditor, changed_lines, mutant_id, unified_diff
-from .scope import Scope
+from .revert import hunk_reverts
+from .scope import FileScope, Scope
+from .tokens import touched_tokens
 
 SKIP_PRAGMA = "pragma: no mutate"
 SKIP_INVALID = "invalid: does not compile"
 SKIP_SAME_CODE = "duplicate: same code as another mutant"
 SKIP_SAME_FAMILY_LINE = "duplicate: one mutant per family per line"
 SKIP_PARSE = "file does not parse"
+SKIP_CONTEXT = "context: changes code the fix did not add or change"
 _PRAGMA = re.compile(r"#\s*pragma:\s*no mutate")
 
 
@@ -38,8 +41,9 @@ class Discovery:
 class _Collector(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, fix_lines: frozenset[int]):
+    def __init__(self, fix_lines: frozenset[int], containers: set[int] | None = None):
         super().__init__()
+        self._containers = containers or set()
         self.edits: list[tuple[Edit, AridReason | None, int]] = []
         self._statements: list[tuple[cst.CSTNode, int]] = []
         self._lines = sorted(fix_lines)
@@ -94,7 +98,7 @@ class _Collector(cst.CSTVisitor):
         elif isinstance(node, cst.If):
             yield from fam.guard_removal(node, is_elif=id(node) in self._elif)
         elif isinstance(node, cst.Call):
-            yield from fam.call_edits(node)
+            yield from fam.call_edits(node, container=id(node) in self._containers)
         elif isinstance(node, cst.BinaryOperation):
             yield from fam.o_excl_removal(node)
         elif isinstance(node, cst.SimpleString):
@@ -108,26 +112,56 @@ class _Collector(cst.CSTVisitor):
 
 
 def mutants_of_file(
-    path: str, source: str, fix_lines: frozenset[int], *, strict: bool, into: Discovery
+    path: str, source: str, scope: FileScope, *, strict: bool, into: Discovery
 ) -> None:
-    """Add the mutants of one file whose changed lines overlap `fix_lines` to `into`."""
-    if not fix_lines:
-        return
+    """Add the mutants of one file that change only what the fix added or changed to `into`.
+
+    A hunk revert that makes the same code as a fix-revert operator (removing the `with lock:`
+    the hunk added, say) is the duplicate: the operator's name says more.
+    """
+    seen_code: set[str] = {source}
+    found: list[Mutant] = []
+    if scope.lines:
+        _operator_mutants(path, source, scope, strict=strict, into=into, seen=seen_code, out=found)
+    for revert in hunk_reverts(path, source, scope.hunks):
+        if isinstance(revert, str):
+            into.skipped[revert] += 1
+        elif revert.source in seen_code:
+            into.skipped[SKIP_SAME_CODE] += 1
+        else:
+            seen_code.add(revert.source)
+            found.append(revert)
+    order = {f: i for i, f in enumerate(Family)}
+    found.sort(key=lambda m: (m.line, order[m.family], m.operator))
+    into.mutants.extend(found)
+
+
+def _operator_mutants(
+    path: str,
+    source: str,
+    scope: FileScope,
+    *,
+    strict: bool,
+    into: Discovery,
+    seen: set[str],
+    out: list[Mutant],
+) -> None:
+    fix_lines = scope.lines
     try:
         wrapper = MetadataWrapper(cst.parse_module(source))
     except cst.ParserSyntaxError:
         into.skipped[SKIP_PARSE] += 1
         return
-    collector = _Collector(fix_lines)
+    collector = _Collector(fix_lines, fam.container_side_calls(wrapper.module))
     wrapper.visit(collector)
     editor = SourceEditor(
         wrapper.module, source, wrapper.resolve(WhitespaceInclusivePositionProvider)
     )
     original_lines = source.splitlines()
     pragma_lines = {i + 1 for i, line in enumerate(original_lines) if _PRAGMA.search(line)}
-    seen_code: set[str] = {source}
+    seen_code = seen
     seen_family_line: set[tuple[str, str, int]] = set()
-    found: list[Mutant] = []
+    found = out
     for edit, arid, statement_line in collector.edits:
         mutated = editor.apply(edit)
         if mutated == source:
@@ -135,6 +169,11 @@ def mutants_of_file(
         lines = changed_lines(original_lines, mutated.splitlines())
         if not lines or not fix_lines.intersection(lines):
             continue  # outside the fix lines: never generated
+        if scope.tokens is not None:
+            touched = touched_tokens(source, mutated)
+            if not touched or not touched <= scope.tokens:
+                into.skipped[SKIP_CONTEXT] += 1
+                continue
         if pragma_lines.intersection(lines):
             into.skipped[SKIP_PRAGMA] += 1
             continue
@@ -171,11 +210,9 @@ def mutants_of_file(
                 reach=tuple(sorted({*lines, statement_line} - {0})),
                 diff=unified_diff(path, source, mutated),
                 source=mutated,
+                reverting=fam.is_reverting(edit),
             )
         )
-    order = {f: i for i, f in enumerate(Family)}
-    found.sort(key=lambda m: (m.line, order[m.family], m.operator))
-    into.mutants.extend(found)
 
 
 def discover(scope: Scope, read: Callable[[str], str | None], *, strict: bool = False) -> Discovery:
@@ -185,5 +222,5 @@ def discover(scope: Scope, read: Callable[[str], str | None], *, strict: bool = 
         source = read(file_scope.path)
         if source is None:
             continue
-        mutants_of_file(file_scope.path, source, file_scope.lines, strict=strict, into=result)
+        mutants_of_file(file_scope.path, source, file_scope, strict=strict, into=result)
     return result

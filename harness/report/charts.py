@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from ..outcomes import Verdict
-from ..verify.results import RunResult
+from ..verify.results import SCORED, ClaimResult, RunResult
 
 COLORS = {
     Verdict.VERIFIED: "#2e7d32",
@@ -22,29 +22,69 @@ LABEL_W = 190
 BAR_W = 360
 
 
+#: Segments of a claim's mutant bar, in order: what detected each mutant, or why none did.
+MUTANT_SEGMENTS = (
+    ("killed by the claim's tests", "#2e7d32"),
+    ("killed by other tests", "#81c784"),
+    ("weak spot", "#fdd835"),
+    ("gap: undoes the fix unnoticed", "#ef6c00"),
+)
+
+
+def _segments(claim: ClaimResult) -> list[int]:
+    scored = [m for m in claim.mutants if m.status in SCORED]
+    return [
+        sum(1 for m in scored if m.status.is_detected and m.killed_by != "suite"),
+        sum(1 for m in scored if m.status.is_detected and m.killed_by == "suite"),
+        sum(1 for m in scored if m.weak_spot),
+        sum(1 for m in scored if m.undetected and m.reverting),
+    ]
+
+
 def kill_ratio_chart(run: RunResult) -> str:
-    """Horizontal bars: killed / scored mutants on each claim's fix lines."""
+    """Stacked bars per claim: mutants killed by its tests, by other tests, weak spots, gaps."""
     rows = []
     for i, claim in enumerate(run.claims):
         y = i * ROW + 4
         ratio = claim.kill_ratio
         label = escape(claim.claim_id)
-        if ratio is None:
+        counts = _segments(claim)
+        total = sum(counts)
+        if ratio is None or not total:
             bar = f'<text x="{LABEL_W + 4}" y="{y + 14}" class="muted">no mutants run</text>'
         else:
-            width = max(1.0, ratio * BAR_W)
-            color = COLORS[Verdict.VERIFIED] if ratio >= 1 else COLORS[Verdict.UNGUARDED]
+            x = float(LABEL_W)
+            parts = []
+            for (name, color), count in zip(MUTANT_SEGMENTS, counts, strict=True):
+                if not count:
+                    continue
+                width = max(1.0, count / total * BAR_W)
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{ROW - 6}" '
+                    f'fill="{color}"><title>{label}: {count} {escape(name)}</title></rect>'
+                )
+                x += width
             bar = (
-                f'<rect x="{LABEL_W}" y="{y}" width="{width:.1f}" height="{ROW - 6}" fill="{color}">'
-                f"<title>{label}: {ratio:.0%}</title></rect>"
-                f'<text x="{LABEL_W + width + 4:.1f}" y="{y + 14}">{ratio:.0%}</text>'
+                f'<g class="claim-bar">{"".join(parts)}</g>'
+                f'<text x="{x + 4:.1f}" y="{y + 14}">{ratio:.0%}</text>'
             )
         rows.append(f'<text x="0" y="{y + 14}">{label}</text>{bar}')
-    height = len(run.claims) * ROW + 8
+    legend_y = len(run.claims) * ROW + 12
+    legend = []
+    for k, (name, color) in enumerate(MUTANT_SEGMENTS):
+        lx = (k % 2) * 230
+        ly = legend_y + (k // 2) * 18
+        legend.append(
+            f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{lx + 16}" y="{ly + 11}" class="muted">{escape(name)}</text>'
+        )
+    height = legend_y + 40
     return (
-        f'<svg class="chart" id="chart-kill-ratio" role="img" aria-label="Kill ratio per claim" '
+        f'<svg class="chart" id="chart-kill-ratio" role="img" '
+        f'aria-label="Mutants per claim: killed, weak spots and gaps" '
         f'width="{LABEL_W + BAR_W + 60}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
         + "".join(rows)
+        + "".join(legend)
         + "</svg>"
     )
 

@@ -92,11 +92,28 @@ def print_run(
 ) -> None:
     console.print(verdict_table(run))
     for claim in run.claims:
+        weak = claim.weak_spots
         if claim.verdict is Verdict.VERIFIED:
+            if weak:
+                console.print(
+                    f"[bold]{claim.claim_id}[/] {len(weak)} weak spots (listed in the reports):",
+                    highlight=False,
+                )
+                for mutant in weak[:3]:
+                    console.print(
+                        f"  weak spot {mutant.id} {mutant.file}:{mutant.line} ({mutant.operator})",
+                        markup=False,
+                        highlight=False,
+                    )
             continue
         console.print(f"[bold]{claim.claim_id}[/] {claim.verdict.value}: {claim.reason}")
-        for mutant in claim.survivors[:3]:
-            console.print(f"  survivor {mutant.id} {mutant.file}:{mutant.line} ({mutant.family})")
+        for mutant in (claim.gaps or claim.survivors)[:3]:
+            console.print(
+                f"  survivor {mutant.id} {mutant.file}:{mutant.line} "
+                f"({mutant.family}: {mutant.operator})",
+                markup=False,
+                highlight=False,
+            )
             console.print("  " + mutant.diff.replace("\n", "\n  "), markup=False, highlight=False)
         if claim.verdict is not Verdict.UNGUARDED:
             console.print(f"  reproduce: {claim.repro}", markup=False)

@@ -26,13 +26,19 @@ def render_junit(run: RunResult) -> str:
             name=claim.claim_id,
             time=f"{duration:.3f}",
         )
+        weak = "".join(
+            f"\n\nweak spot {m.id} {m.file}:{m.line} ({m.operator})\n{m.diff}"
+            for m in claim.weak_spots
+        )
         if claim.verdict is Verdict.VERIFIED or claim.excused:
-            if claim.excused:
-                ET.SubElement(case, "system-out").text = f"allowed by policy: {claim.excused}"
+            out = f"allowed by policy: {claim.excused}" if claim.excused else ""
+            if out or weak:
+                ET.SubElement(case, "system-out").text = (out + weak).strip()
             continue
         body = claim.reason
-        for mutant in claim.survivors:
+        for mutant in claim.gaps or claim.survivors:
             body += f"\n\n{mutant.id} {mutant.file}:{mutant.line} ({mutant.family})\n{mutant.diff}"
+        body += weak
         if claim.verdict is Verdict.ERROR:
             errors += 1
             element = ET.SubElement(case, "error", message=claim.verdict.value)

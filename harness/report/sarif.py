@@ -12,6 +12,7 @@ from ..verify.results import ClaimResult, MutantRecord, RunResult
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 RULES = {
     "surviving-mutant": "A mutant on the fix lines survived: no test notices if this part of the fix is removed.",
+    "weak-spot": "A tweak of the fix (a boundary, a literal, a message) that no test notices; it does not undo the fix.",
     "claim-unverified": "A claimed fix could not be verified (see the verdict).",
 }
 LEVEL = {
@@ -33,12 +34,13 @@ def _location(file: str, line: int) -> dict[str, Any]:
     }
 
 
-def _mutant_result(mutant: MutantRecord, owner: str) -> dict[str, Any]:
+def _mutant_result(mutant: MutantRecord, owner: str, *, weak: bool = False) -> dict[str, Any]:
+    what = "is a weak spot" if weak else "survived"
     return {
-        "ruleId": "surviving-mutant",
-        "level": "warning",
+        "ruleId": "weak-spot" if weak else "surviving-mutant",
+        "level": "note" if weak else "warning",
         "message": {
-            "text": f"{mutant.id} ({mutant.family}: {mutant.operator}) survived [{owner}]\n{mutant.diff}"
+            "text": f"{mutant.id} ({mutant.family}: {mutant.operator}) {what} [{owner}]\n{mutant.diff}"
         },
         "locations": [_location(mutant.file, mutant.line)],
         "partialFingerprints": {"mutantId": mutant.id},
@@ -63,10 +65,13 @@ def _claim_result(claim: ClaimResult) -> dict[str, Any]:
 def render_sarif(run: RunResult) -> str:
     results: list[dict[str, Any]] = []
     for claim in run.claims:
+        owner = f"claim {claim.claim_id}"
+        results.extend(_mutant_result(m, owner, weak=True) for m in claim.weak_spots)
         if claim.verdict is Verdict.VERIFIED or claim.excused:
             continue
         results.append(_claim_result(claim))
-        results.extend(_mutant_result(m, f"claim {claim.claim_id}") for m in claim.survivors)
+        gaps = claim.gaps if claim.gaps else [m for m in claim.survivors if not m.weak_spot]
+        results.extend(_mutant_result(m, owner) for m in gaps)
     results.extend(
         _mutant_result(m, "changed lines") for m in run.diff_mutants if m.status.value == "survived"
     )

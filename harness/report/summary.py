@@ -25,7 +25,14 @@ def evidence_cells(claim: ClaimResult) -> tuple[str, str, str]:
     scored = [m for m in claim.mutants if m.status.value not in ("skipped", "invalid")]
     killed = sum(1 for m in scored if m.status.is_detected)
     guard = f"{killed}/{len(scored)} killed" if scored else "–"
+    weak = len(claim.weak_spots)
+    if weak:
+        guard += f", {weak} weak spot{'s' if weak != 1 else ''}"
     return base, head, guard
+
+
+def _diff_block(mutant: MutantRecord) -> list[str]:
+    return ["```diff", "\n".join(mutant.diff.splitlines()[:MAX_DIFF_LINES]), "```"]
 
 
 def render_summary(run: RunResult) -> str:
@@ -47,23 +54,41 @@ def render_summary(run: RunResult) -> str:
             f"| `{claim.claim_id}` {claim.title} | {claim.severity} | "
             f"{ICONS[claim.verdict]} **{claim.verdict.value}** | {base} | {head} | {guard} | {note} |"
         )
-    survivors: list[tuple[ClaimResult | None, MutantRecord]] = [
-        (c, m) for c in run.claims for m in c.survivors
+    gaps: list[tuple[ClaimResult | None, MutantRecord]] = [
+        (c, m) for c in run.claims for m in c.gaps
     ]
-    survivors += [(None, m) for m in run.diff_mutants if m.status.value == "survived"]
-    if survivors:
-        lines += ["", f"### Surviving mutants ({len(survivors)})", ""]
-        for holder, mutant in survivors[:MAX_SURVIVORS]:
+    gaps += [(None, m) for m in run.diff_mutants if m.status.value == "survived"]
+    if gaps:
+        lines += ["", f"### Surviving mutants ({len(gaps)})", ""]
+        lines.append("Each one undoes part of a fix, and no test of the project notices.")
+        lines.append("")
+        for holder, mutant in gaps[:MAX_SURVIVORS]:
             owner = f"claim `{holder.claim_id}`" if holder else "changed lines"
-            diff = "\n".join(mutant.diff.splitlines()[:MAX_DIFF_LINES])
-            lines += [
-                f"**{mutant.id}** `{mutant.file}:{mutant.line}` {mutant.family} ({owner})",
-                "```diff",
-                diff,
-                "```",
-            ]
-        if len(survivors) > MAX_SURVIVORS:
-            lines.append(f"…and {len(survivors) - MAX_SURVIVORS} more in index.html.")
+            how = "no test reaches it" if mutant.status.value == "no_coverage" else "survives"
+            lines.append(
+                f"**{mutant.id}** `{mutant.file}:{mutant.line}` {mutant.family}: "
+                f"{mutant.operator}, {how} ({owner})"
+            )
+            lines += _diff_block(mutant)
+        if len(gaps) > MAX_SURVIVORS:
+            lines.append(f"…and {len(gaps) - MAX_SURVIVORS} more in index.html.")
+    weak = [(c, m) for c in run.claims for m in c.weak_spots]
+    if weak:
+        lines += ["", f"### Weak spots ({len(weak)})", ""]
+        lines.append(
+            "Tweaks of a fix that no test notices (a boundary, a literal, a message). They do "
+            "not undo the fix, so they do not decide the verdict; `--strict` or "
+            '`policy.weak_spots = "fail"` makes them count.'
+        )
+        lines.append("")
+        for holder, mutant in weak[:MAX_SURVIVORS]:
+            lines.append(
+                f"**{mutant.id}** `{mutant.file}:{mutant.line}` {mutant.operator} "
+                f"(claim `{holder.claim_id}`)"
+            )
+            lines += _diff_block(mutant)
+        if len(weak) > MAX_SURVIVORS:
+            lines.append(f"…and {len(weak) - MAX_SURVIVORS} more in index.html.")
     if run.policy_failures:
         lines += ["", "### Gate", ""] + [f"- {f}" for f in run.policy_failures]
     lines += ["", f"<sub>run {run.run_id} · {run.duration:.1f}s</sub>", ""]

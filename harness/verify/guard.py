@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..claims.model import FixRange
-from ..errors import TargetError
+from ..errors import TargetError, UserError
 from ..mutation import (
-    FileScope,
     MutantResult,
     MutationOptions,
     MutationResult,
@@ -20,39 +20,35 @@ from ..mutation import (
     scope_from_ranges,
 )
 from ..mutation.events import NullReporter
+from ..mutation.scope import restrict
 from ..outcomes import MutantStatus
 from ..paths import cache_dir
 from .results import MutantRecord
+from .workspace import claim_test_files
 
 if TYPE_CHECKING:
     from .pipeline import ClaimJob, VerifyOptions, VerifyReporter
 
 
-def union(a: Scope, b: Scope) -> Scope:
-    """Both scopes' lines, file by file."""
-    merged: dict[str, FileScope] = {f.path: f for f in a.files}
-    for f in b.files:
-        old = merged.get(f.path)
-        merged[f.path] = (
-            f
-            if old is None
-            else FileScope(f.path, old.lines | f.lines, old.reindented | f.reindented)
-        )
-    return replace(a, files=tuple(merged.values()), ignored=a.ignored + b.ignored)
-
-
 def build_scope(repo: Path, base: str, head: str, fix: Sequence[FixRange]) -> Scope:
-    """Whole files take their diff lines; explicit ranges are head lines; none means the diff."""
-    files = [f.file for f in fix if f.start is None]
-    ranges = [str(f) for f in fix if f.start is not None]
+    """The fix's tokens: whole files take their diff; explicit ranges keep what changed in them.
+
+    A range names where the fix is, in head lines; only the code the fix added or changed
+    there is mutated, never the unchanged lines a range happens to include.
+    """
     if not fix:
         return scope_from_diff(repo, base, head, files=None)
-    scope = scope_from_diff(repo, base, head, files=files) if files else None
+    whole = {f.file for f in fix if f.start is None}
+    ranges = [str(f) for f in fix if f.start is not None]
     if ranges:
-        explicit = scope_from_ranges(repo, head, ranges)
-        scope = explicit if scope is None else union(scope, explicit)
-    assert scope is not None
-    return scope
+        scope_from_ranges(repo, head, ranges)  # validates each range against the head
+    files = sorted(whole | {f.file for f in fix})
+    scope = scope_from_diff(repo, base, head, files=files)
+    if not ranges:
+        return scope
+    ranged = restrict(scope, [r for r in ranges if r.split(":", 1)[0] not in whole])
+    kept = [f for f in scope.files if f.path in whole] + list(ranged.files)
+    return replace(scope, files=tuple(sorted(kept, key=lambda f: f.path)))
 
 
 class _Progress(NullReporter):
@@ -87,37 +83,126 @@ def mutate_claim(
     """Mutants on the claim's fix lines; a baseline problem comes back as an error message."""
     reporter.claim_progress(job.claim.id, "mutating the fix lines")
     scope = build_scope(repo, base, head, job.claim.fix)
+    # The claim's own test files are tests wherever they live (`pkg/checks/smoke.py`).
+    own = claim_test_files(job.nodeids)
+    scope = replace(
+        scope,
+        files=tuple(f for f in scope.files if f.path not in own),
+        ignored=scope.ignored + tuple((f.path, "test file") for f in scope.files if f.path in own),
+    )
     concurrency = bool(job.settings.concurrency)
+    store = options.store or cache_dir(repo)
+    claim_options = MutationOptions(
+        repo=repo,
+        rev=head,
+        scope=scope,
+        tests=list(job.nodeids),
+        python=job.python,
+        pytest_args=job.pytest_args(),
+        env=dict(job.settings.env or {}),
+        setup=job.settings.setup,
+        workers=workers,
+        repeats=job.repeats if concurrency else 1,
+        min_kills=1,
+        concurrency=concurrency,
+        strict=options.strict,
+        # One store per claim: reruns resume, and unchanged mutants are not re-run.
+        store=store / f"claim-{job.claim.id}.sqlite3",
+        workdir=workdir,
+    )
     try:
         result: MutationResult = run_mutation(
-            MutationOptions(
-                repo=repo,
-                rev=head,
-                scope=scope,
-                tests=list(job.nodeids),
-                python=job.python,
-                pytest_args=job.pytest_args(),
-                env=dict(job.settings.env or {}),
-                setup=job.settings.setup,
-                workers=workers,
-                repeats=job.repeats if concurrency else 1,
-                min_kills=1,
-                concurrency=concurrency,
-                strict=options.strict,
-                # One store per claim: reruns resume, and unchanged mutants are not re-run.
-                store=(options.store or cache_dir(repo)) / f"claim-{job.claim.id}.sqlite3",
-                workdir=workdir,
-            ),
-            reporter=_Progress(job.claim.id, reporter),
+            claim_options, reporter=_Progress(job.claim.id, reporter)
         )
     except TargetError as exc:
         tail = f"\n{exc.log_tail}" if exc.log_tail else ""
         return [], {}, f"mutation baseline: {exc.message}{tail}"
-    return [to_record(m) for m in result.mutants], dict(result.skipped), None
+    records = [to_record(m, "claim") for m in result.mutants]
+    skipped = dict(result.skipped)
+    undetected = [r.id for r in records if r.status in UNDETECTED]
+    if undetected and (job.settings.guard_tests or "suite") == "suite":
+        reporter.claim_progress(
+            job.claim.id, f"{len(undetected)} survivors: trying the project's other tests"
+        )
+        suite_options = replace(
+            claim_options,
+            tests=None,
+            mutant_ids=undetected,
+            pytest_args=[*job.pytest_args(), *_deselect(job.nodeids)],
+            store=store / f"claim-{job.claim.id}-suite.sqlite3",
+        )
+        by_id, note = suite_kills(suite_options)
+        records = [merge_suite(r, by_id.get(r.id)) for r in records]
+        if note:
+            skipped[note] = skipped.get(note, 0) + len(undetected)
+    return records, skipped, None
 
 
-def to_record(mutant: MutantResult) -> MutantRecord:
+#: Statuses a claim's tests left undetected: the suite gets a try at them.
+UNDETECTED = frozenset({MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE})
+
+
+def _deselect(nodeids: Sequence[str]) -> list[str]:
+    """The claim's own tests already ran against these mutants; the suite run skips them."""
+    args: list[str] = []
+    for nodeid in nodeids:
+        args += ["--deselect", nodeid]
+    return args
+
+
+def suite_kills(options: MutationOptions) -> tuple[dict[str, MutantResult], str | None]:
+    """Run the given mutants against the project's whole suite (the tests that reach each).
+
+    A suite that is red on the head without any mutant (a test needing the network, say) is
+    run again without its failing tests, once. When the suite cannot judge at all, the claim's
+    results stand and the reason is returned.
+    """
+    for _attempt in range(2):
+        try:
+            result = run_mutation(options)
+        except UserError:
+            # Nothing left to collect once the claim's own tests are deselected.
+            return {}, "suite kills: the project has no other tests"
+        except TargetError as exc:
+            failing = _failing_tests(exc.log_tail)
+            if "do not pass" in exc.message and failing and _attempt == 0:
+                options = replace(options, pytest_args=[*options.pytest_args, *_deselect(failing)])
+                continue
+            return {}, f"suite kills unavailable: {exc.message.split(';')[0]}"
+        return {m.id: m for m in result.mutants}, None
+    return {}, "suite kills unavailable: the suite is red on the head"
+
+
+_FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+)", re.MULTILINE)
+
+
+def _failing_tests(log_tail: str) -> list[str]:
+    return sorted(set(_FAILED_LINE.findall(log_tail)))
+
+
+def merge_suite(record: MutantRecord, suite: MutantResult | None) -> MutantRecord:
+    """A claim-test survivor that some other test of the project kills is killed by the suite."""
+    if suite is None or record.status not in UNDETECTED:
+        return record
+    status = MutantStatus(suite.status)
+    if status.is_detected:
+        return replace(
+            record,
+            status=status,
+            killing_test=suite.killing_test,
+            killed_by="suite",
+            kills=suite.kills,
+            runs=record.runs + suite.runs,
+            duration=record.duration + suite.duration,
+        )
+    if status is MutantStatus.SURVIVED:
+        return replace(record, status=status, runs=record.runs + suite.runs)
+    return record
+
+
+def to_record(mutant: MutantResult, killed_by: str = "claim") -> MutantRecord:
     """The engine's MutantResult as the report's MutantRecord (a stable, serialisable copy)."""
+    status = MutantStatus(mutant.status)
     return MutantRecord(
         id=mutant.id,
         family=mutant.family,
@@ -125,9 +210,11 @@ def to_record(mutant: MutantResult) -> MutantRecord:
         file=mutant.file,
         line=mutant.line,
         diff=mutant.diff,
-        status=MutantStatus(mutant.status),
+        status=status,
         killing_test=mutant.killing_test,
         kills=mutant.kills,
         runs=mutant.runs,
         duration=mutant.duration,
+        reverting=mutant.reverting,
+        killed_by=killed_by if status.is_detected else None,
     )

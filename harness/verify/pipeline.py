@@ -25,7 +25,15 @@ from ..testrun import TestRun, run_pytest
 from .results import ClaimResult, MutantRecord, RunRecord, RunResult
 from .scenario_tests import scenario_test_file
 from .verdict import decide, judge_runs
-from .workspace import Workspace, dirty_files, repo_root, resolve_ref, run_setup, worktrees
+from .workspace import (
+    Workspace,
+    claim_test_files,
+    dirty_files,
+    repo_root,
+    resolve_ref,
+    run_setup,
+    worktrees,
+)
 
 
 class VerifyReporter(Protocol):
@@ -106,7 +114,11 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
     test_paths = options.manifest.settings_for(claims[0]).test_paths or () if claims else ()
     stages: dict[str, float] = {}
     results: list[ClaimResult] = []
-    with worktrees(root, base_sha, head_sha, test_paths=test_paths) as (base_ws, head_ws):
+    own_tests = claim_test_files([t for claim in claims for t in claim.tests])
+    with worktrees(root, base_sha, head_sha, test_paths=test_paths, claim_tests=own_tests) as (
+        base_ws,
+        head_ws,
+    ):
         stages["checkout"] = time.monotonic() - started
         jobs = [ClaimJob.build(options, claim, base_ws, head_ws) for claim in claims]
         t0 = time.monotonic()
@@ -211,6 +223,8 @@ class ClaimJob:
     timings: dict[str, float] = field(default_factory=dict)
     #: Set when the claim could not be judged (for example the mutation baseline failed).
     error: str | None = None
+    #: --strict: weak spots decide the verdict like reverting survivors.
+    strict: bool = False
 
     @classmethod
     def build(
@@ -224,7 +238,7 @@ class ClaimJob:
             nodeids: tuple[str, ...] = (scenario_test_file(claim, target, generated),)
         else:
             nodeids = claim.tests
-        return cls(claim, settings, python, nodeids, base_ws, head_ws)
+        return cls(claim, settings, python, nodeids, base_ws, head_ws, strict=options.strict)
 
     @property
     def repeats(self) -> int:
@@ -280,6 +294,7 @@ class ClaimJob:
             mutants,
             repeats=self.repeats,
             min_failures=self.min_failures,
+            strict=self.strict,
         )
         if self.error:
             verdict, reason = Verdict.ERROR, self.error
@@ -323,4 +338,5 @@ def record(side: str, index: int, run: TestRun) -> RunRecord:
         failed=run.failed,
         log_tail=run.log_tail,
         command=" ".join(shlex.quote(c) for c in run.command),
+        error_line=run.error_line,
     )

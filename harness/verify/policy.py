@@ -16,6 +16,12 @@ def evaluate(run: RunResult, policy: Policy) -> list[str]:
     for claim in run.claims:
         if claim.verdict in policy.fail_on and not claim.excused:
             failures.append(f"{claim.claim_id}: {claim.verdict.value} ({claim.reason})")
+        elif policy.weak_spots == "fail" and claim.weak_spots:
+            where = ", ".join(f"{m.file}:{m.line} {m.operator}" for m in claim.weak_spots[:3])
+            failures.append(
+                f"{claim.claim_id}: {len(claim.weak_spots)} weak spots and "
+                f"policy.weak_spots='fail' ({where})"
+            )
     scored = [
         m
         for m in run.diff_mutants

@@ -22,6 +22,8 @@ class RunRecord:
     failed: tuple[str, ...] = ()
     log_tail: str = ""
     command: str = ""
+    #: pytest's own first error line when the run could not judge the tests.
+    error_line: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,19 @@ class MutantRecord:
     replacement: str = ""
     original: str = ""
     column: int = 0
+    #: It undoes the fix (a survivor means UNGUARDED); otherwise a survivor is a weak spot.
+    reverting: bool = True
+    #: "claim" when the claim's own tests killed it, "suite" when another test of the project did.
+    killed_by: str | None = None
+
+    @property
+    def undetected(self) -> bool:
+        return self.status in (MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE)
+
+    @property
+    def weak_spot(self) -> bool:
+        """A surviving mutant that only tweaks the fix (a boundary, a literal, a message)."""
+        return self.undetected and not self.reverting
 
 
 @dataclass
@@ -73,6 +88,15 @@ class ClaimResult:
     @property
     def survivors(self) -> list[MutantRecord]:
         return [m for m in self.mutants if m.status is MutantStatus.SURVIVED]
+
+    @property
+    def gaps(self) -> list[MutantRecord]:
+        """Reverting mutants no test detected: each one makes the claim UNGUARDED."""
+        return [m for m in self.mutants if m.undetected and m.reverting]
+
+    @property
+    def weak_spots(self) -> list[MutantRecord]:
+        return [m for m in self.mutants if m.weak_spot]
 
     @property
     def kill_ratio(self) -> float | None:

@@ -35,7 +35,8 @@ def judge_runs(
     if broken:
         return (
             Verdict.ERROR,
-            f"head run ended as {broken[0].outcome.value}: the tests cannot run on the head",
+            f"head run ended as {broken[0].outcome.value}: the tests cannot run on the head"
+            + _because(broken[0]),
         )
     passes = sum(1 for r in head_runs if r.outcome is RunOutcome.PASSED)
     total = len(head_runs)
@@ -52,8 +53,8 @@ def judge_runs(
         odd = [r for r in base_runs if r.outcome not in FAILING_OUTCOMES | {RunOutcome.PASSED}]
         if odd:
             return Verdict.NOT_REPRODUCED, (
-                f"on the base the tests ended as {odd[0].outcome.value}, which is not a "
-                f"reproduction (for example they import a name the fix adds); "
+                f"on the base the tests ended as {odd[0].outcome.value}{_because(odd[0])}, "
+                "which is not a reproduction (for example they import a name the fix adds); "
                 f"failures: {failures} of {len(base_runs)} runs, needed {min_failures} of {repeats}"
             )
         return Verdict.NOT_REPRODUCED, (
@@ -74,8 +75,13 @@ def decide(
     *,
     repeats: int,
     min_failures: int,
+    strict: bool = False,
 ) -> tuple[Verdict, str]:
-    """Apply DESIGN.md's definitions. `mutants` is None when mutation was not run."""
+    """Apply DESIGN.md's definitions. `mutants` is None when mutation was not run.
+
+    A reverting mutant that no test detects makes the claim UNGUARDED; any other undetected
+    mutant is a weak spot, listed in the reason, and decides only under `strict`.
+    """
     verdict, summary = judge_runs(base_runs, head_runs, repeats=repeats, min_failures=min_failures)
     if verdict is not None:
         return verdict, summary
@@ -90,16 +96,29 @@ def decide(
     pending = [m for m in relevant if m.status is MutantStatus.PENDING]
     if pending:
         return Verdict.ERROR, f"{len(pending)} mutants were not run to completion"
-    undetected = [
-        m for m in relevant if m.status in (MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE)
-    ]
-    killed = len(relevant) - len(undetected)
-    if undetected:
-        names = ", ".join(f"{m.id} ({m.family})" for m in undetected[:3])
+    gaps = [m for m in relevant if m.undetected and (m.reverting or strict)]
+    weak = [m for m in relevant if m.undetected and not m.reverting]
+    killed = sum(1 for m in relevant if m.status.is_detected)
+    if gaps:
+        names = ", ".join(f"{m.id} ({m.family}: {m.operator}, {_how(m)})" for m in gaps[:3])
+        kind = "fix-line mutants" if strict else "reverting mutants"
         return Verdict.UNGUARDED, (
-            f"{summary}, but {len(undetected)} of {len(relevant)} fix-line mutants survive: {names}"
+            f"{summary}, but {len(gaps)} {kind} of {len(relevant)} are never detected: {names}"
         )
-    return Verdict.VERIFIED, f"{summary}, {killed}/{len(relevant)} fix-line mutants killed"
+    reverting = sum(1 for m in relevant if m.reverting)
+    text = f"{summary}, {killed}/{len(relevant)} fix-line mutants killed"
+    text += f" (every one of the {reverting} reverting mutants)" if reverting else ""
+    if weak:
+        text += f"; {len(weak)} weak spot{'s' if len(weak) != 1 else ''} listed"
+    return Verdict.VERIFIED, text
+
+
+def _because(run: RunRecord) -> str:
+    return f" ({run.error_line})" if run.error_line else ""
+
+
+def _how(mutant: MutantRecord) -> str:
+    return "no test reaches it" if mutant.status is MutantStatus.NO_COVERAGE else "survives"
 
 
 def _last_line(text: str) -> str:

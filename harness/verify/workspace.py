@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,12 +126,36 @@ class Workspace:
     overlaid: tuple[str, ...] = ()
 
 
-def overlay_tests(repo: Path, head: str, tree: Path, patterns: Sequence[str]) -> list[str]:
-    """Lay the head's test files and pytest config over `tree` (the SWE-bench test patch)."""
+def claim_test_files(nodeids: Sequence[str]) -> set[str]:
+    """The files the node ids name, and every conftest.py that pytest loads for them."""
+    files: set[str] = set()
+    for nodeid in nodeids:
+        path = nodeid.split("::", 1)[0]
+        if not path or path.startswith(("/", "..")):
+            continue
+        files.add(path)
+        parts = path.split("/")[:-1]
+        for depth in range(len(parts) + 1):
+            files.add("/".join([*parts[:depth], "conftest.py"]))
+    return files
+
+
+def overlay_tests(
+    repo: Path,
+    head: str,
+    tree: Path,
+    patterns: Sequence[str],
+    extra: Collection[str] = (),
+) -> list[str]:
+    """Lay the head's test files and pytest config over `tree` (the SWE-bench test patch).
+
+    `extra` are laid over whatever the patterns say: the claims' own test files, which must
+    reach the base wherever they live (`pkg/tests/smoke.py` as much as `tests/test_x.py`).
+    """
     listed = git(repo, "ls-tree", "-r", "--name-only", head).splitlines()
     copied: list[str] = []
     for path in listed:
-        if not is_test_path(path, patterns):
+        if not is_test_path(path, patterns) and path not in extra:
             continue
         content = subprocess.run(
             ["git", "show", f"{head}:{path}"], cwd=repo, capture_output=True, check=True
@@ -179,7 +203,12 @@ def run_setup(workspace: Workspace, command: str, env: dict[str, str], timeout: 
 
 @contextmanager
 def worktrees(
-    repo: Path, base: str, head: str, *, test_paths: Sequence[str]
+    repo: Path,
+    base: str,
+    head: str,
+    *,
+    test_paths: Sequence[str],
+    claim_tests: Collection[str] = (),
 ) -> Iterator[tuple[Workspace, Workspace]]:
     """Check out base (with the head's tests laid over) and head into temp worktrees."""
     git(repo, "worktree", "prune", check=False)
@@ -193,7 +222,7 @@ def worktrees(
             made.append(path)
             spaces.append(Workspace(label=label, path=path, sha=sha))
         base_ws, head_ws = spaces
-        base_ws.overlaid = tuple(overlay_tests(repo, head, base_ws.path, test_paths))
+        base_ws.overlaid = tuple(overlay_tests(repo, head, base_ws.path, test_paths, claim_tests))
         yield base_ws, head_ws
     finally:
         for path in made:

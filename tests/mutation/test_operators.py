@@ -7,13 +7,14 @@ import textwrap
 import pytest
 
 from harness.mutation.families import Family
+from harness.mutation.scope import FileScope
 from harness.mutation.visit import Discovery, mutants_of_file
 
 
 def _discover(source: str, *, strict: bool = False, lines: set[int] | None = None) -> Discovery:
     source = textwrap.dedent(source).lstrip("\n")
     found = Discovery()
-    scope = frozenset(lines or range(1, len(source.splitlines()) + 1))
+    scope = FileScope("m.py", frozenset(lines or range(1, len(source.splitlines()) + 1)))
     mutants_of_file("m.py", source, scope, strict=strict, into=found)
     return found
 

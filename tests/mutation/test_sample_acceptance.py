@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.mutation import MutationOptions, git, run_mutation, scope_from_diff
+from harness.mutation.families import Family
 from harness.mutation.mutant import changed_lines
 from harness.mutation.visit import discover
 from harness.outcomes import MutantStatus
@@ -65,7 +66,16 @@ def test_no_sample_fix_gets_a_mutant_outside_its_diff(sample: SampleRepo):
         _, scope = fix_scope(sample, claim_id, completed=False)
         found = discover(scope, lambda p, head=head: git.show(sample.path, head, p))
         for mutant in found.mutants:
-            fix_lines = scope.file(mutant.file).lines
+            file_scope = scope.file(mutant.file)
+            if mutant.family is Family.HUNK_REVERT:
+                # A revert sits exactly on one of the fix's hunks (or where one removed lines).
+                assert any(
+                    mutant.line == (h.start if h.count else max(h.start, 1))
+                    for h in file_scope.hunks
+                ), (claim_id, mutant.diff)
+                checked += 1
+                continue
+            fix_lines = file_scope.lines
             source = git.show(sample.path, head, mutant.file).splitlines()
             touched = set(changed_lines(source, mutant.source.splitlines()))
             assert mutant.line in fix_lines and touched & fix_lines, (claim_id, mutant.diff)

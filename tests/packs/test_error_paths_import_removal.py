@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.mutation import Family, MutationOptions, git, run_mutation, scope_from_diff
+from harness.mutation.scope import FileScope
 from harness.mutation.visit import Discovery, discover, mutants_of_file
 from harness.outcomes import MutantStatus
 from harness.sample import SampleRepo
@@ -59,7 +60,8 @@ def test_publish_reaches_the_upstream(monkeypatch):
 
 def _mutants(source: str, lines: set[int]) -> Discovery:
     found = Discovery()
-    mutants_of_file("m.py", textwrap.dedent(source), frozenset(lines), strict=False, into=found)
+    scope = FileScope("m.py", frozenset(lines))
+    mutants_of_file("m.py", textwrap.dedent(source), scope, strict=False, into=found)
     return found
 
 

@@ -32,7 +32,7 @@ def _claim(claim_id: str, verdict: Verdict, mutants: list[MutantRecord], excused
     )
 
 
-def _mutant(n: int, status: MutantStatus) -> MutantRecord:
+def _mutant(n: int, status: MutantStatus, *, reverting: bool = True) -> MutantRecord:
     return MutantRecord(
         id=f"M{n:03d}",
         family="sync_removal",
@@ -46,13 +46,23 @@ def _mutant(n: int, status: MutantStatus) -> MutantRecord:
         runs=3,
         duration=1.5,
         column=8,
+        reverting=reverting,
+        killed_by="claim" if status.is_detected else None,
     )
 
 
 @pytest.fixture
 def sample_run() -> RunResult:
     claims = [
-        _claim("ticket-cap", Verdict.VERIFIED, [_mutant(1, MutantStatus.KILLED), _mutant(2, MutantStatus.TIMEOUT)]),
+        _claim(
+            "ticket-cap",
+            Verdict.VERIFIED,
+            [
+                _mutant(1, MutantStatus.KILLED),
+                _mutant(2, MutantStatus.TIMEOUT),
+                _mutant(5, MutantStatus.SURVIVED, reverting=False),
+            ],
+        ),
         _claim("backup-key", Verdict.UNGUARDED, [_mutant(3, MutantStatus.KILLED), _mutant(4, MutantStatus.SURVIVED)]),
         _claim("health", Verdict.NOT_REPRODUCED, []),
         _claim("export", Verdict.STILL_FAILING, []),

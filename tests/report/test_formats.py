@@ -17,6 +17,11 @@ def test_summary_is_a_short_pr_comment(sample_run: RunResult, tmp_path: Path) ->
         assert f"**{claim.verdict.value}**" in text
     assert "M004" in text and "```diff" in text  # the survivor, as a diff
     assert "M001" not in text  # killed mutants stay out of the comment
+    # The weak spot is listed apart from the surviving (reverting) mutant.
+    gaps, weak = text.split("### Surviving mutants (1)")[1].split("### Weak spots (1)")
+    assert "M004" in gaps and "M005" not in gaps
+    assert "M005" in weak and "claim `ticket-cap`" in weak
+    assert "2/3 killed, 1 weak spot" in text
     assert "allowed by policy: SQL-only fix" in text
     assert len(text.encode()) < 65536  # GitHub's comment limit
 
@@ -26,7 +31,8 @@ def test_junit_one_testcase_per_claim(sample_run: RunResult, tmp_path: Path) -> 
     cases = root.findall(".//testcase")
     assert [c.get("name") for c in cases] == [c.claim_id for c in sample_run.claims]
     outcome = {c.get("name"): [child.tag for child in c] for c in cases}
-    assert outcome["ticket-cap"] == []
+    assert outcome["ticket-cap"] == ["system-out"]  # VERIFIED, with its weak spot listed
+    assert "weak spot M005" in cases[0].findtext("system-out", "")
     assert outcome["backup-key"] == ["failure"]
     assert outcome["broken"] == ["error"]
     assert outcome["schema"] == ["system-out"]  # excused by policy
@@ -39,8 +45,12 @@ def test_sarif_locates_survivors_and_failing_claims(sample_run: RunResult, tmp_p
     assert doc["version"] == "2.1.0"
     results = doc["runs"][0]["results"]
     rules = {r["ruleId"] for r in results}
-    assert rules == {"surviving-mutant", "claim-unverified"}
-    survivor = next(r for r in results if r["ruleId"] == "surviving-mutant")
+    assert rules == {"surviving-mutant", "claim-unverified", "weak-spot"}
+    weak = [r for r in results if r["ruleId"] == "weak-spot"]
+    assert [(r["level"], r["partialFingerprints"]["mutantId"]) for r in weak] == [("note", "M005")]
+    survivors = [r for r in results if r["ruleId"] == "surviving-mutant"]
+    assert [r["partialFingerprints"]["mutantId"] for r in survivors] == ["M004"]
+    survivor = survivors[0]
     region = survivor["locations"][0]["physicalLocation"]
     assert region["artifactLocation"]["uri"] == "shop/store.py"
     assert region["region"]["startLine"] == 5
@@ -56,7 +66,7 @@ def test_json_has_schema_version_and_mutation_testing_elements(sample_run: RunRe
     file = report["files"]["shop/store.py"]
     assert file["language"] == "python" and "with self._lock" in file["source"]
     statuses = sorted(m["status"] for m in file["mutants"])
-    assert statuses == ["Killed", "Killed", "Survived", "Timeout"]
+    assert statuses == ["Killed", "Killed", "Survived", "Survived", "Timeout"]
     for mutant in file["mutants"]:
         assert set(mutant) >= {"id", "mutatorName", "location", "status"}
         assert mutant["location"]["start"] == {"line": 5, "column": 9}

@@ -50,9 +50,12 @@ def test_html_report_renders_in_headless_chromium(sample_run: RunResult, tmp_pat
             for chart in ("#chart-kill-ratio", "#chart-runtime", "#chart-verdicts"):
                 box = page.locator(chart).bounding_box()
                 assert box is not None and box["width"] > 100 and box["height"] > 20
-            assert page.locator("#chart-kill-ratio rect").count() == 2  # two claims ran mutants
+            assert page.locator("#chart-kill-ratio g.claim-bar").count() == 2  # two claims ran mutants
             assert "50%" in page.locator("#chart-kill-ratio").inner_html()
-            assert page.locator("tr.mutant-survived").count() == 1
+            # The one gap is shown apart from the one weak spot, each with its diff.
+            assert page.locator("table.mutants-gap tr.mutant-survived").count() == 1
+            assert page.locator("table.mutants-weak tr.mutant-weak").count() == 1
+            assert page.locator("#claim-ticket-cap table.mutants-weak").is_visible()
         finally:
             browser.close()
     assert errors == []

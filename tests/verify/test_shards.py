@@ -39,7 +39,8 @@ def multi_repo(tmp_path: Path) -> Path:
     for i, n in enumerate(NAMES):
         limit = 10 + i
         fixed[f"pkg/{n}.py"] = f"def cap(x):\n    if x > {limit}:\n        raise ValueError(x)\n    return x\n"
-        # delta's test never checks the boundary, so its `>` → `>=` mutant survives.
+        # delta's test never checks the boundary, so its `>` → `>=` mutant survives: a weak
+        # spot (it makes the check stricter, it does not undo it), listed but not a gap.
         edge = f"    assert cap({limit}) == {limit}\n    with pytest.raises(ValueError):\n        cap({limit + 1})\n"
         check = edge if n != "delta" else ""
         fixed[f"tests/test_{n}.py"] = (
@@ -74,8 +75,13 @@ def test_three_shards_merged_equal_the_unsharded_gate(multi_repo: Path, tmp_path
     merged_code = main(["merge", *map(str, shard_dirs), "--out", str(tmp_path / "merged")])
     merged = json.loads((tmp_path / "merged" / "results.json").read_text())
     assert statuses(merged) == statuses(whole)
-    assert statuses(whole)[0] == {"alpha": "VERIFIED", "beta": "VERIFIED", "delta": "UNGUARDED"}
-    assert merged_code == whole_code == 1
+    assert statuses(whole)[0] == {"alpha": "VERIFIED", "beta": "VERIFIED", "delta": "VERIFIED"}
+    weak = {
+        c["claim_id"]: [m["operator"] for m in c["mutants"] if m["status"] == "survived"]
+        for c in whole["run"]["claims"]
+    }
+    assert weak["alpha"] == weak["beta"] == [] and "swap_op" in weak["delta"]
+    assert merged_code == whole_code
     assert sorted(merged["run"]["policy_failures"]) == sorted(whole["run"]["policy_failures"])
     # Each changed-line mutant was run by exactly one shard.
     per_shard = [json.loads((d / "results.json").read_text())["run"]["diff_mutants"] for d in shard_dirs]

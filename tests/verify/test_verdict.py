@@ -13,9 +13,16 @@ def runs(side: str, *outcomes: RunOutcome) -> list[RunRecord]:
     return [RunRecord(side=side, index=i, outcome=o, duration=0.1) for i, o in enumerate(outcomes)]
 
 
-def mutant(status: MutantStatus, n: int = 0) -> MutantRecord:
+def mutant(status: MutantStatus, n: int = 0, *, reverting: bool = True) -> MutantRecord:
     return MutantRecord(
-        id=f"m{n}", family="sync_removal", operator="with", file="a.py", line=3, diff="-x\n+y", status=status
+        id=f"m{n}",
+        family="sync_removal" if reverting else "generic",
+        operator="with" if reverting else "swap_op",
+        file="a.py",
+        line=3,
+        diff="-x\n+y",
+        status=status,
+        reverting=reverting,
     )
 
 
@@ -68,7 +75,7 @@ def test_reasons_name_the_evidence() -> None:
     _, reason = decide(runs("base", NC), runs("head", P), [], repeats=1, min_failures=1)
     assert "not_collected" in reason and "not a reproduction" in reason
     _, reason = decide(runs("base", F), runs("head", P), [mutant(MutantStatus.SURVIVED)], repeats=1, min_failures=1)
-    assert "m0 (sync_removal)" in reason
+    assert "m0 (sync_removal: with, survives)" in reason
     _, reason = decide(runs("base", T), runs("head", P), [mutant(MutantStatus.KILLED)], repeats=1, min_failures=1)
     assert "by timeout" in reason
 
@@ -77,3 +84,23 @@ def test_mutation_not_run_is_an_error_not_a_pass() -> None:
     verdict, reason = decide(runs("base", F), runs("head", P), None, repeats=1, min_failures=1)
     assert verdict is Verdict.ERROR
     assert "did not run" in reason
+
+
+@pytest.mark.parametrize("status", [MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE])
+def test_a_weak_spot_is_listed_but_decides_only_under_strict(status: MutantStatus) -> None:
+    mutants = [mutant(MutantStatus.KILLED, 0), mutant(status, 1, reverting=False)]
+    verdict, reason = decide(runs("base", F), runs("head", P), mutants, repeats=1, min_failures=1)
+    assert verdict is Verdict.VERIFIED, reason
+    assert "1 weak spot listed" in reason
+    verdict, reason = decide(
+        runs("base", F), runs("head", P), mutants, repeats=1, min_failures=1, strict=True
+    )
+    assert verdict is Verdict.UNGUARDED, reason
+    assert "m1 (generic: swap_op" in reason
+
+
+def test_a_reverting_survivor_beside_weak_spots_is_unguarded() -> None:
+    mutants = [mutant(MutantStatus.SURVIVED, 0, reverting=False), mutant(MutantStatus.SURVIVED, 1)]
+    verdict, reason = decide(runs("base", F), runs("head", P), mutants, repeats=1, min_failures=1)
+    assert verdict is Verdict.UNGUARDED
+    assert "1 reverting mutants of 2" in reason and "m1 (sync_removal" in reason

@@ -40,14 +40,46 @@ def test_fully_tested_fix_is_verified_and_tree_untouched(third_repo: Path, tmp_p
     assert "def clamp" in doc["mutationReport"]["files"]["pkg/calc.py"]["source"]
 
 
-def test_untested_guard_is_unguarded(third_repo: Path, tmp_path: Path) -> None:
+ADHOC = """
+[[claims]]
+id = "upper-bound"
+title = "clamp honours the upper bound"
+tests = ["tests/test_clamp.py::test_high"]
+[claims.run]
+guard_tests = "{guard_tests}"
+"""
+
+
+def test_a_guard_the_claim_test_misses_is_killed_by_another_test(
+    third_repo: Path, tmp_path: Path
+) -> None:
+    # test_high never reaches the `low > high` guard; test_bad_bounds (not a claim test) does.
     code, doc = verify(third_repo, tmp_path / "out", "--tests", "tests/test_clamp.py::test_high")
+    result = claim(doc)
+    assert result["verdict"] == "VERIFIED", result["reason"]
+    assert code == 0
+    guard = [m for m in result["mutants"] if m["operator"] == "guard-delete"]
+    assert guard and guard[0]["status"] == "killed"
+    assert guard[0]["killed_by"] == "suite"
+    assert guard[0]["killing_test"] == "tests/test_clamp.py::test_bad_bounds"
+    # Nothing on the guard's own lines (2-3) was killed by the claim's test.
+    by_claim = [m for m in result["mutants"] if m["killed_by"] == "claim"]
+    assert by_claim and not any(m["line"] in (2, 3) and m["family"] != "hunk revert" for m in by_claim)
+
+
+def test_untested_guard_is_unguarded_when_only_claim_tests_count(
+    third_repo: Path, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "harness.toml"
+    manifest.write_text(ADHOC.format(guard_tests="claim"))
+    code, doc = verify(third_repo, tmp_path / "out", "--manifest", str(manifest))
     result = claim(doc)
     assert result["verdict"] == "UNGUARDED", result["reason"]
     assert code == 1
     survivors = [m for m in result["mutants"] if m["status"] in ("survived", "no_coverage")]
     assert survivors and all(m["line"] in (2, 3) for m in survivors)
-    assert "--- a/pkg/calc.py" in survivors[0]["diff"] or "pkg/calc.py" in survivors[0]["diff"]
+    assert any(m["reverting"] for m in survivors)
+    assert "--- a/pkg/calc.py" in survivors[0]["diff"]
 
 
 def test_test_that_passes_on_base_is_not_reproduced(third_repo: Path, tmp_path: Path) -> None:
