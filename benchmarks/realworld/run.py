@@ -59,7 +59,8 @@ class Outcome:
     got: str
     seconds: float
     mutants: int = 0
-    survivors: int = 0
+    #: Undetected mutants that decide the verdict (under the rule the harness applies).
+    gaps: int = 0
     weak_spots: int = 0
     reason: str = ""
     detail: dict[str, object] = field(default_factory=dict)
@@ -240,6 +241,7 @@ def verify(case: Case, cache: Path, limit: float, workers: int) -> Outcome:
     claim = json.loads(results.read_text())["run"]["claims"][0]
     statuses = [m["status"] for m in claim["mutants"]]
     scored = [s for s in statuses if s not in ("skipped", "invalid", "pending")]
+    undetected = [m for m in claim["mutants"] if m["status"] in ("survived", "no_coverage")]
     return Outcome(
         case=case.name,
         bug_class=case.bug_class,
@@ -247,16 +249,14 @@ def verify(case: Case, cache: Path, limit: float, workers: int) -> Outcome:
         got=claim["verdict"],
         seconds=seconds,
         mutants=len(scored),
-        survivors=statuses.count("survived"),
-        weak_spots=sum(1 for m in claim["mutants"] if m.get("weak_spot")),
+        gaps=sum(1 for m in undetected if m.get("reverting", True)),
+        weak_spots=sum(1 for m in undetected if not m.get("reverting", True)),
         reason=claim["reason"],
         detail={
             "base": [r["outcome"] for r in claim["base_runs"]],
             "head": [r["outcome"] for r in claim["head_runs"]],
-            "survived": [
-                f"{m['file']}:{m['line']} {m['operator']}"
-                for m in claim["mutants"]
-                if m["status"] == "survived"
+            "undetected": [
+                f"{m['file']}:{m['line']} {m['operator']} ({m['status']})" for m in undetected
             ],
             "log": str(log),
         },
@@ -275,12 +275,12 @@ def table(outcomes: list[Outcome], selfcheck_mode: bool) -> str:
         ]
     else:
         head = (
-            "| case | class | expected | got | ok | time | mutants | survivors | weak spots |\n"
+            "| case | class | expected | got | ok | time | mutants | gaps | weak spots |\n"
             "|---|---|---|---|---|---|---|---|---|"
         )
         rows = [
             f"| {o.case} | {o.bug_class} | {o.expected} | {o.got} | {'✓' if o.ok else '✗'} "
-            f"| {o.seconds:.0f}s | {o.mutants} | {o.survivors} | {o.weak_spots} |"
+            f"| {o.seconds:.0f}s | {o.mutants} | {o.gaps} | {o.weak_spots} |"
             for o in outcomes
         ]
     correct = sum(o.ok for o in outcomes)

@@ -8,6 +8,7 @@ skipped and counted as invalid.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from .families import Family
@@ -16,6 +17,25 @@ from .scope import Hunk
 
 OPERATOR = "hunk-revert"
 SKIP_INVALID_REVERT = "invalid: hunk revert does not compile"
+SKIP_EQUIVALENT = "equivalent: hunk revert changes no code (formatting)"
+SKIP_DOCSTRING = "arid: hunk revert changes only docstrings"
+
+
+def code_shape(source: str, *, docstrings: bool) -> str:
+    """The module's AST as text (no positions); without docstrings unless asked."""
+    tree = ast.parse(source)
+    if not docstrings:
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (
+                isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                and body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False)
 
 
 def reverted_source(source: str, hunk: Hunk) -> str:
@@ -30,9 +50,16 @@ def reverted_source(source: str, hunk: Hunk) -> str:
     return "".join(lines[: hunk.start] + restored + lines[hunk.start :])
 
 
-def hunk_reverts(path: str, source: str, hunks: tuple[Hunk, ...]) -> Iterator[Mutant | str]:
-    """One mutant per hunk; a hunk whose revert does not compile yields the skip reason."""
+def hunk_reverts(
+    path: str, source: str, hunks: tuple[Hunk, ...], *, strict: bool = False
+) -> Iterator[Mutant | str]:
+    """One mutant per hunk; a hunk that cannot or need not be reverted yields the skip reason.
+
+    A revert that changes no code (a re-wrapped call) is equivalent, never a gap; one that
+    changes only docstrings is arid, like every other docstring (mutated under `strict`).
+    """
     original = source.splitlines()
+    head_shape: tuple[str, str] | None = None
     for hunk in hunks:
         mutated = reverted_source(source, hunk)
         if mutated == source or mutated.rstrip("\n") == source.rstrip("\n"):
@@ -41,6 +68,20 @@ def hunk_reverts(path: str, source: str, hunks: tuple[Hunk, ...]) -> Iterator[Mu
             compile(mutated, path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError):
             yield SKIP_INVALID_REVERT
+            continue
+        if head_shape is None:
+            try:
+                head_shape = (
+                    code_shape(source, docstrings=True),
+                    code_shape(source, docstrings=False),
+                )
+            except SyntaxError:  # the head itself does not parse: no shape to compare
+                head_shape = ("", "")
+        if code_shape(mutated, docstrings=True) == head_shape[0]:
+            yield SKIP_EQUIVALENT
+            continue
+        if not strict and code_shape(mutated, docstrings=False) == head_shape[1]:
+            yield SKIP_DOCSTRING
             continue
         if hunk.count:
             lines = tuple(hunk.head_lines)

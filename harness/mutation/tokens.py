@@ -77,20 +77,40 @@ def _opcodes(a: Sequence[Token], b: Sequence[Token]) -> Sequence[tuple[str, int,
 PAIRING_RATIO = 0.5
 
 
+def logical_lines(lines: Sequence[tuple[int, str]]) -> list[list[Token]]:
+    """Tokens of (number, text) lines, grouped into logical lines: a bracket left open joins
+    the next line, so a call re-wrapped over several lines compares as one line."""
+    groups: list[list[Token]] = []
+    current: list[Token] = []
+    depth = 0
+    for number, text in lines:
+        tokens = lex(text, number)
+        current.extend(tokens)
+        for token in tokens:
+            if token.text in ("(", "[", "{"):
+                depth += 1
+            elif token.text in (")", "]", "}"):
+                depth = max(0, depth - 1)
+        if depth == 0 and current:
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    return groups
+
+
 def added_tokens(removed: Sequence[str], added: Mapping[int, str]) -> set[Position]:
     """Positions of the tokens of one hunk's `added` lines that are new or changed.
 
-    Each added line is paired with the most alike removed line of the hunk, as `difflib.ndiff`
-    pairs lines, and only then compared token by token: a rewritten statement that happens to
-    share a `(` or a name with a removed one is new as a whole, not "unchanged here and there".
+    Each added logical line is paired with the most alike removed one of the hunk, as
+    `difflib.ndiff` pairs lines, and only then compared token by token: a rewritten statement
+    that happens to share a `(` or a name with a removed one is new as a whole, not
+    "unchanged here and there"; a call merely re-wrapped is unchanged.
     """
-    old = [lex(text) for text in removed]
+    old = logical_lines(list(enumerate(removed, 1)))
     free = set(range(len(old)))
     out: set[Position] = set()
-    for number in sorted(added):
-        new = lex(added[number], number)
-        if not new:
-            continue
+    for new in logical_lines(sorted(added.items())):
         best, best_ratio = None, PAIRING_RATIO
         for index in sorted(free):
             ratio = difflib.SequenceMatcher(

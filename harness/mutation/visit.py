@@ -6,7 +6,7 @@ import bisect
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
@@ -116,18 +116,22 @@ def mutants_of_file(
 ) -> None:
     """Add the mutants of one file that change only what the fix added or changed to `into`.
 
-    A hunk revert that makes the same code as a fix-revert operator (removing the `with lock:`
-    the hunk added, say) is the duplicate: the operator's name says more.
+    A hunk revert that makes the same code as an operator (removing the `with lock:` the hunk
+    added, or mutmut's `-` → `+` where the fix changed `+` to `-`) is the duplicate: the
+    operator's name says more, and that mutant is reverting, since it puts the base back.
     """
     seen_code: set[str] = {source}
     found: list[Mutant] = []
     if scope.lines:
         _operator_mutants(path, source, scope, strict=strict, into=into, seen=seen_code, out=found)
-    for revert in hunk_reverts(path, source, scope.hunks):
+    for revert in hunk_reverts(path, source, scope.hunks, strict=strict):
         if isinstance(revert, str):
             into.skipped[revert] += 1
         elif revert.source in seen_code:
             into.skipped[SKIP_SAME_CODE] += 1
+            for index, mutant in enumerate(found):
+                if mutant.source == revert.source:
+                    found[index] = replace(mutant, reverting=True)
         else:
             seen_code.add(revert.source)
             found.append(revert)

@@ -160,3 +160,25 @@ def test_each_hunk_gets_a_revert_and_comments_are_never_scope(fix_repo) -> None:
     assert "-    return int(y)\n+    return y\n" in reverts[0].diff
     source = git.show(scope.repo, scope.rev, "pkg/m.py") or ""
     assert reverted_source(source, file_scope.hunks[0]).endswith("    return y\n")
+
+
+def test_docstring_and_formatting_hunks_get_no_revert(fix_repo) -> None:
+    base = (
+        'def f(a, b):\n    """Add."""\n    return g(a,\n             b)\n\n\n'
+        "def g(a, b):\n    return a + b\n\n\ndef h(x):\n    return x\n"
+    )
+    fix = (
+        'def f(a, b):\n    """Add a and b."""\n    return g(a, b)\n\n\n'
+        "def g(a, b):\n    return a - b\n\n\ndef h(x):\n    return (x)\n"
+    )
+    repo = fix_repo({"pkg/m.py": base}, {"pkg/m.py": fix})
+    scope = scope_from_diff(repo.path, repo.base, repo.head)
+    found = discover(scope, lambda p: git.show(repo.path, repo.head, p))
+    # Only `a - b` changes what runs: not the docstring, the re-wrapped call, nor `(x)`.
+    assert not [m for m in found.mutants if m.family is Family.HUNK_REVERT]
+    assert {m.line for m in found.mutants} == {7}
+    # Its revert is mutmut's `-` → `+`, which is therefore a reverting mutant, not a weak spot.
+    (swap,) = [m for m in found.mutants if m.operator == "swap_op"]
+    assert swap.reverting and "+    return a + b" in swap.diff
+    assert found.skipped["arid: hunk revert changes only docstrings"] == 1
+    assert found.skipped["equivalent: hunk revert changes no code (formatting)"] == 1
