@@ -51,6 +51,8 @@ class Case(BaseModel):
     #: the fix (an archive-extraction exploit, say); the runner removes them after the case.
     cleanup: tuple[str, ...] = ()
     expected: Verdict
+    #: One line for the README's table; `reason` has the hunk-by-hunk reading.
+    why: str = Field(min_length=10, max_length=160)
     reason: str = Field(min_length=20)
     history: tuple[str, ...] = Field(min_length=1)
 

@@ -287,11 +287,26 @@ def table(outcomes: list[Outcome], selfcheck_mode: bool) -> str:
     return "\n".join([head, *rows, "", f"correct: {correct} of {len(outcomes)}"])
 
 
+def cases_table(cases: list[Case]) -> str:
+    """The README's case table: each case, its release pair, class, expectation and why."""
+    rows = [
+        "| case | release | class | expected | why |",
+        "|---|---|---|---|---|",
+    ]
+    for case in cases:
+        rows.append(
+            f"| [{case.name}](cases/{case.name}.toml) | {case.package} {case.old} → {case.new} "
+            f"| {case.bug_class} | {case.expected} | {case.why.replace('|', '/')} |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", action="append", default=[], metavar="NAME")
     parser.add_argument("--selfcheck", action="store_true", help="confirm the tests, no harness")
     parser.add_argument("--check", action="store_true", help="validate the case files and stop")
+    parser.add_argument("--table", action="store_true", help="print the README's case table")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--cases-dir", type=Path, default=CASES_DIR)
     parser.add_argument("--workers", type=int, default=2)
@@ -307,6 +322,9 @@ def main(argv: list[str]) -> int:
         return 2
     if args.check:
         print(f"{len(cases)} case files valid")
+        return 0
+    if args.table:
+        print(cases_table(cases))
         return 0
     outcomes: list[Outcome] = []
     for case in cases:

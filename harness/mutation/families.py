@@ -10,6 +10,7 @@ nodes to their replacement (a node, `cst.RemovalSentinel.REMOVE`, or a `cst.Flat
 |                        |                                | receiver in the function is deleted                 |
 | guard removal          | guard-delete / guard-false     | `if cond: raise|return …` deleted (or, with an      |
 |                        |                                | `else`/`elif`, its condition forced to `False`)     |
+|                        | except-type-removal            | one type dropped from `except (A, B):`              |
 | containment no-op      | resolve-identity, realpath-,   | `p.resolve()`, `os.path.realpath/normpath/abspath(p)`|
 |                        | normpath-, abspath-identity    | → `p`                                               |
 |                        | is_relative_to-true,           | `a.is_relative_to(b)`, `a.startswith(b)` → `True`    |
@@ -361,6 +362,26 @@ def container_side_calls(module: cst.Module) -> set[int]:
 
     module.visit(Functions())
     return found
+
+
+def except_type_removal(node: cst.ExceptHandler) -> Iterator[Edit]:
+    """`except (A, B):` → `except B:` and `except A:`: the fix's handler stops catching one."""
+    if not isinstance(node.type, cst.Tuple) or len(node.type.elements) < 2:
+        return
+    elements = list(node.type.elements)
+    for index in range(len(elements)):
+        kept = [e for i, e in enumerate(elements) if i != index]
+        if len(kept) == 1:
+            new_type: cst.BaseExpression = kept[0].value
+        else:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            new_type = node.type.with_changes(elements=kept)
+        yield Edit(
+            Family.GUARD_REMOVAL,
+            "except-type-removal",
+            node,
+            {node.type: new_type},
+        )
 
 
 def call_edits(node: cst.Call, *, container: bool = False) -> Iterator[Edit]:

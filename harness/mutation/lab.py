@@ -90,7 +90,7 @@ def run_mutation(
             repo, rev, workers, workdir=options.workdir, setup=options.setup, env=options.env
         ) as spaces:
             reporter.baseline_started(options.tests)
-            baseline = _run_baseline(spaces[0], options, [m.file for m in mutants])
+            baseline = _run_baseline(spaces[0], options, mutants)
             reporter.baseline_finished(baseline.duration, baseline.reaching, baseline.engine)
             timeout = max(options.min_timeout, options.timeout_factor * baseline.duration)
             results = _run_all(
@@ -119,7 +119,10 @@ def run_mutation(
     return result
 
 
-def _run_baseline(space: Workspace, options: MutationOptions, files: Sequence[str]) -> Baseline:
+def _run_baseline(
+    space: Workspace, options: MutationOptions, mutants: Sequence[Mutant]
+) -> Baseline:
+    files = [m.file for m in mutants]
     probe_out = space.root.parent / f"probe-{space.root.name}.json"
     absolute = {str((space.root / f).resolve()): f for f in sorted(set(files))}
     env = space.env(options.env)
@@ -169,12 +172,15 @@ def _run_baseline(space: Workspace, options: MutationOptions, files: Sequence[st
                 merged.extend(c for c in contexts if c not in merged)
     reaching: set[str] = set()
     reached_any = False
-    for fs in _scope_files(options, files):
-        for line in fs[1]:
-            contexts = lines.get(fs[0], {}).get(line, [])
-            reached_any = reached_any or bool(contexts)
-            reaching.update(c for c in contexts if c)
-    if not reached_any:
+    # The lines that show a mutant is reached: the fix lines, and where a hunk revert puts
+    # removed lines back (a fix that only deleted code has no fix lines of its own).
+    wanted = {(path, line) for path, lines_ in _scope_files(options, files) for line in lines_}
+    wanted |= {(m.file, line) for m in mutants for line in m.reach}
+    for path, line in sorted(wanted):
+        contexts = lines.get(path, {}).get(line, [])
+        reached_any = reached_any or bool(contexts)
+        reaching.update(c for c in contexts if c)
+    if not reached_any and not (options.run_unreached and options.tests):
         raise TargetError(
             "baseline: no selected test reaches the fix lines "
             f"({options.scope.describe()}); a surviving mutant there would prove nothing",
@@ -222,6 +228,8 @@ def _run_all(
     pending: list[tuple[Mutant, tuple[str, ...], int, int, str]] = []
     for mutant in mutants:
         tests = select_tests(baseline.lines.get(mutant.file, {}), mutant.reach, options.tests)
+        if not tests and options.run_unreached and options.tests:
+            tests = tuple(options.tests)
         concurrent = (
             options.concurrency
             or mutant.family.is_concurrency
@@ -367,6 +375,12 @@ def _run_one(
                     run = fork.run(nodeids, pytest_args=pytest_args, env=env, timeout=timeout)
                 except WarmUnavailable:
                     fork.broken = True
+                if run is not None and run.outcome is RunOutcome.INTERNAL_ERROR:
+                    # pytest itself failed in the fork (a plugin the server pre-imported cannot
+                    # be assertion-rewritten under `filterwarnings = error`, say): that is the
+                    # runner's problem, never a kill. Run it fresh, and stop forking.
+                    fork.broken = True
+                    run = None
             if run is None:
                 run = run_pytest(
                     space.root,

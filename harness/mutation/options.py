@@ -52,6 +52,10 @@ class MutationOptions:
     fork: bool = True
     #: Run only these mutant ids (to rerun one survivor exactly).
     mutant_ids: Sequence[str] | None = None
+    #: Run a mutant that no selected test is seen to reach against every selected test anyway,
+    #: instead of calling it NO_COVERAGE: a line tracer can miss lines (deep recursion turns it
+    #: off), and a handful of named tests is cheap to run. Only with `tests`.
+    run_unreached: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ skipped and counted as invalid.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 
 from .families import Family
 from .mutant import Mutant, changed_lines, mutant_id, unified_diff
@@ -38,16 +39,72 @@ def code_shape(source: str, *, docstrings: bool) -> str:
     return ast.dump(tree, include_attributes=False)
 
 
-def reverted_source(source: str, hunk: Hunk) -> str:
-    """`source` (the head's text) with `hunk` put back to the base's lines."""
+def reverted_source(source: str, hunks: Sequence[Hunk]) -> str:
+    """`source` (the head's text) with each of `hunks` put back to the base's lines."""
     lines = source.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
-    restored = [line + "\n" for line in hunk.base_lines]
-    if hunk.count:
-        start = hunk.start - 1
-        return "".join(lines[:start] + restored + lines[start + hunk.count :])
-    return "".join(lines[: hunk.start] + restored + lines[hunk.start :])
+    # From the bottom up, so that each hunk's head line numbers still hold.
+    for hunk in sorted(hunks, key=lambda h: h.start, reverse=True):
+        restored = [line + "\n" for line in hunk.base_lines]
+        if hunk.count:
+            start = hunk.start - 1
+            lines[start : start + hunk.count] = restored
+        else:
+            lines[hunk.start : hunk.start] = restored
+    return "".join(lines)
+
+
+_ASSIGNED = re.compile(r"^\s*([A-Za-z_][\w\s,]*?)\s*(?::[^=]+)?=(?!=)")
+_BINDERS = (
+    re.compile(r"\bfor\s+([\w\s,()]+?)\s+in\b"),
+    re.compile(r"\bas\s+([A-Za-z_]\w*)"),
+    re.compile(r"^\s*(?:async\s+)?def\s+(\w+)"),
+    re.compile(r"^\s*class\s+(\w+)"),
+    re.compile(r"^\s*(?:from\s+\S+\s+)?import\s+([\w\s,.()]+)"),
+)
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def _bound(lines: Sequence[str]) -> set[str]:
+    names: set[str] = set()
+    for line in lines:
+        match = _ASSIGNED.match(line)
+        if match:
+            names.update(_NAME.findall(match.group(1)))
+        for binder in _BINDERS:
+            for found in binder.findall(line):
+                names.update(n for n in _NAME.findall(found) if n not in ("as", "import"))
+    return names
+
+
+def group_hunks(source: str, hunks: Sequence[Hunk]) -> list[tuple[Hunk, ...]]:
+    """Hunks reverted together: those tied by a name the fix newly binds.
+
+    A fix that binds `iat = payload["iat"]` in one hunk and uses `iat` in the next makes
+    the second hunk's revert alone (`int(iat)` → `int(payload["iat"])`) an equivalent mutant;
+    reverting the two together puts the base back.
+    """
+    head = source.splitlines()
+    added = [[head[n - 1] for n in h.head_lines if 0 < n <= len(head)] for h in hunks]
+    new = [_bound(a) - _bound(h.base_lines) for a, h in zip(added, hunks, strict=True)]
+    used = [{n for line in a for n in _NAME.findall(line)} for a in added]
+    parent = list(range(len(hunks)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, names in enumerate(new):
+        for j, uses in enumerate(used):
+            if i != j and names & uses:
+                parent[root(j)] = root(i)
+    groups: dict[int, list[Hunk]] = {}
+    for i, hunk in enumerate(hunks):
+        groups.setdefault(root(i), []).append(hunk)
+    return [tuple(g) for g in sorted(groups.values(), key=lambda g: g[0].start)]
 
 
 def hunk_reverts(
@@ -60,8 +117,8 @@ def hunk_reverts(
     """
     original = source.splitlines()
     head_shape: tuple[str, str] | None = None
-    for hunk in hunks:
-        mutated = reverted_source(source, hunk)
+    for group in group_hunks(source, hunks):
+        mutated = reverted_source(source, group)
         if mutated == source or mutated.rstrip("\n") == source.rstrip("\n"):
             continue
         try:
@@ -83,13 +140,17 @@ def hunk_reverts(
         if not strict and code_shape(mutated, docstrings=False) == head_shape[1]:
             yield SKIP_DOCSTRING
             continue
-        if hunk.count:
-            lines = tuple(hunk.head_lines)
-            reach = lines
-        else:
-            at = max(hunk.start, 1)
-            lines = (at,)
-            reach = (at, hunk.start + 1)
+        lines_: list[int] = []
+        reach_: list[int] = []
+        for part in group:
+            if part.count:
+                lines_ += part.head_lines
+                reach_ += part.head_lines
+            else:
+                lines_.append(max(part.start, 1))
+                reach_ += [max(part.start, 1), part.start + 1]
+        lines = tuple(sorted(set(lines_)))
+        reach = tuple(sorted(set(reach_)))
         touched = changed_lines(original, mutated.splitlines()) or list(lines)
         yield Mutant(
             id=mutant_id(path, OPERATOR, mutated),

@@ -105,6 +105,8 @@ class _Collector(cst.CSTVisitor):
             yield from fam.sql_atomicity(node)
         elif isinstance(node, cst.Try | cst.TryStar):
             yield from fam.finally_removal(node)
+        elif isinstance(node, cst.ExceptHandler):
+            yield from fam.except_type_removal(node)
         elif isinstance(node, cst.SimpleStatementLine):
             docstring = self._arid_roots.get(id(node)) is AridReason.DOCSTRING
             yield from import_removal(node)  # before delete-statement, which it supersedes
@@ -188,10 +190,13 @@ def _operator_mutants(
             into.skipped[SKIP_SAME_CODE] += 1
             continue
         line = min(set(lines) & fix_lines)
+        # One mutant per family per line, except where each is a separate guard of its own
+        # (every exception type a handler catches).
+        separate = edit.family is Family.GENERIC or edit.operator == "except-type-removal"
         family_key = (
             edit.family.value,
-            edit.operator if edit.family is Family.GENERIC else "",
-            line,
+            edit.operator if separate else "",
+            line if edit.operator != "except-type-removal" else hash(mutated),
         )
         if family_key in seen_family_line:
             into.skipped[SKIP_SAME_FAMILY_LINE] += 1

@@ -109,6 +109,7 @@ def mutate_claim(
         # One store per claim: reruns resume, and unchanged mutants are not re-run.
         store=store / f"claim-{job.claim.id}.sqlite3",
         workdir=workdir,
+        run_unreached=True,
     )
     try:
         result: MutationResult = run_mutation(
@@ -128,6 +129,10 @@ def mutate_claim(
             claim_options,
             tests=None,
             mutant_ids=undetected,
+            run_unreached=False,
+            # The suite's tests are not the claim's concurrency tests: one run each, except for
+            # the concurrency families (a removed lock) and tests marked harness_concurrency.
+            concurrency=False,
             pytest_args=[*job.pytest_args(), *_deselect(job.nodeids)],
             store=store / f"claim-{job.claim.id}-suite.sqlite3",
         )

@@ -159,7 +159,7 @@ def test_each_hunk_gets_a_revert_and_comments_are_never_scope(fix_repo) -> None:
     assert reverts[0].reverting
     assert "-    return int(y)\n+    return y\n" in reverts[0].diff
     source = git.show(scope.repo, scope.rev, "pkg/m.py") or ""
-    assert reverted_source(source, file_scope.hunks[0]).endswith("    return y\n")
+    assert reverted_source(source, file_scope.hunks[:1]).endswith("    return y\n")
 
 
 def test_docstring_and_formatting_hunks_get_no_revert(fix_repo) -> None:
@@ -182,3 +182,30 @@ def test_docstring_and_formatting_hunks_get_no_revert(fix_repo) -> None:
     assert swap.reverting and "+    return a + b" in swap.diff
     assert found.skipped["arid: hunk revert changes only docstrings"] == 1
     assert found.skipped["equivalent: hunk revert changes no code (formatting)"] == 1
+
+
+def test_an_exception_type_the_fix_catches_can_be_dropped(fix_repo) -> None:
+    _scope, found = mutants(
+        fix_repo,
+        "def stamp(value):\n    return make(value)\n",
+        (
+            "def stamp(value):\n    try:\n        return make(value)\n"
+            "    except (ValueError, OSError) as exc:\n        raise Expired(value) from exc\n"
+        ),
+    )
+    drops = sorted(m.source.splitlines()[3].strip() for m in found if m.operator == "except-type-removal")
+    assert drops == ["except OSError as exc:", "except ValueError as exc:"]
+    assert all(m.reverting for m in found if m.operator == "except-type-removal")
+
+
+def test_hunks_tied_by_a_name_the_fix_binds_are_reverted_together(fix_repo) -> None:
+    base = 'def check(payload):\n    try:\n        int(payload["iat"])\n    except ValueError:\n        raise Bad()\n'
+    fix = (
+        'def check(payload):\n    iat = payload["iat"]\n    try:\n        int(iat)\n'
+        "    except ValueError:\n        raise Bad()\n    if iat > 5:\n        raise Future()\n"
+    )
+    _scope, found = mutants(fix_repo, base, fix)
+    reverts = [m for m in found if m.family is Family.HUNK_REVERT]
+    # `int(iat)` → `int(payload["iat"])` alone would change nothing: one revert puts all back.
+    assert len(reverts) == 1
+    assert reverts[0].source == base

@@ -198,3 +198,29 @@ def test_fork_server_and_plain_subprocesses_agree(fix_repo):
         (m.id, m.status, m.killing_test) for m in plain.mutants
     ]
     assert {m.status for m in forked.mutants} == {MutantStatus.KILLED, MutantStatus.SURVIVED}
+
+
+def test_a_pytest_crash_in_the_fork_server_is_rerun_fresh_never_a_kill(fix_repo):
+    # `filterwarnings = error` turns pytest's "already imported, cannot be rewritten" warning
+    # about a plugin the fork server pre-imported into an INTERNALERROR before any test runs.
+    config = '[tool.pytest.ini_options]\nfilterwarnings = ["error"]\n'
+    base = {"pyproject.toml": config, "pkg/__init__.py": "", "pkg/m.py": "def f(x):\n    return x\n"}
+    fix = {
+        "pkg/m.py": (
+            "def f(x):\n    a = x + 1\n    b = x + 2\n    c = x + 3\n    d = x + 4\n"
+            "    return x\n"
+        ),
+        "tests/test_m.py": "from pkg.m import f\n\n\ndef test_f():\n    assert f(1) == 1\n",
+    }
+    repo = fix_repo(base, fix)
+    scope = scope_from_diff(repo.path, repo.base, repo.head)
+    # Plugins load (no `-p no:…`), so the baseline imports them and the fork server pre-imports them.
+    result = run_mutation(
+        options(repo, scope, tests=["tests/test_m.py::test_f"], workers=1, pytest_args=[])
+    )
+    assert len(result.mutants) >= 4  # enough to start the fork server
+    # None of these assignments matter to the test: every mutant survives, none is "killed"
+    # by pytest failing to start.
+    assert {m.status for m in result.mutants} == {MutantStatus.SURVIVED}, [
+        (m.operator, m.status, m.killing_test) for m in result.mutants
+    ]

@@ -33,6 +33,7 @@ fix = ["tinypkg/age.py:3-4"]
 deps = ["pytest==8.3.4"]
 pythonpath = ""
 expected = "VERIFIED"
+why = "deleting the guard fails test_future"
 reason = "age.py:3-4 adds the guard; deleting it fails test_future."
 history = ["2026-12-03: written before the first run"]
 """
@@ -49,12 +50,17 @@ def test_a_valid_case_loads(tmp_path: Path) -> None:
     case = caseset.load_case(write_case(tmp_path, "tiny-future", GOOD))
     assert case.name == "tiny-future"
     assert case.test_files == ("tests/test_age.py",)
+    assert run.cases_table([case]).splitlines()[-1] == (
+        "| [tiny-future](cases/tiny-future.toml) | tinypkg 1.0 → 1.1 | replay | VERIFIED "
+        "| deleting the guard fails test_future |"
+    )
 
 
 @pytest.mark.parametrize(
     ("old", "new", "line", "field"),
     [
         ('expected = "VERIFIED"', 'expected = "PASSED"', 10, "expected"),
+        ('why = "deleting', 'cleanup = ["/tmp"]\nwhy = "deleting', 11, "cleanup"),
         ('deps = ["pytest==8.3.4"]', 'deps = ["pytest>=8"]', 8, "deps"),
         ('fix = ["tinypkg/age.py:3-4"]', 'fix = ["tinypkg/age.py:three"]', 7, "fix"),
         ('tests = ["tests/test_age.py::test_future"]', 'tests = ["test_future"]', 6, "tests"),
