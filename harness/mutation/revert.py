@@ -78,12 +78,30 @@ def _bound(lines: Sequence[str]) -> set[str]:
     return names
 
 
-def group_hunks(source: str, hunks: Sequence[Hunk]) -> list[tuple[Hunk, ...]]:
-    """Hunks reverted together: those tied by a name the fix newly binds.
+_BINDING = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)\s*(.+?)\s*$")
 
-    A fix that binds `iat = payload["iat"]` in one hunk and uses `iat` in the next makes
-    the second hunk's revert alone (`int(iat)` → `int(payload["iat"])`) an equivalent mutant;
-    reverting the two together puts the base back.
+
+def _inlined(added: Sequence[str], base_lines: Sequence[str]) -> set[str]:
+    """Names the fix binds in `added` (`iat = payload["iat"]`) whose bound expression appears
+    in `base_lines`: code the fix rewrote to use the new name instead of the expression."""
+    base = " ".join("".join(line.split()) for line in base_lines)
+    names: set[str] = set()
+    for line in added:
+        match = _BINDING.match(line)
+        if match and "".join(match.group(2).split()) in base:
+            names.add(match.group(1))
+    return names
+
+
+def group_hunks(source: str, hunks: Sequence[Hunk]) -> list[tuple[Hunk, ...]]:
+    """Hunks reverted together: a hunk that binds a new name that some hunk's base version
+    spelled out as the expression, with every hunk that uses that name.
+
+    A fix that binds `iat = payload["iat"]` and rewrites `int(payload["iat"])` as `int(iat)`
+    makes the second hunk's revert alone an equivalent mutant; reverting the two together puts
+    the base back. A hunk that merely starts using a new name (`filter=_default_filter`
+    instead of `filter=strip_first_component`) keeps a revert of its own: that one can undo the
+    fix on its own.
     """
     head = source.splitlines()
     added = [[head[n - 1] for n in h.head_lines if 0 < n <= len(head)] for h in hunks]
@@ -98,8 +116,17 @@ def group_hunks(source: str, hunks: Sequence[Hunk]) -> list[tuple[Hunk, ...]]:
         return i
 
     for i, names in enumerate(new):
+        # The names this hunk binds that another hunk's base spelled out as an expression.
+        inlined = {
+            n
+            for j, uses in enumerate(used)
+            if j != i
+            for n in names & uses & _inlined(added[i], hunks[j].base_lines)
+        }
+        # Reverting those together means every hunk using such a name goes back too, or the
+        # revert would only leave a NameError behind.
         for j, uses in enumerate(used):
-            if i != j and names & uses:
+            if j != i and inlined & uses:
                 parent[root(j)] = root(i)
     groups: dict[int, list[Hunk]] = {}
     for i, hunk in enumerate(hunks):

@@ -193,7 +193,9 @@ def test_an_exception_type_the_fix_catches_can_be_dropped(fix_repo) -> None:
             "    except (ValueError, OSError) as exc:\n        raise Expired(value) from exc\n"
         ),
     )
-    drops = sorted(m.source.splitlines()[3].strip() for m in found if m.operator == "except-type-removal")
+    drops = sorted(
+        m.source.splitlines()[3].strip() for m in found if m.operator == "except-type-removal"
+    )
     assert drops == ["except OSError as exc:", "except ValueError as exc:"]
     assert all(m.reverting for m in found if m.operator == "except-type-removal")
 
@@ -209,3 +211,17 @@ def test_hunks_tied_by_a_name_the_fix_binds_are_reverted_together(fix_repo) -> N
     # `int(iat)` → `int(payload["iat"])` alone would change nothing: one revert puts all back.
     assert len(reverts) == 1
     assert reverts[0].source == base
+
+
+def test_a_call_site_that_starts_using_a_new_name_keeps_its_own_revert(fix_repo) -> None:
+    base = "def unpack(tf):\n    tf.extractall(filter=strip)\n\n\ndef strip(m, p):\n    return m\n"
+    fix = (
+        "def unpack(tf):\n    tf.extractall(filter=default)\n\n\ndef strip(m, p):\n    return m\n"
+        "\n\ndefault = compose(data_filter, strip)\n"
+    )
+    _, found = mutants(fix_repo, base, fix)
+    reverts = [m for m in found if m.family is Family.HUNK_REVERT]
+    # The call site's revert (back to `filter=strip`) stands alone: it undoes the fix by itself.
+    assert any(
+        "+    tf.extractall(filter=strip)" in m.diff and "compose" not in m.diff for m in reverts
+    )
