@@ -20,6 +20,16 @@ OPERATOR = "hunk-revert"
 SKIP_INVALID_REVERT = "invalid: hunk revert does not compile"
 SKIP_EQUIVALENT = "equivalent: hunk revert changes no code (formatting)"
 SKIP_DOCSTRING = "arid: hunk revert changes only docstrings"
+SKIP_IMPORTS = "equivalent: hunk revert only puts back imports the fix removed"
+_IMPORT_LINE = re.compile(r"^\s*(?:import\s+\S|from\s+\S+\s+import\s)")
+
+
+def only_restores_imports(group: Sequence[Hunk]) -> bool:
+    """The fix only deleted import lines here: putting back an import the code no longer uses
+    changes nothing a test could see (and one it still used would not have been deletable)."""
+    return all(not h.count for h in group) and all(
+        not line.strip() or _IMPORT_LINE.match(line) for h in group for line in h.base_lines
+    )
 
 
 def code_shape(source: str, *, docstrings: bool) -> str:
@@ -145,6 +155,9 @@ def hunk_reverts(
     original = source.splitlines()
     head_shape: tuple[str, str] | None = None
     for group in group_hunks(source, hunks):
+        if only_restores_imports(group):
+            yield SKIP_IMPORTS
+            continue
         mutated = reverted_source(source, group)
         if mutated == source or mutated.rstrip("\n") == source.rstrip("\n"):
             continue

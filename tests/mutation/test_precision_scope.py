@@ -225,3 +225,14 @@ def test_a_call_site_that_starts_using_a_new_name_keeps_its_own_revert(fix_repo)
     assert any(
         "+    tf.extractall(filter=strip)" in m.diff and "compose" not in m.diff for m in reverts
     )
+
+
+def test_putting_back_imports_the_fix_removed_is_no_mutant(fix_repo) -> None:
+    base = "import os\nimport sys\n\n\ndef info():\n    return {'cwd': os.getcwd(), 'v': sys.version}\n"
+    fix = "def info():\n    return {}\n"
+    repo = fix_repo({"pkg/m.py": base}, {"pkg/m.py": fix})
+    scope = scope_from_diff(repo.path, repo.base, repo.head)
+    found = discover(scope, lambda p: git.show(repo.path, repo.head, p))
+    reverts = [m for m in found.mutants if m.family is Family.HUNK_REVERT]
+    assert len(reverts) == 1 and "+    return {'cwd'" in reverts[0].diff
+    assert found.skipped["equivalent: hunk revert only puts back imports the fix removed"] == 1
