@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..outcomes import Verdict
 from ..verify.results import ClaimResult, MutantRecord, RunResult
 
@@ -35,6 +37,25 @@ def _diff_block(mutant: MutantRecord) -> list[str]:
     return ["```diff", "\n".join(mutant.diff.splitlines()[:MAX_DIFF_LINES]), "```"]
 
 
+def _mutant_section(
+    title: str,
+    intro: str,
+    mutants: list[tuple[ClaimResult | None, MutantRecord]],
+    what: Callable[[MutantRecord], str],
+) -> list[str]:
+    """A heading, one sentence, then the first MAX_SURVIVORS mutants with their diffs."""
+    if not mutants:
+        return []
+    lines = ["", f"### {title} ({len(mutants)})", "", intro, ""]
+    for holder, mutant in mutants[:MAX_SURVIVORS]:
+        owner = f"claim `{holder.claim_id}`" if holder else "changed lines"
+        lines.append(f"**{mutant.id}** `{mutant.file}:{mutant.line}` {what(mutant)} ({owner})")
+        lines += _diff_block(mutant)
+    if len(mutants) > MAX_SURVIVORS:
+        lines.append(f"…and {len(mutants) - MAX_SURVIVORS} more in index.html.")
+    return lines
+
+
 def render_summary(run: RunResult) -> str:
     counts = run.counts()
     lines = [
@@ -58,37 +79,23 @@ def render_summary(run: RunResult) -> str:
         (c, m) for c in run.claims for m in c.gaps
     ]
     gaps += [(None, m) for m in run.diff_mutants if m.status.value == "survived"]
-    if gaps:
-        lines += ["", f"### Surviving mutants ({len(gaps)})", ""]
-        lines.append("Each one undoes part of a fix, and no test of the project notices.")
-        lines.append("")
-        for holder, mutant in gaps[:MAX_SURVIVORS]:
-            owner = f"claim `{holder.claim_id}`" if holder else "changed lines"
-            how = "no test reaches it" if mutant.status.value == "no_coverage" else "survives"
-            lines.append(
-                f"**{mutant.id}** `{mutant.file}:{mutant.line}` {mutant.family}: "
-                f"{mutant.operator}, {how} ({owner})"
-            )
-            lines += _diff_block(mutant)
-        if len(gaps) > MAX_SURVIVORS:
-            lines.append(f"…and {len(gaps) - MAX_SURVIVORS} more in index.html.")
-    weak = [(c, m) for c in run.claims for m in c.weak_spots]
-    if weak:
-        lines += ["", f"### Weak spots ({len(weak)})", ""]
-        lines.append(
-            "Tweaks of a fix that no test notices (a boundary, a literal, a message). They do "
-            "not undo the fix, so they do not decide the verdict; `--strict` or "
-            '`policy.weak_spots = "fail"` makes them count.'
-        )
-        lines.append("")
-        for holder, mutant in weak[:MAX_SURVIVORS]:
-            lines.append(
-                f"**{mutant.id}** `{mutant.file}:{mutant.line}` {mutant.operator} "
-                f"(claim `{holder.claim_id}`)"
-            )
-            lines += _diff_block(mutant)
-        if len(weak) > MAX_SURVIVORS:
-            lines.append(f"…and {len(weak) - MAX_SURVIVORS} more in index.html.")
+    lines += _mutant_section(
+        "Surviving mutants",
+        "Each one undoes part of a fix, and no test of the project notices.",
+        gaps,
+        lambda m: (
+            f"{m.family}: {m.operator}, "
+            f"{'no test reaches it' if m.status.value == 'no_coverage' else 'survives'}"
+        ),
+    )
+    lines += _mutant_section(
+        "Weak spots",
+        "Tweaks of a fix that no test notices (a boundary, a literal, a message). They do "
+        "not undo the fix, so they do not decide the verdict; `--strict` or "
+        '`policy.weak_spots = "fail"` makes them count.',
+        [(c, m) for c in run.claims for m in c.weak_spots],
+        lambda m: m.operator,
+    )
     if run.policy_failures:
         lines += ["", "### Gate", ""] + [f"- {f}" for f in run.policy_failures]
     lines += ["", f"<sub>run {run.run_id} · {run.duration:.1f}s</sub>", ""]
