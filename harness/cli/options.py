@@ -57,7 +57,10 @@ def workers_option(func: F) -> F:
 
 def strict_option(func: F) -> F:
     return click.option(
-        "--strict", is_flag=True, help="Also mutate arid code (logging, sleep values, messages)."
+        "--strict",
+        is_flag=True,
+        help="Also mutate arid code (logging, sleep values, messages), and let weak spots "
+        "(surviving tweaks that do not undo the fix) decide the verdict too.",
     )(func)
 
 
