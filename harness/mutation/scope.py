@@ -1,12 +1,14 @@
-"""The fix lines to mutate: from `git diff -U0 base..head` or explicit `file:start-end` ranges.
+"""What a fix added or changed: from `git diff base..head`, or explicit `file:start-end` ranges.
 
-A scope maps each non-test Python source file to two sets of head line numbers:
+A scope maps each non-test Python source file to:
 
-- `lines`: the fix lines. Every operator may put a mutant whose changed span overlaps them.
-- `reindented`: lines whose only change is indentation, or that were merely moved (the body
-  re-indented under a new `with lock:` or `try:`). They are *not* fix lines: generic operators
-  never mutate them, and the fix-revert operator anchored on the new `with`/`try` line covers
-  them. Computed from `git diff -w` plus a multiset match of added against removed lines.
+- `tokens`: the head tokens the fix added or changed (see `tokens.py`). An operator's mutant is
+  kept only when every token it deletes or replaces is one of them.
+- `lines`: the lines holding those tokens (the fix lines), where operators look for mutants.
+- `reindented`: the other added lines: re-indented under a new `with lock:` or `try:`, re-wrapped,
+  moved within their block, or touched only in unchanged tokens. Context, never mutated; the
+  fix-revert operator on the new `with`/`try` line and the hunk reverts cover them.
+- `hunks`: the fix's hunks (`git diff -U0`), for the hunk-revert mutants.
 
 Everything here is a pure function of git's output, except the two `scope_from_*` entry points.
 """
@@ -158,8 +160,8 @@ def parse_unified_diff(text: str) -> list[_FileDiff]:
     return [f for f in files if not f.deleted]
 
 
-def fix_tokens(blind: _FileDiff, base_text: str, head_text: str) -> tuple[set[Position], set[int]]:
-    """The head tokens the fix added or changed, and the added lines that are only context.
+def fix_tokens(blind: _FileDiff, base_text: str, head_text: str) -> set[Position]:
+    """The head tokens the fix added or changed.
 
     Compared hunk by hunk on `git diff -w` (so re-indented lines never show up), token by token
     (so unchanged code on a touched line is context). A line counts as moved, and so as context,
@@ -177,7 +179,6 @@ def fix_tokens(blind: _FileDiff, base_text: str, head_text: str) -> tuple[set[Po
                 path = block_path(base_lines, index)
                 removed_blocks.setdefault(text.strip(), []).append(path)
     fix: set[Position] = set()
-    context: set[int] = set()
     for hunk in blind.hunks:
         fix |= added_tokens(hunk.removed, hunk.added)
     for number, text in blind.added.items():
@@ -189,8 +190,7 @@ def fix_tokens(blind: _FileDiff, base_text: str, head_text: str) -> tuple[set[Po
         if blocks and where in blocks:
             blocks.remove(where)
             fix = {p for p in fix if p[0] != number}
-            context.add(number)
-    return fix, context
+    return fix
 
 
 def revert_hunks(full: _FileDiff, fix: set[Position]) -> tuple[Hunk, ...]:
@@ -241,10 +241,8 @@ def scope_from_diff(
         head_text = git.show(repo, head_sha, fd.path) or ""
         base_text = git.show(repo, base_sha, fd.path) or ""
         whitespace_blind = blind.get(fd.path)
-        fix, _moved = (
-            fix_tokens(whitespace_blind, base_text, head_text)
-            if whitespace_blind
-            else (set(), set())
+        fix: set[Position] = (
+            fix_tokens(whitespace_blind, base_text, head_text) if whitespace_blind else set()
         )
         fix_lines = lines_of(fix)
         other = {n for n, text in fd.added.items() if text.strip() and n not in fix_lines}
