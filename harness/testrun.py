@@ -157,6 +157,14 @@ def first_error_line(output: str) -> str:
     return ""
 
 
+def deselect_args(nodeids: Sequence[str]) -> list[str]:
+    """`--deselect NODEID` for each node id: pytest runs the rest of its selection."""
+    args: list[str] = []
+    for nodeid in nodeids:
+        args += ["--deselect", nodeid]
+    return args
+
+
 def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 

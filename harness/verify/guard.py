@@ -23,6 +23,7 @@ from ..mutation.events import NullReporter
 from ..mutation.scope import restrict
 from ..outcomes import MutantStatus
 from ..paths import cache_dir
+from ..testrun import deselect_args
 from .results import MutantRecord
 from .workspace import claim_test_files
 
@@ -133,7 +134,8 @@ def mutate_claim(
             # The suite's tests are not the claim's concurrency tests: one run each, except for
             # the concurrency families (a removed lock) and tests marked harness_concurrency.
             concurrency=False,
-            pytest_args=[*job.pytest_args(), *_deselect(job.nodeids)],
+            # The claim's own tests already ran against these mutants.
+            pytest_args=[*job.pytest_args(), *deselect_args(job.nodeids)],
             store=store / f"claim-{job.claim.id}-suite.sqlite3",
         )
         by_id, note = suite_kills(suite_options)
@@ -145,14 +147,6 @@ def mutate_claim(
 
 #: Statuses a claim's tests left undetected: the suite gets a try at them.
 UNDETECTED = frozenset({MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE})
-
-
-def _deselect(nodeids: Sequence[str]) -> list[str]:
-    """The claim's own tests already ran against these mutants; the suite run skips them."""
-    args: list[str] = []
-    for nodeid in nodeids:
-        args += ["--deselect", nodeid]
-    return args
 
 
 def suite_kills(options: MutationOptions) -> tuple[dict[str, MutantResult], str | None]:
@@ -171,7 +165,9 @@ def suite_kills(options: MutationOptions) -> tuple[dict[str, MutantResult], str 
         except TargetError as exc:
             failing = _failing_tests(exc.log_tail)
             if "do not pass" in exc.message and failing and _attempt == 0:
-                options = replace(options, pytest_args=[*options.pytest_args, *_deselect(failing)])
+                options = replace(
+                    options, pytest_args=[*options.pytest_args, *deselect_args(failing)]
+                )
                 continue
             return {}, f"suite kills unavailable: {exc.message.split(';')[0]}"
         return {m.id: m for m in result.mutants}, None

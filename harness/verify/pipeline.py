@@ -21,7 +21,7 @@ from typing import Protocol
 from ..claims.model import Claim, Manifest, RunSettings
 from ..errors import UserError
 from ..outcomes import RunOutcome, Verdict
-from ..testrun import TestRun, run_pytest
+from ..testrun import TestRun, deselect_args, run_pytest
 from .results import ClaimResult, MutantRecord, RunRecord, RunResult
 from .scenario_tests import scenario_test_file
 from .verdict import decide, judge_runs
@@ -249,10 +249,7 @@ class ClaimJob:
         return min(self.settings.min_failures or 1, self.repeats)
 
     def pytest_args(self) -> list[str]:
-        args = list(self.settings.pytest_args or ())
-        for nodeid in self.settings.deselect or ():
-            args += ["--deselect", nodeid]
-        return args
+        return [*(self.settings.pytest_args or ()), *deselect_args(self.settings.deselect or ())]
 
     def run_once(self, ws: Workspace) -> TestRun:
         return run_pytest(
