@@ -62,6 +62,8 @@ class Outcome:
     #: Undetected mutants that decide the verdict (under the rule the harness applies).
     gaps: int = 0
     weak_spots: int = 0
+    #: Of `seconds`: the suite-kill phase (survivors of the claim's tests against the others).
+    suite_seconds: float = 0.0
     reason: str = ""
     detail: dict[str, object] = field(default_factory=dict)
 
@@ -238,7 +240,8 @@ def verify(case: Case, cache: Path, limit: float, workers: int) -> Outcome:
             seconds,
             reason=last[0],
         )
-    claim = json.loads(results.read_text())["run"]["claims"][0]
+    run = json.loads(results.read_text())["run"]
+    claim = run["claims"][0]
     statuses = [m["status"] for m in claim["mutants"]]
     scored = [s for s in statuses if s not in ("skipped", "invalid", "pending")]
     undetected = [m for m in claim["mutants"] if m["status"] in ("survived", "no_coverage")]
@@ -247,7 +250,9 @@ def verify(case: Case, cache: Path, limit: float, workers: int) -> Outcome:
         bug_class=case.bug_class,
         expected=case.expected,
         got=claim["verdict"],
-        seconds=seconds,
+        # The harness's own time: building the case's repo and venv is not part of a verify.
+        seconds=float(run.get("duration", seconds)),
+        suite_seconds=float(claim.get("timings", {}).get("suite", 0.0)),
         mutants=len(scored),
         gaps=sum(1 for m in undetected if m.get("reverting", True)),
         weak_spots=sum(1 for m in undetected if not m.get("reverting", True)),
@@ -275,16 +280,23 @@ def table(outcomes: list[Outcome], selfcheck_mode: bool) -> str:
         ]
     else:
         head = (
-            "| case | class | expected | got | ok | time | mutants | gaps | weak spots |\n"
-            "|---|---|---|---|---|---|---|---|---|"
+            "| case | class | expected | got | ok | time | of it suite kills | × | mutants | gaps "
+            "| weak spots |\n|---|---|---|---|---|---|---|---|---|---|---|"
         )
         rows = [
             f"| {o.case} | {o.bug_class} | {o.expected} | {o.got} | {'✓' if o.ok else '✗'} "
-            f"| {o.seconds:.0f}s | {o.mutants} | {o.gaps} | {o.weak_spots} |"
+            f"| {o.seconds:.0f}s | {o.suite_seconds:.0f}s | {suite_factor(o):.2f} | {o.mutants} "
+            f"| {o.gaps} | {o.weak_spots} |"
             for o in outcomes
         ]
     correct = sum(o.ok for o in outcomes)
     return "\n".join([head, *rows, "", f"correct: {correct} of {len(outcomes)}"])
+
+
+def suite_factor(outcome: Outcome) -> float:
+    """How many times longer the case took than it would have without the suite kills."""
+    alone = outcome.seconds - outcome.suite_seconds
+    return outcome.seconds / alone if alone > 0 else 1.0
 
 
 def cases_table(cases: list[Case]) -> str:

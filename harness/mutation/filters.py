@@ -43,16 +43,27 @@ def only_ids(items: Sequence[T], ids: Sequence[str] | None) -> list[T]:
 
 
 def select_tests(
-    file_lines: Mapping[int, Sequence[str]], reach: Sequence[int], allowed: Sequence[str] | None
+    file_lines: Mapping[int, Sequence[str]],
+    reach: Sequence[int],
+    allowed: Sequence[str] | None,
+    headers: Mapping[int, Sequence[int]] | None = None,
 ) -> tuple[str, ...]:
     """The node ids that reach any of `reach` (a file's line → contexts map from the baseline).
 
     The empty context means the line ran at import time: every test is affected, so the result
-    is ALL_TESTS. `allowed` (the claim's tests) narrows the result when given.
+    is ALL_TESTS. A function's header line (`headers`: header line → body lines) is the
+    exception: the tests that reach its body are the ones a changed header can affect. `allowed`
+    (the claim's tests) narrows the result when given.
     """
+    headers = headers or {}
     contexts: set[str] = set()
     for line in reach:
-        contexts.update(file_lines.get(line, ()))
+        here = file_lines.get(line, ())
+        if "" in here and line in headers:
+            for body_line in headers[line]:
+                contexts.update(c for c in file_lines.get(body_line, ()) if c)
+            here = [c for c in here if c]
+        contexts.update(here)
     if "" in contexts:
         return tuple(allowed) if allowed else ALL_TESTS
     chosen = sorted(c for c in contexts if c)

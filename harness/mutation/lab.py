@@ -14,8 +14,9 @@ from typing import Any
 
 from ..errors import TargetError, UserError
 from ..outcomes import MutantStatus, RunOutcome
-from ..testrun import run_pytest
+from ..testrun import TestRun, deselect_args, run_pytest
 from . import git
+from .callers import def_headers
 from .events import MutationReporter, NullReporter
 from .filters import ALL_TESTS, decide, is_kill, only_ids, select_tests, shard, should_stop
 from .mutant import Mutant
@@ -39,6 +40,8 @@ class Baseline:
     reaching: tuple[str, ...]
     #: Installed modules the baseline imported: the fork servers pre-import them.
     warm_modules: tuple[str, ...] = ()
+    #: Tests that failed on the unmutated revision and were left out (`exclude_red_tests`).
+    red_tests: tuple[str, ...] = ()
 
 
 def _validate(options: MutationOptions) -> None:
@@ -90,7 +93,7 @@ def run_mutation(
             repo, rev, workers, workdir=options.workdir, setup=options.setup, env=options.env
         ) as spaces:
             reporter.baseline_started(options.tests)
-            baseline = _run_baseline(spaces[0], options, mutants)
+            baseline = _run_baseline(spaces, options, mutants)
             reporter.baseline_finished(baseline.duration, baseline.reaching, baseline.engine)
             timeout = max(options.min_timeout, options.timeout_factor * baseline.duration)
             results = _run_all(
@@ -114,35 +117,36 @@ def run_mutation(
         no_mutants=False,
         coverage_engine=baseline.engine,
         reaching_tests=baseline.reaching,
+        red_tests=baseline.red_tests,
     )
     reporter.run_finished(result)
     return result
 
 
 def _run_baseline(
-    space: Workspace, options: MutationOptions, mutants: Sequence[Mutant]
+    spaces: Sequence[Workspace], options: MutationOptions, mutants: Sequence[Mutant]
 ) -> Baseline:
-    files = [m.file for m in mutants]
-    probe_out = space.root.parent / f"probe-{space.root.name}.json"
-    absolute = {str((space.root / f).resolve()): f for f in sorted(set(files))}
-    env = space.env(options.env)
-    env["FIXGUARD_PROBE_OUT"] = str(probe_out)
-    env["FIXGUARD_PROBE_FILES"] = json.dumps(sorted(absolute))
-    run = run_pytest(
-        space.root,
-        list(options.tests or ()),
-        python=options.python,
-        pytest_args=[*options.pytest_args, "-p", PROBE_MODULE],
-        env=env,
-        timeout=options.baseline_timeout,
-    )
-    if run.outcome is RunOutcome.NO_TESTS:
+    files = sorted({m.file for m in mutants})
+    # The whole suite is split across the worker copies (each runs its share of the test
+    # files); a claim's few named tests run in one.
+    shards = list(spaces) if options.tests is None and len(spaces) > 1 else [spaces[0]]
+    with ThreadPoolExecutor(max_workers=len(shards), thread_name_prefix="fixguard-base") as pool:
+        parts = list(
+            pool.map(
+                lambda k: _run_shard(shards[k], options, files, k, len(shards)), range(len(shards))
+            )
+        )
+    runs = [run for run, _ in parts]
+    if all(run.outcome is RunOutcome.NO_TESTS for run in runs):
         raise UserError(
             f"tests={list(options.tests or [])!r}: pytest collected no tests at the revision",
             hint="name existing node ids, e.g. tests/test_x.py::test_y",
             where="baseline",
         )
-    if run.outcome is not RunOutcome.PASSED:
+    bad = [run for run in runs if run.outcome not in (RunOutcome.PASSED, RunOutcome.NO_TESTS)]
+    red_only = all(run.outcome is RunOutcome.FAILED and run.failed for run in bad)
+    if bad and not (options.exclude_red_tests and red_only):
+        run = bad[0]
         failing = ", ".join(run.failed[:5]) or run.outcome.value
         raise TargetError(
             f"baseline: the tests do not pass on the unmutated revision ({run.outcome.value}: "
@@ -150,26 +154,33 @@ def _run_baseline(
             hint="fix the tests, or name the claim's passing tests with --tests",
             log_tail=run.log_tail,
         )
-    try:
-        payload = json.loads(probe_out.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise TargetError(
-            f"baseline: the line probe wrote no data ({exc}); the project's pytest did not load "
-            f"the {PROBE_MODULE} plugin",
-            hint="check that pytest_args do not disable plugins (-p no:…) or PYTHONPATH",
-            log_tail=run.log_tail,
-        ) from exc
+    red = frozenset(test for run in bad for test in run.failed)
     lines: dict[str, dict[int, list[str]]] = {}
-    # Hits in child processes (a target server) carry the empty context: every selected test.
-    children = sorted(probe_out.parent.glob(probe_out.name + ".sub-*.json"))
-    for source in [payload, *(_read_json(p) for p in children)]:
-        for filename, by_line in source.get("lines", {}).items():
-            rel = absolute.get(str(Path(filename).resolve()))
-            if rel is None:
-                continue
-            for n, contexts in by_line.items():
-                merged = lines.setdefault(rel, {}).setdefault(int(n), [])
-                merged.extend(c for c in contexts if c not in merged)
+    concurrency: set[str] = set()
+    warm: set[str] = set()
+    engine = "none"
+    for run, payloads in parts:
+        if run.outcome is RunOutcome.NO_TESTS:
+            continue
+        if not payloads:
+            raise TargetError(
+                f"baseline: the line probe wrote no data; the project's pytest did not load "
+                f"the {PROBE_MODULE} plugin",
+                hint="check that pytest_args do not disable plugins (-p no:…) or PYTHONPATH",
+                log_tail=run.log_tail,
+            )
+        engine = str(payloads[0].get("engine", engine))
+        concurrency.update(payloads[0].get("concurrency", []))
+        warm.update(payloads[0].get("warm", []))
+        # Hits in child processes (a target server) carry the empty context: every test.
+        for source in payloads:
+            for filename, by_line in source.get("lines", {}).items():
+                rel = _relative(filename, files, shards)
+                if rel is None:
+                    continue
+                for n, contexts in by_line.items():
+                    merged = lines.setdefault(rel, {}).setdefault(int(n), [])
+                    merged.extend(c for c in contexts if c not in merged and c not in red)
     reaching: set[str] = set()
     reached_any = False
     # The lines that show a mutant is reached: the fix lines, and where a hunk revert puts
@@ -185,16 +196,55 @@ def _run_baseline(
             "baseline: no selected test reaches the fix lines "
             f"({options.scope.describe()}); a surviving mutant there would prove nothing",
             hint="name tests that exercise the fix with --tests, or check the scope",
-            log_tail=run.log_tail,
+            log_tail=runs[0].log_tail,
         )
     return Baseline(
-        duration=run.duration,
-        engine=str(payload.get("engine", "none")),
+        # A mutant's run may hold every test in one process: its timeout follows the sum.
+        duration=sum(run.duration for run in runs),
+        engine=engine,
         lines=lines,
-        concurrency_tests=frozenset(payload.get("concurrency", [])),
+        concurrency_tests=frozenset(concurrency),
         reaching=tuple(sorted(reaching)),
-        warm_modules=tuple(payload.get("warm", [])),
+        warm_modules=tuple(sorted(warm)),
+        red_tests=tuple(sorted(red)),
     )
+
+
+def _run_shard(
+    space: Workspace, options: MutationOptions, files: Sequence[str], k: int, n: int
+) -> tuple[TestRun, list[dict[str, Any]]]:
+    """One share of the baseline, in one copy: its run, and the probe's data (main process
+    first, then any child interpreters it started)."""
+    probe_out = space.root.parent / f"probe-{space.root.name}.json"
+    env = space.env(options.env)
+    env["FIXGUARD_PROBE_OUT"] = str(probe_out)
+    env["FIXGUARD_PROBE_FILES"] = json.dumps(sorted(str((space.root / f).resolve()) for f in files))
+    if n > 1:
+        env["FIXGUARD_SHARD"] = f"{k}/{n}"
+    run = run_pytest(
+        space.root,
+        list(options.tests or ()),
+        python=options.python,
+        pytest_args=[*options.pytest_args, "-p", PROBE_MODULE],
+        env=env,
+        timeout=options.baseline_timeout,
+    )
+    if not probe_out.exists():
+        return run, []
+    children = sorted(probe_out.parent.glob(probe_out.name + ".sub-*.json"))
+    return run, [_read_json(p) for p in [probe_out, *children]]
+
+
+def _relative(filename: str, files: Sequence[str], spaces: Sequence[Workspace]) -> str | None:
+    """A probed file's repo-relative path (one of `files`), whichever copy recorded it."""
+    real = Path(filename).resolve()
+    for space in spaces:
+        try:
+            rel = real.relative_to(space.root.resolve()).as_posix()
+        except ValueError:
+            continue
+        return rel if rel in files else None
+    return None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -226,8 +276,18 @@ def _run_all(
 ) -> list[MutantResult]:
     results: dict[str, MutantResult] = {}
     pending: list[tuple[Mutant, tuple[str, ...], int, int, str]] = []
+    # Tests red without any mutant cannot judge one: every mutant run leaves them out.
+    options = replace(
+        options, pytest_args=[*options.pytest_args, *deselect_args(baseline.red_tests)]
+    )
+    headers = {
+        path: def_headers(git.show(Path(options.repo), rev, path) or "")
+        for path in sorted({m.file for m in mutants})
+    }
     for mutant in mutants:
-        tests = select_tests(baseline.lines.get(mutant.file, {}), mutant.reach, options.tests)
+        tests = select_tests(
+            baseline.lines.get(mutant.file, {}), mutant.reach, options.tests, headers[mutant.file]
+        )
         if not tests and options.run_unreached and options.tests:
             tests = tuple(options.tests)
         concurrent = (

@@ -56,6 +56,10 @@ class MutationOptions:
     #: instead of calling it NO_COVERAGE: a line tracer can miss lines (deep recursion turns it
     #: off), and a handful of named tests is cheap to run. Only with `tests`.
     run_unreached: bool = False
+    #: Leave out the tests that fail on the unmutated revision, instead of refusing to run: for
+    #: a whole-suite pass where a test needing the network, say, cannot judge any mutant. The
+    #: run still stops when the baseline did not get to judge (collection error, timeout).
+    exclude_red_tests: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,8 @@ class MutationResult:
     coverage_engine: str = "none"
     #: The node ids the baseline ran and that reach at least one fix line.
     reaching_tests: tuple[str, ...] = ()
+    #: Tests that failed on the unmutated revision and were left out (`exclude_red_tests`).
+    red_tests: tuple[str, ...] = ()
 
     def count(self, status: MutantStatus) -> int:
         return sum(1 for m in self.mutants if m.status is status)

@@ -9,6 +9,7 @@ It imports nothing from the harness (the project's interpreter may not have it).
   recorded under the empty context "";
 - (child Python processes, e.g. a uvicorn target, are traced by the sitecustomize probe);
 - records which tests are marked `harness_concurrency`, and every test's call duration;
+- runs only its share of the tests when FIXGUARD_SHARD is `k/n` (a baseline split over copies);
 - writes all that as JSON to FIXGUARD_PROBE_OUT at the end of the session;
 - applies FIXGUARD_SWITCH_INTERVAL (seconds) with `sys.setswitchinterval`, to perturb thread
   scheduling on k-of-n repeats (FIXGUARD_SEED and PYTHONHASHSEED are set by the runner).
@@ -20,6 +21,8 @@ import json
 import os
 import sys
 import threading
+
+import pytest
 
 _OUT = os.environ.get("FIXGUARD_PROBE_OUT")
 _FILES = set(json.loads(os.environ.get("FIXGUARD_PROBE_FILES", "[]")))
@@ -86,7 +89,17 @@ def _switch(context: str) -> None:
         _cov.switch_context(context)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):  # type: ignore[no-untyped-def]
+    shard = os.environ.get("FIXGUARD_SHARD")
+    if shard:
+        # Every n-th test, like pytest-xdist's default `load` distribution: slow tests usually
+        # sit together in one class, so splitting by class would leave one share with them all.
+        k, n = (int(x) for x in shard.split("/"))
+        dropped = [item for i, item in enumerate(items) if i % n != k]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = items[k::n]
     for item in items:
         if item.get_closest_marker("harness_concurrency") is not None:
             _concurrency.append(item.nodeid)

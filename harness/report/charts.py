@@ -16,7 +16,7 @@ COLORS = {
     Verdict.NO_MUTANTS: "#0277bd",
     Verdict.ERROR: "#000000",
 }
-STAGE_COLORS = {"base": "#90a4ae", "head": "#4db6ac", "mutate": "#ffb74d"}
+STAGE_COLORS = {"base": "#90a4ae", "head": "#4db6ac", "mutate": "#ffb74d", "suite": "#ba68c8"}
 ROW = 22
 LABEL_W = 190
 BAR_W = 360

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -138,7 +138,9 @@ def mutate_claim(
             pytest_args=[*job.pytest_args(), *deselect_args(job.nodeids)],
             store=store / f"claim-{job.claim.id}-suite.sqlite3",
         )
+        started = time.monotonic()
         by_id, note = suite_kills(suite_options)
+        job.timings["suite"] = time.monotonic() - started
         records = [merge_suite(r, by_id.get(r.id)) for r in records]
         if note:
             skipped[note] = skipped.get(note, 0) + len(undetected)
@@ -152,33 +154,18 @@ UNDETECTED = frozenset({MutantStatus.SURVIVED, MutantStatus.NO_COVERAGE})
 def suite_kills(options: MutationOptions) -> tuple[dict[str, MutantResult], str | None]:
     """Run the given mutants against the project's whole suite (the tests that reach each).
 
-    A suite that is red on the head without any mutant (a test needing the network, say) is
-    run again without its failing tests, once. When the suite cannot judge at all, the claim's
-    results stand and the reason is returned.
+    Tests that are red on the head without any mutant (a test needing the network, say) are
+    left out. When the suite cannot judge at all, the claim's results stand and the reason is
+    returned.
     """
-    for _attempt in range(2):
-        try:
-            result = run_mutation(options)
-        except UserError:
-            # Nothing left to collect once the claim's own tests are deselected.
-            return {}, "suite kills: the project has no other tests"
-        except TargetError as exc:
-            failing = _failing_tests(exc.log_tail)
-            if "do not pass" in exc.message and failing and _attempt == 0:
-                options = replace(
-                    options, pytest_args=[*options.pytest_args, *deselect_args(failing)]
-                )
-                continue
-            return {}, f"suite kills unavailable: {exc.message.split(';')[0]}"
-        return {m.id: m for m in result.mutants}, None
-    return {}, "suite kills unavailable: the suite is red on the head"
-
-
-_FAILED_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+)", re.MULTILINE)
-
-
-def _failing_tests(log_tail: str) -> list[str]:
-    return sorted(set(_FAILED_LINE.findall(log_tail)))
+    try:
+        result = run_mutation(replace(options, exclude_red_tests=True))
+    except UserError:
+        # Nothing left to collect once the claim's own tests are deselected.
+        return {}, "suite kills: the project has no other tests"
+    except TargetError as exc:
+        return {}, f"suite kills unavailable: {exc.message.split(';')[0]}"
+    return {m.id: m for m in result.mutants}, None
 
 
 def merge_suite(record: MutantRecord, suite: MutantResult | None) -> MutantRecord:

@@ -147,7 +147,8 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
                 job.mutants, job.skipped, job.error = guard.mutate_claim(
                     root, base_sha, head_sha, job, options, reporter, head_ws.path.parent, per_claim
                 )
-                job.timings["mutate"] = time.monotonic() - started_at
+                # The suite-kill phase is timed on its own ("suite"): stages add up to the claim.
+                job.timings["mutate"] = time.monotonic() - started_at - job.timings.get("suite", 0)
 
             with ThreadPoolExecutor(max_workers=lanes) as pool:
                 list(pool.map(guard_one, eligible))

@@ -1,0 +1,165 @@
+"""The whole-suite baseline: split across copies, red tests left out, headers narrowed to callers."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from harness.errors import TargetError
+from harness.mutation import run_mutation, scope_from_ranges
+from harness.mutation.callers import def_headers
+from harness.mutation.filters import ALL_TESTS, select_tests
+from harness.outcomes import MutantStatus
+
+from .test_runner import options
+
+PRICES = {
+    "pkg/__init__.py": "",
+    "pkg/prices.py": """
+        RATE = 2
+
+
+        def price(amount, rate=2):
+            return amount * rate
+
+
+        def label(amount):
+            return str(amount) + " EUR"
+    """,
+    "tests/test_price.py": """
+        from pkg.prices import price
+
+
+        def test_price_default():
+            assert price(3) == 6
+
+
+        def test_price_rate():
+            assert price(3, rate=3) == 9
+    """,
+    "tests/test_label.py": """
+        from pkg.prices import label
+
+
+        def test_label():
+            assert label(1) == "1 EUR"
+
+
+        def test_label_two():
+            assert label(2) == "2 EUR"
+    """,
+}
+
+
+def test_def_headers_span_decorators_and_signature():
+    source = textwrap.dedent(
+        """
+        import functools
+
+
+        @functools.cache
+        def f(
+            x=1,
+        ):
+            '''doc'''
+            return x
+
+
+        def g(): return 2
+
+
+        class C:
+            async def h(self):
+                return 3
+        """
+    )
+    headers = def_headers(source)
+    assert {line: list(body) for line, body in headers.items()} == {
+        5: [9, 10],
+        6: [9, 10],
+        7: [9, 10],
+        8: [9, 10],
+        17: [18],
+    }
+    assert def_headers("def broken(:\n") == {}
+
+
+def test_a_header_line_selects_the_tests_that_run_the_body():
+    lines = {1: [""], 4: [""], 5: ["t.py::a"], 8: ["", "t.py::b"], 9: ["t.py::b"]}
+    headers = {4: range(5, 6)}
+    assert select_tests(lines, [4], None, headers) == ("t.py::a",)
+    # Without the header map the import-time line means every test.
+    assert select_tests(lines, [4], None) == ALL_TESTS
+    # A module-level line (a constant other modules may import) still means every test.
+    assert select_tests(lines, [1], None, headers) == ALL_TESTS
+    # A header whose body no test runs is reached by none.
+    assert select_tests({4: [""]}, [4], None, headers) == ()
+
+
+def test_a_changed_default_runs_only_against_the_callers(fix_repo):
+    repo = fix_repo(PRICES, {"README.md": "x\n"})
+    scope = scope_from_ranges(repo.path, repo.head, ["pkg/prices.py:4"])
+    result = run_mutation(options(repo, scope, fork=False))
+    assert result.mutants, "the default argument must be mutated"
+    for mutant in result.mutants:
+        assert set(mutant.tests) == {
+            "tests/test_price.py::test_price_default",
+            "tests/test_price.py::test_price_rate",
+        }, mutant
+    assert {m.status for m in result.mutants} == {MutantStatus.KILLED}
+
+
+def test_the_split_baseline_maps_every_test(fix_repo):
+    repo = fix_repo(PRICES, {"README.md": "x\n"})
+    scope = scope_from_ranges(repo.path, repo.head, ["pkg/prices.py:5", "pkg/prices.py:9"])
+    result = run_mutation(options(repo, scope, fork=False, workers=2))
+    # Each copy ran its share; the merged map still has all four tests reaching the fix lines.
+    assert set(result.reaching_tests) == {
+        "tests/test_price.py::test_price_default",
+        "tests/test_price.py::test_price_rate",
+        "tests/test_label.py::test_label",
+        "tests/test_label.py::test_label_two",
+    }
+    by_line = {m.line: m for m in result.mutants}
+    assert by_line[9].status is MutantStatus.KILLED
+    assert set(by_line[9].tests) == {
+        "tests/test_label.py::test_label",
+        "tests/test_label.py::test_label_two",
+    }
+
+
+RED = {
+    **PRICES,
+    "tests/test_network.py": """
+        from pkg.prices import label
+
+
+        def test_needs_network():
+            assert label(5) == "5 EUR"
+            raise OSError("no route to host")
+    """,
+}
+
+
+def test_red_tests_are_left_out_only_when_asked(fix_repo):
+    repo = fix_repo(RED, {"README.md": "x\n"})
+    scope = scope_from_ranges(repo.path, repo.head, ["pkg/prices.py:9"])
+    with pytest.raises(TargetError, match="test_needs_network"):
+        run_mutation(options(repo, scope, fork=False))
+    result = run_mutation(options(repo, scope, fork=False, exclude_red_tests=True))
+    assert result.red_tests == ("tests/test_network.py::test_needs_network",)
+    assert result.mutants
+    for mutant in result.mutants:
+        # Killed by the green tests; the red one neither ran nor counted.
+        assert mutant.status is MutantStatus.KILLED
+        assert "tests/test_network.py::test_needs_network" not in mutant.tests
+        assert mutant.killing_test and mutant.killing_test.startswith("tests/test_label.py")
+
+
+def test_a_baseline_that_does_not_judge_stops_even_when_red_tests_are_allowed(fix_repo):
+    broken = {**PRICES, "tests/test_syntax.py": "def test_x(:\n    pass\n"}
+    repo = fix_repo(broken, {"README.md": "x\n"})
+    scope = scope_from_ranges(repo.path, repo.head, ["pkg/prices.py:9"])
+    with pytest.raises(TargetError, match="baseline: the tests do not pass"):
+        run_mutation(options(repo, scope, fork=False, exclude_red_tests=True))
