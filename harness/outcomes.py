@@ -31,6 +31,9 @@ class RunOutcome(StrEnum):
     NO_TESTS = "no_tests"
     #: A scenario's target did not start (the generated test exits with TARGET_EXIT_CODE).
     TARGET_ERROR = "target_error"
+    #: pytest started but never finished, and no test had failed: the process exited in the
+    #: middle (`os._exit` or a signal in a test, a crash in native code). Never a pass.
+    CRASHED = "crashed"
 
 
 #: Exit code a generated scenario test uses when its target fails to start.

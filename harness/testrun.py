@@ -157,6 +157,19 @@ def first_error_line(output: str) -> str:
     return ""
 
 
+def crash_reason(exit_code: int | None, output: str) -> str:
+    """Why a run that never finished ended: the exit code or signal, and its last output line."""
+    if exit_code is not None and exit_code < 0:
+        try:
+            how = f"killed by {signal.Signals(-exit_code).name}"
+        except ValueError:
+            how = f"killed by signal {-exit_code}"
+    else:
+        how = f"exited with code {exit_code} (os._exit or a crash in a test?)"
+    last = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "")
+    return f"pytest did not finish: {how}" + (f"; last output: {last[:160]}" if last else "")
+
+
 def deselect_args(nodeids: Sequence[str]) -> list[str]:
     """`--deselect NODEID` for each node id: pytest runs the rest of its selection."""
     args: list[str] = []
@@ -236,14 +249,17 @@ def run_pytest(
     exit_code = None if timed_out else proc.returncode
     outcome = classify(exit_code, timed_out=timed_out, collection_errors=collection_errors)
     error_line = ""
-    if outcome is RunOutcome.INTERNAL_ERROR and seen.failed:
-        # A test failed, then pytest crashed (rendering the failure, say): the test did fail.
+    unfinished = seen.started and not seen.finished and not timed_out
+    if seen.failed and (outcome is RunOutcome.INTERNAL_ERROR or unfinished):
+        # A test failed, then pytest crashed (rendering the failure, say) or the process died:
+        # the test did fail.
         outcome = RunOutcome.FAILED
         failed = failed or list(seen.failed)
-    elif outcome is RunOutcome.PASSED and seen.started and not seen.finished:
-        # The process exited 0 before pytest finished (os._exit(0) in a test): not a pass.
-        outcome = RunOutcome.INTERNAL_ERROR
-        error_line = "the test process exited before pytest finished (os._exit in a test?)"
+    elif unfinished and outcome is not RunOutcome.TARGET_ERROR:
+        # No session-finished record and no failed test: whatever the exit code says (0 from
+        # `os._exit(0)`, 1 from `os._exit(1)`), this run judged nothing.
+        outcome = RunOutcome.CRASHED
+        error_line = crash_reason(exit_code, output or "")
     if outcome in (RunOutcome.NOT_COLLECTED, RunOutcome.INTERNAL_ERROR) and not error_line:
         error_line = first_error_line(output or "") or f"pytest exit code {exit_code}"
     return TestRun(

@@ -112,13 +112,15 @@ def _base_id(nodeid: str) -> str:
 
 def is_kill(outcome: RunOutcome) -> bool:
     """Whether one test run detected the mutant. Collection/import errors count as detection,
-    and so does a scenario target that no longer starts: the mutant broke the service."""
+    and so do a scenario target that no longer starts and a test process that died before pytest
+    finished: the mutant broke the service or the tests."""
     return outcome in (
         RunOutcome.FAILED,
         RunOutcome.TIMED_OUT,
         RunOutcome.NOT_COLLECTED,
         RunOutcome.INTERNAL_ERROR,
         RunOutcome.TARGET_ERROR,
+        RunOutcome.CRASHED,
     )
 
 

@@ -9,7 +9,7 @@ from .results import FAILING_OUTCOMES, MutantRecord, RunRecord
 
 #: Head outcomes that mean "the harness could not judge", not "the fix is wrong".
 BROKEN_OUTCOMES = frozenset(
-    {RunOutcome.NOT_COLLECTED, RunOutcome.INTERNAL_ERROR, RunOutcome.NO_TESTS}
+    {RunOutcome.NOT_COLLECTED, RunOutcome.INTERNAL_ERROR, RunOutcome.NO_TESTS, RunOutcome.CRASHED}
 )
 
 
