@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,30 @@ class Baseline:
     warm_modules: tuple[str, ...] = ()
     #: Tests that failed on the unmutated revision and were left out (`exclude_red_tests`).
     red_tests: tuple[str, ...] = ()
+    #: Seconds per test: its call phase, and its setup plus teardown.
+    calls: Mapping[str, float] = field(default_factory=dict)
+    fixtures: Mapping[str, float] = field(default_factory=dict)
+    #: The longest share's time outside any test (start-up, collection, imports).
+    startup: float = 0.0
+
+    def timeout_for(self, tests: Sequence[str], options: MutationOptions) -> float:
+        """A mutant run's time limit: `timeout_factor` times what its tests took unmutated.
+
+        Each chosen test file is charged all of its fixture time, since a module's fixtures are
+        set up for whichever of its tests runs first. The whole suite, or a test the baseline did
+        not time, falls back to the whole baseline's duration. Never below `min_timeout`: a
+        timeout counts as a kill, so a tight limit would be a false one.
+        """
+        expected = self.duration
+        if tests != ALL_TESTS and all(t in self.calls for t in tests):
+            files = {_test_file(t) for t in tests}
+            fixtures = sum(v for t, v in self.fixtures.items() if _test_file(t) in files)
+            expected = self.startup + fixtures + sum(self.calls[t] for t in tests)
+        return max(options.min_timeout, options.timeout_factor * expected)
+
+
+def _test_file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
 
 
 def _validate(options: MutationOptions) -> None:
@@ -95,7 +119,6 @@ def run_mutation(
             reporter.baseline_started(options.tests)
             baseline = _run_baseline(spaces, options, mutants)
             reporter.baseline_finished(baseline.duration, baseline.reaching, baseline.engine)
-            timeout = max(options.min_timeout, options.timeout_factor * baseline.duration)
             results = _run_all(
                 mutants,
                 spaces,
@@ -103,7 +126,6 @@ def run_mutation(
                 options,
                 store,
                 reporter,
-                timeout,
                 tree=git.tree_id(repo, rev),
                 rev=rev,
             )
@@ -158,6 +180,9 @@ def _run_baseline(
     lines: dict[str, dict[int, list[str]]] = {}
     concurrency: set[str] = set()
     warm: set[str] = set()
+    calls: dict[str, float] = {}
+    fixtures: dict[str, float] = {}
+    startup = 0.0
     engine = "none"
     for run, payloads in parts:
         if run.outcome is RunOutcome.NO_TESTS:
@@ -172,6 +197,12 @@ def _run_baseline(
         engine = str(payloads[0].get("engine", engine))
         concurrency.update(payloads[0].get("concurrency", []))
         warm.update(payloads[0].get("warm", []))
+        share_calls = payloads[0].get("durations", {})
+        share_fixtures = payloads[0].get("fixtures", {})
+        calls.update(share_calls)
+        fixtures.update(share_fixtures)
+        timed = sum(share_calls.values()) + sum(share_fixtures.values())
+        startup = max(startup, run.duration - timed)
         # Hits in child processes (a target server) carry the empty context: every test.
         for source in payloads:
             for filename, by_line in source.get("lines", {}).items():
@@ -207,6 +238,9 @@ def _run_baseline(
         reaching=tuple(sorted(reaching)),
         warm_modules=tuple(sorted(warm)),
         red_tests=tuple(sorted(red)),
+        calls=calls,
+        fixtures=fixtures,
+        startup=startup,
     )
 
 
@@ -269,7 +303,6 @@ def _run_all(
     options: MutationOptions,
     store: ResultStore,
     reporter: MutationReporter,
-    timeout: float,
     *,
     tree: str,
     rev: str,
@@ -353,6 +386,7 @@ def _run_all(
         try:
             reporter.mutant_started(mutant)
             fork = runner_for(space)
+            timeout = baseline.timeout_for(tests, options)
             result = _run_one(space, mutant, tests, n, needed, options, timeout, fork)
             if fork is not None and fork.broken:
                 warm[space.root] = None

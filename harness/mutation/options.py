@@ -37,7 +37,8 @@ class MutationOptions:
     strict: bool = False
     #: SQLite results store; None keeps results in memory only (no resume).
     store: Path | None = None
-    #: A mutant's test run times out after max(min_timeout, timeout_factor × baseline duration).
+    #: A mutant's test run times out after max(min_timeout, timeout_factor × what its tests took
+    #: in the baseline, with start-up and their files' fixtures).
     timeout_factor: float = 3.0
     min_timeout: float = 10.0
     #: Baseline ceiling in seconds.

@@ -8,7 +8,7 @@ It imports nothing from the harness (the project's interpreter may not have it).
   `sys.settrace` tracer limited to those files; lines run outside any test (at import) are
   recorded under the empty context "";
 - (child Python processes, e.g. a uvicorn target, are traced by the sitecustomize probe);
-- records which tests are marked `harness_concurrency`, and every test's call duration;
+- records which tests are marked `harness_concurrency`, and every test's call and fixture time;
 - runs only its share of the tests when FIXGUARD_SHARD is `k/n` (a baseline split over copies);
 - writes all that as JSON to FIXGUARD_PROBE_OUT at the end of the session;
 - applies FIXGUARD_SWITCH_INTERVAL (seconds) with `sys.setswitchinterval`, to perturb thread
@@ -30,6 +30,8 @@ _state = {"context": "", "engine": "none"}
 _hits: dict[str, dict[int, set[str]]] = {}
 _concurrency: list[str] = []
 _durations: dict[str, float] = {}
+#: Setup plus teardown seconds per test (a module's fixtures are charged to its first test).
+_fixtures: dict[str, float] = {}
 _cov = None
 
 
@@ -118,6 +120,8 @@ def pytest_runtest_logfinish(nodeid, location):  # type: ignore[no-untyped-def]
 def pytest_runtest_logreport(report):  # type: ignore[no-untyped-def]
     if report.when == "call":
         _durations[report.nodeid] = report.duration
+    else:
+        _fixtures[report.nodeid] = _fixtures.get(report.nodeid, 0.0) + report.duration
 
 
 def _warm_modules() -> list[str]:
@@ -166,6 +170,7 @@ def pytest_unconfigure(config):  # type: ignore[no-untyped-def]
         "lines": lines,
         "concurrency": _concurrency,
         "durations": _durations,
+        "fixtures": _fixtures,
     }
     with open(_OUT, "w", encoding="utf-8") as fh:
         json.dump(payload, fh)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
+from dataclasses import replace
 
 import pytest
 
@@ -10,6 +12,7 @@ from harness.errors import TargetError
 from harness.mutation import run_mutation, scope_from_ranges
 from harness.mutation.callers import def_headers
 from harness.mutation.filters import ALL_TESTS, select_tests
+from harness.mutation.lab import Baseline
 from harness.outcomes import MutantStatus
 
 from .test_runner import options
@@ -163,3 +166,66 @@ def test_a_baseline_that_does_not_judge_stops_even_when_red_tests_are_allowed(fi
     scope = scope_from_ranges(repo.path, repo.head, ["pkg/prices.py:9"])
     with pytest.raises(TargetError, match="baseline: the tests do not pass"):
         run_mutation(options(repo, scope, fork=False, exclude_red_tests=True))
+
+
+SLOW = {
+    "pkg/__init__.py": "",
+    "pkg/count.py": """
+        def countdown(n):
+            steps = 0
+            while n > 0:
+                n -= 1
+                steps += 1
+            return steps
+    """,
+    "tests/test_count.py": """
+        from pkg.count import countdown
+
+
+        def test_countdown():
+            assert countdown(3) == 3
+    """,
+    "tests/test_slow.py": """
+        import time
+
+
+        def test_slow():
+            time.sleep(4)
+    """,
+}
+
+
+def test_a_mutant_s_time_limit_follows_its_own_tests(fix_repo):
+    baseline = Baseline(
+        duration=30.0,
+        engine="coverage",
+        lines={},
+        concurrency_tests=frozenset(),
+        reaching=(),
+        calls={"t/a.py::x": 1.0, "t/a.py::y": 2.0, "t/b.py::z": 20.0},
+        fixtures={"t/a.py::x": 0.5, "t/b.py::z": 4.0},
+        startup=1.0,
+    )
+    repo = fix_repo(PRICES, {"README.md": "x\n"})
+    opts = options(repo, scope_from_ranges(repo.path, repo.head, ["pkg/prices.py:9"]))
+    opts = replace(opts, timeout_factor=3.0, min_timeout=0.0)
+    # start-up 1 + a.py's fixtures 0.5 + the call 2, times three.
+    assert baseline.timeout_for(("t/a.py::y",), opts) == pytest.approx(10.5)
+    # The whole suite, or a test the baseline never timed: the whole baseline.
+    assert baseline.timeout_for(ALL_TESTS, opts) == pytest.approx(90.0)
+    assert baseline.timeout_for(("t/c.py::new",), opts) == pytest.approx(90.0)
+    # Never under the floor.
+    assert baseline.timeout_for(("t/a.py::x",), replace(opts, min_timeout=10.0)) == 10.0
+
+
+def test_a_hang_times_out_by_its_own_tests_not_the_slowest_elsewhere(fix_repo):
+    repo = fix_repo(SLOW, {"README.md": "x\n"})
+    scope = scope_from_ranges(repo.path, repo.head, ["pkg/count.py:4"])
+    result = run_mutation(options(repo, scope, fork=False, min_timeout=0.0, timeout_factor=3.0))
+    hangs = [m for m in result.mutants if m.status is MutantStatus.TIMEOUT]
+    assert hangs, [(m.operator, m.status) for m in result.mutants]
+    for mutant in hangs:
+        assert mutant.tests == ("tests/test_count.py::test_countdown",)
+        limit = float(re.match(r"timeout after ([0-9.]+)s", mutant.killing_test or "")[1])
+        # Three times the whole baseline was the old limit; the 4 s sleeper is not its business.
+        assert limit < 3 * result.baseline_duration - 9.0, (limit, result.baseline_duration)
