@@ -15,6 +15,8 @@ class ExitCode(IntEnum):
     USER_ERROR = 2
     #: A bug in the harness. The message says where the logs are.
     INTERNAL = 3
+    #: Interrupted (Ctrl-C), as a shell reports SIGINT: 128 + 2.
+    INTERRUPTED = 130
 
 
 class RunOutcome(StrEnum):

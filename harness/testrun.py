@@ -13,16 +13,62 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cleanup
 from .outcomes import TARGET_EXIT_CODE, RunOutcome
 
 LOG_TAIL_LINES = 40
+
+# Test processes run in their own sessions (a timeout kills the whole group), so Ctrl-C does not
+# reach them: `interrupt_all` (the CLI's SIGINT handler) kills every running group at once, and
+# runs end with KeyboardInterrupt instead of a result, so an interrupted run is never recorded
+# as a failure or a kill.
+_running: set[int] = set()
+_running_lock = threading.Lock()
+_interrupted = threading.Event()
+
+
+@contextmanager
+def tracked(pid: int) -> Iterator[None]:
+    """Register a test process group for `interrupt_all` while it runs."""
+    with _running_lock:
+        _running.add(pid)
+    try:
+        yield
+    finally:
+        with _running_lock:
+            _running.discard(pid)
+    check_interrupted()
+
+
+def check_interrupted() -> None:
+    """Raise KeyboardInterrupt once `interrupt_all` was called (no new run starts)."""
+    if _interrupted.is_set():
+        raise KeyboardInterrupt("interrupted")
+
+
+def interrupt_all() -> None:
+    """Kill every running test process group; later runs raise KeyboardInterrupt."""
+    _interrupted.set()
+    with _running_lock:
+        pids = list(_running)
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def reset_interrupt() -> None:
+    """A new command starts uninterrupted (the CLI can be called more than once in-process)."""
+    _interrupted.clear()
 
 
 @dataclass(frozen=True)
@@ -195,7 +241,9 @@ def run_pytest(
 
     A run past `timeout` has its whole process group killed and counts as TIMED_OUT.
     """
-    with tempfile.TemporaryDirectory(prefix="fixguard-junit-") as tmp:
+    # On the run ledger, so a killed run's dir is removed by the next run (harness.cleanup).
+    with cleanup.temp_dir("fixguard-junit-") as tmp_dir:
+        tmp = str(tmp_dir)
         junit = Path(tmp) / "junit.xml"
         outcomes_file = Path(tmp) / "outcomes.jsonl"
         shutil.copyfile(
@@ -222,6 +270,7 @@ def run_pytest(
         run_env["PYTHONPATH"] = os.pathsep.join(filter(None, [tmp, run_env.get("PYTHONPATH", "")]))
         run_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
         started = time.monotonic()
+        check_interrupted()
         proc = subprocess.Popen(
             command,
             cwd=cwd,
@@ -234,11 +283,13 @@ def run_pytest(
         )
         timed_out = False
         try:
-            output, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            output, _ = proc.communicate()
+            with tracked(proc.pid):
+                try:
+                    output, _ = proc.communicate(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    _kill_group(proc)
+                    output, _ = proc.communicate()
         except BaseException:
             _kill_group(proc)
             proc.communicate()

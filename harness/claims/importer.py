@@ -116,7 +116,8 @@ def _draft_from_row(
     title = _strip_md(row[title_col])
     file = _strip_md(row[file_col]) or None
     raw_line = _strip_md(row[line_col]) if line_col is not None else ""
-    number = int(raw_line) if raw_line.isdigit() else None
+    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+    number = int(raw_line) if re.fullmatch(r"[0-9]{1,9}", raw_line) else None
     status = row[status_col].strip() if status_col is not None else None
     return DraftClaim(
         id=slug(title),
@@ -147,45 +148,73 @@ def parse_sarif(text: str, source_name: str) -> list[DraftClaim]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"not valid JSON: {exc.msg}", where=f"{source_name}:{exc.lineno}") from None
+    except ValueError as exc:  # an integer past int()'s 4300-digit limit
+        raise UserError(f"not valid JSON: {exc}", where=source_name) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
         raise UserError("not a SARIF file: no top-level 'runs' array", where=source_name)
     drafts: list[DraftClaim] = []
     for r, run in enumerate(doc["runs"]):
-        rules = {rule.get("id"): rule for rule in _rules(run)}
-        for n, result in enumerate(run.get("results", []) or []):
-            rule_id = str(result.get("ruleId") or "")
-            message = str((result.get("message") or {}).get("text") or rule_id or "finding")
-            location = ((result.get("locations") or [{}])[0] or {}).get("physicalLocation", {})
-            uri = (location.get("artifactLocation") or {}).get("uri")
-            start = (location.get("region") or {}).get("startLine")
-            rule = rules.get(rule_id, {})
-            level = (
-                result.get("level")
-                or (rule.get("defaultConfiguration") or {}).get("level")
-                or "warning"
+        results = _field(run, "results") or []
+        if not isinstance(run, dict) or not isinstance(results, list):
+            raise UserError(
+                f"runs[{r}]={_short(run)}: not a SARIF run (an object with a 'results' array)",
+                where=source_name,
             )
-            rule_name = str((rule.get("shortDescription") or {}).get("text") or "")
-            title = message.splitlines()[0][:120]
-            drafts.append(
-                DraftClaim(
-                    id=slug(f"{rule_id.split('/')[-1]}-{uri or ''}-{start or ''}")
-                    if rule_id
-                    else slug(title),
-                    title=title,
-                    severity=SARIF_LEVELS.get(level, "major"),
-                    source=f"{source_name}:runs[{r}].results[{n}]",
-                    file=uri,
-                    line=int(start) if isinstance(start, int) else None,
-                    reported_status=None,
-                    bug_class=guess_class(rule_id, rule_name, message),
+        rules = {rule["id"]: rule for rule in _rules(run) if isinstance(rule.get("id"), str)}
+        for n, result in enumerate(results):
+            if not isinstance(result, dict):
+                raise UserError(
+                    f"runs[{r}].results[{n}]={_short(result)}: not a SARIF result object",
+                    where=source_name,
                 )
+            drafts.append(
+                _draft_from_result(result, rules, f"{source_name}:runs[{r}].results[{n}]")
             )
     return _unique(drafts)
 
 
+def _draft_from_result(
+    result: dict[str, Any], rules: dict[str, dict[str, Any]], source: str
+) -> DraftClaim:
+    # Optional fields of the wrong shape count as absent: producers disagree about many of them.
+    rule_id = str(result.get("ruleId") or "")
+    message = str(_field(result.get("message"), "text") or rule_id or "finding")
+    locations = result.get("locations")
+    first = locations[0] if isinstance(locations, list) and locations else None
+    location = _field(first, "physicalLocation")
+    uri = _field(_field(location, "artifactLocation"), "uri")
+    uri = uri if isinstance(uri, str) and uri.strip() else None
+    start = _field(_field(location, "region"), "startLine")
+    line = start if isinstance(start, int) and not isinstance(start, bool) and start > 0 else None
+    rule = rules.get(rule_id, {})
+    level = result.get("level") or _field(rule.get("defaultConfiguration"), "level")
+    rule_name = str(_field(rule.get("shortDescription"), "text") or "")
+    title = message.splitlines()[0][:120]
+    return DraftClaim(
+        id=slug(f"{rule_id.split('/')[-1]}-{uri or ''}-{line or ''}") if rule_id else slug(title),
+        title=title,
+        severity=SARIF_LEVELS.get(level, "major") if isinstance(level, str) else "major",
+        source=source,
+        file=uri,
+        line=line,
+        reported_status=None,
+        bug_class=guess_class(rule_id, rule_name, message),
+    )
+
+
+def _field(node: Any, key: str) -> Any:
+    """`node[key]` when `node` is a JSON object, else None."""
+    return node.get(key) if isinstance(node, dict) else None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _rules(run: dict[str, Any]) -> list[dict[str, Any]]:
-    driver = (run.get("tool") or {}).get("driver") or {}
-    return [r for r in driver.get("rules", []) or [] if isinstance(r, dict)]
+    rules = _field(_field(run.get("tool"), "driver"), "rules")
+    return [r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else []
 
 
 def import_findings(path: Path) -> list[DraftClaim]:
@@ -206,7 +235,8 @@ def import_findings(path: Path) -> list[DraftClaim]:
 
 
 def _toml_str(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    # JSON's escapes are TOML's, except that TOML also forbids a raw DEL.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def to_toml(drafts: list[DraftClaim]) -> str:

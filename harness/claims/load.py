@@ -33,19 +33,26 @@ def load_manifest(path: Path) -> Manifest:
     text = path.read_text(encoding="utf-8", errors="replace")
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer past int()'s 4300-digit limit
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         raise UserError(f"not valid TOML: {exc}", where=_where(path, line)) from None
     section: dict[str, Any]
     prefix = ""
     if path.name == "pyproject.toml":
-        section = data.get("tool", {}).get("harness")
+        tool = data.get("tool")
+        found = tool.get("harness") if isinstance(tool, dict) else None
         prefix = "tool.harness."
-        if section is None:
+        if found is None:
             raise UserError("has no [tool.harness] table", where=str(path))
+        if not isinstance(found, dict):
+            where = _where(path, locate(text, ("tool", "harness"), data))
+            raise UserError(
+                f"tool.harness={found!r}: must be a table ([tool.harness])", where=where
+            )
+        section = found
     else:
         section = data
-    return validate(section, path=path, text=text, prefix=prefix)
+    return validate(section, path=path, text=text, prefix=prefix).from_file(path)
 
 
 def validate(section: dict[str, Any], *, path: Path, text: str, prefix: str = "") -> Manifest:
@@ -59,6 +66,8 @@ def validate(section: dict[str, Any], *, path: Path, text: str, prefix: str = ""
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = f"{prefix}{field}: unknown field (check the spelling against the README)"
+        elif error["type"] == "missing":  # its `input` is the whole enclosing table
+            message = f"{prefix}{field}: missing (this field is required)"
         elif error["type"] in ("value_error", "assertion_error") or "input" not in error:
             message = f"{prefix}{field}: {message}" if field else message
         else:
@@ -75,12 +84,20 @@ def _dotted(loc: tuple[Any, ...], section: dict[str, Any]) -> str:
             if isinstance(node, list) and item < len(node) and isinstance(node[item], dict):
                 claim_id = node[item].get("id")
                 if claim_id:
-                    label = f"[{item}]({claim_id})"
+                    label = f"[{item}]({_plain(claim_id)})"
             parts.append(label)
         else:
-            parts.append(("." if parts else "") + str(item))
+            parts.append(("." if parts else "") + _plain(item))
         node = node[item] if _indexable(node, item) else None
     return "".join(parts)
+
+
+def _plain(value: Any) -> str:
+    """A key or id as written, or repr-quoted when not bare, so a newline in it stays escaped."""
+    text = str(value)
+    return (
+        text if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_.-]+", text) else repr(value)
+    )
 
 
 def _indexable(node: Any, item: Any) -> bool:
@@ -97,6 +114,7 @@ def locate(
     """Best-effort line of the value at `loc`: the array-of-tables entry, then the key in it."""
     lines = text.splitlines()
     start = 0
+    entry: int | None = None  # the line of the [[table]] entry, when loc points into one
     table = prefix + str(loc[0]) if loc else ""
     if len(loc) >= 2 and isinstance(loc[1], int):
         header = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]")
@@ -105,7 +123,7 @@ def locate(
             if header.match(line):
                 seen += 1
                 if seen == loc[1]:
-                    start = number
+                    start = entry = number
                     break
         keys = [str(k) for k in loc[2:] if not isinstance(k, int)]
     else:
@@ -115,7 +133,7 @@ def locate(
         for number in range(start, len(lines)):
             if pattern.match(lines[number]):
                 return number + 1
-    return start + 1 if start else None
+    return entry + 1 if entry is not None else None
 
 
 def _line_from_message(message: str) -> int | None:

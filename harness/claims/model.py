@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from ..errors import UserError
 from ..outcomes import Verdict
@@ -61,6 +69,28 @@ class RunSettings(Strict):
     #: Which tests may kill a mutant: "suite" (any test of the project that reaches it, after
     #: the claim's own) or "claim" (the claim's tests only).
     guard_tests: Literal["suite", "claim"] | None = None
+
+    # These end up in a command line or an environment, which the OS refuses when the first
+    # run starts (a traceback, then); refuse them when the manifest loads instead.
+    @field_validator("pytest_args", "deselect", "test_paths", "setup", "python")
+    @classmethod
+    def _no_nul(cls, value: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        items = (value,) if isinstance(value, str) else value or ()
+        for item in items:
+            if "\x00" in item:
+                raise ValueError(f"{item!r} holds a NUL character, which no command line can carry")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for key, text in (value or {}).items():
+            if not key or "=" in key or "\x00" in key + text:
+                raise ValueError(
+                    f"{key!r} = {text!r}: a variable name must be non-empty and without '=', "
+                    "and neither the name nor the value may hold a NUL character"
+                )
+        return value
 
     def merged(self, override: RunSettings | None) -> RunSettings:
         """The settings with every field `override` sets taking precedence."""
@@ -162,6 +192,17 @@ class Claim(Strict):
             )
         return value
 
+    @field_validator("tests")
+    @classmethod
+    def _node_id_shape(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Node ids go on pytest's command line: '' would run every test, '-x' is an option.
+        for nodeid in value:
+            if not nodeid.strip() or nodeid.startswith("-") or "\x00" in nodeid:
+                raise ValueError(
+                    f"node id {nodeid!r} is not a test: write e.g. 'tests/test_x.py::test_name'"
+                )
+        return value
+
     @field_validator("fix", mode="before")
     @classmethod
     def _parse_fix(cls, value: Any) -> Any:
@@ -194,20 +235,28 @@ class Manifest(Strict):
     policy: Policy = Policy()
     targets: dict[str, dict[str, Any]] = {}
     claims: tuple[Claim, ...] = ()
+    #: The file it was loaded from (None for an ad hoc --tests claim): errors found after
+    #: loading (an unknown scenario, a node id missing on the head) name its lines too.
+    _path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def from_file(self, path: Path) -> Manifest:
+        """Record that this manifest was read from `path`; returns self."""
+        self._path = path
+        return self
 
     @model_validator(mode="after")
     def _cross_refs(self) -> Manifest:
+        # A claim's target (is it a [targets.NAME], does it fit its kind) is checked by
+        # harness.verify.preflight, which names its line and reports each bad claim apart.
         seen: set[str] = set()
         for index, claim in enumerate(self.claims):
             if claim.id in seen:
                 raise ValueError(f"claims[{index}].id={claim.id!r} is used twice")
             seen.add(claim.id)
-            if claim.target and claim.target not in self.targets:
-                known = ", ".join(sorted(self.targets)) or "none defined"
-                raise ValueError(
-                    f"claims[{index}].target={claim.target!r} is not a [targets.NAME] "
-                    f"(known: {known})"
-                )
         for exc in self.policy.exceptions:
             if exc.claim not in seen:
                 raise ValueError(f"policy.exceptions claim={exc.claim!r} is not a claim id")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..claims.importer import import_findings, to_toml
 from ..claims.load import find_manifest, load_manifest
 from ..errors import UserError
+from ..outcomes import ExitCode
+from ..verify.preflight import Places, check_claim
 
 
 @click.group("claims")
@@ -59,17 +63,32 @@ def import_command(report: Path, out: Path | None) -> int:
     help="Manifest to read (default: ./harness.toml or pyproject's [tool.harness]).",
 )
 def list_command(manifest: Path | None) -> int:
-    """Validate the manifest and list its claims."""
+    """Validate the manifest and list its claims, each ready, draft or error.
+
+    \b
+    Checks what `harness verify` checks before its first run: scenario names, bindings,
+    targets and the interpreter. Each error is printed below the table as one line with
+    file:line and field, and the command exits 2. Test node ids are not checked here: that
+    needs a head revision, so `harness verify` collects them on its --head.
+    """
     path = manifest or find_manifest(Path("."))
     if path is None:
         raise UserError("no harness.toml or [tool.harness] here", hint="pass --manifest PATH")
     loaded = load_manifest(path)
+    places = Places.of(loaded)
+    errors: list[str] = []
     table = Table(title=f"{len(loaded.claims)} claims in {path}")
     for column in ("id", "severity", "check", "fix", "target", "status"):
         table.add_column(column)
     for claim in loaded.claims:
         check = claim.scenario or " ".join(claim.tests) or "–"
         status = "draft" if claim.draft else "ready"
+        if not claim.draft:
+            try:
+                check_claim(claim, places, default_python=sys.executable)
+            except UserError as exc:
+                status = "error"
+                errors.append(exc.one_line())
         table.add_row(
             claim.id,
             claim.severity.value,
@@ -79,4 +98,8 @@ def list_command(manifest: Path | None) -> int:
             status,
         )
     Console().print(table)
-    return 0
+    stderr = Console(stderr=True, highlight=False)
+    for line in errors:
+        # Escaped: messages quote manifest syntax such as [targets.NAME], which is not markup.
+        stderr.print(f"[bold red]error:[/] {escape(line)}", soft_wrap=True)
+    return int(ExitCode.USER_ERROR) if errors else 0

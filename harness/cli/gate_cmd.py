@@ -103,6 +103,8 @@ def gate_command(
         strict=strict,
         allow_dirty=allow_dirty,
         run_id=run_id,
+        # Scenario claims' generated tests stay with the reports: their repro commands work.
+        generated=(out or Path("reports") / run_id) / "generated",
     )
     with ConsoleReporter() as reporter:
         run = gate(

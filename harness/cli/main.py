@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
+from types import FrameType
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
-from .. import __version__
+from .. import __version__, testrun
 from ..errors import HarnessError
 from ..outcomes import ExitCode
+from .options import EXIT_CODES_HELP
 
 err_console = Console(stderr=True, highlight=False)
-
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0  every claim passed the policy
-  1  a verdict or the gate policy failed
-  2  user error: bad manifest, bad ref, unknown scenario (one line, no traceback)
-  3  internal error in the harness (please report it)"""
 
 
 @click.group(
@@ -41,9 +38,19 @@ def _register_commands() -> None:
         cli.add_command(command)
 
 
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    # Test processes run in their own sessions and never see this Ctrl-C: stop them now, so
+    # the command does not wait for the test that is running.
+    testrun.interrupt_all()
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for the console script; returns (and exits with) an ExitCode."""
     _register_commands()
+    testrun.reset_interrupt()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _on_sigint) if in_main_thread else None
     try:
         result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except HarnessError as exc:
@@ -56,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     except click.exceptions.Abort:
         err_console.print("aborted")
-        code = 130
+        code = int(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         code = int(ExitCode.USER_ERROR)
@@ -64,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = exc.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted")
-        code = 130
+        code = int(ExitCode.INTERRUPTED)
     except Exception:
         traceback.print_exc()
         err_console.print(
@@ -73,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(ExitCode.INTERNAL)
     else:
         code = int(result) if isinstance(result, int) else 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     if argv is None:
         sys.exit(code)
     return code

@@ -8,12 +8,29 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 
 from ..claims.load import find_manifest, load_manifest
-from ..claims.model import Claim, Manifest, RunSettings
+from ..claims.model import CONCURRENCY_REPEATS, DEFAULT_RUN, Claim, Manifest, RunSettings
 from ..errors import UserError
+from ..outcomes import ExitCode
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: What each exit code means, for `--help` epilogs; the README's CLI reference says the same.
+EXIT_CODE_MEANINGS = {
+    ExitCode.OK: "every claim passed the policy",
+    ExitCode.POLICY_FAILURE: "a verdict or the gate policy failed",
+    ExitCode.USER_ERROR: "user error: bad manifest, bad ref, unknown scenario (one line, no "
+    "traceback)",
+    ExitCode.INTERNAL: "internal error in the harness (please report it)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C): worktrees and temp dirs are removed, "
+    "no reports are written",
+}
+# \b keeps click from re-wrapping the list into one paragraph.
+EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(
+    f"  {int(code):<3} {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items()
+)
 
 
 def manifest_option(func: F) -> F:
@@ -21,8 +38,8 @@ def manifest_option(func: F) -> F:
         "--manifest",
         type=click.Path(path_type=Path, dir_okay=False),
         default=None,
-        help="Claims manifest (harness.toml or a pyproject.toml with [tool.harness]). "
-        "Default: the one at the repo root.",
+        show_default="harness.toml or pyproject.toml at the repo root",
+        help="Claims manifest (harness.toml or a pyproject.toml with [tool.harness]).",
     )(func)
 
 
@@ -31,7 +48,8 @@ def out_option(func: F) -> F:
         "--out",
         type=click.Path(path_type=Path, file_okay=False),
         default=None,
-        help="Directory for the reports. Default: reports/<run-id>/ under the current directory.",
+        show_default="reports/<run-id>/ under the current directory",
+        help="Directory for the reports (and generated/, the scenario claims' test files).",
     )(func)
 
 
@@ -99,13 +117,18 @@ def run_settings_options(func: F) -> F:
             help="Environment variable for the test runs (repeatable).",
         ),
         click.option(
-            "--repeats", type=click.IntRange(1, 100), default=None, help="n: runs on base and head."
+            "--repeats",
+            type=click.IntRange(1, 100),
+            default=None,
+            show_default=f"{DEFAULT_RUN.repeats}, {CONCURRENCY_REPEATS} for concurrency claims",
+            help="n: runs on base and head; overrides the manifest's repeats for every claim.",
         ),
         click.option(
             "--timeout",
             type=click.FloatRange(0.1, 3600),
             default=None,
-            help="Seconds per pytest run.",
+            show_default=f"{DEFAULT_RUN.timeout:g} s",
+            help="Seconds per pytest run; overrides the manifest's timeout for every claim.",
         ),
     ]
     for decorator in reversed(decorators):
@@ -147,7 +170,12 @@ def overrides(
         data["repeats"] = repeats
     if timeout:
         data["timeout"] = timeout
-    return RunSettings(**data) if data else None
+    try:
+        return RunSettings(**data) if data else None
+    except ValidationError as exc:  # click's FloatRange lets `nan` through, for one
+        error = exc.errors()[0]
+        flag = "--" + str(error["loc"][0]).replace("_", "-")
+        raise UserError(f"{flag}={error['input']!r}: {error['msg']}") from None
 
 
 def resolve_manifest(repo: Path, manifest: Path | None, tests: Sequence[str]) -> Manifest:
@@ -158,15 +186,16 @@ def resolve_manifest(repo: Path, manifest: Path | None, tests: Sequence[str]) ->
             raise UserError("pass either --manifest or --tests, not both")
         return loaded
     if tests:
-        return Manifest(
-            claims=(
-                Claim(
-                    id="adhoc",
-                    title="Ad hoc claim: the named tests show the bug and the fix",
-                    tests=tuple(tests),
-                ),
+        try:
+            claim = Claim(
+                id="adhoc",
+                title="Ad hoc claim: the named tests show the bug and the fix",
+                tests=tuple(tests),
             )
-        )
+        except ValidationError as exc:
+            message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise UserError(f"--tests: {message}") from None
+        return Manifest(claims=(claim,))
     found = find_manifest(repo)
     if found is None:
         raise UserError(

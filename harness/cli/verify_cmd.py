@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from ..report.writer import write_reports
 from ..verify.pipeline import VerifyOptions, new_run_id, verify
 from ..verify.policy import evaluate, exit_code
 from .options import (
+    EXIT_CODES_HELP,
     allow_dirty_option,
     manifest_option,
     out_option,
@@ -24,7 +26,7 @@ from .options import (
 )
 
 
-@click.command("verify")
+@click.command("verify", epilog=EXIT_CODES_HELP)
 @click.option("--base", required=True, help="The commit without the fixes (e.g. origin/main).")
 @click.option("--head", default="HEAD", show_default=True, help="The commit with the fixes.")
 @repo_option
@@ -77,7 +79,11 @@ def verify_command(
       harness verify --base B --head H --tests tests/test_fix.py::test_cap --pytest-args "-x"
     """
     loaded = resolve_manifest(repo, manifest, tests)
+    if python and os.sep in python and not os.path.isabs(python):
+        # Tests run in temp worktrees: `.venv/bin/python` means the one in this directory.
+        python = os.path.abspath(python)
     run_id = new_run_id()
+    reports = out or Path("reports") / run_id
     options = VerifyOptions(
         repo=repo,
         base=base,
@@ -91,12 +97,13 @@ def verify_command(
         strict=strict,
         allow_dirty=allow_dirty,
         run_id=run_id,
+        generated=reports / "generated",
     )
     console = Console(highlight=False)
     with ConsoleReporter() as reporter:
         run = verify(options, reporter)
     run.policy = loaded.policy.model_dump(mode="json")
     run.policy_failures = evaluate(run, loaded.policy)
-    written = write_reports(run, out or Path("reports") / run_id)
+    written = write_reports(run, reports)
     print_run(run, console, written)
     return int(exit_code(run.policy_failures))

@@ -5,6 +5,14 @@ the mutated file text (via the mutant id), the revision's tree, the tests run, t
 the pytest arguments and environment, and k-of-n settings. A rerun with the same key reuses the
 row instead of running the mutant again, so a run that was interrupted (Ctrl-C or SIGKILL)
 resumes where it stopped. WAL journaling and a commit per row make every finished row durable.
+
+Two runs of the same repository at once (two CI jobs on one runner) share the file. One shared
+store with WAL and a long busy timeout was chosen over per-run stores merged at the end: a row
+is a pure function of its key, so two runs writing the same key write the same outcome and
+`INSERT OR REPLACE` of one over the other loses nothing; each write is one short transaction,
+so a writer waits milliseconds, never a run; WAL lets readers go on while one writes; and a
+run killed before a merge step would lose its finished rows, where here they are already
+committed for the next run to reuse.
 """
 
 from __future__ import annotations
@@ -21,6 +29,10 @@ from ..outcomes import MutantStatus
 from .options import MutantResult
 
 SCHEMA_VERSION = 1
+
+#: Seconds a write waits for another run's transaction before giving up; each holds the lock
+#: for one row, so only a stalled disk could reach it.
+BUSY_TIMEOUT = 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +62,25 @@ def cache_key(*parts: object) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _retry_busy(db: sqlite3.Connection, script: str) -> None:
+    """Run `script`, retrying while another connection holds the lock.
+
+    Switching to WAL and a first schema write can answer SQLITE_BUSY at once, without waiting
+    for the busy timeout (SQLite does not wait where waiting could deadlock), so the wait is here.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            db.executescript(script)
+            return
+        except sqlite3.OperationalError as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class ResultStore:
     """Thread-safe store of finished mutants. `path=None` keeps everything in memory."""
 
@@ -58,16 +89,21 @@ class ResultStore:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
-        if path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(
-            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
+        self._db = sqlite3.connect(
+            str(path) if path else ":memory:", timeout=BUSY_TIMEOUT, check_same_thread=False
         )
-        self._db.commit()
+        self._db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+        if path is not None:
+            _retry_busy(self._db, "PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+        # executescript commits first and runs outside Python's implicit transactions, so the
+        # schema and the version row go in one explicit transaction: another run opening the
+        # same file at this moment waits, then finds both.
+        _retry_busy(
+            self._db,
+            f"BEGIN IMMEDIATE;{_SCHEMA}INSERT OR IGNORE INTO meta(key, value)"
+            f" VALUES ('schema_version', '{SCHEMA_VERSION}');COMMIT;",
+        )
 
     def get(self, key: str) -> MutantResult | None:
         with self._lock:

@@ -16,14 +16,14 @@ import os
 import queue
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .. import cleanup
 from ..outcomes import RunOutcome
-from ..testrun import TestRun, _read_junit, classify, tail
+from ..testrun import TestRun, _read_junit, check_interrupted, classify, tail, tracked
 from .workspace import FORKSERVER_MODULE, Workspace
 
 READY_TIMEOUT = 120.0
@@ -93,7 +93,7 @@ class WarmRunner:
         env: Mapping[str, str],
         timeout: float,
     ) -> TestRun:
-        with tempfile.TemporaryDirectory(prefix="fixguard-warm-") as tmp:
+        with cleanup.temp_dir("fixguard-warm-") as tmp:  # on the ledger (harness.cleanup)
             junit = Path(tmp) / "junit.xml"
             log = Path(tmp) / "log.txt"
             args = [
@@ -106,6 +106,7 @@ class WarmRunner:
                 "junit_family=xunit1",
                 *pytest_args,
             ]
+            check_interrupted()
             request = {"args": args, "env": dict(env), "log": str(log)}
             started = time.monotonic()
             try:
@@ -119,15 +120,16 @@ class WarmRunner:
             except TimeoutError as exc:
                 raise WarmUnavailable(str(exc)) from exc
             timed_out = False
-            try:
-                done = self._next(timeout)
-            except TimeoutError:
-                timed_out = True
-                _kill_group(pid)
+            with tracked(pid):
                 try:
-                    done = self._next(READY_TIMEOUT)
-                except TimeoutError as exc:
-                    raise WarmUnavailable(str(exc)) from exc
+                    done = self._next(timeout)
+                except TimeoutError:
+                    timed_out = True
+                    _kill_group(pid)
+                    try:
+                        done = self._next(READY_TIMEOUT)
+                    except TimeoutError as exc:
+                        raise WarmUnavailable(str(exc)) from exc
             duration = time.monotonic() - started
             exit_code = None if timed_out else int(done["exit"])  # type: ignore[call-overload]
             failed, passed, collection_errors = _read_junit(junit)

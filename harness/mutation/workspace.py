@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import cleanup
 from ..errors import TargetError
 from ..testrun import tail
 from . import git
@@ -62,9 +62,13 @@ def workspaces(
     setup: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Iterator[list[Workspace]]:
-    """`count` fresh copies of `rev` (exported with `git archive`), removed afterwards."""
-    tmp = Path(tempfile.mkdtemp(prefix="fixguard-mutants-", dir=workdir))
-    try:
+    """`count` fresh copies of `rev` (exported with `git archive`), removed afterwards.
+
+    The copies' dir is on the run ledger (`harness.cleanup`): a killed run's is removed by the
+    next run, which first clears what dead runs left.
+    """
+    cleanup.prune_dead_runs(repo)
+    with cleanup.temp_dir("fixguard-mutants-", workdir) as tmp:
         probe_dir = tmp / "probe"
         probe_dir.mkdir()
         here = Path(__file__)
@@ -84,8 +88,6 @@ def workspaces(
             for space in spaces:
                 _run_setup(space, setup, env or {})
         yield spaces
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _run_setup(space: Workspace, command: str, env: Mapping[str, str]) -> None:

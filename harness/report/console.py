@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -20,11 +22,14 @@ from rich.table import Table
 from ..outcomes import Verdict
 from ..verify.results import ClaimResult, RunResult
 from .charts import COLORS
-from .summary import evidence_cells
+from .summary import evidence_cells, policy_lines, status_word
 
 
 class ConsoleReporter:
-    """Renders verify events with rich; silent (but still collecting) when not a terminal."""
+    """Renders verify events with rich: a line per stage that runs, and a transient progress bar.
+
+    Verdicts and their reasons are printed once, by `print_run` after the run.
+    """
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True, highlight=False)
@@ -40,6 +45,9 @@ class ConsoleReporter:
             transient=True,
         )
         self._task: TaskID | None = None
+        #: A stage is announced at its first progress event, so one that never runs
+        #: (--no-mutate, or no claim left to mutate) is never shown.
+        self._pending: tuple[str, int] | None = None
 
     def __enter__(self) -> ConsoleReporter:
         self.progress.start()
@@ -56,22 +64,37 @@ class ConsoleReporter:
     def stage(self, name: str, total: int) -> None:
         if self._task is not None:
             self.progress.remove_task(self._task)
-        self._task = self.progress.add_task(name, total=total, step="")
-        self.console.log(f"[bold]{name}[/]: {total} claims")
+            self._task = None
+        self._pending = (name, total) if total else None
+
+    def _running_task(self) -> TaskID | None:
+        """The current stage's task, announcing the stage on its first event."""
+        if self._pending is not None:
+            name, total = self._pending
+            self._pending = None
+            self._task = self.progress.add_task(name, total=total, step="")
+            # print with a time, not Console.log: log adds a source-path column
+            # ("console.py:60") and pads every line to the terminal's width.
+            self.console.print(
+                f"[dim]{dt.datetime.now():%H:%M:%S}[/] [bold]{name}[/]: "
+                f"{total} claim{'s' if total != 1 else ''}"
+            )
+        return self._task
 
     def claim_progress(self, claim_id: str, step: str) -> None:
-        if self._task is not None:
-            self.progress.update(self._task, step=f"{claim_id}: {step}")
+        task = self._running_task()
+        if task is not None:
+            self.progress.update(task, step=f"{claim_id}: {step}")
 
     def claim_finished(self, result: ClaimResult) -> None:
+        # No line here: the verdict table and its reasons follow as soon as the run ends.
         if self._task is not None:
             self.progress.advance(self._task)
-        color = COLORS[result.verdict]
-        self.console.log(f"[{color}]{result.verdict.value}[/] {result.claim_id}: {result.reason}")
 
     def mutant_progress(self, done: int, total: int) -> None:
-        if self._task is not None:
-            self.progress.update(self._task, step=f"mutants {done}/{total}")
+        task = self._running_task()
+        if task is not None:
+            self.progress.update(task, step=f"mutants {done}/{total}")
 
 
 def verdict_table(run: RunResult) -> Table:
@@ -90,34 +113,35 @@ def verdict_table(run: RunResult) -> Table:
 def print_run(
     run: RunResult, console: Console, written: Mapping[str, object] | None = None
 ) -> None:
+    """The verdict table, then each claim's reason once, its survivors and how to rerun it."""
     console.print(verdict_table(run))
     for claim in run.claims:
-        weak = claim.weak_spots
+        color = COLORS[claim.verdict]
+        console.print(
+            f"[bold]{escape(claim.claim_id)}[/] [{color}]{claim.verdict.value}[/]: "
+            f"{escape(claim.reason)}",
+            highlight=False,
+        )
         if claim.verdict is Verdict.VERIFIED:
-            if weak:
+            for mutant in claim.weak_spots[:3]:
                 console.print(
-                    f"[bold]{claim.claim_id}[/] {len(weak)} weak spots (listed in the reports):",
+                    f"  weak spot {mutant.id} {mutant.file}:{mutant.line} ({mutant.operator}, "
+                    f"{status_word(mutant)})",
+                    markup=False,
                     highlight=False,
                 )
-                for mutant in weak[:3]:
-                    console.print(
-                        f"  weak spot {mutant.id} {mutant.file}:{mutant.line} ({mutant.operator})",
-                        markup=False,
-                        highlight=False,
-                    )
             continue
-        console.print(f"[bold]{claim.claim_id}[/] {claim.verdict.value}: {claim.reason}")
         for mutant in (claim.gaps or claim.survivors)[:3]:
             console.print(
-                f"  survivor {mutant.id} {mutant.file}:{mutant.line} "
+                f"  {status_word(mutant)}: {mutant.id} {mutant.file}:{mutant.line} "
                 f"({mutant.family}: {mutant.operator})",
                 markup=False,
                 highlight=False,
             )
             console.print("  " + mutant.diff.replace("\n", "\n  "), markup=False, highlight=False)
         if claim.verdict is not Verdict.UNGUARDED:
-            console.print(f"  reproduce: {claim.repro}", markup=False)
-    for failure in run.policy_failures:
-        console.print(f"[red]gate:[/] {failure}")
+            console.print(f"  reproduce: {claim.repro}", markup=False, soft_wrap=True)
+    for failure in policy_lines(run):
+        console.print(f"[red]gate:[/] {escape(failure)}")
     if written:
         console.print("reports: " + ", ".join(str(p) for p in written.values()), markup=False)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..outcomes import Verdict
+from ..outcomes import MutantStatus, Verdict
 from ..verify.results import ClaimResult, MutantRecord, RunResult
+from ..verify.verdict import undetected_counts
 
 ICONS = {
     Verdict.VERIFIED: "✅",
@@ -27,6 +28,13 @@ def evidence_cells(claim: ClaimResult) -> tuple[str, str, str]:
     scored = [m for m in claim.mutants if m.status.value not in ("skipped", "invalid")]
     killed = sum(1 for m in scored if m.status.is_detected)
     guard = f"{killed}/{len(scored)} killed" if scored else "–"
+    # Reverting mutants no test detects, split: one that no test runs did not survive a test.
+    survived = sum(1 for m in claim.gaps if m.status is MutantStatus.SURVIVED)
+    unreached = sum(1 for m in claim.gaps if m.status is MutantStatus.NO_COVERAGE)
+    if survived:
+        guard += f", {survived} survive{'s' if survived == 1 else ''}"
+    if unreached:
+        guard += f", {unreached} never reached"
     weak = len(claim.weak_spots)
     if weak:
         guard += f", {weak} weak spot{'s' if weak != 1 else ''}"
@@ -37,16 +45,33 @@ def _diff_block(mutant: MutantRecord) -> list[str]:
     return ["```diff", "\n".join(mutant.diff.splitlines()[:MAX_DIFF_LINES]), "```"]
 
 
+def policy_lines(run: RunResult) -> list[str]:
+    """The policy failures, without the claim reasons the verdict table already shows."""
+    shown = {
+        f"{c.claim_id}: {c.verdict.value} ({c.reason})": f"{c.claim_id}: {c.verdict.value} "
+        "is in policy.fail_on"
+        for c in run.claims
+    }
+    return [shown.get(failure, failure) for failure in run.policy_failures]
+
+
+def status_word(mutant: MutantRecord) -> str:
+    return "never reached by a test" if mutant.status is MutantStatus.NO_COVERAGE else "survives"
+
+
 def _mutant_section(
     title: str,
     intro: str,
     mutants: list[tuple[ClaimResult | None, MutantRecord]],
     what: Callable[[MutantRecord], str],
 ) -> list[str]:
-    """A heading, one sentence, then the first MAX_SURVIVORS mutants with their diffs."""
+    """A heading with the count, one sentence, then the first MAX_SURVIVORS mutants."""
     if not mutants:
         return []
-    lines = ["", f"### {title} ({len(mutants)})", "", intro, ""]
+    count = str(len(mutants))
+    if any(m.status is MutantStatus.NO_COVERAGE for _, m in mutants):
+        count += f": {undetected_counts([m for _, m in mutants])}"
+    lines = ["", f"### {title} ({count})", "", intro, ""]
     for holder, mutant in mutants[:MAX_SURVIVORS]:
         owner = f"claim `{holder.claim_id}`" if holder else "changed lines"
         lines.append(f"**{mutant.id}** `{mutant.file}:{mutant.line}` {what(mutant)} ({owner})")
@@ -83,10 +108,7 @@ def render_summary(run: RunResult) -> str:
         "Surviving mutants",
         "Each one undoes part of a fix, and no test of the project notices.",
         gaps,
-        lambda m: (
-            f"{m.family}: {m.operator}, "
-            f"{'no test reaches it' if m.status.value == 'no_coverage' else 'survives'}"
-        ),
+        lambda m: f"{m.family}: {m.operator}, {status_word(m)}",
     )
     lines += _mutant_section(
         "Weak spots",
@@ -94,9 +116,9 @@ def render_summary(run: RunResult) -> str:
         "not undo the fix, so they do not decide the verdict; `--strict` or "
         '`policy.weak_spots = "fail"` makes them count.',
         [(c, m) for c in run.claims for m in c.weak_spots],
-        lambda m: m.operator,
+        lambda m: f"{m.operator}, {status_word(m)}",
     )
     if run.policy_failures:
-        lines += ["", "### Gate", ""] + [f"- {f}" for f in run.policy_failures]
+        lines += ["", "### Gate", ""] + [f"- {f}" for f in policy_lines(run)]
     lines += ["", f"<sub>run {run.run_id} · {run.duration:.1f}s</sub>", ""]
     return "\n".join(lines)

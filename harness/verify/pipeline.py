@@ -22,6 +22,8 @@ from ..claims.model import Claim, Manifest, RunSettings
 from ..errors import UserError
 from ..outcomes import RunOutcome, Verdict
 from ..testrun import TestRun, deselect_args, run_pytest
+from .collection import Collectable, check_node_ids
+from .preflight import Places, check_claims
 from .results import ClaimResult, MutantRecord, RunRecord, RunResult
 from .scenario_tests import scenario_test_file
 from .verdict import decide, judge_runs
@@ -75,6 +77,9 @@ class VerifyOptions:
     #: Directory for the mutation result stores (default: the per-repo cache dir).
     store: Path | None = None
     run_id: str = field(default_factory=lambda: new_run_id())
+    #: Where scenario claims' generated tests are kept, so their reproduce commands still work
+    #: after the run (the CLI passes <reports>/generated); None: the run's temp dir.
+    generated: Path | None = None
 
 
 def new_run_id() -> str:
@@ -111,6 +116,15 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         options.repo, options.base, options.head, options.allow_dirty
     )
     claims = select_claims(options.manifest, options.only)
+    # Every input is checked before the first run: a typo is exit 2, never a verdict.
+    places = Places.of(options.manifest)
+    check_claims(
+        claims,
+        places,
+        overrides=options.overrides,
+        python=options.python,
+        default_python=sys.executable,
+    )
     test_paths = options.manifest.settings_for(claims[0]).test_paths or () if claims else ()
     stages: dict[str, float] = {}
     results: list[ClaimResult] = []
@@ -127,6 +141,13 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         for command, settings in sorted(setups.items()):
             for ws in (base_ws, head_ws):
                 run_setup(ws, command, dict(settings.env or {}), timeout=900)
+        # One `pytest --collect-only` on the head (after setup: it may install pytest plugins).
+        check_node_ids(
+            head_ws.path,
+            [Collectable(job.claim, job.python, job.settings) for job in jobs],
+            places,
+            revision=f"the head ({head_sha[:8]})",
+        )
         reporter.stage("reproduce", len(jobs))
         with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
             list(pool.map(lambda job: job.run_sides(reporter), jobs))
@@ -235,8 +256,15 @@ class ClaimJob:
         python = settings.python or options.python or sys.executable
         if claim.scenario:
             target = options.manifest.targets[claim.target or ""]
-            generated = base_ws.path.parent / "generated"
-            nodeids: tuple[str, ...] = (scenario_test_file(claim, target, generated),)
+            folder = (options.generated or base_ws.path.parent / "generated").resolve()
+            try:
+                nodeids: tuple[str, ...] = (scenario_test_file(claim, target, folder),)
+                for name, text in GENERATED_FILES.items():
+                    (folder / name).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise UserError(
+                    f"--out={str(folder.parent)!r}: cannot write the scenario test: {exc.strerror}"
+                ) from None
         else:
             nodeids = claim.tests
         return cls(claim, settings, python, nodeids, base_ws, head_ws, strict=options.strict)
@@ -320,8 +348,26 @@ class ClaimJob:
         )
 
     def repro_command(self) -> str:
+        """One command that reruns the claim's tests in a checkout (the user's, at the head).
+
+        A scenario claim's node id is the absolute path of its generated test, kept in the
+        reports folder, so the command works from any checkout after the run.
+        """
         args = " ".join(shlex.quote(a) for a in (*self.nodeids, *self.pytest_args()))
         return f"{shlex.quote(self.python)} -m pytest {args}"
+
+
+#: Beside the generated tests, which may sit in a reports folder inside the user's repo.
+#: pytest.ini: pytest stops its search for config and conftest.py files here, so neither the
+#: run nor the reproduce command reads the repo's work-tree config. conftest.py: a plain
+#: `pytest` in the repo skips them (a file named on the command line is still collected).
+GENERATED_FILES = {
+    "pytest.ini": "# Written by Fixguard: pytest reads no config or conftest.py above here.\n"
+    "[pytest]\n",
+    "conftest.py": "# Written by Fixguard: only the reproduce command, which names its file,\n"
+    "# runs these generated tests.\n"
+    'collect_ignore_glob = ["test_claim_*.py"]\n',
+}
 
 
 _FAILS = frozenset({RunOutcome.FAILED, RunOutcome.TIMED_OUT})

@@ -101,16 +101,31 @@ def decide(
     killed = sum(1 for m in relevant if m.status.is_detected)
     if gaps:
         names = ", ".join(f"{m.id} ({m.family}: {m.operator}, {_how(m)})" for m in gaps[:3])
-        kind = "fix-line mutants" if strict else "reverting mutants"
+        kind = "fix-line mutant" if strict else "reverting mutant"
+        kind, verb = (kind, "goes") if len(gaps) == 1 else (kind + "s", "go")
         return Verdict.UNGUARDED, (
-            f"{summary}, but {len(gaps)} {kind} of {len(relevant)} are never detected: {names}"
+            f"{summary}, but {len(gaps)} {kind} of {len(relevant)} {verb} undetected "
+            f"({undetected_counts(gaps)}): {names}"
         )
     reverting = sum(1 for m in relevant if m.reverting)
     text = f"{summary}, {killed}/{len(relevant)} fix-line mutants killed"
     text += f" (every one of the {reverting} reverting mutants)" if reverting else ""
     if weak:
-        text += f"; {len(weak)} weak spot{'s' if len(weak) != 1 else ''} listed"
+        text += (
+            f"; {len(weak)} weak spot{'s' if len(weak) != 1 else ''} listed"
+            f" ({undetected_counts(weak)})"
+        )
     return Verdict.VERIFIED, text
+
+
+def undetected_counts(mutants: Sequence[MutantRecord]) -> str:
+    """'1 survives, 1 never reached by a test': a mutant no test runs is not one that survived
+    a test, so the two are always counted apart."""
+    survived = sum(1 for m in mutants if m.status is MutantStatus.SURVIVED)
+    unreached = sum(1 for m in mutants if m.status is MutantStatus.NO_COVERAGE)
+    parts = [f"{survived} survive{'s' if survived == 1 else ''}"] if survived else []
+    parts += [f"{unreached} never reached by a test"] if unreached else []
+    return ", ".join(parts)
 
 
 def _because(run: RunRecord) -> str:
@@ -118,7 +133,7 @@ def _because(run: RunRecord) -> str:
 
 
 def _how(mutant: MutantRecord) -> str:
-    return "no test reaches it" if mutant.status is MutantStatus.NO_COVERAGE else "survives"
+    return "never reached by a test" if mutant.status is MutantStatus.NO_COVERAGE else "survives"
 
 
 def _last_line(text: str) -> str:

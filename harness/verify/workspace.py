@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import cleanup
 from ..errors import TargetError, UserError
 from ..testrun import tail
 
@@ -210,22 +209,25 @@ def worktrees(
     test_paths: Sequence[str],
     claim_tests: Collection[str] = (),
 ) -> Iterator[tuple[Workspace, Workspace]]:
-    """Check out base (with the head's tests laid over) and head into temp worktrees."""
-    git(repo, "worktree", "prune", check=False)
-    root = Path(tempfile.mkdtemp(prefix="fixguard-wt-"))
-    made: list[Path] = []
+    """Check out base (with the head's tests laid over) and head into temp worktrees.
+
+    What killed runs left (their worktrees and temp dirs) is removed first; this run's own are
+    on the ledger before they exist, so a SIGKILL at any point leaves nothing the next run
+    does not remove.
+    """
+    cleanup.prune_dead_runs(repo)
     try:
-        spaces = []
-        for label, sha in (("base", base), ("head", head)):
-            path = root / label
-            git(repo, "worktree", "add", "--detach", "--force", str(path), sha)
-            made.append(path)
-            spaces.append(Workspace(label=label, path=path, sha=sha))
-        base_ws, head_ws = spaces
-        base_ws.overlaid = tuple(overlay_tests(repo, head, base_ws.path, test_paths, claim_tests))
-        yield base_ws, head_ws
+        with cleanup.temp_dir("fixguard-wt-") as root, ExitStack() as owned:
+            spaces = []
+            for label, sha in (("base", base), ("head", head)):
+                path = root / label
+                owned.enter_context(cleanup.worktree(repo, path))
+                git(repo, "worktree", "add", "--detach", "--force", str(path), sha)
+                spaces.append(Workspace(label=label, path=path, sha=sha))
+            base_ws, head_ws = spaces
+            base_ws.overlaid = tuple(
+                overlay_tests(repo, head, base_ws.path, test_paths, claim_tests)
+            )
+            yield base_ws, head_ws
     finally:
-        for path in made:
-            git(repo, "worktree", "remove", "--force", str(path), check=False)
-        shutil.rmtree(root, ignore_errors=True)
         git(repo, "worktree", "prune", check=False)

@@ -82,7 +82,6 @@ def test_pyproject_tool_harness(tmp_path: Path) -> None:
         ('severity = "critical"', 'severity = "urgent"', 18, "claims[0](cap).severity='urgent'"),
         ('severity = "critical"', 'sevrity = "critical"', 18, "claims[0](cap).sevrity: unknown field"),
         ('fix = ["app/store.py", "app/api.py:10-12"]', 'fix = ["app/api.py:12-10"]', 20, "start <= end"),
-        ('target = "app"', 'target = "web"', None, "target='web' is not a [targets.NAME]"),
         ('id = "schema"', 'id = "cap"', None, "id='cap' is used twice"),
         ('tests = ["tests/test_cap.py::test_cap"]', "", 15, "needs 'tests'"),
         ('timeout = 30', 'timeout = -1', 2, "run.timeout=-1"),

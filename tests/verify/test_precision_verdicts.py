@@ -130,10 +130,14 @@ def test_a_fix_that_wraps_code_in_a_try_no_test_needs_is_unguarded_by_its_hunk_r
     assert claim["verdict"] == "UNGUARDED", claim["reason"]
     assert code == 1
     gaps = [m for m in claim["mutants"] if m["status"] == "survived" and m["reverting"]]
-    assert [m["family"] for m in gaps] == ["hunk revert"], [(m["operator"], m["diff"]) for m in gaps]
+    assert [m["family"] for m in gaps] == ["hunk revert"], [
+        (m["operator"], m["diff"]) for m in gaps
+    ]
     assert "-        try:\n-            line = stream.readline()" in gaps[0]["diff"]
     # The `return out` hunk's revert is killed by the claim's test.
-    killed = [m for m in claim["mutants"] if m["family"] == "hunk revert" and m["status"] == "killed"]
+    killed = [
+        m for m in claim["mutants"] if m["family"] == "hunk revert" and m["status"] == "killed"
+    ]
     assert killed and "+    return out[:-1]" in killed[0]["diff"]
 
 
@@ -206,9 +210,12 @@ def test_a_claim_test_under_pkg_tests_is_laid_over_the_base(tmp_path: Path) -> N
     assert code == 0
 
 
-def test_a_missing_test_shows_pytest_s_own_reason(tmp_path: Path) -> None:
+def test_a_missing_test_is_bad_input_with_pytest_s_own_reason(tmp_path: Path, capsys) -> None:
     repo = make_repo(tmp_path, AGE_BASE, AGE_FIX)
-    _code, claim = verify(repo, tmp_path / "out", "--tests", "tests/test_age.py::test_nope")
-    assert claim["verdict"] == "ERROR"
-    assert "not found" in claim["reason"] and "test_nope" in claim["reason"]
-    assert "not found" in claim["head_runs"][0]["error_line"]
+    out = tmp_path / "out"
+    args = ["--repo", str(repo), "--base", "HEAD~1", "--out", str(out)]
+    code = main(["verify", *args, "--tests", "tests/test_age.py::test_nope"])
+    assert code == 2
+    assert not (out / "results.json").exists()
+    error = capsys.readouterr().err
+    assert "test_nope" in error and "not found" in error

@@ -158,11 +158,11 @@ def test_bad_refs_and_dirty_tree_are_user_errors(third_repo: Path, tmp_path: Pat
     assert "not inside a git repository" in capsys.readouterr().err
 
 
-def test_tests_that_cannot_be_collected_on_head_are_an_error(third_repo: Path, tmp_path: Path) -> None:
+def test_tests_that_cannot_be_collected_on_head_are_a_user_error(third_repo: Path, tmp_path: Path, capsys) -> None:
+    # Checked by one collection on the head before any run: exit 2, no verdict, no reports.
     code, doc = verify(third_repo, tmp_path / "out", "--tests", "tests/test_missing.py")
-    assert claim(doc)["verdict"] == "ERROR"
-    assert "not_collected" in claim(doc)["reason"]
-    assert code == 1
+    assert code == 2 and doc == {}
+    assert "--tests='tests/test_missing.py': not found on the head" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("manifest_text", ['[[claims]]\nid = "x"\ntitle = "t"\nseverity = "urgent"\ntests = ["a"]\n'])
