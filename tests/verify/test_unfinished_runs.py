@@ -6,6 +6,8 @@ had failed, judged nothing, whatever its exit code says.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 from harness.outcomes import RunOutcome
 from harness.testrun import TestRun, run_pytest
 
-from .test_precision_verdicts import make_repo, verify
+from .test_precision_verdicts import make_repo
 
 FAST = ["-p", "no:hypothesispytest", "-p", "no:xdist", "-p", "no:timeout"]
 
@@ -53,6 +55,19 @@ def test_a_plain_failure_and_a_plain_pass_are_unchanged(tmp_path: Path):
     assert run_file(tmp_path, "def test_a():\n    pass\n").outcome is RunOutcome.PASSED
 
 
+def verify_cli(repo: Path, out: Path, *args: str) -> tuple[int, dict]:
+    """The real CLI in a subprocess, as a user runs it."""
+    command = [sys.executable, "-m", "harness.cli", "verify", "--repo", str(repo)]
+    proc = subprocess.run(
+        [*command, "--base", "HEAD~1", "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    doc = json.loads((out / "results.json").read_text())
+    return proc.returncode, doc["run"]["claims"][0]
+
+
 BASE = {"pkg/calc.py": "def double(x):\n    return x + x + 1\n"}
 FIX = {"pkg/calc.py": "def double(x):\n    return x + x\n"}
 
@@ -63,7 +78,7 @@ def test_a_base_that_crashes_is_not_a_reproduction(tmp_path: Path):
         "def test_double():\n    if double(2) != 4:\n        os._exit(1)\n"
     )
     repo = make_repo(tmp_path, BASE, {**FIX, "tests/test_calc.py": test})
-    code, claim = verify(repo, tmp_path / "out", "--tests", "tests/test_calc.py::test_double")
+    code, claim = verify_cli(repo, tmp_path / "out", "--tests", "tests/test_calc.py::test_double")
     assert claim["verdict"] == "NOT_REPRODUCED", claim["reason"]
     assert "crashed" in claim["reason"] and "exited with code 1" in claim["reason"]
     assert code == 1
@@ -75,7 +90,7 @@ def test_a_head_that_crashes_is_an_error(tmp_path: Path):
         "def test_double():\n    assert double(2) == 4\n    os._exit(0)\n"
     )
     repo = make_repo(tmp_path, BASE, {**FIX, "tests/test_calc.py": test})
-    code, claim = verify(repo, tmp_path / "out", "--tests", "tests/test_calc.py::test_double")
+    code, claim = verify_cli(repo, tmp_path / "out", "--tests", "tests/test_calc.py::test_double")
     assert claim["verdict"] == "ERROR", claim["reason"]
     assert "crashed" in claim["reason"] and "exited with code 0" in claim["reason"]
     assert code != 0
