@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..claims.model import DEFAULT_RUN, Claim, Manifest
+from ..claims.model import DEFAULT_RUN, Claim, Manifest, RunSettings
 from ..errors import TargetError
 from ..mutation import MutationOptions, run_mutation, scope_from_diff
 from ..mutation.filters import shard
@@ -15,6 +15,7 @@ from ..paths import cache_dir
 from .guard import to_record
 from .pipeline import VerifyOptions, VerifyReporter, check_refs, head_sources, verify
 from .policy import DIFF_ERROR_PREFIX, evaluate
+from .preflight import Places, check_python
 from .results import MutantRecord, RunResult
 from .workspace import changed_files
 
@@ -53,6 +54,14 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
         named = [opts.manifest.claim(claim_id) for claim_id in opts.only]  # unknown id: UserError
         claims = named
     claims = shard(claims, options.shard)
+    if options.mutate_diff and opts.mutate:
+        # The changed-line mutation runs even when no claim is touched: its interpreter is
+        # checked up front too, so a bad --python is exit 2 before any run.
+        if opts.overrides is not None and opts.overrides.python:
+            label, where = "--python", None
+        else:
+            label, where = "run.python", Places.of(opts.manifest).where(("run", "python"))
+        check_python(diff_python(opts), label=label, where=where)
     if claims:
         run = verify(replace(opts, only=[c.id for c in claims]), reporter)
     else:
@@ -84,18 +93,27 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
     return run
 
 
+def diff_settings(opts: VerifyOptions) -> RunSettings:
+    """The run settings of the changed-line mutation: the manifest's [run], then the CLI's."""
+    return DEFAULT_RUN.merged(opts.manifest.run).merged(opts.overrides)
+
+
+def diff_python(opts: VerifyOptions) -> str:
+    return diff_settings(opts).python or opts.python or sys.executable
+
+
 def mutate_changed_lines(
     root: Path, base: str, head: str, opts: VerifyOptions, shard_spec: str | None = None
 ) -> list[MutantRecord]:
     """Every changed non-test line, against the whole test selection (coverage picks tests)."""
-    settings = DEFAULT_RUN.merged(opts.manifest.run).merged(opts.overrides)
+    settings = diff_settings(opts)
     result = run_mutation(
         MutationOptions(
             repo=root,
             rev=head,
             scope=scope_from_diff(root, base, head, files=None),
             tests=None,
-            python=settings.python or opts.python or sys.executable,
+            python=diff_python(opts),
             pytest_args=list(settings.pytest_args or ()),
             env=dict(settings.env or {}),
             setup=settings.setup,

@@ -275,3 +275,33 @@ def test_claims_list_of_a_valid_manifest_exits_0(repo: FixRepo) -> None:
     proc = harness(repo.path, "claims", "list", "--manifest", str(manifest))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("ready") == 2 and not proc.stderr.strip()
+
+
+def test_gate_with_no_touched_claim_still_checks_its_python(repo: FixRepo, tmp_path: Path) -> None:
+    # The claim's fix file is not in the diff: no claim runs, but the changed-line mutation
+    # does, with this interpreter.
+    manifest = write_manifest(
+        repo,
+        '[[claims]]\nid = "elsewhere"\ntitle = "t"\ntests = ["tests/test_clamp.py"]\n'
+        'fix = ["pkg/other.py:1"]\n',
+    )
+    out = tmp_path / "out"
+    proc = harness(
+        repo.path,
+        "gate",
+        "--base",
+        repo.base,
+        "--manifest",
+        str(manifest),
+        "--out",
+        str(out),
+        "--python",
+        "/nonexistent",
+    )
+    assert_refused_before_any_run(
+        proc,
+        out,
+        repo,
+        "--python='/nonexistent': no such file (name the project's interpreter, "
+        "e.g. .venv/bin/python)",
+    )
