@@ -42,7 +42,8 @@ class Baseline:
     warm_modules: tuple[str, ...] = ()
     #: Tests that failed on the unmutated revision and were left out (`exclude_red_tests`).
     red_tests: tuple[str, ...] = ()
-    #: Seconds per test: its call phase, and its setup plus teardown.
+    #: Seconds per test's call phase, and per test file its tests' setup plus teardown (a
+    #: module's fixtures are charged to whichever of its tests runs first).
     calls: Mapping[str, float] = field(default_factory=dict)
     fixtures: Mapping[str, float] = field(default_factory=dict)
     #: The longest share's time outside any test (start-up, collection, imports).
@@ -59,7 +60,7 @@ class Baseline:
         expected = self.duration
         if tests != ALL_TESTS and all(t in self.calls for t in tests):
             files = {_test_file(t) for t in tests}
-            fixtures = sum(v for t, v in self.fixtures.items() if _test_file(t) in files)
+            fixtures = sum(self.fixtures.get(f, 0.0) for f in files)
             expected = self.startup + fixtures + sum(self.calls[t] for t in tests)
         return max(options.min_timeout, options.timeout_factor * expected)
 
@@ -200,7 +201,8 @@ def _run_baseline(
         share_calls = payloads[0].get("durations", {})
         share_fixtures = payloads[0].get("fixtures", {})
         calls.update(share_calls)
-        fixtures.update(share_fixtures)
+        for test, seconds in share_fixtures.items():
+            fixtures[_test_file(test)] = fixtures.get(_test_file(test), 0.0) + seconds
         timed = sum(share_calls.values()) + sum(share_fixtures.values())
         startup = max(startup, run.duration - timed)
         # Hits in child processes (a target server) carry the empty context: every test.

@@ -203,7 +203,7 @@ def test_a_mutant_s_time_limit_follows_its_own_tests(fix_repo):
         concurrency_tests=frozenset(),
         reaching=(),
         calls={"t/a.py::x": 1.0, "t/a.py::y": 2.0, "t/b.py::z": 20.0},
-        fixtures={"t/a.py::x": 0.5, "t/b.py::z": 4.0},
+        fixtures={"t/a.py": 0.5, "t/b.py": 4.0},
         startup=1.0,
     )
     repo = fix_repo(PRICES, {"README.md": "x\n"})
