@@ -60,10 +60,7 @@ def interrupt_all() -> None:
     with _running_lock:
         pids = list(_running)
     for pid in pids:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_group(pid)
 
 
 def reset_interrupt() -> None:
@@ -288,10 +285,10 @@ def run_pytest(
                     output, _ = proc.communicate(timeout=timeout)
                 except subprocess.TimeoutExpired:
                     timed_out = True
-                    _kill_group(proc)
+                    kill_group(proc.pid)
                     output, _ = proc.communicate()
         except BaseException:
-            _kill_group(proc)
+            kill_group(proc.pid)
             proc.communicate()
             raise
         duration = time.monotonic() - started
@@ -325,8 +322,9 @@ def run_pytest(
     )
 
 
-def _kill_group(proc: subprocess.Popen[str]) -> None:
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group `pid` leads (a test run and whatever it started), if any."""
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
         pass

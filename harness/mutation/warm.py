@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import subprocess
 import threading
 import time
@@ -23,7 +22,15 @@ from pathlib import Path
 
 from .. import cleanup
 from ..outcomes import RunOutcome
-from ..testrun import TestRun, _read_junit, check_interrupted, classify, tail, tracked
+from ..testrun import (
+    TestRun,
+    _read_junit,
+    check_interrupted,
+    classify,
+    kill_group,
+    tail,
+    tracked,
+)
 from .workspace import FORKSERVER_MODULE, Workspace
 
 READY_TIMEOUT = 120.0
@@ -125,7 +132,7 @@ class WarmRunner:
                     done = self._next(timeout)
                 except TimeoutError:
                     timed_out = True
-                    _kill_group(pid)
+                    kill_group(pid)
                     try:
                         done = self._next(READY_TIMEOUT)
                     except TimeoutError as exc:
@@ -156,12 +163,5 @@ class WarmRunner:
         try:
             self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            _kill_group(self._proc.pid)
+            kill_group(self._proc.pid)
             self._proc.wait()
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
