@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -90,6 +91,13 @@ def allow_dirty_option(func: F) -> F:
     )(func)
 
 
+def _absolute_python(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Tests run in temp worktrees: `.venv/bin/python` means the one in this directory."""
+    if value and os.sep in value and not os.path.isabs(value):
+        return os.path.abspath(value)
+    return value
+
+
 def run_settings_options(func: F) -> F:
     """--python, --pytest-args, --setup, --env, --repeats, --timeout: overrides for every claim."""
     decorators = [
@@ -97,6 +105,7 @@ def run_settings_options(func: F) -> F:
             "--python",
             "python",
             default=None,
+            callback=_absolute_python,
             help="Interpreter of the project under test (default: this one).",
         ),
         click.option(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -79,9 +78,6 @@ def verify_command(
       harness verify --base B --head H --tests tests/test_fix.py::test_cap --pytest-args "-x"
     """
     loaded = resolve_manifest(repo, manifest, tests)
-    if python and os.sep in python and not os.path.isabs(python):
-        # Tests run in temp worktrees: `.venv/bin/python` means the one in this directory.
-        python = os.path.abspath(python)
     run_id = new_run_id()
     reports = out or Path("reports") / run_id
     options = VerifyOptions(

@@ -57,10 +57,7 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
     if options.mutate_diff and opts.mutate:
         # The changed-line mutation runs even when no claim is touched: its interpreter is
         # checked up front too, so a bad --python is exit 2 before any run.
-        if opts.overrides is not None and opts.overrides.python:
-            label, where = "--python", None
-        else:
-            label, where = "run.python", Places.of(opts.manifest).where(("run", "python"))
+        label, where = Places.of(opts.manifest).run_python_field(opts.overrides)
         check_python(diff_python(opts), label=label, where=where)
     if claims:
         run = verify(replace(opts, only=[c.id for c in claims]), reporter)

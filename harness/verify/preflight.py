@@ -91,10 +91,16 @@ class Places:
 
     def python_field(self, claim: Claim, overrides: RunSettings | None) -> tuple[str, str | None]:
         """Where the interpreter a claim runs with was set: --python, [claims.run] or [run]."""
+        overridden = overrides is not None and bool(overrides.python)
+        if not overridden and claim.run is not None and claim.run.python:
+            return self.claim_field(claim, "run", "python")
+        return self.run_python_field(overrides)
+
+    def run_python_field(self, overrides: RunSettings | None) -> tuple[str, str | None]:
+        """Where the interpreter outside any claim was set (the gate's changed-line mutation):
+        --python, else [run]."""
         if overrides is not None and overrides.python:
             return "--python", None
-        if claim.run is not None and claim.run.python:
-            return self.claim_field(claim, "run", "python")
         if self.manifest.run.python:
             return "run.python", self.where(("run", "python"))
         return "--python", None

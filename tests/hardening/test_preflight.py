@@ -305,3 +305,33 @@ def test_gate_with_no_touched_claim_still_checks_its_python(repo: FixRepo, tmp_p
         "--python='/nonexistent': no such file (name the project's interpreter, "
         "e.g. .venv/bin/python)",
     )
+
+
+@pytest.mark.parametrize("command", ["verify", "gate"])
+def test_a_relative_python_means_the_one_in_this_directory(
+    repo: FixRepo, tmp_path: Path, command: str
+) -> None:
+    # Tests run in temp worktrees and copies: `bin/python` must mean ./bin/python of where the
+    # command was typed, for verify and gate alike.
+    wrapper = tmp_path / "bin" / "python"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    manifest = write_manifest(
+        repo, '[[claims]]\nid = "high"\ntitle = "t"\ntests = ["tests/test_clamp.py::test_high"]\n'
+    )
+    out = tmp_path / "out"
+    args = ["--repo", str(repo.path), "--base", repo.base, "--manifest", str(manifest)]
+    args += ["--out", str(out), "--pytest-args", PYTEST_ARGS, "--env", "PYTHONPATH=."]
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", command, *args, "--python", "bin/python"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    doc = json.loads((out / "results.json").read_text())["run"]
+    assert [r["outcome"] for r in doc["claims"][0]["head_runs"]] == ["passed"]
+    if command == "gate":  # the changed-line mutation ran in its copies with that interpreter
+        assert doc["diff_mutants"], doc.get("policy_failures")
