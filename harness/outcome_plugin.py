@@ -9,6 +9,9 @@ happens next:
 - `{"event": "report", "nodeid": ..., "when": "setup"|"call"|"teardown", "outcome": ...}`
   for every test phase, recorded before any other plugin renders the report (a test that fails
   and then crashes pytest's reporting still counts as a failure);
+- `{"event": "finding", "nodeid": ..., "message": ...}` for every `CheckFinding` warning (a
+  scenario check's finding, see harness.findings; matched by the category's name, which must
+  equal harness.findings.CATEGORY_NAME), with the warning's text as `message`;
 - `{"event": "finish", "exitstatus": N}` when the session ends (a test that calls `os._exit`
   leaves no such line).
 """
@@ -17,10 +20,13 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import pytest
 
 _OUT = os.environ.get("FIXGUARD_OUTCOMES_OUT")
+#: harness.findings.CATEGORY_NAME, by value: this plugin imports nothing from the harness.
+FINDING_CATEGORY = "CheckFinding"
 
 
 def _write(record: dict[str, object]) -> None:
@@ -45,3 +51,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _write({"event": "finish", "exitstatus": int(exitstatus)})
+
+
+# optionalhook: pytest before 6.0 has no such hook, and must still load this plugin.
+@pytest.hookimpl(optionalhook=True)
+def pytest_warning_recorded(
+    warning_message: warnings.WarningMessage, when: str, nodeid: str, location: object
+) -> None:
+    if warning_message.category.__name__ == FINDING_CATEGORY:
+        _write({"event": "finding", "nodeid": nodeid, "message": str(warning_message.message)})

@@ -85,6 +85,9 @@ class TestRun:
     #: pytest's own reason when the run did not get to judge the tests (not collected,
     #: internal error): its first error line.
     error_line: str = ""
+    #: Findings the run's scenario checks reported (harness.findings), each once, in order.
+    #: They never change the outcome: a check fails on them only when its binding asks.
+    findings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -158,12 +161,14 @@ _ERROR_LINE = re.compile(
 
 @dataclass
 class Outcomes:
-    """What the fixguard_outcomes plugin saw: failed tests by phase, and whether pytest finished."""
+    """What the fixguard_outcomes plugin saw: failed tests by phase, whether pytest finished,
+    and the findings the checks reported."""
 
     started: bool = False
     finished: bool = False
     failed: list[str] = field(default_factory=list)
     passed: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
 
 
 def read_outcomes(path: Path) -> Outcomes:
@@ -188,6 +193,11 @@ def read_outcomes(path: Path) -> Outcomes:
                 seen.failed.append(nodeid)
             elif record.get("when") == "call" and record.get("outcome") == "passed":
                 seen.passed.append(nodeid)
+        elif event == "finding":
+            # A check that meets the same problem in every example reports it each time.
+            message = str(record.get("message", ""))
+            if message and message not in seen.findings:
+                seen.findings.append(message)
     return seen
 
 
@@ -319,6 +329,7 @@ def run_pytest(
         log_tail=tail(output or ""),
         command=tuple(command),
         error_line=error_line,
+        findings=tuple(seen.findings),
     )
 
 

@@ -22,7 +22,10 @@ from rich.table import Table
 from ..outcomes import Verdict
 from ..verify.results import ClaimResult, RunResult
 from .charts import COLORS
-from .summary import evidence_cells, policy_lines, status_word
+from .summary import evidence_cells, finding_count, policy_lines, status_word
+
+#: Findings printed per claim; the rest are in the reports.
+MAX_FINDINGS = 3
 
 
 class ConsoleReporter:
@@ -110,6 +113,22 @@ def verdict_table(run: RunResult) -> Table:
     return table
 
 
+def print_findings(claim: ClaimResult, console: Console) -> None:
+    """ "N finding(s)" under the verdict, then the first few, each with its repro command."""
+    findings = claim.findings
+    if not findings:
+        return
+    more = len(findings) - MAX_FINDINGS
+    tail = f" (first {MAX_FINDINGS} below; all in the reports)" if more > 0 else ""
+    console.print(f"  [yellow]{finding_count(claim)}[/]{tail}:", highlight=False)
+    for finding in findings[:MAX_FINDINGS]:
+        console.print(f"    {finding.side}: {finding.headline}", markup=False, highlight=False)
+        if finding.repro:
+            console.print(
+                f"      repro: {finding.repro}", markup=False, highlight=False, soft_wrap=True
+            )
+
+
 def print_run(
     run: RunResult, console: Console, written: Mapping[str, object] | None = None
 ) -> None:
@@ -122,6 +141,7 @@ def print_run(
             f"{escape(claim.reason)}",
             highlight=False,
         )
+        print_findings(claim, console)
         if claim.verdict is Verdict.VERIFIED:
             for mutant in claim.weak_spots[:3]:
                 console.print(

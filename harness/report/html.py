@@ -8,7 +8,7 @@ import jinja2
 
 from ..verify.results import RunResult
 from . import charts
-from .summary import evidence_cells
+from .summary import evidence_cells, finding_count
 
 
 def render_html(run: RunResult) -> str:
@@ -22,6 +22,7 @@ def render_html(run: RunResult) -> str:
         counts=run.counts(),
         colors=charts.COLORS,
         evidence=evidence_cells,
+        finding_count=finding_count,
         charts={
             "kill": charts.kill_ratio_chart(run),
             "runtime": charts.runtime_chart(run),

@@ -65,11 +65,20 @@ def mutation_report(run: RunResult) -> dict[str, Any]:
     }
 
 
+def _run_doc(run: RunResult) -> dict[str, Any]:
+    """The run's fields, plus each claim's findings gathered from its runs (each run keeps its
+    own `findings` too); the loader drops the derived list and rebuilds it from the runs."""
+    doc: dict[str, Any] = to_jsonable(run)
+    for claim, entry in zip(run.claims, doc["claims"], strict=True):
+        entry["findings"] = [to_jsonable(f) for f in claim.findings]
+    return doc
+
+
 def render_json(run: RunResult) -> str:
     doc = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "fixguard", "version": __version__},
-        "run": to_jsonable(run),
+        "run": _run_doc(run),
         "verdicts": {c.claim_id: c.verdict.value for c in run.claims},
         "mutationReport": mutation_report(run),
     }

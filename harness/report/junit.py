@@ -1,11 +1,18 @@
-"""junit.xml: one testcase per claim; anything but an allowed verdict is a failure."""
+"""junit.xml: one testcase per claim; anything but an allowed verdict is a failure.
+
+A claim's findings go to its <system-out> whatever the verdict: they never fail a testcase.
+"""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
 from ..outcomes import Verdict
-from ..verify.results import RunResult
+from ..verify.results import ClaimResult, RunResult
+
+
+def _findings_text(claim: ClaimResult) -> str:
+    return "".join(f"\n\nfinding ({f.side}): {f.text}" for f in claim.findings)
 
 
 def render_junit(run: RunResult) -> str:
@@ -30,10 +37,11 @@ def render_junit(run: RunResult) -> str:
             f"\n\nweak spot {m.id} {m.file}:{m.line} ({m.operator})\n{m.diff}"
             for m in claim.weak_spots
         )
+        findings = _findings_text(claim)
         if claim.verdict is Verdict.VERIFIED or claim.excused:
             out = f"allowed by policy: {claim.excused}" if claim.excused else ""
-            if out or weak:
-                ET.SubElement(case, "system-out").text = (out + weak).strip()
+            if out or weak or findings:
+                ET.SubElement(case, "system-out").text = (out + weak + findings).strip()
             continue
         body = claim.reason
         for mutant in claim.gaps or claim.survivors:
@@ -48,6 +56,9 @@ def render_junit(run: RunResult) -> str:
                 case, "failure", message=f"{claim.verdict.value}: {claim.title}"
             )
         element.text = body
+        if findings:
+            # After the failure element, as the JUnit schema orders a testcase's children.
+            ET.SubElement(case, "system-out").text = findings.strip()
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
     root = ET.Element("testsuites")

@@ -1,7 +1,12 @@
-"""results.sarif (SARIF 2.1.0): surviving mutants and failing claims, located at file:line."""
+"""results.sarif (SARIF 2.1.0): surviving mutants and failing claims, located at file:line.
+
+Findings of a claim's checks are `check-finding` notes at the claim's fix: never an error, since
+they do not decide the verdict.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -14,6 +19,7 @@ RULES = {
     "surviving-mutant": "A mutant on the fix lines survived: no test notices if this part of the fix is removed.",
     "weak-spot": "A tweak of the fix (a boundary, a literal, a message) that no test notices; it does not undo the fix.",
     "claim-unverified": "A claimed fix could not be verified (see the verdict).",
+    "check-finding": "A check met a problem outside the bug class it judges (a 5xx on bad input, a slow answer); it does not change the verdict.",
 }
 LEVEL = {
     Verdict.STILL_FAILING: "error",
@@ -47,19 +53,47 @@ def _mutant_result(mutant: MutantRecord, owner: str, *, weak: bool = False) -> d
     }
 
 
-def _claim_result(claim: ClaimResult) -> dict[str, Any]:
+def _claim_location(claim: ClaimResult) -> list[dict[str, Any]]:
+    """The first line of the claim's fix, or none when the fix is the whole diff."""
     first = claim.fix[0] if claim.fix else ""
     file, _, rng = first.partition(":")
     line = int(rng.split("-")[0]) if rng else 1
+    return [_location(file, line)] if file else []
+
+
+def _claim_result(claim: ClaimResult) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": "claim-unverified",
         "level": LEVEL.get(claim.verdict, "warning"),
         "message": {"text": f"{claim.claim_id}: {claim.verdict.value}: {claim.reason}"},
         "partialFingerprints": {"claimId": claim.claim_id},
     }
-    if file:
-        result["locations"] = [_location(file, line)]
+    locations = _claim_location(claim)
+    if locations:
+        result["locations"] = locations
     return result
+
+
+def _finding_results(claim: ClaimResult) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    locations = _claim_location(claim)
+    for finding in claim.findings:
+        result: dict[str, Any] = {
+            "ruleId": "check-finding",
+            "level": "note",
+            "message": {
+                "text": f"{claim.claim_id} ({finding.side}, {claim.verdict.value}): {finding.text}"
+            },
+            # The text, not the side: the same finding on another run is the same alert.
+            "partialFingerprints": {
+                "claimId": claim.claim_id,
+                "findingHash": hashlib.sha256(finding.text.encode()).hexdigest()[:16],
+            },
+        }
+        if locations:
+            result["locations"] = locations
+        results.append(result)
+    return results
 
 
 def render_sarif(run: RunResult) -> str:
@@ -67,6 +101,7 @@ def render_sarif(run: RunResult) -> str:
     for claim in run.claims:
         owner = f"claim {claim.claim_id}"
         results.extend(_mutant_result(m, owner, weak=True) for m in claim.weak_spots)
+        results.extend(_finding_results(claim))
         if claim.verdict is Verdict.VERIFIED or claim.excused:
             continue
         results.append(_claim_result(claim))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..outcomes import MutantStatus, Verdict
-from ..verify.results import ClaimResult, MutantRecord, RunResult
+from ..verify.results import ClaimFinding, ClaimResult, MutantRecord, RunResult
 from ..verify.verdict import undetected_counts
 
 ICONS = {
@@ -19,6 +20,9 @@ ICONS = {
 }
 MAX_SURVIVORS = 5
 MAX_DIFF_LINES = 12
+MAX_FINDINGS = 10
+#: Characters that would format a finding's text in markdown instead of showing it.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|#~])")
 
 
 def evidence_cells(claim: ClaimResult) -> tuple[str, str, str]:
@@ -81,6 +85,54 @@ def _mutant_section(
     return lines
 
 
+def finding_count(claim: ClaimResult) -> str:
+    """ "1 finding", "3 findings", or "" when the claim's checks reported none."""
+    n = len(claim.findings)
+    return f"{n} finding{'s' if n != 1 else ''}" if n else ""
+
+
+def _inline_code(text: str) -> str:
+    """`text` as inline code, fenced with more backticks than any run of them inside."""
+    fence = "`" * (max((len(ticks) for ticks in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _escape(text: str) -> str:
+    """Plain markdown text: one line, its formatting characters shown as they are."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.splitlines()))
+
+
+def _finding_lines(claim: ClaimResult, finding: ClaimFinding) -> list[str]:
+    check, _, problem = finding.headline.partition(": ")
+    what = f"{_inline_code(check)}: {_escape(problem)}" if problem else _escape(check)
+    lines = [f"- claim `{claim.claim_id}` ({finding.side}): {what}"]
+    if finding.repro:
+        lines.append(f"  repro: {_inline_code(' '.join(finding.repro.splitlines()))}")
+    return lines
+
+
+def _findings_section(run: RunResult) -> list[str]:
+    """What the checks met outside their bug class, listed apart: it never decides a verdict."""
+    found = [(c, f) for c in run.claims for f in c.findings]
+    if not found:
+        return []
+    lines = [
+        "",
+        f"### Findings ({len(found)})",
+        "",
+        "Met by a check on the way, outside the bug class it judges (a 5xx on bad input, a slow "
+        'answer). They do not change the verdict; a binding with `server_errors = "fail"` '
+        "makes its check fail on them.",
+        "",
+    ]
+    for claim, finding in found[:MAX_FINDINGS]:
+        lines += _finding_lines(claim, finding)
+    if len(found) > MAX_FINDINGS:
+        lines.append(f"…and {len(found) - MAX_FINDINGS} more in index.html.")
+    return lines
+
+
 def render_summary(run: RunResult) -> str:
     counts = run.counts()
     lines = [
@@ -96,6 +148,8 @@ def render_summary(run: RunResult) -> str:
         note = claim.reason.replace("|", "\\|")
         if claim.excused:
             note = f"allowed by policy: {claim.excused}"
+        if claim.findings:
+            note += f" · {finding_count(claim)} (see Findings)"
         lines.append(
             f"| `{claim.claim_id}` {claim.title} | {claim.severity} | "
             f"{ICONS[claim.verdict]} **{claim.verdict.value}** | {base} | {head} | {guard} | {note} |"
@@ -118,6 +172,7 @@ def render_summary(run: RunResult) -> str:
         [(c, m) for c in run.claims for m in c.weak_spots],
         lambda m: f"{m.operator}, {status_word(m)}",
     )
+    lines += _findings_section(run)
     if run.policy_failures:
         lines += ["", "### Gate", ""] + [f"- {f}" for f in policy_lines(run)]
     lines += ["", f"<sub>run {run.run_id} · {run.duration:.1f}s</sub>", ""]

@@ -8,7 +8,7 @@ it draws is a frozen payload whose ``repr`` shows the exact text sent and its fa
 falsifying example Hypothesis prints can be pasted back.
 """
 
-from ._probe import Finding, ProbeResult, curl, describe, probe
+from ._probe import Hit, ProbeResult, curl, describe, probe, report_findings
 from ._sql import SQL_ERROR_MARKERS, SQL_FAMILIES, SqlPayload, sql_corpus, sql_payloads
 from ._traversal import (
     TRAVERSAL_FAMILIES,
@@ -21,13 +21,14 @@ __all__ = [
     "SQL_ERROR_MARKERS",
     "SQL_FAMILIES",
     "TRAVERSAL_FAMILIES",
-    "Finding",
+    "Hit",
     "ProbeResult",
     "SqlPayload",
     "TraversalPayload",
     "curl",
     "describe",
     "probe",
+    "report_findings",
     "sql_corpus",
     "sql_payloads",
     "traversal_corpus",

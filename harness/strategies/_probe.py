@@ -13,65 +13,87 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from ..findings import report_finding
+
 P = TypeVar("P")
 
 
 @dataclass(frozen=True)
-class Finding(Generic[P]):
-    """One payload that broke the rule: what was sent, what came back, what is wrong."""
+class Hit(Generic[P]):
+    """One payload that broke something: what was sent, what came back, what is wrong.
+
+    A `violation` breaks the check's own sentence; otherwise it is a finding of another kind
+    (a 5xx on bad input, say), which fails the check only when the binding asks for that.
+    """
 
     payload: P
     problem: str
     request: str = ""
+    violation: bool = True
 
 
 @dataclass(frozen=True)
 class ProbeResult(Generic[P]):
-    """How a probe ended: the payloads tried, the failures, and the minimal one."""
+    """How a probe ended: the payloads tried, and the hits (violations and findings)."""
 
     tried: int
     seed: int
     phase: str  # "corpus" | "hypothesis" | "passed"
-    failures: tuple[Finding[P], ...] = field(default_factory=tuple)
+    hits: tuple[Hit[P], ...] = field(default_factory=tuple)
 
     @property
-    def minimal(self) -> Finding[P] | None:
-        if not self.failures:
+    def violations(self) -> tuple[Hit[P], ...]:
+        return tuple(h for h in self.hits if h.violation)
+
+    @property
+    def findings(self) -> tuple[Hit[P], ...]:
+        return tuple(h for h in self.hits if not h.violation)
+
+    @property
+    def minimal(self) -> Hit[P] | None:
+        """The shortest payload that broke the check's sentence."""
+        if not self.violations:
             return None
-        return min(self.failures, key=lambda f: (len(str(f.payload)), repr(f.payload)))
+        return min(self.violations, key=lambda h: (len(str(h.payload)), repr(h.payload)))
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.violations
 
 
 class _Broke(AssertionError):
     pass
 
 
+#: Findings a Hypothesis search keeps while it looks for a violation (the rest are alike).
+_MAX_FINDINGS = 20
+
+
 def probe(
     corpus: Sequence[P],
     strategy: st.SearchStrategy[P],
-    attempt: Callable[[P], Finding[P] | None],
+    attempt: Callable[[P], Hit[P] | None],
     *,
     examples: int = 100,
     seed: int | None = None,
 ) -> ProbeResult[P]:
-    """Try every corpus payload; if none breaks the rule, let Hypothesis search `examples` more.
+    """Try every corpus payload; unless one failed, let Hypothesis search `examples` more.
 
-    `attempt` sends one payload and returns a Finding when the rule broke (and must leave the
-    target as it found it). A Hypothesis failure is shrunk, and the minimal payload is the one
+    `attempt` sends one payload and returns a Hit when something broke (and must leave the
+    target as it found it). Only a violation stops the search; a finding is kept and the
+    search goes on. A Hypothesis failure is shrunk, and the minimal payload is the one
     replayed last.
     """
     chosen = random.randrange(2**32) if seed is None else seed
-    failures = tuple(f for p in corpus if (f := attempt(p)) is not None)
-    if failures:
-        return ProbeResult(len(corpus), chosen, "corpus", failures)
+    hits = [h for p in corpus if (h := attempt(p)) is not None]
+    if any(h.violation for h in hits):
+        return ProbeResult(len(corpus), chosen, "corpus", tuple(hits))
     if examples <= 0:
-        return ProbeResult(len(corpus), chosen, "passed")
+        return ProbeResult(len(corpus), chosen, "passed", tuple(hits))
 
     calls = 0
-    last: list[Finding[P]] = []
+    last: list[Hit[P]] = []
+    seen_findings = {h.problem for h in hits}
 
     @hypothesis_seed(chosen)
     @settings(
@@ -90,35 +112,60 @@ def probe(
         nonlocal calls
         calls += 1
         found = attempt(payload)
-        if found is not None:
+        if found is None:
+            return
+        if found.violation:
             last.append(found)
             raise _Broke(found.problem)
+        if found.problem not in seen_findings and len(seen_findings) < _MAX_FINDINGS:
+            seen_findings.add(found.problem)
+            hits.append(found)
 
     try:
         search()
     except _Broke:
-        return ProbeResult(len(corpus) + calls, chosen, "hypothesis", (last[-1],))
-    return ProbeResult(len(corpus) + calls, chosen, "passed")
+        return ProbeResult(len(corpus) + calls, chosen, "hypothesis", (last[-1], *hits))
+    return ProbeResult(len(corpus) + calls, chosen, "passed", tuple(hits))
+
+
+def _line(hit: Hit[P]) -> str:
+    return f"{hit.payload!r}: {hit.problem}"
 
 
 def describe(result: ProbeResult[P], *, shown: int = 4) -> str:
-    """The lines a failed probe adds to a check's message: the minimal payload first."""
+    """The lines a failed probe adds to a check's message: the minimal violation first.
+
+    Findings follow the violations, under their own heading, so the reader sees first what
+    the check proves and then what else the payloads turned up.
+    """
     minimal = result.minimal
     if minimal is None:
         return f"{result.tried} payloads tried, none broke the rule (seed={result.seed})"
     how = (
-        f"{len(result.failures)} of {result.tried} corpus payloads"
+        f"{len(result.violations)} of {result.tried} corpus payloads"
         if result.phase == "corpus"
         else f"Hypothesis (seed={result.seed}) after {result.tried} payloads, shrunk to"
     )
-    lines = [f"  found by: {how}", f"  minimal payload: {minimal.payload!r}: {minimal.problem}"]
+    lines = [f"  found by: {how}", f"  minimal payload: {_line(minimal)}"]
     if minimal.request:
         lines.append(f"  repro: {minimal.request}")
-    others = [f for f in result.failures if f is not minimal][:shown]
-    lines += [f"  also: {f.payload!r}: {f.problem}" for f in others]
-    if len(result.failures) - 1 > len(others):
-        lines.append(f"  ... and {len(result.failures) - 1 - len(others)} more")
+    others = [h for h in result.violations if h is not minimal]
+    lines += [f"  also: {_line(h)}" for h in others[:shown]]
+    if len(others) > shown:
+        lines.append(f"  ... and {len(others) - shown} more")
+    findings = [h for h in result.findings if h is not minimal]
+    if findings:
+        lines.append(f"  findings ({len(result.findings)}, not this check's bug class):")
+        lines += [f"    {_line(h)}" for h in findings[:shown]]
+        if len(findings) > shown:
+            lines.append(f"    ... and {len(findings) - shown} more")
     return "\n".join(lines)
+
+
+def report_findings(check: str, result: ProbeResult[P]) -> None:
+    """Report each finding of a probe that passed (a failed one lists them in its message)."""
+    for hit in result.findings:
+        report_finding(check, _line(hit), hit.request)
 
 
 #: Request headers a repro command leaves out (httpx adds them itself).

@@ -383,4 +383,5 @@ def record(side: str, index: int, run: TestRun) -> RunRecord:
         log_tail=run.log_tail,
         command=" ".join(shlex.quote(c) for c in run.command),
         error_line=run.error_line,
+        findings=run.findings,
     )

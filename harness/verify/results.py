@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
+from ..findings import REPRO_SEPARATOR
 from ..outcomes import MutantStatus, RunOutcome, Verdict
 
 SCHEMA_VERSION = 1
@@ -24,6 +25,30 @@ class RunRecord:
     command: str = ""
     #: pytest's own first error line when the run could not judge the tests.
     error_line: str = ""
+    #: Findings its scenario checks reported (`str(harness.findings.Finding)`), each once.
+    findings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClaimFinding:
+    """A finding of a claim's check, with the side whose runs reported it.
+
+    Derived from the runs (`ClaimResult.findings`): results.json lists it for its readers, and
+    loading rebuilds it from the runs.
+    """
+
+    #: "head", or "base" for a finding no head run reported.
+    side: str
+    #: As the check reported it: "check: problem", then "\n  repro: command" when it has one.
+    text: str
+
+    @property
+    def headline(self) -> str:
+        return self.text.partition(REPRO_SEPARATOR)[0]
+
+    @property
+    def repro(self) -> str:
+        return self.text.partition(REPRO_SEPARATOR)[2]
 
 
 @dataclass(frozen=True)
@@ -84,6 +109,16 @@ class ClaimResult:
     @property
     def head_passes(self) -> int:
         return sum(1 for r in self.head_runs if r.outcome is RunOutcome.PASSED)
+
+    @property
+    def findings(self) -> list[ClaimFinding]:
+        """Each finding once: the head's first (the fixed code), then those only the base met."""
+        out: dict[str, ClaimFinding] = {}
+        for side, runs in (("head", self.head_runs), ("base", self.base_runs)):
+            for run in runs:
+                for text in run.findings:
+                    out.setdefault(text, ClaimFinding(side, text))
+        return list(out.values())
 
     @property
     def survivors(self) -> list[MutantRecord]:
@@ -158,7 +193,13 @@ def to_jsonable(obj: Any) -> Any:
 
 def _run(data: dict[str, Any]) -> RunRecord:
     return RunRecord(
-        **{**data, "outcome": RunOutcome(data["outcome"]), "failed": tuple(data["failed"])}
+        **{
+            **data,
+            "outcome": RunOutcome(data["outcome"]),
+            "failed": tuple(data["failed"]),
+            # Absent from a results.json written before findings were recorded.
+            "findings": tuple(data.get("findings", ())),
+        }
     )
 
 
@@ -166,10 +207,14 @@ def _mutant(data: dict[str, Any]) -> MutantRecord:
     return MutantRecord(**{**data, "status": MutantStatus(data["status"])})
 
 
+#: Keys results.json adds to a claim for its readers, derived from the claim's other fields.
+DERIVED_CLAIM_KEYS = frozenset({"findings"})
+
+
 def claim_from_jsonable(data: dict[str, Any]) -> ClaimResult:
     return ClaimResult(
         **{
-            **data,
+            **{k: v for k, v in data.items() if k not in DERIVED_CLAIM_KEYS},
             "verdict": Verdict(data["verdict"]),
             "tests": tuple(data["tests"]),
             "fix": tuple(data["fix"]),

@@ -1,21 +1,23 @@
-"""injection.sql_payloads_leak_nothing: SQL payloads get no 5xx, no SQL error, no other tenant's rows."""
+"""injection.sql_payloads_leak_nothing: SQL payloads show no SQL error text and no other tenant's rows."""
 
 from __future__ import annotations
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from harness.bindings import HttpCall, StatusSet
 from harness.errors import UserError
+from harness.findings import FindingPolicy
 from harness.scenario import scenario
 from harness.strategies import (
     SQL_ERROR_MARKERS,
     SQL_FAMILIES,
-    Finding,
+    Hit,
     SqlPayload,
     curl,
     describe,
     probe,
+    report_findings,
     sql_corpus,
     sql_payloads,
 )
@@ -23,8 +25,10 @@ from harness.targets.base import Target
 
 from ._seed import run_statements
 
+NAME = "injection.sql_payloads_leak_nothing"
 
-class SqlInjectionBinding(BaseModel):
+
+class SqlInjectionBinding(FindingPolicy):
     """``call`` looks up ``{param}`` as the caller (``headers``); other tenants' rows hold ``foreign``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -42,6 +46,9 @@ class SqlInjectionBinding(BaseModel):
     #: Statements that create both tenants' rows, run on `dsn` before the payloads.
     setup_sql: tuple[str, ...] = ()
     dsn: str | None = None
+    #: Answers a payload may get without a finding. A 5xx alone is a finding, not a violation
+    #: (a bad id can crash a handler that binds its parameters); server_errors = "fail" makes
+    #: it fail the check, for a service that hides SQL errors behind a bare 500.
     allowed: StatusSet = frozenset({*range(200, 300), *range(400, 500)})
     error_markers: tuple[str, ...] = SQL_ERROR_MARKERS
     families: tuple[str, ...] = SQL_FAMILIES
@@ -62,28 +69,42 @@ class SqlInjectionBinding(BaseModel):
         return self
 
 
-def _problems(binding: SqlInjectionBinding, response: httpx.Response) -> list[str]:
+def _judge(binding: SqlInjectionBinding, payload: SqlPayload,
+           response: httpx.Response) -> Hit[SqlPayload] | None:
+    """SQL error text or foreign rows are violations; the status alone is at most a finding."""
     body = response.text
     lowered = body.lower()
-    found = []
-    if response.status_code >= 500:
-        found.append(f"answered {response.status_code} (a server error)")
-    elif response.status_code not in binding.allowed:
-        found.append(f"answered {response.status_code}, not an allowed status")
+    repro = curl(response.request)
+    violations = []
     errors = [m for m in binding.error_markers if m.lower() in lowered]
     if errors:
-        found.append(f"the body shows SQL error text {errors[:3]}")
+        violations.append(f"the body shows SQL error text {errors[:3]}")
     leaked = [m for m in binding.foreign if m in body]
     if leaked:
-        found.append(f"returned another tenant's rows ({', '.join(leaked[:3])})")
-    return found
+        violations.append(f"returned another tenant's rows ({', '.join(leaked[:3])})")
+    code = response.status_code
+    if code >= 500:
+        status = f"answered {code} (a server error)"
+        if binding.server_errors == "fail":
+            violations.append(status + ' (server_errors = "fail")')
+    elif code not in binding.allowed:
+        status = f"answered {code}, not an allowed status"
+    else:
+        status = ""
+    if violations:
+        return Hit(payload, "; ".join(violations), repro)
+    return Hit(payload, status, repro, violation=False) if status else None
 
 
-@scenario("injection.sql_payloads_leak_nothing", binding=SqlInjectionBinding)
-def sql_payloads_get_no_server_error_no_sql_text_and_no_foreign_rows(
+@scenario(NAME, binding=SqlInjectionBinding)
+def sql_payloads_show_no_sql_text_and_no_foreign_rows(
     binding: SqlInjectionBinding, target: Target
 ) -> None:
-    """Every SQL payload in ``{param}`` gets a 2xx/4xx without SQL error text or foreign rows."""
+    """No SQL payload in ``{param}`` gets SQL error text or another tenant's rows back.
+
+    A 5xx or an answer outside `allowed` is a finding (a failure only with
+    server_errors = "fail" for a 5xx).
+    """
     if binding.setup_sql:
         assert binding.dsn is not None
         run_statements(binding.dsn, binding.setup_sql)
@@ -105,18 +126,15 @@ def sql_payloads_get_no_server_error_no_sql_text_and_no_foreign_rows(
             return binding.call.send(client, {binding.param: payload.text},
                                      headers=binding.headers)
 
-        def attempt(payload: SqlPayload) -> Finding[SqlPayload] | None:
+        def attempt(payload: SqlPayload) -> Hit[SqlPayload] | None:
             try:
                 response = _send(payload)
             except httpx.TransportError:
                 try:  # the server may drop a kept-alive connection after a 500: once more
                     response = _send(payload)
                 except httpx.TransportError as exc:
-                    return Finding(payload, f"no answer twice in a row ({exc!r})")
-            problems = _problems(binding, response)
-            if not problems:
-                return None
-            return Finding(payload, "; ".join(problems), curl(response.request))
+                    return Hit(payload, f"no answer twice in a row ({exc!r})")
+            return _judge(binding, payload, response)
 
         result = probe(
             sql_corpus(binding.values, families=binding.families),
@@ -125,6 +143,7 @@ def sql_payloads_get_no_server_error_no_sql_text_and_no_foreign_rows(
         )
     if not result.ok:
         raise AssertionError(
-            f"injection.sql_payloads_leak_nothing: {binding.call} with {binding.param} from "
-            f"the payloads below\n{describe(result)}"
+            f"{NAME}: {binding.call} with {binding.param} from the payloads below\n"
+            f"{describe(result)}"
         )
+    report_findings(NAME, result)

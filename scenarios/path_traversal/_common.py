@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from harness.bindings import HttpCall, StatusSet
-from harness.strategies import TRAVERSAL_FAMILIES, TraversalPayload
+from harness.findings import FindingPolicy
+from harness.strategies import TRAVERSAL_FAMILIES, Hit, TraversalPayload
 from harness.strategies import curl as repro_command
 
+from .sandbox import Sandbox
 
-class TraversalBinding(BaseModel):
+
+class TraversalBinding(FindingPolicy):
     """Where the payload goes (`call` with a `{param}` placeholder) and the sandbox behind it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -20,8 +23,12 @@ class TraversalBinding(BaseModel):
     call: HttpCall
     param: str = "name"
     sandbox: Path
-    #: Answers a payload may get; anything else (and any 5xx) fails the check.
+    #: Answers a payload may get without a finding. Another answer that reaches nothing outside
+    #: the base is a finding, not a violation; a 5xx fails only with server_errors = "fail".
     allowed: StatusSet = frozenset(range(400, 500))
+    #: The links inside the base were placed by the operator and are followed by design: an
+    #: escape through them is not a violation (every other escape still is).
+    trusted_symlinks: bool = False
     families: tuple[str, ...] = TRAVERSAL_FAMILIES
     #: Hypothesis examples after the corpus; 0 runs the corpus only.
     examples: int = Field(default=60, ge=0, le=10_000)
@@ -71,9 +78,33 @@ def curl(response: httpx.Response) -> str:
 
 
 def status_problem(binding: TraversalBinding, response: httpx.Response) -> str | None:
+    """What is wrong with the answer's status alone: never a violation, at most a finding."""
     code = response.status_code
     if code >= 500:
-        return f"answered {code}: bad input must get a 4xx, never a server error"
+        return f"answered {code}: bad input should get a 4xx, not a server error"
     if code not in binding.allowed:
         return f"answered {code}, which is not in allowed={sorted(binding.allowed)[:3]}..."
     return None
+
+
+def goals(binding: TraversalBinding, box: Sandbox, new_name: str | None = None) -> tuple[str, ...]:
+    """The files the payloads aim at; through the base's own links only when they are untrusted."""
+    return box.goals(new_name=new_name, through_links=not binding.trusted_symlinks)
+
+
+def judge(binding: TraversalBinding, payload: TraversalPayload, response: httpx.Response,
+          violations: list[str]) -> Hit[TraversalPayload] | None:
+    """One payload's hit: its violations; else its status as a finding; else nothing.
+
+    A 5xx fails the check only when the binding sets server_errors = "fail"; an answer outside
+    `allowed` that reached nothing outside the base is a finding either way.
+    """
+    code = f"HTTP {response.status_code}, "
+    if violations:
+        return Hit(payload, code + "; ".join(violations), curl(response))
+    status = status_problem(binding, response)
+    if status is None:
+        return None
+    if binding.server_errors == "fail" and response.status_code >= 500:
+        return Hit(payload, code + status + ' (server_errors = "fail")', curl(response))
+    return Hit(payload, code + status, curl(response), violation=False)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from harness.scenario import scenario
 from harness.strategies import (
-    Finding,
+    Hit,
     TraversalPayload,
     describe,
     probe,
+    report_findings,
     traversal_corpus,
     traversal_payloads,
 )
 from harness.targets.base import Target
 
-from ._common import TraversalBinding, curl, send_once_more_on_reset, status_problem
+from ._common import TraversalBinding, curl, goals, judge, send_once_more_on_reset
 from .sandbox import open_sandbox
+
+NAME = "path_traversal.read_stays_inside_base"
 
 
 class ReadBinding(TraversalBinding):
@@ -25,12 +28,15 @@ class ReadBinding(TraversalBinding):
     control: str | None = "public.txt"
 
 
-@scenario("path_traversal.read_stays_inside_base", binding=ReadBinding)
-def reads_never_return_a_canary_or_a_server_error(binding: ReadBinding, target: Target) -> None:
-    """Every traversal payload gets a 4xx; no canary is returned; nothing outside changes."""
+@scenario(NAME, binding=ReadBinding)
+def reads_never_return_a_canary(binding: ReadBinding, target: Target) -> None:
+    """No traversal payload returns a canary or changes anything outside the base.
+
+    A 5xx or an answer outside `allowed` is a finding (a failure only with
+    server_errors = "fail" for a 5xx).
+    """
     box = open_sandbox(binding.sandbox)
     before = box.snapshot()
-    goals = box.goals()
     base = str(box.base)
 
     with target.client(timeout=binding.timeout) as client:
@@ -39,38 +45,34 @@ def reads_never_return_a_canary_or_a_server_error(binding: ReadBinding, target: 
             response = binding.call.send(client, {binding.param: binding.control}, headers=binding.headers)
             if response.status_code >= 300 or response.content != expected:
                 raise AssertionError(
-                    f"path_traversal.read_stays_inside_base: the legitimate file "
+                    f"{NAME}: the legitimate file "
                     f"{binding.control!r} in {base} was not served (HTTP {response.status_code}); "
                     f"a service that refuses every name proves nothing about traversal\n"
                     f"  repro: {curl(response)}"
                 )
 
-        def attempt(payload: TraversalPayload) -> Finding[TraversalPayload] | None:
+        def attempt(payload: TraversalPayload) -> Hit[TraversalPayload] | None:
             response = send_once_more_on_reset(binding, client, payload)
             if isinstance(response, str):
-                return Finding(payload, response)
-            problems = [f"returned the canary {name}" for name in box.leaked(response.content)]
-            status = status_problem(binding, response)
-            if status and not problems:
-                problems.append(status)
+                return Hit(payload, response)
+            violations = [f"returned the canary {name}" for name in box.leaked(response.content)]
             after = box.snapshot()
             if after != before:
-                problems.append("changed files outside the base: " + "; ".join(
+                violations.append("changed files outside the base: " + "; ".join(
                     before.changes(after)))
                 box.restore(before)
-            if not problems:
-                return None
-            return Finding(payload, f"HTTP {response.status_code}, " + "; ".join(problems),
-                           curl(response))
+            return judge(binding, payload, response, violations)
 
+        aims = goals(binding, box)
         result = probe(
-            traversal_corpus(goals, base=base, families=binding.families),
-            traversal_payloads(goals, base=base, families=binding.families,
+            traversal_corpus(aims, base=base, families=binding.families),
+            traversal_payloads(aims, base=base, families=binding.families,
                                max_extra=binding.max_extra),
             attempt, examples=binding.examples, seed=binding.seed,
         )
     if not result.ok:
         raise AssertionError(
-            f"path_traversal.read_stays_inside_base: {binding.call} reached outside "
-            f"{base} (sandbox {box.root})\n{describe(result)}"
+            f"{NAME}: {binding.call} reached outside {base} (sandbox {box.root})\n"
+            f"{describe(result)}"
         )
+    report_findings(NAME, result)

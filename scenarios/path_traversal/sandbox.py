@@ -66,24 +66,20 @@ class Sandbox:
     def base(self) -> Path:
         return self.root / "base"
 
-    def goals(self, new_name: str | None = None) -> tuple[str, ...]:
+    def goals(self, new_name: str | None = None, *, through_links: bool = True) -> tuple[str, ...]:
         """Absolute paths a payload should try to reach, spelled lexically from the base.
 
         The symlinked canary is spelled through ``base/link`` so that a lexical check passes
-        it and only resolving the path stops it. With `new_name`, also paths of files that do
-        not exist yet (for writes).
+        it and only resolving the path stops it; `through_links=False` leaves those out, for a
+        deployment whose links in the base are the operator's own. With `new_name`, also paths
+        of files that do not exist yet (for writes).
         """
-        found = [
-            str(self.root / "canary.txt"),
-            str(self.root / "base-evil" / "secret.txt"),
-            str(self.base / "link" / "canary.txt"),
-        ]
+        spots = [(self.root, "canary.txt"), (self.root / "base-evil", "secret.txt")]
+        if through_links:
+            spots.append((self.base / "link", "canary.txt"))
+        found = [str(folder / name) for folder, name in spots]
         if new_name:
-            found += [
-                str(self.root / new_name),
-                str(self.root / "base-evil" / new_name),
-                str(self.base / "link" / new_name),
-            ]
+            found += [str(folder / new_name) for folder, _ in spots]
         return tuple(found)
 
     def leaked(self, body: bytes) -> list[str]:

@@ -6,17 +6,20 @@ from pydantic import Field
 
 from harness.scenario import scenario
 from harness.strategies import (
-    Finding,
+    Hit,
     TraversalPayload,
     describe,
     probe,
+    report_findings,
     traversal_corpus,
     traversal_payloads,
 )
 from harness.targets.base import Target
 
-from ._common import TraversalBinding, curl, send_once_more_on_reset, status_problem
+from ._common import TraversalBinding, goals, judge, send_once_more_on_reset
 from .sandbox import open_sandbox
+
+NAME = "path_traversal.write_stays_inside_base"
 
 
 class WriteBinding(TraversalBinding):
@@ -28,12 +31,16 @@ class WriteBinding(TraversalBinding):
     new_name: str = Field(default="fixguard-new.txt", pattern=r"^[\w.-]+$")
 
 
-@scenario("path_traversal.write_stays_inside_base", binding=WriteBinding)
+@scenario(NAME, binding=WriteBinding)
 def writes_never_touch_a_file_outside_the_base(binding: WriteBinding, target: Target) -> None:
-    """Every traversal payload gets a 4xx, and the tree outside the base is byte-identical after."""
+    """The tree outside the base is byte-identical after every traversal payload.
+
+    A 5xx or an answer outside `allowed` is a finding (a failure only with
+    server_errors = "fail" for a 5xx).
+    """
     box = open_sandbox(binding.sandbox)
     before = box.snapshot()
-    goals = box.goals(new_name=binding.new_name)
+    aims = goals(binding, box, new_name=binding.new_name)
     base = str(box.base)
     body: dict[str, object] = (
         {"json": {binding.json_field: binding.body}} if binding.json_field
@@ -42,31 +49,26 @@ def writes_never_touch_a_file_outside_the_base(binding: WriteBinding, target: Ta
 
     with target.client(timeout=binding.timeout) as client:
 
-        def attempt(payload: TraversalPayload) -> Finding[TraversalPayload] | None:
+        def attempt(payload: TraversalPayload) -> Hit[TraversalPayload] | None:
             response = send_once_more_on_reset(binding, client, payload, **body)
             if isinstance(response, str):
-                return Finding(payload, response)
-            problems = []
+                return Hit(payload, response)
+            violations = []
             after = box.snapshot()
             if after != before:
-                problems.append("outside the base: " + "; ".join(before.changes(after)))
+                violations.append("outside the base: " + "; ".join(before.changes(after)))
                 box.restore(before)
-            status = status_problem(binding, response)
-            if status and not problems:
-                problems.append(status)
-            if not problems:
-                return None
-            return Finding(payload, f"HTTP {response.status_code}, " + "; ".join(problems),
-                           curl(response))
+            return judge(binding, payload, response, violations)
 
         result = probe(
-            traversal_corpus(goals, base=base, families=binding.families),
-            traversal_payloads(goals, base=base, families=binding.families,
+            traversal_corpus(aims, base=base, families=binding.families),
+            traversal_payloads(aims, base=base, families=binding.families,
                                max_extra=binding.max_extra),
             attempt, examples=binding.examples, seed=binding.seed,
         )
     if not result.ok:
         raise AssertionError(
-            f"path_traversal.write_stays_inside_base: {binding.call} wrote outside "
-            f"{base} (sandbox {box.root})\n{describe(result)}"
+            f"{NAME}: {binding.call} wrote outside {base} (sandbox {box.root})\n"
+            f"{describe(result)}"
         )
+    report_findings(NAME, result)

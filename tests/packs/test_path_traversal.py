@@ -12,11 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.errors import UserError
+from harness.findings import collect
 from harness.scenario import run
 from harness.strategies import (
     TRAVERSAL_FAMILIES,
-    Finding,
+    Hit,
     TraversalPayload,
+    describe,
     probe,
     traversal_corpus,
     traversal_payloads,
@@ -194,8 +196,8 @@ def test_every_dotdot_payload_resolves_to_its_goal(payload: TraversalPayload) ->
 def test_hypothesis_shrinks_a_deep_payload_to_the_minimal_one() -> None:
     # A rule that only a climb of 3 or more breaks: the corpus (1 level) passes, Hypothesis
     # finds a deep payload and shrinks it to exactly three levels, plain '../'.
-    def attempt(p: TraversalPayload) -> Finding[TraversalPayload] | None:
-        return Finding(p, "deep") if p.text.count("..") >= 3 and "../" in p.text else None
+    def attempt(p: TraversalPayload) -> Hit[TraversalPayload] | None:
+        return Hit(p, "deep") if p.text.count("..") >= 3 and "../" in p.text else None
 
     result = probe(traversal_corpus(["/a/b/c/base/../x"], base="/a/b/c/base"),
                    traversal_payloads(["/a/b/c/x"], base="/a/b/c/base", max_extra=3),
@@ -234,3 +236,129 @@ def test_sandbox_snapshot_sees_and_restore_undoes_every_change_outside_the_base(
         open_sandbox(tmp_path)
     with pytest.raises(UserError, match="is not empty"):
         create(box.root)
+
+
+# --- precision: a check judges traversal only; 5xx and the operator's own links are apart -----
+
+READ_APP = textwrap.dedent('''
+    import os
+    from pathlib import Path
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import FileResponse
+
+    app = FastAPI()
+    BASE = Path(os.environ["READ_BASE"])
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    @app.get("/nul500/{name:path}")
+    def contained_but_crashes_on_nul(name: str):
+        # Correct containment; resolve() raises ValueError on a NUL byte, which becomes a 500.
+        path = (BASE / name).resolve()
+        if not path.is_relative_to(BASE.resolve()) or not path.is_file():
+            raise HTTPException(404)
+        return FileResponse(path)
+
+    @app.get("/links/{name:path}")
+    def follows_links_in_the_base(name: str):
+        # Lexical containment only: '../' is refused, links inside the base are followed.
+        if "\\x00" in name:
+            raise HTTPException(400)
+        path = Path(os.path.normpath(BASE / name))
+        if not path.is_relative_to(BASE) or not path.is_file():
+            raise HTTPException(404)
+        return FileResponse(path)
+
+    @app.get("/links-and-dotdot/{name:path}")
+    def follows_links_and_dotdot(name: str):
+        if "\\x00" in name:
+            raise HTTPException(400)
+        path = BASE / name
+        if not path.is_file():
+            raise HTTPException(404)
+        return FileResponse(path)
+''')
+
+
+@pytest.fixture(scope="module")
+def serve_reads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Target, Sandbox]]:
+    root = tmp_path_factory.mktemp("reads")
+    (root / "app").mkdir()
+    (root / "app" / "reads_app.py").write_text(READ_APP)
+    box = create(root / "sandbox")
+    with launch({
+        "kind": "process", "cwd": root / "app", "health": "/healthz",
+        "command": "{python} -m uvicorn reads_app:app --port {port} --log-level warning",
+        "env": {"READ_BASE": str(box.base)},
+    }) as target:
+        yield target, box
+
+
+def reads(box: Sandbox, route: str, **extra: Any) -> dict[str, Any]:
+    return {"call": f"GET /{route}/{{name}}", "sandbox": str(box.root), "examples": 20,
+            "seed": 7, **extra}
+
+
+def test_a_500_on_a_nul_byte_is_a_finding_not_an_escape(serve_reads: Any) -> None:
+    target, box = serve_reads
+    with collect() as seen:
+        run(READ, reads(box, "nul500"), target)
+    nul = [f for f in seen if "family='null-byte'" in f.problem]
+    assert nul and all("HTTP 500" in f.problem for f in nul)
+    assert all(f.check == READ for f in seen)
+    assert nul[0].repro.startswith("curl -s --path-as-is -X GET http://127.0.0.1:")
+    assert "%00" in nul[0].repro
+
+
+def test_a_500_fails_the_check_when_the_binding_asks(serve_reads: Any) -> None:
+    target, box = serve_reads
+    with pytest.raises(AssertionError) as caught:
+        run(READ, reads(box, "nul500", server_errors="fail"), target)
+    message = str(caught.value)
+    assert "family='null-byte'): HTTP 500" in message
+    assert 'server_errors = "fail"' in message
+    assert "returned the canary" not in message
+
+
+def test_links_the_operator_placed_are_followed_by_design_when_trusted(serve_reads: Any) -> None:
+    target, box = serve_reads
+    # Untrusted (the default), base/link models a link an attacker planted: an escape.
+    with pytest.raises(AssertionError, match=r"link.*returned the canary outside/canary.txt"):
+        run(READ, reads(box, "links"), target)
+    with collect() as seen:
+        run(READ, reads(box, "links", trusted_symlinks=True), target)
+    assert not [f for f in seen if "canary" in f.problem]
+
+
+def test_a_dotdot_escape_still_fails_with_trusted_links(serve_reads: Any) -> None:
+    target, box = serve_reads
+    with pytest.raises(AssertionError) as caught:
+        run(READ, reads(box, "links-and-dotdot", trusted_symlinks=True), target)
+    message = str(caught.value)
+    assert "minimal payload: TraversalPayload('../canary.txt', family='dotdot')" in message
+    assert "link/" not in message.split("\n")[2]  # the minimal escape is not through a link
+
+
+def test_probe_picks_its_minimal_payload_among_violations_and_lists_findings_after() -> None:
+    def attempt(p: TraversalPayload) -> Hit[TraversalPayload] | None:
+        if p.family == "null-byte":
+            return Hit(p, "HTTP 500", violation=False)
+        if p.family == "percent-encoded":
+            return Hit(p, "returned the canary")
+        return None
+
+    result = probe(traversal_corpus(["/s/canary.txt"], base="/s/base"),
+                   traversal_payloads(["/s/canary.txt"], base="/s/base"), attempt, examples=0)
+    assert not result.ok
+    assert result.minimal is not None and result.minimal.payload.family == "percent-encoded"
+    text = describe(result)
+    assert text.index("percent-encoded") < text.index("findings (1, not this check's bug class)")
+    assert "null-byte" in text.split("findings (")[1]
+
+    only_findings = probe(traversal_corpus(["/s/canary.txt"], base="/s/base", families=["null-byte"]),
+                          traversal_payloads(["/s/canary.txt"], base="/s/base"),
+                          attempt, examples=0)
+    assert only_findings.ok and only_findings.minimal is None
+    assert [h.payload.family for h in only_findings.findings] == ["null-byte"]
