@@ -1,146 +1,28 @@
-"""Draft claims from a review's markdown tables or from a SARIF file (CodeQL and others)."""
+"""Draft claims from a markdown review (see review.py) or a SARIF file (CodeQL and others)."""
 
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
 from .classify import guess_class
+from .draft import SEVERITY_HEADINGS, DraftClaim, slug, unique_ids
+from .review import parse_markdown
 
-SEVERITY_HEADINGS = {
-    "critical": "critical",
-    "major": "major",
-    "high": "major",
-    "medium": "minor",
-    "minor": "minor",
-    "low": "minor",
-    "nitpick": "nitpick",
-}
 SARIF_LEVELS = {"error": "critical", "warning": "major", "note": "minor", "none": "nitpick"}
-TITLE_COLUMNS = ("issue", "finding", "title", "problem", "description")
 
-
-@dataclass(frozen=True)
-class DraftClaim:
-    id: str
-    title: str
-    severity: str
-    source: str
-    file: str | None
-    line: int | None
-    reported_status: str | None
-    bug_class: str | None
-
-
-def slug(text: str, limit: int = 40) -> str:
-    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    if len(words) > limit:
-        words = words[:limit].rsplit("-", 1)[0]
-    return words.rstrip("-") or "finding"
-
-
-def _cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.strip().strip("|").split("|")]
-
-
-def _is_separator(line: str) -> bool:
-    return bool(re.fullmatch(r"\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?", line.strip()))
-
-
-def _strip_md(text: str) -> str:
-    """Drop code ticks and bold markers; code spans are kept literally (`__init__.py`)."""
-    text = text.strip()
-    code = re.fullmatch(r"`([^`]*)`", text)
-    if code:
-        return code.group(1).strip()
-    return re.sub(r"\*\*|`", "", text).strip()
-
-
-def parse_markdown(text: str, source_name: str) -> list[DraftClaim]:
-    """Every table row with an issue/title column and a file column becomes a draft claim."""
-    lines = text.splitlines()
-    drafts: list[DraftClaim] = []
-    severity = "major"
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        heading = re.match(r"^#+\s*(.*)", line)
-        if heading:
-            words = heading.group(1).lower()
-            for key, value in SEVERITY_HEADINGS.items():
-                if re.search(rf"\b{key}", words):
-                    severity = value
-                    break
-        if line.lstrip().startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
-            header = [h.lower() for h in _cells(line)]
-            title_col = next((header.index(c) for c in TITLE_COLUMNS if c in header), None)
-            file_col = header.index("file") if "file" in header else None
-            if title_col is not None and file_col is not None:
-                line_col = header.index("line") if "line" in header else None
-                status_col = header.index("status") if "status" in header else None
-                j = i + 2
-                while j < len(lines) and lines[j].lstrip().startswith("|"):
-                    row = _cells(lines[j])
-                    if len(row) == len(header):
-                        drafts.append(
-                            _draft_from_row(
-                                row,
-                                title_col,
-                                file_col,
-                                line_col,
-                                status_col,
-                                severity,
-                                f"{source_name}:{j + 1}",
-                            )
-                        )
-                    j += 1
-                i = j
-                continue
-        i += 1
-    return _unique(drafts)
-
-
-def _draft_from_row(
-    row: list[str],
-    title_col: int,
-    file_col: int,
-    line_col: int | None,
-    status_col: int | None,
-    severity: str,
-    source: str,
-) -> DraftClaim:
-    title = _strip_md(row[title_col])
-    file = _strip_md(row[file_col]) or None
-    raw_line = _strip_md(row[line_col]) if line_col is not None else ""
-    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
-    number = int(raw_line) if re.fullmatch(r"[0-9]{1,9}", raw_line) else None
-    status = row[status_col].strip() if status_col is not None else None
-    return DraftClaim(
-        id=slug(title),
-        title=title,
-        severity=severity,
-        source=source,
-        file=file if file and file.lower() not in ("null", "-", "–") else None,
-        line=number,
-        reported_status=status or None,
-        bug_class=guess_class(title, file or ""),
-    )
-
-
-def _unique(drafts: list[DraftClaim]) -> list[DraftClaim]:
-    seen: dict[str, int] = {}
-    out = []
-    for draft in drafts:
-        count = seen.get(draft.id, 0)
-        seen[draft.id] = count + 1
-        if count:
-            draft = DraftClaim(**{**draft.__dict__, "id": f"{draft.id}-{count + 1}"})
-        out.append(draft)
-    return out
+__all__ = [
+    "SARIF_LEVELS",
+    "SEVERITY_HEADINGS",
+    "DraftClaim",
+    "import_findings",
+    "parse_markdown",
+    "parse_sarif",
+    "slug",
+    "to_toml",
+]
 
 
 def parse_sarif(text: str, source_name: str) -> list[DraftClaim]:
@@ -170,7 +52,7 @@ def parse_sarif(text: str, source_name: str) -> list[DraftClaim]:
             drafts.append(
                 _draft_from_result(result, rules, f"{source_name}:runs[{r}].results[{n}]")
             )
-    return _unique(drafts)
+    return unique_ids(drafts)
 
 
 def _draft_from_result(
@@ -227,8 +109,9 @@ def import_findings(path: Path) -> list[DraftClaim]:
         drafts = parse_markdown(text, path.name)
     if not drafts:
         raise UserError(
-            "found no findings: expected markdown tables with 'Issue' and 'File' columns "
-            "(| # | Issue | File | Line | Status |) or a SARIF file with results",
+            "found no findings: expected a markdown review (tables with 'Issue' and 'File' "
+            "columns, '**File:** path:line' fields under headings, numbered headings or "
+            "'path:line' list items in a severity section) or a SARIF file with results",
             where=str(path),
         )
     return drafts
@@ -253,8 +136,7 @@ def to_toml(drafts: list[DraftClaim]) -> str:
         out.append(f"severity = {_toml_str(d.severity)}")
         out.append(f"source = {_toml_str(d.source)}")
         if d.file:
-            fix = f"{d.file}:{d.line}" if d.line else d.file
-            out.append(f"fix = [{_toml_str(fix)}]")
+            out.append(f"fix = [{', '.join(map(_toml_str, d.fix_locations()))}]")
         if d.reported_status:
             out.append(f"reported_status = {_toml_str(d.reported_status)}")
         if d.bug_class:

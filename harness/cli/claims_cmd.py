@@ -31,12 +31,15 @@ def claims_group() -> None:
     help="Write the drafts to this new file instead of stdout (never overwrites).",
 )
 def import_command(report: Path, out: Path | None) -> int:
-    """Draft claims from REPORT: review markdown tables or a SARIF file.
+    """Draft claims from REPORT: a review in markdown, or a SARIF file.
 
     \b
-    Markdown: tables with 'Issue' (or 'Title') and 'File' columns, such as
-      | # | Issue | File | Line | Status |
-    Severity comes from the nearest heading (Critical, Major, Minor, Nitpicks).
+    Markdown, read as the rendered document (code blocks are not headings):
+      tables with 'Issue' (or 'Title') and 'File' columns: | # | Issue | File | Line | Status |
+      '**File:** path:line' or '**Location**: path:line' fields under a heading;
+      numbered headings with a backticked path; 'path:line' bullets in a severity section.
+    Severity comes from a 'Severity:' field or column, else the nearest heading (Critical,
+    Major, High, P0, a red/orange/yellow mark...). Double-encoded UTF-8 is repaired.
     SARIF: one draft per result, at its file:line, severity from its level.
     Each draft carries a guessed `bug_class` and `draft = true` until you confirm it.
     """

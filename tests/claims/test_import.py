@@ -56,7 +56,10 @@ def test_seed_000_tables_round_trip(tmp_path: Path) -> None:
     assert severities == ["critical"] * 3 + ["major"] * 6 + ["minor"] * 4
     # Nitpick rows (| File | Issue | Type |) are drafted too.
     assert sum(1 for c in manifest.claims if c.severity.value == "nitpick") == 18
-    assert by_title["Missing `datetime` import causes runtime error".replace("`", "")].bug_class == "error_paths"
+    assert (
+        by_title["Missing `datetime` import causes runtime error".replace("`", "")].bug_class
+        == "error_paths"
+    )
     assert by_title["Path traversal vulnerability (CodeQL)"].bug_class == "path_traversal"
     # Every source points at the row's line in the report.
     lines = SEED.read_text().splitlines()
