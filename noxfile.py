@@ -73,10 +73,17 @@ def realworld(session: nox.Session) -> None:
     """Calibration (not CI: downloads sdists): verify real fixes in published packages.
 
     `nox -s realworld -- --case NAME` runs one case; `-- --selfcheck` confirms each case's tests
-    fail on the old release and pass on the new one, without the harness.
+    fail on the old release and pass on the new one, without the harness. `-- --packs [ARGS]`
+    runs the pack calibration suite instead (scenario checks against real services,
+    benchmarks/realworld/packs/), with the same --case, --check, --json and --cache flags.
     """
     _install(session)
-    session.run("python", "benchmarks/realworld/run.py", *session.posargs)
+    args = list(session.posargs)
+    if "--packs" in args:
+        args.remove("--packs")
+        session.run("python", "benchmarks/realworld/packs/run.py", *args)
+        return
+    session.run("python", "benchmarks/realworld/run.py", *args)
 
 
 @nox.session(python=PYTHON)

@@ -14,10 +14,10 @@ them for `verify` (see harness.outcome_plugin), and a direct caller can `collect
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict
 
@@ -83,7 +83,25 @@ def collect() -> Iterator[list[Finding]]:
     try:
         yield sink
     finally:
-        _collectors.remove(sink)
+        # By identity: two sinks with equal contents (both empty, say) are different blocks.
+        _collectors[:] = [s for s in _collectors if s is not sink]
+
+
+def listing(problems: Sequence[str], *, shown: int = 5, indent: str = "  ") -> list[str]:
+    """The lines a failure message ends with: its findings, after the violations it leads with."""
+    if not problems:
+        return []
+    lines = [f"{indent}findings ({len(problems)}, not this check's bug class):"]
+    lines += [f"{indent}  {p}" for p in problems[:shown]]
+    if len(problems) > shown:
+        lines.append(f"{indent}  ... and {len(problems) - shown} more")
+    return lines
+
+
+def fail_with(report: str, findings: Sequence[Finding]) -> NoReturn:
+    """Raise the violation `report`, its findings listed after it."""
+    __tracebackhide__ = True
+    raise AssertionError("\n".join([report, *listing([f.problem for f in findings])]))
 
 
 def fail_on(check: str, findings: list[Finding], mode: FindingMode) -> None:

@@ -82,10 +82,7 @@ class Case(BaseModel):
     @field_validator("deps")
     @classmethod
     def _deps(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for dep in value:
-            if not PIN.match(dep):
-                raise ValueError(f"{dep!r} is not pinned as NAME==VERSION")
-        return value
+        return check_pins(value)
 
     @field_validator("cleanup")
     @classmethod
@@ -130,8 +127,16 @@ def load_case(path: Path) -> Case:
         raise CaseError(f"{path}:{_line_of(text, field)}: {where}: {message}") from None
 
 
-def load_cases(directory: Path = CASES_DIR, names: list[str] | None = None) -> list[Case]:
-    """Every case in `directory` (sorted), or only `names`; unknown names are an error."""
+def check_pins(deps: tuple[str, ...]) -> tuple[str, ...]:
+    """`deps` when each is pinned as NAME==VERSION (a case must install the same every time)."""
+    for dep in deps:
+        if not PIN.match(dep):
+            raise ValueError(f"{dep!r} is not pinned as NAME==VERSION")
+    return deps
+
+
+def case_paths(directory: Path, names: list[str] | None = None) -> list[Path]:
+    """Every case file in `directory` (sorted), or only `names`; unknown names are an error."""
     paths = sorted(directory.glob("*.toml"))
     if names:
         known = {p.stem: p for p in paths}
@@ -139,4 +144,9 @@ def load_cases(directory: Path = CASES_DIR, names: list[str] | None = None) -> l
         if missing:
             raise CaseError(f"unknown case {', '.join(missing)} (known: {', '.join(known)})")
         paths = [known[n] for n in names]
-    return [load_case(p) for p in paths]
+    return paths
+
+
+def load_cases(directory: Path = CASES_DIR, names: list[str] | None = None) -> list[Case]:
+    """Every case in `directory` (sorted), or only `names`; unknown names are an error."""
+    return [load_case(p) for p in case_paths(directory, names)]

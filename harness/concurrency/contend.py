@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import shlex
 import socket
 import sqlite3
 import time
@@ -23,11 +24,13 @@ from urllib.parse import urlsplit
 
 from ..bindings import EffectCounter, HttpCall
 from ..errors import TargetError, UserError
+from ..findings import Finding, FindingMode, fail_on, fail_with, report_finding
 from .aio import AsyncRace, race_async
-from .attempts import Budget
+from .attempts import AttemptOutcome, Budget, run_attempts
 from .calls import Call, ContentionBinding, ObjectEffect, render
-from .lastbyte import HttpRace, HttpReply, HttpRequest, race_http
+from .lastbyte import HttpRace, HttpReply, HttpRequest, fire
 from .preempt import Preemption, TargetFiles
+from .report import format_failure
 from .result import Mode, RaceResult, Violation, WorkerResult
 from .threads import ThreadRace, race_threads
 
@@ -39,6 +42,9 @@ class Kind(StrEnum):
     SUCCESS = "success"
     CONFLICT = "conflict"
     UNEXPECTED = "unexpected"
+    #: Outside every contention check's bug class: a 5xx, a 429 the binding does not list, a
+    #: transport failure, an in-process exception. `contend` gives it to answers outside the race's bug class.
+    OUT_OF_CLASS = "out-of-class"
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class Answer:
     value: Any = None
     error: BaseException | None = None
     body: str = ""
+    #: The request this contender sent (HTTP only): the finding's curl line is built from it.
+    request: HttpRequest | None = None
 
     def describe(self) -> str:
         if self.status is not None:
@@ -82,6 +90,16 @@ class Round:
     @property
     def conflicts(self) -> int:
         return self.count(Kind.CONFLICT)
+
+    @property
+    def out_of_class(self) -> int:
+        """Contenders whose answer says nothing about the race (a 5xx, a 429, a reset)."""
+        return self.count(Kind.OUT_OF_CLASS)
+
+    @property
+    def decided(self) -> int:
+        """Contenders the target answered with a verdict on the contended call."""
+        return len(self.answers) - self.out_of_class
 
     def effects(self) -> int:
         if self.binding.effect is None:
@@ -116,13 +134,151 @@ def resolve_mode(binding: ContentionBinding, subject: Any) -> Mode:
     return mode
 
 
-def contend(name: str, binding: ContentionBinding, target: Target, judge: Judge) -> RaceResult:
-    """Race ``binding.call`` from ``binding.workers`` contenders until ``judge`` objects."""
+def _contend(
+    name: str,
+    binding: ContentionBinding,
+    target: Target,
+    judge: Judge,
+    precise: _Precision,
+) -> RaceResult:
     budget = Budget(seconds=binding.budget, max_attempts=binding.max_attempts)
     run = uuid.uuid4().hex[:10]
     if binding.is_http:
-        return _contend_http(name, binding, target, judge, budget, run)
-    return _contend_inprocess(name, binding, target, judge, budget, run)
+        return _contend_http(name, binding, target, judge, budget, run, precise)
+    return _contend_inprocess(name, binding, target, judge, budget, run, precise)
+
+
+# -- violations apart from findings -------------------------------------------------------------
+
+
+def is_out_of_class(answer: Answer) -> bool:
+    """An answer that says nothing about the race: a 5xx, a 429 (overload, a rate limiter), a
+    transport failure, an in-process exception carrying no 4xx status. Listed statuses never are."""
+    if answer.kind is not Kind.UNEXPECTED:
+        return False
+    if answer.status is not None:
+        return answer.status >= 500 or answer.status == 429
+    return True
+
+
+def curl_command(base_url: str, request: HttpRequest) -> str:
+    """A shell line that sends `request` once, so a reader can see the odd answer again."""
+    words = ["curl", "-s", "-i", "-X", request.method.upper()]
+    names = {k.lower() for k in request.headers}
+    for key, value in request.headers.items():
+        words += ["-H", f"{key}: {value}"]
+    if request.json is not None and request.body is None and "content-type" not in names:
+        words += ["-H", "Content-Type: application/json"]
+    body = request.payload()
+    if body:
+        words += ["--data-binary", body.decode("utf-8", "replace")]
+    return shlex.join([*words, base_url.rstrip("/") + request.path])
+
+
+def _label(answer: Answer) -> str:
+    if answer.status is not None:
+        return f"HTTP {answer.status}"
+    if answer.error is not None and answer.request is not None:
+        return f"no HTTP answer ({type(answer.error).__name__})"
+    if answer.error is not None:
+        return f"raised {type(answer.error).__name__}"
+    return "no answer"
+
+
+@dataclass
+class _Precision:
+    """What a precise run gathers across attempts: out-of-class answers grouped by kind, and
+    how many rounds had enough decided answers to test the check's sentence."""
+
+    contended: Callable[[Round], bool]
+    base_url: str | None = None
+    call: str = ""
+    answers: int = 0
+    rounds: int = 0
+    contended_rounds: int = 0
+    groups: dict[str, tuple[int, set[int], Answer]] = field(default_factory=dict)
+
+    def demote(self, answers: list[Answer]) -> list[Answer]:
+        return [
+            Answer(a.index, Kind.OUT_OF_CLASS, a.status, a.value, a.error, a.body, a.request)
+            if is_out_of_class(a)
+            else a
+            for a in answers
+        ]
+
+    def observe(self, round_: Round) -> None:
+        self.rounds += 1
+        self.answers += len(round_.answers)
+        for answer in round_.answers:
+            if answer.kind is Kind.OUT_OF_CLASS:
+                label = _label(answer)
+                count, attempts, example = self.groups.get(label, (0, set(), answer))
+                attempts.add(round_.attempt)
+                self.groups[label] = (count + 1, attempts, example)
+        if self.contended(round_):
+            self.contended_rounds += 1
+
+    def report(self, check: str, replay: str) -> list[Finding]:
+        found = []
+        for label, (count, attempts, example) in sorted(self.groups.items()):
+            if example.request is not None and self.base_url is not None:
+                repro = curl_command(self.base_url, example.request)
+            else:
+                repro = f"{replay}  # the call: {self.call}"
+            found.append(
+                report_finding(
+                    check,
+                    f"{count} of {self.answers} answers to {self.call} in {len(attempts)} of "
+                    f"{self.rounds} attempt(s) were {label} ({example.describe()[:160]}); not "
+                    "this check's bug class (a server error, an overload, a dropped call), so "
+                    "the race was judged on the other answers",
+                    repro,
+                )
+            )
+        return found
+
+
+def at_least_two_decided(round_: Round) -> bool:
+    """The default test of a round: two contenders got a verdict, so they really contended."""
+    return round_.decided >= 2
+
+
+def contend(
+    name: str,
+    binding: ContentionBinding,
+    target: Target,
+    judge: Judge,
+    *,
+    server_errors: FindingMode,
+    contended: Callable[[Round], bool] = at_least_two_decided,
+) -> RaceResult:
+    """Race ``binding.call`` from ``binding.workers`` contenders until ``judge`` objects.
+
+    It judges only the race: out-of-class answers (`is_out_of_class`: a 5xx, an unlisted 429,
+    a dropped call, an in-process crash) reach `judge` as ``Kind.OUT_OF_CLASS`` and are
+    reported as findings after the run, with a repro line; any other answer that is neither
+    success nor conflict (an unlisted 4xx, say) is a violation.
+
+    Raises AssertionError on a violation (its report first, the findings after it), when no
+    round was `contended` (out-of-class answers left too few verdicts to test the sentence), or
+    when ``server_errors == "fail"`` and there were findings.
+    """
+    __tracebackhide__ = True
+    precise = _Precision(contended, call=str(binding.call))
+    if binding.is_http:
+        precise.base_url = target.base_url
+    result = _contend(name, binding, target, judge, precise)
+    findings = precise.report(name, result.repro)
+    if result.failure is not None:
+        fail_with(format_failure(result), findings)
+    if findings and precise.contended_rounds == 0:
+        raise AssertionError(
+            f"{name}: could not judge the race: in {result.attempts} attempt(s) no round got "
+            f"enough verdicts, the other answers were out of class ({'; '.join(precise.groups)}); "
+            "see the findings"
+        )
+    fail_on(name, findings, server_errors)
+    return result
 
 
 def attempt_values(run: str, attempt: int) -> dict[str, Any]:
@@ -211,6 +367,7 @@ def _contend_http(
     judge: Judge,
     budget: Budget,
     run: str,
+    precise: _Precision,
 ) -> RaceResult:
     preflight(target)
     mode = resolve_mode(binding, None)
@@ -223,12 +380,6 @@ def _contend_http(
         per_attempt[attempt] = values
         return [_http_request(call, {**values, "worker": i}) for i in range(binding.workers)]
 
-    def check(attempt: int, replies: list[HttpReply]) -> Violation | None:
-        values = per_attempt.pop(attempt)
-        answers = [classify_reply(i, r, binding) for i, r in enumerate(replies)]
-        round_ = Round(attempt, values, answers, binding, target)
-        return unexpected_answers(round_) or judge(round_)
-
     health = getattr(getattr(target, "spec", None), "health", None)
     config = HttpRace(
         workers=binding.workers,
@@ -237,7 +388,33 @@ def _contend_http(
         seed=binding.seed,
         warmup=HttpRequest("GET", health) if health else None,
     )
-    return race_http(name, target.base_url, requests, check, config)
+    def attempt(number: int, seed: int) -> AttemptOutcome:
+        # race_http's loop, except that a contender left without an answer is one answer of
+        # the round (out of class) rather than a failure of the whole attempt.
+        batch = list(requests(number))
+        replies, _ = fire(
+            mode, target.base_url, batch, warmup=config.warmup, timeout=config.timeout
+        )
+        values = per_attempt.pop(number)
+        answers = [
+            Answer(i, Kind.UNEXPECTED, error=reply, request=request)
+            if isinstance(reply, BaseException)
+            else _with_request(classify_reply(i, reply, binding), request)
+            for i, (request, reply) in enumerate(zip(batch, replies, strict=True))
+        ]
+        round_ = Round(number, values, precise.demote(answers), binding, target)
+        precise.observe(round_)
+        return AttemptOutcome(unexpected_answers(round_) or judge(round_))
+
+    return run_attempts(
+        name, mode, attempt, seed=binding.seed, workers=binding.workers, budget=budget
+    )
+
+
+def _with_request(answer: Answer, request: HttpRequest) -> Answer:
+    return Answer(
+        answer.index, answer.kind, answer.status, answer.value, answer.error, answer.body, request
+    )
 
 
 def unexpected_answers(round_: Round) -> Violation | None:
@@ -345,6 +522,7 @@ def _contend_inprocess(
     judge: Judge,
     budget: Budget,
     run: str,
+    precise: _Precision,
 ) -> RaceResult:
     probe = fresh_subject(target)
     method_name = str(binding.call)
@@ -374,8 +552,9 @@ def _contend_inprocess(
         return values
 
     def judge_results(state: State, results: list[WorkerResult]) -> Violation | None:
-        answers = [classify_result(r, binding) for r in results]
+        answers = precise.demote([classify_result(r, binding) for r in results])
         round_ = Round(state.attempt, state.values, answers, binding, target, state.subject)
+        precise.observe(round_)
         return unexpected_answers(round_) or judge(round_)
 
     def args_for(state: State, index: int) -> tuple[list[Any], dict[str, Any]]:

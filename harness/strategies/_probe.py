@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from ..findings import report_finding
+from ..findings import listing, report_finding
 
 P = TypeVar("P")
 
@@ -153,19 +153,37 @@ def describe(result: ProbeResult[P], *, shown: int = 4) -> str:
     lines += [f"  also: {_line(h)}" for h in others[:shown]]
     if len(others) > shown:
         lines.append(f"  ... and {len(others) - shown} more")
-    findings = [h for h in result.findings if h is not minimal]
-    if findings:
-        lines.append(f"  findings ({len(result.findings)}, not this check's bug class):")
-        lines += [f"    {_line(h)}" for h in findings[:shown]]
-        if len(findings) > shown:
-            lines.append(f"    ... and {len(findings) - shown} more")
+    lines += listing([_line(h) for h in result.findings], shown=shown)
     return "\n".join(lines)
 
 
 def report_findings(check: str, result: ProbeResult[P]) -> None:
-    """Report each finding of a probe that passed (a failed one lists them in its message)."""
+    """Report each finding of a probe, whether it passed or not (a failed probe's message
+    lists them too, after its violations)."""
     for hit in result.findings:
         report_finding(check, _line(hit), hit.request)
+
+
+def send_twice(client: httpx.Client, request: httpx.Request, payload: P) -> httpx.Response | Hit[P]:
+    """Send `request`; a connection the server dropped after an earlier answer is retried once.
+
+    When the target does not answer twice in a row, returns a Hit: a finding if it still
+    answers a plain ``GET /`` (it drops bad input, as `http.server` does with a NUL byte), a
+    violation if it stopped answering (the payloads after it would prove nothing).
+    """
+    error: httpx.TransportError | None = None
+    for _ in range(2):
+        try:
+            return client.send(request)
+        except httpx.TransportError as exc:
+            error = exc
+    try:
+        client.get("/")
+    except httpx.TransportError:
+        return Hit(payload, f"no answer twice in a row ({error!r}), and the target stopped "
+                   "answering: did it crash?", curl(request))
+    return Hit(payload, f"no answer twice in a row ({error!r}); the target still answers "
+               "other requests", curl(request), violation=False)
 
 
 #: Request headers a repro command leaves out (httpx adds them itself).

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from harness.bindings import HttpCall, StatusSet
+from harness.findings import FindingPolicy, collect, fail_on, report_finding
 from harness.scenario import scenario
+from harness.strategies import curl
 from harness.targets.base import Target
 
+from ._http import request
 
-class QueryTokenBinding(BaseModel):
+CHECK = "authz.query_tokens_rejected"
+
+
+class QueryTokenBinding(FindingPolicy):
     """``call`` needs credentials; ``token`` is valid. Query parameters must not carry it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     call: HttpCall
     token: str = Field(min_length=1)
@@ -32,25 +36,36 @@ def tokens_in_the_query_string_are_rejected(binding: QueryTokenBinding, target: 
     """
     value = f"{binding.scheme} {binding.token}".strip()
     path = binding.call.path
-    with target.client(timeout=binding.timeout) as client:
-        ok = client.request(binding.call.method, path, headers={binding.header: value})
+    accepted: list[str] = []
+    with collect() as findings, target.client(timeout=binding.timeout) as client:
+        ok = request(client, binding.call.method, path, headers={binding.header: value})
         if ok.status_code not in binding.success:
             raise AssertionError(
-                f"authz.query_tokens_rejected: {binding.call} with the token in "
+                f"{CHECK}: {binding.call} with the token in "
                 f"{binding.header} answered {ok.status_code}; the binding's token must work "
                 "in the header for the check to mean anything")
-        anonymous = client.request(binding.call.method, path)
-        if anonymous.status_code not in binding.rejected:
+        anonymous = request(client, binding.call.method, path)
+        if anonymous.status_code >= 500:
+            # Not served either: the route needs credentials, it just fails badly without.
+            report_finding(CHECK, f"{binding.call} without any credential answered "
+                           f"{anonymous.status_code}", curl(anonymous.request))
+        elif anonymous.status_code not in binding.rejected:
             raise AssertionError(
-                f"authz.query_tokens_rejected: {binding.call} without any credential answered "
+                f"{CHECK}: {binding.call} without any credential answered "
                 f"{anonymous.status_code}, not one of {sorted(binding.rejected)}")
-        accepted = []
         for name in binding.params:
             for sent in (binding.token, value):
-                answer = client.request(binding.call.method, path, params={name: sent})
-                if answer.status_code not in binding.rejected:
-                    accepted.append(f"?{name}={sent!r} -> {answer.status_code}")
+                answer = request(client, binding.call.method, path, params={name: sent})
+                shown = f"?{name}={sent!r} -> {answer.status_code}"
+                if answer.status_code in binding.success:
+                    accepted.append(f"{shown}\n    repro: {curl(answer.request)}")
+                elif answer.status_code not in binding.rejected:
+                    # Not served, so not accepted; but neither the refusal the binding names.
+                    report_finding(CHECK, f"{binding.call} {shown}, neither a success nor one "
+                                   f"of {sorted(binding.rejected)}", curl(answer.request))
     if accepted:
         raise AssertionError(
-            f"authz.query_tokens_rejected: {binding.call} accepts a token in the query string, "
-            "where logs and proxies keep it\n  " + "\n  ".join(accepted))
+            f"{CHECK}: {binding.call} accepts a token in the query string, "
+            "where logs and proxies keep it\n  " + "\n  ".join(accepted)
+            + "".join(f"\n  finding: {f.problem}" for f in findings))
+    fail_on(CHECK, findings, binding.server_errors)

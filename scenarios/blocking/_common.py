@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,3 +35,15 @@ class Request(BaseModel):
         if self.json_body is not None:
             out["json"] = self.json_body
         return out
+
+
+def describe_call(request: Request, base_url: str) -> str:
+    """A curl line for `request` against `base_url` (the repro of a finding)."""
+    words = ["curl", "-s", "-X", request.call.method]
+    for name, value in request.headers.items():
+        words += ["-H", f"{name}: {value}"]
+    if request.json_body is not None:
+        words += ["-H", "content-type: application/json", "--data-binary",
+                  json.dumps(request.json_body)]
+    return " ".join(shlex.quote(w) for w in
+                    [*words, base_url.rstrip("/") + request.call.render(request.values)])

@@ -11,12 +11,15 @@ from pydantic import Field, model_validator
 
 from harness.blocking import LoopLagMeter, loop_of
 from harness.errors import UserError
+from harness.findings import FindingMode, collect, fail_on, report_finding
 from harness.leaks import injected, slow_by
 from harness.leaks.probe import rerun_command
 from harness.scenario import scenario
 from harness.targets.base import Target
 
 from ._common import Request, Slowdown
+
+CHECK = "blocking.event_loop_lag"
 
 
 class EventLoopLagBinding(Request):
@@ -31,6 +34,9 @@ class EventLoopLagBinding(Request):
     slow: Slowdown | None = None
     #: Heartbeat period (seconds).
     interval: float = Field(default=0.005, gt=0, le=1)
+    #: "report": 5xx answers and transport errors under load are findings beside the lag;
+    #: "fail": they fail the check too.
+    server_errors: FindingMode = "report"
 
     @model_validator(mode="after")
     def _enough_requests(self) -> EventLoopLagBinding:
@@ -86,30 +92,38 @@ def event_loop_keeps_ticking_under_load(binding: EventLoopLagBinding, target: Ta
             lag = meter.stop()
     done = len(statuses) + len(errors)
     if done != binding.requests:
-        raise AssertionError(f"blocking.event_loop_lag: {done} of {binding.requests} requests "
+        raise AssertionError(f"{CHECK}: {done} of {binding.requests} requests "
                              "finished; the load did not run as bound")
     server_errors = [s for s in statuses if s >= 500]
     value = lag.stat(binding.statistic)
-    if value <= binding.threshold and not errors and not server_errors:
-        return
+    with collect() as findings:
+        if errors or server_errors:
+            # A failing request is not lag: the loop kept ticking or it did not, either way.
+            report_finding(
+                CHECK, f"{len(errors)} transport error(s) and {len(server_errors)} 5xx "
+                f"answer(s) among {binding.requests} × {binding.call} under load"
+                + (f": {errors[0]}" if errors else ""), rerun_command())
     slow = (f" with {binding.slow.at} slowed by {binding.slow.seconds * 1000:.0f} ms per call"
             if binding.slow else "")
-    lines: list[Any] = []
     if value > binding.threshold:
-        lines.append(
-            f"blocking.event_loop_lag: the event loop stalled: lag {binding.statistic} "
+        lines: list[Any] = [
+            f"{CHECK}: the event loop stalled: lag {binding.statistic} "
             f"{value * 1000:.0f} ms > threshold {binding.threshold * 1000:.0f} ms while "
             f"{binding.concurrency} × {binding.call} ran at once{slow}: a synchronous call "
-            "is running on the event loop thread")
+            "is running on the event loop thread"]
         stalls = lag.top_stalls()
         if stalls:
             lines.append("  where the loop thread was during the longest stalls:")
             lines.extend(f"    {s}" for s in stalls)
-    else:
-        lines.append(f"blocking.event_loop_lag: {binding.call} failed under load")
-    lines.append(f"  {lag.describe()}")
-    if errors or server_errors:
-        lines.append(f"  {len(errors)} transport error(s), {len(server_errors)} 5xx answer(s)"
-                     + (f": {errors[0]}" if errors else ""))
-    lines.append(f"  repro: {rerun_command()}")
-    raise AssertionError("\n".join(lines))
+        lines.append(f"  {lag.describe()}")
+        lines.extend(f"  finding: {f.problem}" for f in findings)
+        lines.append(f"  repro: {rerun_command()}")
+        raise AssertionError("\n".join(lines))
+    if len(server_errors) + len(errors) == binding.requests:
+        # Nothing answered below 500: the handler the sentence is about may never have run.
+        raise AssertionError(
+            f"{CHECK}: every one of {binding.requests} × {binding.call} failed "
+            f"({len(errors)} transport error(s), {len(server_errors)} 5xx), so the load never "
+            "ran the handler and the loop's lag proves nothing\n"
+            f"  {lag.describe()}\n  repro: {rerun_command()}")
+    fail_on(CHECK, findings, binding.server_errors)

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlencode
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.bindings import HttpCall
+from harness.concurrency.contend import curl_command
+from harness.concurrency.lastbyte import HttpRequest
 from harness.errors import UserError
+from harness.findings import FindingMode, fail_on, report_finding
 from harness.scenario import scenario
 from harness.targets.base import Target
 from scenarios.injection._seed import run_statements
@@ -35,14 +40,19 @@ class PaginationBinding(BaseModel):
     #: Query parameters of the call, e.g. {limit = "100000"} to ask for more than the cap.
     params: dict[str, str] = Field(default_factory=dict)
     timeout: float = Field(default=10.0, gt=0)
+    #: A 5xx is reported as a finding (and the fetched rows still judged); "fail" fails the
+    #: check on it even when the rows were bounded.
+    server_errors: FindingMode = "report"
 
 
 def _items(body: Any, field: str | None, what: str) -> list[Any]:
     value = body.get(field) if field is not None and isinstance(body, dict) else body
     if not isinstance(value, list):
         keys = sorted(body) if isinstance(body, dict) else type(body).__name__
-        raise UserError(f"binding.items_field={field!r}: {what} has no list there ({keys})",
-                        where="binding.items_field")
+        raise UserError(
+            f"binding.items_field={field!r}: {what} has no list there ({keys})",
+            where="binding.items_field",
+        )
     return value
 
 
@@ -52,33 +62,73 @@ def list_answers_one_bounded_page(binding: PaginationBinding, target: Target) ->
     trace = target.spec.env.get(dbtrace.ENV)
     if not trace or not os.path.exists(trace):
         raise UserError(
-            "target: no DB trace file; the target must run under the tracer", where="target",
+            "target: no DB trace file; the target must run under the tracer",
+            where="target",
             hint="command = '{python} -m scenarios.invariants.dbtrace -m uvicorn app:app "
-            "--port {port}' with env FIXGUARD_DBTRACE=/path/to/trace")
+            "--port {port}' with env FIXGUARD_DBTRACE=/path/to/trace",
+        )
     if binding.setup_sql:
         if not binding.dsn:
             raise UserError("binding.setup_sql needs binding.dsn", where="binding.dsn")
         run_statements(binding.dsn, binding.setup_sql)
-    offset = os.path.getsize(trace)
-    with target.client(timeout=binding.timeout) as client:
-        response = binding.call.send(client, binding.values, params=binding.params)
-    rows, size, fetches = dbtrace.read(str(trace), offset)
-    if response.status_code >= 400:
-        raise AssertionError(f"bounds.list_is_paginated: {binding.call} answered "
-                             f"{response.status_code}: {response.text[:200]!r}")
+    limit = binding.page_size + 1 if binding.max_rows is None else binding.max_rows
+    response, rows, too_many = _call(binding, target, str(trace), binding.params, limit)
+    if response.status_code >= 500:
+        path = binding.call.render(binding.values)
+        if binding.params:
+            path += "?" + urlencode(binding.params)
+        finding = report_finding(
+            "bounds.list_is_paginated",
+            f"{binding.call} answered {response.status_code}: {response.text[:160]!r}",
+            curl_command(target.base_url, HttpRequest(binding.call.method, path)),
+        )
+        # Fetching every row and then failing (a timeout serialising them) is still this
+        # check's bug, and is judged first.
+        if rows > limit:
+            raise AssertionError(
+                f"bounds.list_is_paginated: {binding.call} is not paginated: {too_many}, and "
+                f"then answered {response.status_code}. Page in the query (LIMIT with a cursor "
+                f"or offset), not after fetching.\n  finding: {finding.problem}"
+            )
+        fail_on("bounds.list_is_paginated", [finding], binding.server_errors)
+    if 400 <= response.status_code < 500 and binding.params and rows <= limit:
+        # Refusing an oversized ask (limit=100000 -> 422) keeps the list bounded: judge the
+        # call without the params instead, so that a service refusing everything still fails.
+        response, rows, too_many = _call(binding, target, str(trace), {}, limit)
+    if response.status_code >= 400:  # no list to judge: never a pass
+        raise AssertionError(
+            f"bounds.list_is_paginated: {binding.call} answered "
+            f"{response.status_code}: {response.text[:200]!r}"
+        )
     items = _items(response.json(), binding.items_field, str(binding.call))
     if not items:
-        raise UserError(f"binding.setup_sql: {binding.call} listed nothing; seed more than "
-                        f"page_size={binding.page_size} rows first", where="binding.setup_sql")
-    limit = binding.page_size + 1 if binding.max_rows is None else binding.max_rows
+        raise UserError(
+            f"binding.setup_sql: {binding.call} listed nothing; seed more than "
+            f"page_size={binding.page_size} rows first",
+            where="binding.setup_sql",
+        )
     problems = []
     if len(items) > binding.page_size:
-        problems.append(f"answered {len(items)} items, more than the page size "
-                        f"{binding.page_size}")
+        problems.append(f"answered {len(items)} items, more than the page size {binding.page_size}")
     if rows > limit:
-        problems.append(f"fetched {rows} rows (~{size} bytes in {fetches} fetch call(s)) from the "
-                        f"database, more than {limit}")
+        problems.append(too_many)
     if problems:
         raise AssertionError(
-            f"bounds.list_is_paginated: {binding.call} is not paginated: " + "; ".join(problems)
-            + ". Page in the query (LIMIT with a cursor or offset), not after fetching.")
+            f"bounds.list_is_paginated: {binding.call} is not paginated: "
+            + "; ".join(problems)
+            + ". Page in the query (LIMIT with a cursor or offset), not after fetching."
+        )
+
+
+def _call(binding: PaginationBinding, target: Target, trace: str, params: dict[str, str],
+          limit: int) -> tuple[httpx.Response, int, str]:
+    """Send the call; its answer, the rows it fetched, and how to say they were too many."""
+    offset = os.path.getsize(trace)
+    with target.client(timeout=binding.timeout) as client:
+        response = binding.call.send(client, binding.values, params=params)
+    rows, size, fetches = dbtrace.read(trace, offset)
+    too_many = (
+        f"fetched {rows} rows (~{size} bytes in {fetches} fetch call(s)) from the "
+        f"database, more than {limit}"
+    )
+    return response, rows, too_many

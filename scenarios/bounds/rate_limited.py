@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.bindings import HttpCall, StatusSet
+from harness.concurrency.contend import curl_command
+from harness.concurrency.lastbyte import HttpRequest
+from harness.findings import FindingMode, fail_on, fail_with, report_finding
 from harness.scenario import scenario
 from harness.targets.base import Target
 
@@ -34,6 +38,9 @@ class RateLimitBinding(BaseModel):
     limited: StatusSet = frozenset({429})
     #: Requests past `limit` that may still pass (a limiter that counts loosely).
     slack: int = Field(default=0, ge=0)
+    #: A 5xx (unless listed in `success` or `limited`) is a finding, neither served nor
+    #: limited; "fail" fails the check on it too.
+    server_errors: FindingMode = "report"
 
     @model_validator(mode="after")
     def _burst_over_limit(self) -> RateLimitBinding:
@@ -68,21 +75,61 @@ def burst_past_the_limit_is_refused_and_others_are_served(
             codes.append(_send(binding, client, greedy))
             if i == binding.limit and binding.client_header is not None:
                 other = _send(binding, client, polite)
+
+    def server_error(code: int) -> bool:
+        # A 5xx neither served the request nor limited it: it says nothing about the limit.
+        return code >= 500 and code not in binding.success and code not in binding.limited
+
     problems = []
-    early = [c for c in codes[: binding.limit] if c not in binding.success]
+    early = [c for c in codes[: binding.limit] if c not in binding.success and not server_error(c)]
     if early:
-        problems.append(f"within the limit it already answered {early} (the limit is "
-                        f"{binding.limit}, or the call itself fails)")
-    late = codes[binding.limit + binding.slack:]
-    passed = [c for c in late if c not in binding.limited]
+        problems.append(
+            f"within the limit it already answered {early} (the limit is "
+            f"{binding.limit}, or the call itself fails)"
+        )
+    late = codes[binding.limit + binding.slack :]
+    judged = [c for c in late if not server_error(c)]
+    passed = [c for c in judged if c not in binding.limited]
     if passed:
-        problems.append(f"{len(passed)} of the {len(late)} requests past the limit were not "
-                        f"limited (answers {sorted(set(passed))}, want {sorted(binding.limited)})")
-    if other is not None and other not in binding.success:
-        problems.append(f"another client sent one request during the burst and got {other}: "
-                        "the limit is not per client")
+        problems.append(
+            f"{len(passed)} of the {len(late)} requests past the limit were not "
+            f"limited (answers {sorted(set(passed))}, want {sorted(binding.limited)})"
+        )
+    elif not judged:
+        problems.append(
+            f"could not judge the limit: all {len(late)} requests past it got a "
+            "server error (see the findings)"
+        )
+    if other is not None and other not in binding.success and not server_error(other):
+        problems.append(
+            f"another client sent one request during the burst and got {other}: "
+            "the limit is not per client"
+        )
+    odd = [c for c in [*codes, *([other] if other is not None else [])] if server_error(c)]
+    findings = []
+    if odd:
+        path = binding.call.render(binding.values)
+        if binding.params:
+            path += "?" + urlencode(binding.params)
+        headers = dict(binding.headers)
+        if binding.client_header is not None:
+            headers[binding.client_header] = greedy
+        repro = curl_command(
+            target.base_url,
+            HttpRequest(binding.call.method, path, headers=headers, json=binding.json_body),
+        )
+        findings.append(
+            report_finding(
+                "bounds.rate_limited",
+                f"{len(odd)} of {len(codes) + (other is not None)} requests got a server error "
+                f"({sorted(set(odd))}): not a missing limit, so they were left out of the verdict",
+                repro,
+            )
+        )
     if problems:
-        raise AssertionError(
+        fail_with(
             f"bounds.rate_limited: {binding.call} with a burst of {burst} from one client "
-            f"(limit {binding.limit}): " + "; ".join(problems)
-            + f"\n  answers in order: {codes}")
+            f"(limit {binding.limit}): " + "; ".join(problems) + f"\n  answers in order: {codes}",
+            findings,
+        )
+    fail_on("bounds.rate_limited", findings, binding.server_errors)

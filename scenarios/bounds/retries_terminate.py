@@ -11,6 +11,9 @@ import httpx
 from pydantic import Field
 
 from harness.bindings import StatusSet
+from harness.concurrency.contend import curl_command
+from harness.concurrency.lastbyte import HttpRequest
+from harness.findings import Finding, FindingMode, fail_on, report_finding
 from harness.leaks import StubUpstream
 from harness.scenario import scenario
 from harness.targets.base import Target
@@ -30,13 +33,17 @@ class RetriesBinding(UpstreamRequest):
     methods: tuple[str, ...] = ()
     #: Answers that count as giving up properly (default: any).
     expect: StatusSet | None = None
+    #: A dropped connection instead of an answer is a finding (the call did end); "fail"
+    #: fails the check on it too.
+    server_errors: FindingMode = "report"
 
 
 @scenario("bounds.retries_terminate", binding=RetriesBinding)
 def retries_end_within_the_configured_attempts(binding: RetriesBinding, target: Target) -> None:
     """The call answers within `bound` seconds, after at most `max_attempts` upstream requests."""
-    with StubUpstream(status=binding.status, host=binding.upstream_host,
-                      port=binding.upstream_port) as stub:
+    with StubUpstream(
+        status=binding.status, host=binding.upstream_host, port=binding.upstream_port
+    ) as stub:
 
         def attempts() -> int:
             if not binding.methods:
@@ -49,8 +56,9 @@ def retries_end_within_the_configured_attempts(binding: RetriesBinding, target: 
 
             def send() -> None:
                 try:
-                    outcome["response"] = binding.call.send(client, binding.values,
-                                                            **binding.kwargs())
+                    outcome["response"] = binding.call.send(
+                        client, binding.values, **binding.kwargs()
+                    )
                 except BaseException as exc:  # handed to the checking thread
                     outcome["error"] = exc
 
@@ -65,20 +73,49 @@ def retries_end_within_the_configured_attempts(binding: RetriesBinding, target: 
                     f"bounds.retries_terminate: {binding.call} was still retrying after "
                     f"{took:.1f}s: {made} attempts against an upstream that always answers "
                     f"{binding.status} (at most {binding.max_attempts} allowed). An unbounded "
-                    "retry loop: stop after a maximum number of attempts.")
-    if "error" in outcome:
-        raise outcome["error"]
-    response: httpx.Response = outcome["response"]
+                    "retry loop: stop after a maximum number of attempts."
+                )
+    error = outcome.get("error")
+    findings: list[Finding] = []
+    if error is not None:
+        if not isinstance(error, httpx.TransportError):
+            raise error
+        # The call ended, without an answer: the bound held; how it ended is a finding.
+        findings.append(
+            report_finding(
+                "bounds.retries_terminate",
+                f"{binding.call} ended after {made} attempts in {took:.1f}s without an answer "
+                f"({type(error).__name__}: {error}): the retries stopped, but the caller got a "
+                "dropped connection",
+                curl_command(
+                    target.base_url,
+                    HttpRequest(
+                        binding.call.method,
+                        binding.call.render(binding.values),
+                        headers=binding.headers,
+                        json=binding.json_body,
+                    ),
+                ),
+            )
+        )
+    response: httpx.Response | None = outcome.get("response")
+    answered = f"answered {response.status_code}" if response is not None else "no answer"
     if made == 0:
         raise AssertionError(
             f"bounds.retries_terminate: {binding.call} never called the upstream at "
-            f"{binding.upstream} (answered {response.status_code}); is the target configured "
-            "with that address?")
+            f"{binding.upstream} ({answered}); is the target configured "
+            "with that address?"
+        )
     if made > binding.max_attempts:
         raise AssertionError(
             f"bounds.retries_terminate: {binding.call} made {made} attempts in {took:.1f}s, "
-            f"more than the configured {binding.max_attempts}")
+            f"more than the configured {binding.max_attempts}"
+        )
+    fail_on("bounds.retries_terminate", findings, binding.server_errors)
+    if response is None:
+        return
     if binding.expect is not None and response.status_code not in binding.expect:
         raise AssertionError(
             f"bounds.retries_terminate: {binding.call} gave up after {made} attempts but "
-            f"answered {response.status_code}, expected one of {sorted(binding.expect)}")
+            f"answered {response.status_code}, expected one of {sorted(binding.expect)}"
+        )

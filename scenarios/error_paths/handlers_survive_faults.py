@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from harness.bindings import HttpCall
 from harness.errors import UserError
+from harness.findings import FindingPolicy, collect, fail_on, report_finding
+from harness.leaks.probe import rerun_command
 from harness.scenario import scenario
 from harness.targets.base import Target
 from harness.targets.inprocess import import_object
@@ -27,10 +29,14 @@ from ._source import Handler, code_span, handlers_of
 
 #: Broad handler types are driven with this concrete exception instead.
 _BROAD = (BaseException, Exception)
+CHECK = "error_paths.handlers_survive_faults"
 
 
-class HandlerFaultsBinding(BaseModel):
-    """The functions whose except branches to drive, the dependencies to break, how to call."""
+class HandlerFaultsBinding(FindingPolicy):
+    """The functions whose except branches to drive, the dependencies to break, how to call.
+
+    An exception of another type raised by accident on an except branch (implicitly chained
+    to the fault, not ``raise ... from``) is a finding (server_errors), not a violation."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -287,6 +293,22 @@ class _Escape:
                 return exc
         return None
 
+    def other_error(self, instance: BaseException | None,
+                    names: tuple[str, ...]) -> BaseException | None:
+        """An exception outside `names` that an except branch raised by accident while
+        `instance` was being handled: implicitly chained to it, and not an HTTP answer."""
+        for i, exc in enumerate(self.chain):
+            if exc is instance or not any(later is instance for later in self.chain[i + 1:]):
+                continue
+            if any(c.__name__ in names for c in type(exc).__mro__):
+                continue
+            deliberate = exc.__cause__ is not None or exc.__suppress_context__ \
+                or isinstance(getattr(exc, "status_code", None), int) \
+                or type(exc).__module__ == "fixguard.injected"
+            if not deliberate:
+                return exc
+        return None
+
 
 def _where(exc: BaseException) -> str:
     frames = list(_frames(exc.__traceback__))
@@ -316,6 +338,35 @@ def every_except_branch_runs_without_name_errors(
                             "itself undefined (NameError when the try body raises)")
     faults = _fault_types(binding, handlers)
     runs: list[_Run] = []
+    with collect() as findings:
+        _run_faults(binding, target, faults, handlers, spans, runs, problems)
+    reached = {(h.file, h.line) for run in runs for h in run.reached}
+    unreached = [h for h, _ in handlers if (h.file, h.line) not in reached
+                 and f"{h.file.rsplit('/', 1)[-1]}:{h.line}" not in binding.allow_unreached]
+    for handler in unreached:
+        problems.append(f"never reached: {handler.label} (no fault from "
+                        f"{', '.join(binding.dependencies)} got there; bind the dependency it "
+                        "guards, or list it in allow_unreached)")
+    never_called = [r.dependency for r in runs if r.calls == 0]
+    if never_called and unreached:
+        problems.append("dependencies never called by the driver: "
+                        + ", ".join(sorted(set(never_called))))
+    if problems:
+        tried = ", ".join(f.__name__ for f in faults)
+        raise AssertionError(
+            f"{CHECK}: except branches that fail or never run "
+            f"(faults tried: {tried})\n  " + "\n  ".join(problems)
+            + "".join(f"\n  finding: {f.problem}" for f in findings)
+        )
+    fail_on(CHECK, findings, binding.server_errors)
+
+
+def _run_faults(binding: HandlerFaultsBinding, target: Target,
+                faults: list[type[BaseException]], handlers: list[tuple[Handler, Any]],
+                spans: dict[str, tuple[str, int, int]], runs: list[_Run],
+                problems: list[str]) -> None:
+    """Each dependency raises each fault in turn while the driver runs; fills `runs` and
+    `problems`, and reports what is wrong but not this check's sentence."""
     for dependency in binding.dependencies:
         for fault in faults:
             run = _Run(dependency, fault)
@@ -331,25 +382,16 @@ def every_except_branch_runs_without_name_errors(
             escaped = next((found for e in escapes
                             if (found := e.name_error(run.instance, binding.escapes)) is not None),
                            None)
+            other = next((found for e in escapes
+                          if (found := e.other_error(run.instance, binding.escapes)) is not None),
+                         None)
+            if escaped is None and other is not None:
+                where = ", ".join(h.label for h in run.reached) or "a handler"
+                report_finding(CHECK, f"{fault.__name__} from {dependency}: "
+                               f"{type(other).__name__}: {other} was raised while handling it in "
+                               f"{where}, at {_where(other)}", rerun_command())
             if escaped is not None:
                 where = ", ".join(h.label for h in run.reached) or "a handler"
                 problems.append(
                     f"{fault.__name__} from {dependency}: {type(escaped).__name__}: {escaped} "
                     f"escaped from {where}, raised at {_where(escaped)}")
-    reached = {(h.file, h.line) for run in runs for h in run.reached}
-    unreached = [h for h, _ in handlers if (h.file, h.line) not in reached
-                 and f"{h.file.rsplit('/', 1)[-1]}:{h.line}" not in binding.allow_unreached]
-    for handler in unreached:
-        problems.append(f"never reached: {handler.label} (no fault from "
-                        f"{', '.join(binding.dependencies)} got there; bind the dependency it "
-                        "guards, or list it in allow_unreached)")
-    never_called = [r.dependency for r in runs if r.calls == 0]
-    if never_called and unreached:
-        problems.append("dependencies never called by the driver: "
-                        + ", ".join(sorted(set(never_called))))
-    if problems:
-        tried = ", ".join(f.__name__ for f in faults)
-        raise AssertionError(
-            "error_paths.handlers_survive_faults: except branches that fail or never run "
-            f"(faults tried: {tried})\n  " + "\n  ".join(problems)
-        )

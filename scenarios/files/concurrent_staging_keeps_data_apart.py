@@ -9,21 +9,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from harness.concurrency.attempts import Budget
 from harness.concurrency.report import assert_holds
 from harness.concurrency.result import Mode, Violation, WorkerResult
 from harness.concurrency.threads import ThreadRace, race_threads
+from harness.findings import FindingPolicy, collect, fail_on, report_finding
+from harness.leaks.probe import rerun_command
 from harness.scenario import scenario
 from harness.targets.base import Target
 from scenarios.invariants._inprocess import attribute
 
+CHECK = "files.concurrent_staging_keeps_data_apart"
 
-class StagingBinding(BaseModel):
-    """``call(data) -> result`` stages `data` in a temp file; `result` must come from `data` alone."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class StagingBinding(FindingPolicy):
+    """``call(data) -> result`` stages `data` in a temp file; `result` must come from `data` alone.
+
+    A worker's exception is a violation when the same call alone succeeds (only concurrency
+    breaks it); one the call raises alone too, and staged files left behind, are findings."""
 
     #: Attribute of the target object, called with one bytes argument.
     call: str
@@ -73,32 +78,69 @@ def every_concurrent_call_gets_back_only_its_own_data(
     def work(inputs: list[bytes], index: int) -> Any:
         return call(inputs[index])
 
+    #: Exception type -> what the call raised alone too; reported once after the run.
+    alone: dict[str, str] = {}
+    left_behind: list[str] = []
+
     def check(inputs: list[bytes], results: list[WorkerResult]) -> Violation | None:
         wrong = []
+        raised = []
         for r in results:
             if r.error is not None:
-                continue  # reported by the runner as an unexpected worker error
+                try:
+                    call(inputs[r.index])
+                except Exception as again:  # it fails without any other call: not a mix-up
+                    alone.setdefault(type(again).__name__,
+                                     f"{binding.call}(data) raised {type(again).__name__}: "
+                                     f"{again} with no other call running")
+                    continue
+                raised.append(r)
+                continue
             want = expect(inputs[r.index]) if expect else inputs[r.index]
             if r.value != want:
                 wrong.append(f"worker {r.index}: got {_digest(r.value)} "
                              f"({len(r.value) if isinstance(r.value, bytes) else '?'} bytes), "
                              f"expected {_digest(want)}")
-        left = sorted(os.listdir(staging)) if staging else []
-        if not wrong and not left:
+        if staging:
+            # Leftovers are a cleanup bug, not a mix-up; cleared so each attempt starts empty.
+            for name in sorted(os.listdir(staging)):
+                left_behind.append(name)
+                path = os.path.join(staging, name)
+                if os.path.isfile(path):
+                    os.unlink(path)
+        if raised:
+            first = raised[0].error
+            kinds = sorted({type(r.error).__name__ for r in raised})
+            return Violation(
+                what=(f"{len(raised)} of {len(results)} workers raised {', '.join(kinds)}, "
+                      "which the same call alone does not: concurrent calls share what they "
+                      "stage"),
+                observed={"worker_errors": len(raised)},
+                expected={"worker_errors": 0},
+                details=(f"worker {raised[0].index}: {type(first).__name__}: {first}",
+                         *wrong[:5]),
+            )
+        if not wrong:
             return None
         return Violation(
             what=(f"{len(wrong)} of {len(results)} concurrent calls got data that is not their "
-                  "own: they staged it at one predictable shared path") if wrong else
-                 f"staged files were left behind: {left[:5]}",
-            observed={"corrupted": len(wrong), "left_behind": len(left)},
-            expected={"corrupted": 0, "left_behind": 0},
+                  "own: they staged it at one predictable shared path"),
+            observed={"corrupted": len(wrong)},
+            expected={"corrupted": 0},
             details=tuple(wrong[:6]),
         )
 
-    with _private_tempdir(binding.private_tmp) as staging:
+    with collect() as findings, _private_tempdir(binding.private_tmp) as staging:
         result = race_threads(
-            "files.concurrent_staging_keeps_data_apart", setup, work, check,
+            CHECK, setup, work, check,
             ThreadRace(workers=binding.workers, mode=Mode.BARRIER, seed=binding.seed,
-                       budget=Budget(seconds=binding.budget)),
+                       budget=Budget(seconds=binding.budget),
+                       expected_errors=(Exception,)),
         )
+        for problem in alone.values():
+            report_finding(CHECK, problem, rerun_command())
+        if left_behind:
+            report_finding(CHECK, f"staged files were left behind: "
+                           f"{sorted(set(left_behind))[:5]}", rerun_command())
     assert_holds(result)
+    fail_on(CHECK, findings, binding.server_errors)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.bindings import HttpCall, StatusSet
 from harness.concurrency.calls import ContentionBinding, Effect, _http_or_method, render
-from harness.concurrency.contend import count_effect, fresh_subject, preflight
+from harness.concurrency.contend import count_effect, curl_command, fresh_subject, preflight
 from harness.concurrency.lastbyte import HttpRequest, send_raw
+from harness.concurrency.report import format_failure
+from harness.concurrency.result import RaceResult
 from harness.errors import UserError
+from harness.findings import FindingMode, fail_on, fail_with, report_finding
 from harness.targets.base import Target
 
 
@@ -49,6 +52,9 @@ class IdempotencyBinding(BaseModel):
     budget: float = Field(default=2.0, gt=0, le=600)
     max_attempts: int = Field(default=100, ge=1)
     seed: int | None = None
+    #: A 5xx or an unlisted 429 is a finding, never a duplicate or a stored answer; "fail" fails
+    #: the check on it too.
+    server_errors: FindingMode = "report"
 
     @field_validator("call", mode="before")
     @classmethod
@@ -102,6 +108,8 @@ class IdempotencyBinding(BaseModel):
 class Reply:
     status: int
     body: Any
+    #: How to send the request again (a curl line, or the in-process call); not compared.
+    repro: str = field(default="", compare=False)
 
     def show(self) -> str:
         return f"{self.status} {str(self.body)[:160]}"
@@ -114,6 +122,8 @@ class Sender:
         self.binding = binding
         self.target = target
         self.run = uuid.uuid4().hex[:10]
+        #: Out-of-class replies met so far: (what was sent, the reply).
+        self.odd: list[tuple[str, Reply]] = []
         if binding.is_http:
             preflight(target)
             self.service: Any = None
@@ -147,20 +157,21 @@ class Sender:
                 body = reply.json()
             except ValueError:
                 body = reply.text
-            return Reply(reply.status, body)
+            return Reply(reply.status, body, curl_command(self.target.base_url, request))
         args = render(b.args, {"idempotency_key": idem_key, "payload": payload})
+        shown = f"{type(self.service).__name__}.{b.call}({', '.join(map(repr, args))})"
         try:
             result = getattr(self.service, str(b.call))(*args)
         except Exception as exc:
             status = getattr(exc, "status_code", None)
             if isinstance(status, int) and 100 <= status <= 599:  # an HTTPException and kin
-                return Reply(status, {"detail": getattr(exc, "detail", str(exc))})
-            return Reply(500, f"raised {type(exc).__name__}: {exc}")
+                return Reply(status, {"detail": getattr(exc, "detail", str(exc))}, shown)
+            return Reply(500, f"raised {type(exc).__name__}: {exc}", shown)
         if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], int):
-            return Reply(result[0], result[1])
+            return Reply(result[0], result[1], shown)
         status = getattr(result, "status_code", None)
         if isinstance(status, int):
-            return Reply(status, getattr(result, "body", None))
+            return Reply(status, getattr(result, "body", None), shown)
         raise UserError(
             f"binding.call={b.call!r}: returned {result!r}; an in-process idempotent call must "
             "return (status, body)",
@@ -188,3 +199,31 @@ class Sender:
                 where="binding.fault_attr",
             )
         return b.fault_attr, original
+
+    def out_of_class(self, what: str, reply: Reply) -> bool:
+        """True (and noted) for a reply outside the idempotency contract: a 5xx or a 429 that
+        no status set of the binding lists. It is neither a duplicate nor a stored answer."""
+        b = self.binding
+        listed = b.success | b.missing_key | b.mismatch | b.in_flight
+        if reply.status in listed or not (reply.status >= 500 or reply.status == 429):
+            return False
+        self.odd.append((what, reply))
+        return True
+
+    def verdict(self, check: str, result: RaceResult) -> None:
+        """Report the out-of-class replies as findings, then fail on a violation (its report
+        first) or, when the binding asks for it, on the findings."""
+        __tracebackhide__ = True
+        findings = [
+            report_finding(
+                check,
+                f"{what} got {reply.show()}: not this check's bug class (a server error or an "
+                "overload, not a duplicate effect), so it was left out of the verdict",
+                reply.repro,
+            )
+            for what, reply in self.odd
+        ]
+        self.odd.clear()
+        if result.failure is not None:
+            fail_with(format_failure(result), findings)
+        fail_on(check, findings, self.binding.server_errors)

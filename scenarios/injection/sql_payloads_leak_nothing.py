@@ -18,6 +18,7 @@ from harness.strategies import (
     describe,
     probe,
     report_findings,
+    send_twice,
     sql_corpus,
     sql_payloads,
 )
@@ -122,28 +123,21 @@ def sql_payloads_show_no_sql_text_and_no_foreign_rows(
                 hint="seed the caller's rows and name a value it owns",
             )
 
-        def _send(payload: SqlPayload) -> httpx.Response:
-            return binding.call.send(client, {binding.param: payload.text},
-                                     headers=binding.headers)
-
         def attempt(payload: SqlPayload) -> Hit[SqlPayload] | None:
-            try:
-                response = _send(payload)
-            except httpx.TransportError:
-                try:  # the server may drop a kept-alive connection after a 500: once more
-                    response = _send(payload)
-                except httpx.TransportError as exc:
-                    return Hit(payload, f"no answer twice in a row ({exc!r})")
-            return _judge(binding, payload, response)
+            request = client.build_request(
+                binding.call.method, binding.call.render({binding.param: payload.text}),
+                headers=binding.headers)
+            response = send_twice(client, request, payload)
+            return response if isinstance(response, Hit) else _judge(binding, payload, response)
 
         result = probe(
             sql_corpus(binding.values, families=binding.families),
             sql_payloads(binding.values, families=binding.families),
             attempt, examples=binding.examples, seed=binding.seed,
         )
+    report_findings(NAME, result)
     if not result.ok:
         raise AssertionError(
             f"{NAME}: {binding.call} with {binding.param} from the payloads below\n"
             f"{describe(result)}"
         )
-    report_findings(NAME, result)

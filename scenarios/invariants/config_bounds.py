@@ -7,18 +7,22 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from harness.findings import FindingPolicy, collect, fail_on, report_finding
 from harness.scenario import scenario
 from harness.targets.base import Target
 
 from ._inprocess import attribute, is_one_of
 
+CHECK = "invariants.config_bounds"
 
-class ConfigBoundsBinding(BaseModel):
-    """``factory(**kwargs, <field>=bad)`` must raise for every field and every bad value."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ConfigBoundsBinding(FindingPolicy):
+    """``factory(**kwargs, <field>=bad)`` must raise for every field and every bad value.
+
+    An exception outside `raises` still refused the value: a finding (server_errors), not a
+    violation."""
 
     #: Attribute of the target object that builds the configured thing (a class, a factory).
     factory: str
@@ -51,15 +55,20 @@ def bounds_of_zero_or_less_are_rejected_at_construction(
             f"{type(exc).__name__}: {exc}; the valid construction must work first") from exc
 
     accepted: list[str] = []
+    #: (field, exception type) -> the first call that raised it; reported once each.
+    odd: dict[tuple[str, str], tuple[str, str]] = {}
 
     def attempt(field: str, value: float) -> str | None:
         call = f"{binding.factory}({field}={value!r})"
         try:
             construct(**{**binding.kwargs, field: value})
         except Exception as exc:
-            if is_one_of(exc, binding.raises):
-                return None
-            return f"{call} raised {type(exc).__name__}, not one of {list(binding.raises)}"
+            if not is_one_of(exc, binding.raises):
+                # Refused, so not accepted: a crash where validation belongs is another bug.
+                odd.setdefault((field, type(exc).__name__),
+                               (f"{call} raised {type(exc).__name__}: {exc}, not one of "
+                                f"{list(binding.raises)}", call))
+            return None
         return f"{call} was accepted"
 
     # The obvious values first, so every run reports the same minimal case.
@@ -84,8 +93,12 @@ def bounds_of_zero_or_less_are_rejected_at_construction(
             prop()
         except AssertionError:
             accepted.append(last[-1] if last else "a bad value was accepted")
+    with collect() as findings:
+        for problem, call in odd.values():
+            report_finding(CHECK, problem, call)
     if accepted:
         raise AssertionError(
-            "invariants.config_bounds: bounds of 0 or less must be rejected at construction, "
+            f"{CHECK}: bounds of 0 or less must be rejected at construction, "
             "or the object fails later (a cache that evicts everything, a loop that spins)\n  "
-            + "\n  ".join(accepted))
+            + "\n  ".join(accepted) + "".join(f"\n  finding: {f.problem}" for f in findings))
+    fail_on(CHECK, findings, binding.server_errors)

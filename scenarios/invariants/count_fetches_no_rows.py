@@ -5,21 +5,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from harness.bindings import HttpCall
 from harness.errors import UserError
+from harness.findings import FindingPolicy, fail_on, report_finding
 from harness.scenario import scenario
+from harness.strategies import curl
 from harness.targets.base import Target
 from scenarios.injection._seed import run_statements
 
 from . import dbtrace
 
+CHECK = "invariants.count_fetches_no_rows"
 
-class CountBinding(BaseModel):
+
+class CountBinding(FindingPolicy):
     """``call`` answers a count; the target runs under ``python -m scenarios.invariants.dbtrace``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     call: HttpCall
     #: The trace file: the target's FIXGUARD_DBTRACE (read from its env when omitted).
@@ -56,17 +58,29 @@ def counting_fetches_at_most_max_rows_from_the_database(
     with target.client(timeout=binding.timeout) as client:
         response = binding.call.send(client)
     rows, size, fetches = dbtrace.read(str(trace), offset)
+    repro = curl(response.request)
+    # The rows fetched are the sentence: judged first, whatever the call answered.
+    if rows > binding.max_rows:
+        raise AssertionError(
+            f"{CHECK}: {binding.call} fetched {rows} rows "
+            f"(~{size} bytes in {fetches} fetch call(s)) from the database to answer a count; "
+            f"at most {binding.max_rows} allowed. Let the database count (SELECT count(*))."
+            + (f"\n  finding: it answered {response.status_code}"
+               if response.status_code >= 500 else "") + f"\n  repro: {repro}")
+    if response.status_code >= 500:
+        # It fetched no more than a count, then failed: reported apart, with no count to check.
+        finding = report_finding(CHECK, f"{binding.call} answered {response.status_code} "
+                                 f"(after fetching {rows} row(s)): {response.text[:160]!r}",
+                                 repro)
+        fail_on(CHECK, [finding], binding.server_errors)
+        return
     if response.status_code >= 400:
         raise AssertionError(
-            f"invariants.count_fetches_no_rows: {binding.call} answered {response.status_code}")
+            f"{CHECK}: {binding.call} answered {response.status_code}; the bound call must "
+            f"answer a count for the check to mean anything\n  repro: {repro}")
     if binding.field is not None and binding.rows is not None:
         got = response.json().get(binding.field)
         if got != binding.rows:
             raise AssertionError(
-                f"invariants.count_fetches_no_rows: {binding.call} reported "
-                f"{binding.field}={got!r}, expected {binding.rows}")
-    if rows > binding.max_rows:
-        raise AssertionError(
-            f"invariants.count_fetches_no_rows: {binding.call} fetched {rows} rows "
-            f"(~{size} bytes in {fetches} fetch call(s)) from the database to answer a count; "
-            f"at most {binding.max_rows} allowed. Let the database count (SELECT count(*)).")
+                f"{CHECK}: {binding.call} reported "
+                f"{binding.field}={got!r}, expected {binding.rows}\n  repro: {repro}")

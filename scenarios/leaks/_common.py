@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.errors import UserError
+from harness.findings import Finding, FindingMode, fail_on, fail_with, report_finding
+from harness.leaks import Counter, LeakReport, measure
 
 COUNTERS = ("fds", "sockets", "threads", "tasks")
 
@@ -32,6 +35,9 @@ class LeakBudget(BaseModel):
     gc: Literal["collect", "off"] = "collect"
     #: Seconds a count that ends too high gets to come back (lazy closes in a server).
     settle: float = Field(default=1.0, ge=0, le=120)
+    #: Findings (a 5xx or a dropped request on the way, a pool still warming up after
+    #: `warmup`) are listed beside the verdict; "fail" fails the check on them too.
+    server_errors: FindingMode = "report"
 
     @field_validator("tolerance")
     @classmethod
@@ -79,23 +85,29 @@ def resolve_call(step: Step, obj: Any, *, where: str) -> Callable[..., Any]:
             for part in attr.split("."):
                 found = getattr(found, part)
         except (ImportError, AttributeError) as exc:
-            raise UserError(f"{where}={step.call!r}: cannot be imported ({exc})",
-                            where=where) from None
+            raise UserError(
+                f"{where}={step.call!r}: cannot be imported ({exc})", where=where
+            ) from None
     else:
         if obj is None:
             raise UserError(
                 f"{where}={step.call!r}: names an attribute, but the target has no object",
-                where=where, hint="use a python target, or write 'pkg.module:function'")
+                where=where,
+                hint="use a python target, or write 'pkg.module:function'",
+            )
         found = obj
         for part in step.call.split("."):
             try:
                 found = getattr(found, part)
             except AttributeError:
-                raise UserError(f"{where}={step.call!r}: {type(found).__name__} has no "
-                                f"attribute {part!r}", where=where) from None
+                raise UserError(
+                    f"{where}={step.call!r}: {type(found).__name__} has no attribute {part!r}",
+                    where=where,
+                ) from None
     if not callable(found):
-        raise UserError(f"{where}={step.call!r}: is a {type(found).__name__}, not a callable",
-                        where=where)
+        raise UserError(
+            f"{where}={step.call!r}: is a {type(found).__name__}, not a callable", where=where
+        )
     return found
 
 
@@ -118,8 +130,102 @@ def import_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
                 for part in attr.split("."):
                     found = getattr(found, part)
             except (ImportError, AttributeError) as exc:
-                raise UserError(f"binding.overrides.{key}={value!r}: cannot be imported ({exc})",
-                                where=f"binding.overrides.{key}") from None
+                raise UserError(
+                    f"binding.overrides.{key}={value!r}: cannot be imported ({exc})",
+                    where=f"binding.overrides.{key}",
+                ) from None
             value = found
         out[key] = value
     return out
+
+
+class Odd:
+    """Answers outside the leak class met while counting, grouped by kind with one repro each."""
+
+    def __init__(self, check: str) -> None:
+        self.check = check
+        self.groups: dict[str, tuple[int, str, str]] = {}
+
+    def add(self, label: str, detail: str, repro: str) -> None:
+        count, first, shown = self.groups.get(label, (0, detail, repro))
+        self.groups[label] = (count + 1, first, shown)
+
+    def report(self, calls: int) -> list[Finding]:
+        return [
+            report_finding(
+                self.check,
+                f"{count} of {calls} calls got {label} ({detail[:160]!r}): not a leak, so the "
+                "counts were judged as they stood",
+                repro,
+            )
+            for label, (count, detail, repro) in sorted(self.groups.items())
+        ]
+
+
+def _grown(report: LeakReport) -> str:
+    return "; ".join(
+        f"{r.counter} grew by {r.delta} ({r.baseline} -> {r.final})" for r in report.leaks
+    )
+
+
+def judge_leaks(
+    step: Callable[[], object],
+    counters: Sequence[Counter],
+    binding: LeakBudget,
+    *,
+    name: str,
+    odd: Odd | None = None,
+    **options: Any,
+) -> None:
+    """`measure` the step; fail on a leak (its report first), report findings, else pass.
+
+    Only growth that goes on is a leak. When counts alone grew (no warning, no memory), the
+    iterations run once more from there: a leak grows again, while a pool or a lazily opened
+    connection that was still filling after `warmup` has stopped, and is a finding.
+    """
+    __tracebackhide__ = True
+    settings: dict[str, Any] = {
+        "name": name,
+        "iterations": binding.iterations,
+        "tolerance": binding.tolerance,
+        "gc_mode": binding.gc,
+        "settle": binding.settle,
+        **options,
+    }
+    calls = binding.warmup + binding.iterations
+    report: LeakReport | None = measure(step, counters, warmup=binding.warmup, **settings)
+    findings: list[Finding] = []
+    assert report is not None
+    counts_only = (
+        report.leaked
+        and not report.problem_count
+        and not (report.memory is not None and report.memory.leaked)
+    )
+    if counts_only:
+        again = measure(step, counters, warmup=0, **settings)
+        calls += binding.iterations
+        if again.leaked:
+            report = dataclasses.replace(
+                report,
+                notes=(
+                    *report.notes,
+                    f"and again over {binding.iterations} more iterations: {_grown(again)}",
+                ),
+            )
+        else:
+            findings.append(
+                report_finding(
+                    name,
+                    f"{_grown(report)} over {binding.iterations} iterations after {binding.warmup} "
+                    f"warm-up, then held over {binding.iterations} more: a pool or cache still "
+                    f"filling after the warm-up, not a leak (raise warmup above {binding.warmup} "
+                    "to skip it)",
+                    report.repro,
+                )
+            )
+            report = None
+    if odd is not None:
+        findings = odd.report(calls) + findings
+    if report is not None and report.leaked:
+        fail_with(report.format(), findings)
+    fail_on(name, findings, binding.server_errors)

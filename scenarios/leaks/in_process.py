@@ -13,13 +13,11 @@ from harness.leaks import (
     SocketCounter,
     TaskCounter,
     ThreadCounter,
-    assert_no_leaks,
-    measure,
 )
 from harness.scenario import scenario
 from harness.targets.base import Target
 
-from ._common import LeakBudget, Step, call_step
+from ._common import LeakBudget, Step, call_step, judge_leaks
 
 CounterName = Literal["fds", "sockets", "threads", "tasks"]
 ALL_COUNTERS: tuple[CounterName, ...] = ("fds", "sockets", "threads", "tasks")
@@ -47,9 +45,7 @@ class InProcessLeakBinding(LeakBudget):
 
 
 @scenario("leaks.in_process", binding=InProcessLeakBinding)
-def resources_return_to_baseline_in_process(
-    binding: InProcessLeakBinding, target: Target
-) -> None:
+def resources_return_to_baseline_in_process(binding: InProcessLeakBinding, target: Target) -> None:
     """Warm up, then N iterations in this process: fds, sockets, threads and tasks come back,
     no ResourceWarning or unraisable exception is raised (GC finalisers included)."""
     obj = target.obj
@@ -57,7 +53,9 @@ def resources_return_to_baseline_in_process(
     try:
         loop = runner.get_loop()
         available: dict[str, Counter] = {
-            "fds": FdCounter(), "sockets": SocketCounter(), "threads": ThreadCounter(),
+            "fds": FdCounter(),
+            "sockets": SocketCounter(),
+            "threads": ThreadCounter(),
             "tasks": TaskCounter(loop),
         }
         counters = [available[name] for name in binding.count]
@@ -70,12 +68,14 @@ def resources_return_to_baseline_in_process(
             runner.run(iteration())
 
         steps = ", ".join(str(s) for s in binding.steps)
-        report = measure(
-            step, counters, name=f"leaks.in_process [{steps}]", warmup=binding.warmup,
-            iterations=binding.iterations, tolerance=binding.tolerance, gc_mode=binding.gc,
-            settle=binding.settle, problems=binding.warnings, memory_limit=binding.memory_limit,
+        judge_leaks(
+            step,
+            counters,
+            binding,
+            name=f"leaks.in_process [{steps}]",
+            problems=binding.warnings,
+            memory_limit=binding.memory_limit,
             trace_frames=8 if binding.allocation_sites else 0,
         )
     finally:
         runner.close()
-    assert_no_leaks(report)

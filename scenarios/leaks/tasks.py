@@ -39,8 +39,11 @@ class TaskLeakBinding(BaseModel):
 def _fresh(target: Target, overrides: dict[str, Any]) -> Any:
     factory = target.spec.factory
     if factory is None:
-        raise UserError(f"target kind={target.spec.kind!r}: leaks.tasks builds a fresh object "
-                        "from a python target's factory", where="target.factory")
+        raise UserError(
+            f"target kind={target.spec.kind!r}: leaks.tasks builds a fresh object "
+            "from a python target's factory",
+            where="target.factory",
+        )
     make = import_object(factory, field="factory") if isinstance(factory, str) else factory
     return make(**{**target.spec.kwargs, **import_overrides(overrides)})
 
@@ -70,8 +73,11 @@ def no_task_outlives_close(binding: TaskLeakBinding, target: Target) -> None:
     try:
         from pyleak import TaskLeakError, no_task_leaks
     except ImportError:
-        raise UserError("leaks.tasks needs pyleak, which is not installed", where="scenario",
-                        hint="pip install 'fixguard[dev]' (or pip install pyleak)") from None
+        raise UserError(
+            "leaks.tasks needs pyleak, which is not installed",
+            where="scenario",
+            hint="pip install 'fixguard[dev]' (or pip install pyleak)",
+        ) from None
     obj = _fresh(target, binding.overrides)
     leaked: TaskLeakError | None = None
 
@@ -89,16 +95,21 @@ def no_task_outlives_close(binding: TaskLeakBinding, target: Target) -> None:
             for info in exc.leaked_tasks:
                 if info.task_ref is not None:
                     info.task_ref.cancel()
-            await asyncio.gather(*(i.task_ref for i in exc.leaked_tasks if i.task_ref),
-                                 return_exceptions=True)
+            await asyncio.gather(
+                *(i.task_ref for i in exc.leaked_tasks if i.task_ref), return_exceptions=True
+            )
 
     asyncio.run(run())
     if leaked is not None:
         after = f" after {binding.close}" if binding.close is not None else ""
-        raise AssertionError("\n".join([
-            f"leaks.tasks: {leaked.task_count} asyncio task(s) started by {binding.calls} × "
-            f"{binding.call} were still pending{after}: they are fire-and-forget (never "
-            "tracked, awaited or cancelled)",
-            *(f"  {line}" for line in _describe(leaked)),
-            f"  repro: {rerun_command()}",
-        ]))
+        raise AssertionError(
+            "\n".join(
+                [
+                    f"leaks.tasks: {leaked.task_count} asyncio task(s) started by {binding.calls} × "
+                    f"{binding.call} were still pending{after}: they are fire-and-forget (never "
+                    "tracked, awaited or cancelled)",
+                    *(f"  {line}" for line in _describe(leaked)),
+                    f"  repro: {rerun_command()}",
+                ]
+            )
+        )

@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.concurrency.aio import AsyncRace, ExplorerScheduler, race_async
 from harness.concurrency.attempts import Budget
+from harness.concurrency.report import format_failure
 from harness.concurrency.result import RaceResult, Violation, WorkerResult
 from harness.errors import UserError
+from harness.findings import FindingMode, fail_on, fail_with, report_finding
 from harness.targets.base import Target
 from harness.targets.inprocess import import_object
 
@@ -45,6 +47,9 @@ class LifecycleBinding(BaseModel):
     budget: float = Field(default=1.0, gt=0, le=600)
     max_attempts: int = Field(default=30, ge=1)
     seed: int | None = None
+    #: Findings (a slow stop, a start() that refused a concurrent caller) are listed beside
+    #: the verdict; "fail" fails the check on them too.
+    server_errors: FindingMode = "report"
 
 
 def resolve_overrides(overrides: dict[str, Any], field_name: str) -> dict[str, Any]:
@@ -81,7 +86,7 @@ def method(service: Any, name: str, field_name: str) -> Callable[[], Awaitable[A
             "of that name",
             where=f"binding.{field_name}",
         )
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def require(binding: LifecycleBinding, field_name: str) -> dict[str, Any]:
@@ -209,6 +214,57 @@ async def inside_work(entered_before: int, seconds: float) -> None:
     if not await wait_until(lambda: stubs.entered() > entered_before, seconds):
         for _ in range(5):
             await asyncio.sleep(0)
+
+
+#: A call still running after this many times `settle` is hung; before that it is only slow.
+HANG_FACTOR = 5
+
+
+class Notes:
+    """What a check met outside its sentence, across attempts: each kind once, with a count."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def add(self, what: str) -> None:
+        self.seen[what] = self.seen.get(what, 0) + 1
+
+    def verdict(self, name: str, binding: LifecycleBinding, result: RaceResult) -> None:
+        """Report the notes as findings; fail on a violation (its report first), or on the
+        findings when the binding sets server_errors = "fail"."""
+        __tracebackhide__ = True
+        findings = [
+            report_finding(
+                name, f"{what} (in {count} attempt(s)); not this check's bug class", result.repro
+            )
+            for what, count in sorted(self.seen.items())
+        ]
+        if result.failure is not None:
+            fail_with(format_failure(result), findings)
+        fail_on(name, findings, binding.server_errors)
+
+
+async def patiently(call: Awaitable[Any], settle: float, notes: Notes, what: str) -> bool:
+    """Await `call`: True once it returned (raising what it raised), False if it is hung.
+
+    It gets `settle` seconds, then up to HANG_FACTOR times that: one slow answer on a busy
+    machine is a finding, not a hang. A hung call is cancelled.
+    """
+    task = asyncio.ensure_future(call)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    done, _ = await asyncio.wait({task}, timeout=settle)
+    if not done:
+        done, _ = await asyncio.wait({task}, timeout=settle * (HANG_FACTOR - 1))
+        if not done:
+            task.cancel()
+            await asyncio.wait({task}, timeout=settle)
+            return False
+        notes.add(
+            f"{what} took {loop.time() - started:.2f}s, more than settle={settle}s (slow, not hung)"
+        )
+    task.result()
+    return True
 
 
 __all__ = ["Violation"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import ConfigDict, Field, model_validator
 
 from harness.bindings import HttpCall, StatusSet
 from harness.findings import FindingPolicy
-from harness.strategies import TRAVERSAL_FAMILIES, Hit, TraversalPayload
+from harness.strategies import TRAVERSAL_FAMILIES, Hit, TraversalPayload, send_twice
 from harness.strategies import curl as repro_command
 
 from .sandbox import Sandbox
@@ -50,26 +51,14 @@ class TraversalBinding(FindingPolicy):
         return self
 
 
-def send(binding: TraversalBinding, client: httpx.Client, payload: TraversalPayload,
-         **kwargs: object) -> httpx.Response:
-    return binding.call.send(client, {binding.param: payload.text}, headers=binding.headers,
-                             **kwargs)
-
-
-def send_once_more_on_reset(binding: TraversalBinding, client: httpx.Client,
-                            payload: TraversalPayload, **kwargs: object) -> httpx.Response | str:
-    """Send; a connection the server dropped after an earlier answer is retried once.
-
-    Returns the problem text when the target does not answer twice in a row.
-    """
-    try:
-        return send(binding, client, payload, **kwargs)
-    except httpx.TransportError:
-        pass
-    try:
-        return send(binding, client, payload, **kwargs)
-    except httpx.TransportError as exc:
-        return f"no answer twice in a row ({exc!r}): did the target crash?"
+def send_once_more_on_reset(
+    binding: TraversalBinding, client: httpx.Client, payload: TraversalPayload, **kwargs: Any
+) -> httpx.Response | Hit[TraversalPayload]:
+    """Send the payload; see harness.strategies.send_twice for a target that drops it."""
+    request = client.build_request(
+        binding.call.method, binding.call.render({binding.param: payload.text}),
+        headers=binding.headers, **kwargs)
+    return send_twice(client, request, payload)
 
 
 def curl(response: httpx.Response) -> str:

@@ -53,8 +53,8 @@ def reads_never_return_a_canary(binding: ReadBinding, target: Target) -> None:
 
         def attempt(payload: TraversalPayload) -> Hit[TraversalPayload] | None:
             response = send_once_more_on_reset(binding, client, payload)
-            if isinstance(response, str):
-                return Hit(payload, response)
+            if isinstance(response, Hit):
+                return response
             violations = [f"returned the canary {name}" for name in box.leaked(response.content)]
             after = box.snapshot()
             if after != before:
@@ -70,9 +70,9 @@ def reads_never_return_a_canary(binding: ReadBinding, target: Target) -> None:
                                max_extra=binding.max_extra),
             attempt, examples=binding.examples, seed=binding.seed,
         )
+    report_findings(NAME, result)
     if not result.ok:
         raise AssertionError(
             f"{NAME}: {binding.call} reached outside {base} (sandbox {box.root})\n"
             f"{describe(result)}"
         )
-    report_findings(NAME, result)

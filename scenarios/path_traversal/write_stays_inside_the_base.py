@@ -51,8 +51,8 @@ def writes_never_touch_a_file_outside_the_base(binding: WriteBinding, target: Ta
 
         def attempt(payload: TraversalPayload) -> Hit[TraversalPayload] | None:
             response = send_once_more_on_reset(binding, client, payload, **body)
-            if isinstance(response, str):
-                return Hit(payload, response)
+            if isinstance(response, Hit):
+                return response
             violations = []
             after = box.snapshot()
             if after != before:
@@ -66,9 +66,9 @@ def writes_never_touch_a_file_outside_the_base(binding: WriteBinding, target: Ta
                                max_extra=binding.max_extra),
             attempt, examples=binding.examples, seed=binding.seed,
         )
+    report_findings(NAME, result)
     if not result.ok:
         raise AssertionError(
             f"{NAME}: {binding.call} wrote outside {base} (sandbox {box.root})\n"
             f"{describe(result)}"
         )
-    report_findings(NAME, result)

@@ -6,20 +6,22 @@ import hashlib
 import random
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import httpx
+from pydantic import Field, model_validator
 
 from harness.bindings import HttpCall, StatusSet
+from harness.findings import FindingPolicy, collect, fail_on, report_finding
 from harness.scenario import scenario
+from harness.strategies import curl
 from harness.targets.base import Target
 
+CHECK = "placeholders.input_round_trip"
 _EMPTY = hashlib.sha256(b"").hexdigest()
 
 
-class RoundTripBinding(BaseModel):
+class RoundTripBinding(FindingPolicy):
     """``send`` stores a payload under ``{key}``; ``fetch`` reads it back, and/or the send's
     answer names the stored digest in ``digest_field``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     send: HttpCall
     fetch: HttpCall | None = None
@@ -63,17 +65,30 @@ def _short(digest: str) -> str:
 def data_sent_in_is_what_is_stored(binding: RoundTripBinding, target: Target) -> None:
     """Each payload's sha256 equals the digest of what the target stored and gives back."""
     problems: list[str] = []
-    with target.client() as client:
+    judged = 0
+    with collect() as findings, target.client() as client:
+
+        def crashed(response: httpx.Response, call: HttpCall, key: str) -> bool:
+            """A 5xx stored nothing and read nothing: this key is not judged, only reported."""
+            if response.status_code < 500:
+                return False
+            report_finding(CHECK, f"{call} ({key}) answered {response.status_code}: "
+                           f"{response.text[:200]!r}", curl(response.request))
+            return True
+
         for index, key in enumerate(binding.keys):
             values = {**binding.values, "key": key}
             kwargs, sent = _payload(binding, index)
             want = hashlib.sha256(sent).hexdigest()
             answer = binding.send.send(client, values, **kwargs)
+            if crashed(answer, binding.send, key):
+                continue
             if answer.status_code not in binding.success:
                 problems.append(f"{binding.send} ({key}) answered {answer.status_code}: "
                                 f"{answer.text[:200]!r}")
                 continue
             if binding.digest_field is not None:
+                judged += 1
                 body = answer.json()
                 got = body.get(binding.digest_field) if isinstance(body, dict) else None
                 if got != want:
@@ -83,9 +98,12 @@ def data_sent_in_is_what_is_stored(binding: RoundTripBinding, target: Target) ->
                         f"{_short(str(got)) if got else repr(got)}: the input was not stored")
             if binding.fetch is not None:
                 back = binding.fetch.send(client, values, headers=binding.headers)
+                if crashed(back, binding.fetch, key):
+                    continue
                 if back.status_code not in binding.success:
                     problems.append(f"{binding.fetch} ({key}) answered {back.status_code}")
                     continue
+                judged += 1
                 if binding.fetch_field is not None:
                     field = back.json().get(binding.fetch_field)
                     data = field.encode() if isinstance(field, str) else repr(field).encode()
@@ -96,8 +114,15 @@ def data_sent_in_is_what_is_stored(binding: RoundTripBinding, target: Target) ->
                     problems.append(
                         f"{binding.fetch} ({key}): gave back {len(data)} bytes (sha256 "
                         f"{_short(got)}) for {len(sent)} sent (sha256 {_short(want)})")
+    if not problems and not judged:
+        # Nothing compared is no proof that input is kept: the check cannot pass on it.
+        raise AssertionError(
+            f"{CHECK}: no key could be compared: every send or fetch answered a 5xx\n  "
+            + "\n  ".join(f"finding: {f.problem}" for f in findings))
     if problems:
         raise AssertionError(
-            "placeholders.input_round_trip: data sent in does not come back out (a placeholder "
+            f"{CHECK}: data sent in does not come back out (a placeholder "
             "that discards its input?)\n  " + "\n  ".join(problems)
+            + "".join(f"\n  finding: {f.problem}" for f in findings)
             + f"\n  rerun with seed={binding.seed}, size={binding.size}")
+    fail_on(CHECK, findings, binding.server_errors)

@@ -11,21 +11,23 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from harness.errors import UserError
+from harness.findings import FindingPolicy, collect, fail_on, report_finding
 from harness.scenario import scenario
+from harness.strategies import curl
 from harness.targets.base import Target
+
+CHECK = "placeholders.no_unimplemented_routes"
 
 _METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
 _PARAM = re.compile(r"\{([^}/]+)\}")
 _NOT_IMPLEMENTED = "NotImplementedError"
 
 
-class UnimplementedRoutesBinding(BaseModel):
+class UnimplementedRoutesBinding(FindingPolicy):
     """Where the schema is, what to put in path parameters, and which routes to leave out."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     openapi: str = "/openapi.json"
     #: Path parameter values by name; any other parameter gets `default_value`.
@@ -86,12 +88,17 @@ def _fill(path: str, binding: UnimplementedRoutesBinding) -> str:
     return _PARAM.sub(lambda m: binding.values.get(m.group(1), binding.default_value), path)
 
 
+def _repro(target: Target, method: str, url: str, has_body: bool) -> str:
+    body = " -H 'content-type: application/json' --data-binary '{}'" if has_body else ""
+    return f"curl -s -X {method}{body} {target.base_url.rstrip('/')}{url}"
+
+
 @scenario("placeholders.no_unimplemented_routes", binding=UnimplementedRoutesBinding)
 def no_exposed_route_is_a_placeholder(binding: UnimplementedRoutesBinding, target: Target) -> None:
-    """Every route the schema exposes answers something other than 501 and never raises
-    NotImplementedError (in-process: the exception; a process: its log)."""
+    """Every route the schema exposes answers something other than 501 and never lets a
+    NotImplementedError out (in-process: the exception; a process: its log)."""
     flagged: list[str] = []
-    with target.client(timeout=binding.timeout) as client:
+    with collect() as findings, target.client(timeout=binding.timeout) as client:
         answer = client.get(binding.openapi)
         if answer.status_code != 200:
             raise UserError(f"binding.openapi={binding.openapi!r}: answered {answer.status_code}",
@@ -102,31 +109,58 @@ def no_exposed_route_is_a_placeholder(binding: UnimplementedRoutesBinding, targe
                             where="binding.openapi")
         for method, path, has_body in listed:
             label = f"{method} {path}"
+            url = _fill(path, binding)
+            repro = _repro(target, method, url, has_body)
             log_before = len(target.logs())
             kwargs: dict[str, Any] = {"json": {}} if has_body else {}
             try:
                 with _recording_not_implemented(target) as raised:
-                    response = client.request(method, _fill(path, binding), **kwargs)
+                    try:
+                        response = client.request(method, url, **kwargs)
+                    except httpx.TransportError as exc:
+                        if isinstance(exc, httpx.TimeoutException):
+                            raise
+                        # The server closes a keep-alive connection after a 500; the next
+                        # route must still be probed, on a fresh connection.
+                        response = client.request(method, url, **kwargs)
             except NotImplementedError as exc:
-                flagged.append(f"{label} raised NotImplementedError: {exc}")
+                flagged.append(f"{label} raised NotImplementedError: {exc}\n    repro: {repro}")
                 continue
             except httpx.TimeoutException:
-                continue  # slow is not unimplemented; other packs bound latency
-            except Exception as exc:  # an in-process app's own error: not this check's finding
-                if any(_NOT_IMPLEMENTED == c.__name__ for c in type(exc).__mro__):
-                    flagged.append(f"{label} raised {type(exc).__name__}: {exc}")
+                # Slow is not unimplemented; the blocking and resilience packs bound latency.
+                report_finding(CHECK, f"{label} did not answer within {binding.timeout:g}s",
+                               repro)
                 continue
+            except Exception as exc:
+                if any(_NOT_IMPLEMENTED == c.__name__ for c in type(exc).__mro__):
+                    flagged.append(f"{label} raised {type(exc).__name__}: {exc}\n    repro: "
+                                   f"{repro}")
+                else:  # an in-process app's own error, or a dropped connection: not a stub
+                    report_finding(CHECK, f"{label} raised {type(exc).__name__}: {exc}", repro)
+                continue
+            repro = curl(response.request)
+            status = response.status_code
             logged = target.logs()[log_before:]
-            if raised:
-                flagged.append(f"{label} answered {response.status_code} and raised "
-                               f"NotImplementedError: {raised[0]}")
-            elif response.status_code == 501 and label not in binding.allow \
-                    and path not in binding.allow:
-                flagged.append(f"{label} answered 501: {response.text[:160]!r}")
-            elif _NOT_IMPLEMENTED in logged or _NOT_IMPLEMENTED in response.text:
-                flagged.append(f"{label} answered {response.status_code} and raised "
-                               "NotImplementedError (seen in the target's log)")
+            # A NotImplementedError the route itself caught (a backend probe with a fallback)
+            # left a working route: only one that reached the framework, a 5xx, is a stub.
+            seen = ("raised NotImplementedError: " + str(raised[0]) if raised else
+                    "raised NotImplementedError (seen in the target's log)"
+                    if _NOT_IMPLEMENTED in logged or _NOT_IMPLEMENTED in response.text else "")
+            if status == 501 and label not in binding.allow and path not in binding.allow:
+                flagged.append(f"{label} answered 501: {response.text[:160]!r}\n    repro: "
+                               f"{repro}")
+            elif seen and status >= 500:
+                flagged.append(f"{label} answered {status} and {seen}\n    repro: {repro}")
+            elif seen:
+                report_finding(CHECK, f"{label} answered {status} but {seen}, handled inside "
+                               "the route", repro)
+            elif status >= 500 and status != 501:
+                report_finding(CHECK, f"{label} answered {status} to a probe with "
+                               f"{binding.default_value!r} in its path parameters"
+                               + (" and an empty JSON body" if has_body else ""), repro)
     if flagged:
         raise AssertionError(
-            "placeholders.no_unimplemented_routes: exposed routes that are placeholders (remove "
-            "them from the API, or implement them)\n  " + "\n  ".join(flagged))
+            f"{CHECK}: exposed routes that are placeholders (remove "
+            "them from the API, or implement them)\n  " + "\n  ".join(flagged)
+            + "".join(f"\n  finding: {f.problem}" for f in findings))
+    fail_on(CHECK, findings, binding.server_errors)

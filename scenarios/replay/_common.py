@@ -6,12 +6,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.bindings import HttpCall, StatusSet
 from harness.concurrency.calls import ContentionBinding, ObjectEffect, _http_or_method, render
 from harness.concurrency.contend import count_effect, fresh_subject, preflight
 from harness.errors import UserError
+from harness.findings import FindingMode
+from harness.strategies import curl
 from harness.targets.base import Target
 
 
@@ -63,6 +66,10 @@ class ReplayBinding(BaseModel):
     flood: int | None = Field(default=None, ge=1)
     #: The factory keyword that takes a clock (a zero-argument callable returning Unix seconds).
     clock_kwarg: str = "clock"
+    #: "report": a 5xx, a transport error or (in process) an exception outside
+    #: `reject_errors` on a delivery that must be refused is a finding, not an acceptance;
+    #: "fail": it fails the check too.
+    server_errors: FindingMode = "report"
 
     @field_validator("call", mode="before")
     @classmethod
@@ -106,6 +113,11 @@ class ReplayBinding(BaseModel):
 class Verdict:
     accepted: bool | None  # None: neither accepted nor cleanly rejected
     shown: str
+    #: A 5xx, a transport error, or an exception outside reject_errors: the guard failed,
+    #: which says nothing about whether it would have accepted.
+    crashed: bool = False
+    #: A command that sends the delivery again (HTTP), or what was called (in process).
+    repro: str = ""
 
 
 class Sender:
@@ -143,25 +155,33 @@ class Sender:
         if b.is_http:
             assert isinstance(b.call, HttpCall)
             headers = {k: str(v) for k, v in render(b.headers, values).items()}
-            with self.target.client() as client:
-                response = client.request(
-                    b.call.method,
-                    render(b.call.path, values),
-                    headers=headers,
-                    json=render(b.json_body, values),
-                )
+            path = render(b.call.path, values)
+            try:
+                with self.target.client() as client:
+                    response = client.request(b.call.method, path, headers=headers,
+                                              json=render(b.json_body, values))
+            except httpx.TransportError as exc:
+                return Verdict(None, f"{type(exc).__name__}: {exc}", crashed=True,
+                               repro=f"{b.call.method} {self.target.base_url}{path}")
             shown = f"HTTP {response.status_code} {response.text[:120]}"
+            repro = curl(response.request)
             if response.status_code in b.accept:
-                return Verdict(True, shown)
-            return Verdict(False if response.status_code in b.reject else None, shown)
+                return Verdict(True, shown, repro=repro)
+            if response.status_code in b.reject:
+                return Verdict(False, shown, repro=repro)
+            return Verdict(None, shown, crashed=response.status_code >= 500, repro=repro)
+        args = render(b.args, values)
+        called = f"{type(self.guard).__name__}.{b.call}({', '.join(map(repr, args))})"
         try:
-            result = getattr(self.guard, str(b.call))(*render(b.args, values))
+            result = getattr(self.guard, str(b.call))(*args)
         except Exception as exc:
             shown = f"raised {type(exc).__name__}: {exc}"
-            return Verdict(False if type(exc).__name__ in b.reject_errors else None, shown)
+            if type(exc).__name__ in b.reject_errors:
+                return Verdict(False, shown, repro=called)
+            return Verdict(None, shown, crashed=True, repro=called)
         if result is True or result is False:
-            return Verdict(result, f"returned {result!r}")
-        return Verdict(None, f"returned {result!r} (expected True or False)")
+            return Verdict(result, f"returned {result!r}", repro=called)
+        return Verdict(None, f"returned {result!r} (expected True or False)", repro=called)
 
     def size(self) -> int:
         return count_effect(self.binding.size, self.target, self.guard, {})

@@ -7,6 +7,7 @@ import time
 from harness.concurrency.attempts import run_sequence
 from harness.concurrency.report import assert_holds
 from harness.concurrency.result import Violation
+from harness.findings import collect, fail_on, report_finding
 from harness.scenario import scenario
 from harness.targets.base import Target
 
@@ -23,10 +24,22 @@ def memory_stays_bounded_under_a_nonce_flood(binding: ReplayBinding, target: Tar
 
     def check(attempt: int) -> Violation | None:
         peak = 0
+        crashed = []
         for i in range(flood):
-            sender.send(sender.nonce(f"flood{attempt}-{i}"), time.time())
+            verdict = sender.send(sender.nonce(f"flood{attempt}-{i}"), time.time())
+            if verdict.crashed:
+                crashed.append(verdict)
             if i % 16 == 0 or i == flood - 1:
                 peak = max(peak, sender.size())
+        if crashed:
+            report_finding("replay.bounded_memory", f"{len(crashed)} of {flood} fresh nonces "
+                           f"were neither accepted nor rejected: {crashed[0].shown}",
+                           crashed[0].repro)
+        if peak <= bound and len(crashed) == flood:
+            return Violation(  # a guard that never took a nonce was never flooded
+                f"every one of {flood} fresh nonces failed ({crashed[0].shown}), so the flood "
+                "never reached the guard's state: the check cannot judge its bound",
+                observed={"failed": flood}, expected={"failed": f"< {flood}"})
         if peak <= bound:
             return None
         return Violation(
@@ -36,4 +49,6 @@ def memory_stays_bounded_under_a_nonce_flood(binding: ReplayBinding, target: Tar
             expected={"state_size": f"<= {bound}"},
         )
 
-    assert_holds(run_sequence("replay.bounded_memory", check, seed=binding.seed))
+    with collect() as findings:
+        assert_holds(run_sequence("replay.bounded_memory", check, seed=binding.seed))
+    fail_on("replay.bounded_memory", findings, binding.server_errors)

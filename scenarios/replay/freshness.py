@@ -7,17 +7,21 @@ import time
 from harness.concurrency.attempts import run_sequence
 from harness.concurrency.report import assert_holds
 from harness.concurrency.result import Violation
+from harness.findings import collect, fail_on, report_finding
 from harness.scenario import scenario
 from harness.targets.base import Target
 
 from ._common import ReplayBinding, Sender
+
+CHECK = "replay.freshness"
 
 
 @scenario("replay.freshness", binding=ReplayBinding)
 def stale_future_and_non_finite_timestamps_and_long_nonces_are_rejected(
     binding: ReplayBinding, target: Target
 ) -> None:
-    """Each bad delivery is rejected (never accepted, never a 5xx); a fresh one is accepted."""
+    """Each bad delivery is refused (never accepted); a fresh one is accepted. A bad delivery
+    that crashes the guard (a 5xx) was not accepted: it is a finding, not a violation."""
     sender = Sender(binding, target)
 
     def check(attempt: int) -> Violation | None:
@@ -38,7 +42,9 @@ def stale_future_and_non_finite_timestamps_and_long_nonces_are_rejected(
         wrong = []
         for name, nonce, timestamp in cases:
             verdict = sender.send(nonce, timestamp)
-            if verdict.accepted is not False:
+            if verdict.crashed:
+                report_finding(CHECK, f"{name} -> {verdict.shown}", verdict.repro)
+            elif verdict.accepted is not False:
                 wrong.append(f"{name} -> {verdict.shown}")
         fresh = sender.send(sender.nonce(f"fresh{attempt}"), time.time())
         if fresh.accepted is not True:
@@ -54,4 +60,6 @@ def stale_future_and_non_finite_timestamps_and_long_nonces_are_rejected(
             details=tuple(wrong),
         )
 
-    assert_holds(run_sequence("replay.freshness", check, seed=binding.seed))
+    with collect() as findings:
+        assert_holds(run_sequence(CHECK, check, seed=binding.seed))
+    fail_on(CHECK, findings, binding.server_errors)

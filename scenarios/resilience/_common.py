@@ -6,9 +6,11 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.bindings import HttpCall
+from harness.strategies import curl
 from harness.targets.ports import is_loopback_host
 
 #: uvicorn/gunicorn access-log lines ("GET /x HTTP/1.1" 502): a status there is not a log
@@ -65,3 +67,8 @@ def error_lines(log: str, pattern: str) -> list[str]:
     regex = re.compile(pattern)
     return [line for line in log.splitlines()
             if regex.search(line) and not ACCESS_LINE.search(line)]
+
+
+def curl_of(response: httpx.Response) -> str:
+    """The request behind `response` as a curl command (against the stub upstream's port)."""
+    return curl(response.request)

@@ -9,12 +9,15 @@ import time
 from pydantic import Field, field_validator
 
 from harness.bindings import StatusSet
+from harness.findings import FindingMode, fail_on, report_finding
 from harness.leaks import StubUpstream
 from harness.leaks.probe import rerun_command
 from harness.scenario import scenario
 from harness.targets.base import Target
 
-from ._common import ERROR_WORDS, UpstreamRequest, error_lines
+from ._common import ERROR_WORDS, UpstreamRequest, curl_of, error_lines
+
+CHECK = "resilience.failed_write"
 
 
 class FailedWriteBinding(UpstreamRequest):
@@ -28,6 +31,9 @@ class FailedWriteBinding(UpstreamRequest):
     error_log: str = ERROR_WORDS
     #: Seconds to wait for the log line to be flushed.
     log_wait: float = Field(default=1.0, ge=0, le=30)
+    #: "report": a 500 (the upstream's failure escaped as an unhandled error, where a 502 or
+    #: 503 says what happened) is a finding; "fail": it fails the check too.
+    server_errors: FindingMode = "report"
 
     @field_validator("upstream_method")
     @classmethod
@@ -82,7 +88,7 @@ def failed_upstream_write_is_not_reported_as_success(
             root.removeHandler(records)
     if not rejected:
         raise AssertionError(
-            f"resilience.failed_write: {binding.call} answered {response.status_code} but the "
+            f"{CHECK}: {binding.call} answered {response.status_code} but the "
             f"stub at {binding.upstream} received no {binding.upstream_method} (it saw "
             f"{[f'{r.method} {r.path}' for r in stub.requests]}): the target is not configured "
             "to call it, so this run proves nothing")
@@ -96,6 +102,16 @@ def failed_upstream_write_is_not_reported_as_success(
         captured = "" if target.logs() or records.lines else " (nothing was captured at all)"
         problems.append(f"nothing matching {binding.error_log!r} was logged{captured}: the "
                         "failure is invisible to operators")
+    findings = []
+    if response.status_code == 500:
+        # Not a success and (with the traceback) logged: the sentence holds, but the caller
+        # learns "internal error" where a 502/503 would name the upstream.
+        findings.append(report_finding(
+            CHECK, f"{binding.call} answered 500 when the upstream answered "
+            f"{binding.upstream_status} to {binding.upstream_method}: an unhandled error, not "
+            "a deliberate error answer", curl_of(response)))
     if problems:
-        raise AssertionError(f"resilience.failed_write: {binding.call}: " + "; and ".join(problems)
+        raise AssertionError(f"{CHECK}: {binding.call}: " + "; and ".join(problems)
+                             + "".join(f"\n  finding: {f.problem}" for f in findings)
                              + f"\n  repro: {rerun_command()}")
+    fail_on(CHECK, findings, binding.server_errors)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import UserError
+from harness.findings import FindingMode, fail_on, report_finding
 from harness.leaks import answer_status, injected, raise_error
 from harness.leaks.inject import Behaviour
 from harness.leaks.probe import rerun_command
@@ -73,6 +74,18 @@ class SwallowedErrorsBinding(BaseModel):
     failure_returns: list[Any] = Field(default_factory=list)
     #: A log record at this level or above counts as "logged".
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+    #: "report": an exception unrelated to the injected fault (the call broke elsewhere) is a
+    #: finding beside the pass; "fail": it fails the check.
+    server_errors: FindingMode = "report"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in found):
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
 
 
 class _Records(logging.Handler):
@@ -114,6 +127,17 @@ def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding,
             f"binding.fault.at={binding.fault.at!r}: {binding.call} never reached it, so no "
             "fault was injected", where="binding.fault.at",
             hint="inject into a dependency that the call uses")
+    if raised is not None and binding.fault.raises is not None:
+        fault = _exception_class(binding.fault.raises)
+        if not any(isinstance(e, fault) for e in _chain(raised)):
+            # It raised, so nothing was swallowed; but what escaped is not the fault nor
+            # raised while handling it: the call broke somewhere else.
+            finding = report_finding(
+                "resilience.swallowed_errors",
+                f"{binding.call} raised {type(raised).__name__}: {raised}, which is neither the "
+                f"injected {binding.fault.raises} nor raised while handling it",
+                rerun_command())
+            fail_on("resilience.swallowed_errors", [finding], binding.server_errors)
     if raised is not None or result in binding.failure_returns:
         return
     logged = [r for r in handler.records if r.levelno >= level]

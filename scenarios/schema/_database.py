@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from harness.errors import UserError
+from harness.findings import FindingPolicy
 from harness.targets.base import Target
 from scenarios.authz._pg import connect, psycopg
 
@@ -23,10 +24,8 @@ ADMIN_ENV = "FIXGUARD_PG_DSN"
 DEFAULT_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-class MigrationsBinding(BaseModel):
+class MigrationsBinding(FindingPolicy):
     """Where the migrations are, and which untrusted roles they grant to."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     #: Globs relative to `root`, applied in this order (each glob's files sorted by name).
     migrations: tuple[str, ...] = Field(default=("migrations/*.sql",), min_length=1)

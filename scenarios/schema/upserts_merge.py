@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from harness.errors import UserError
+from harness.findings import collect, fail_on, report_finding
 from harness.scenario import scenario
 from harness.targets.base import Target
 from scenarios.authz._pg import connect, psycopg
@@ -24,6 +25,11 @@ _UPSERT = re.compile(
     r"INSERT\s+INTO\s+([\w.\"]+)\s*\(([^)]*)\)\s*VALUES\s*\((.*?)\)\s*ON\s+CONFLICT\s*"
     r"(?:\(([^)]*)\))?", re.IGNORECASE | re.DOTALL)
 _PLACEHOLDER = re.compile(r"^(\?|%s|%\((\w+)\)s|\$\d+)$")
+CHECK = "schema.upserts_merge"
+#: SQLSTATEs that refuse the values this check made up, not the statement: a data exception
+#: (class 22: a uuid, json or enum column given text), a foreign key with no row to point at,
+#: a CHECK constraint. The upsert was not judged; it is reported apart.
+_SAMPLE_REFUSED = ("22", "23503", "23514")
 
 
 class UpsertsBinding(MigrationsBinding):
@@ -119,6 +125,12 @@ def _run(dsn: str, upsert: Upsert) -> str | None:
                 conn.execute(sql, params)
             except pg.Error as exc:
                 first = str(exc).strip().splitlines()[0]
+                state = getattr(exc, "sqlstate", None) or ""
+                if attempt == "first" and state.startswith(_SAMPLE_REFUSED):
+                    report_finding(CHECK, f"{upsert.where}: INSERT INTO {upsert.table} could not "
+                                   f"be judged: PostgreSQL refused the check's sample values "
+                                   f"({state}: {first})", f"{sql}  -- with {params!r}")
+                    return None
                 return f"the {attempt} run failed: {first}"
         key = [c for c in upsert.conflict if c in values]
         if not key:
@@ -141,7 +153,7 @@ def every_upsert_runs_and_merges_a_duplicate(binding: UpsertsBinding, target: Ta
                         "found in them", where="binding.sources")
     files = migration_files(binding, target)
     problems: list[str] = []
-    with fresh_database(binding) as db:
+    with collect() as findings, fresh_database(binding) as db:
         apply_migrations(db, files)
         for upsert in upserts:
             problem = _run(db.dsn, upsert)
@@ -150,5 +162,7 @@ def every_upsert_runs_and_merges_a_duplicate(binding: UpsertsBinding, target: Ta
                                 f"({', '.join(upsert.conflict)}): {problem}")
     if problems:
         raise AssertionError(
-            "schema.upserts_merge: upserts that fail or duplicate on PostgreSQL (migrations: "
-            + ", ".join(f.name for f in files) + ")\n  " + "\n  ".join(problems))
+            f"{CHECK}: upserts that fail or duplicate on PostgreSQL (migrations: "
+            + ", ".join(f.name for f in files) + ")\n  " + "\n  ".join(problems)
+            + "".join(f"\n  finding: {f.problem}" for f in findings))
+    fail_on(CHECK, findings, binding.server_errors)

@@ -202,3 +202,96 @@ def test_query_tokens_are_caught_when_accepted_and_pass_when_rejected(tmp_path: 
         run("authz.query_tokens_rejected", strict, target)
         with pytest.raises(AssertionError, match="token must work in the header"):
             run("authz.query_tokens_rejected", {**strict, "token": "wrong"}, target)
+
+
+# --- precision: a 5xx is not a leak, a common config word is not a secret -----------------------
+
+PRECISION_APP = textwrap.dedent('''
+    import os
+
+    from fastapi import FastAPI, HTTPException, Request
+    from fastapi.responses import JSONResponse, PlainTextResponse
+
+    app = FastAPI()
+    TOKEN = "s3cret-token"
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok", "debug": True}
+
+    @app.get("/health")
+    def health():
+        return JSONResponse({"status": "degraded"}, status_code=503)
+
+    @app.get("/metrics")
+    def metrics():
+        return PlainTextResponse("requests_total 3\\\\nbuild_info{debug=\\"true\\"} 1\\\\n")
+
+    @app.get("/crashing-health")
+    def crashing_health():
+        return PlainTextResponse("Traceback (most recent call last):\\\\n  File \\"/srv/app/main.py\\"",
+                                 status_code=500)
+
+    @app.get("/me")
+    def me(request: Request):
+        if any(k in request.query_params for k in ("token", "access_token", "jwt")):
+            raise RuntimeError("the query parser is not wired for credentials")
+        if request.headers.get("authorization", "") != f"Bearer {TOKEN}":
+            raise HTTPException(401, "unauthenticated")
+        return {"user": "alice"}
+''')
+
+
+@pytest.fixture(scope="module")
+def precision_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """An app that is right about authz and wrong elsewhere: 5xx answers, a DEBUG flag."""
+    folder = tmp_path_factory.mktemp("authz-precision")
+    (folder / "precision_app.py").write_text(PRECISION_APP)
+    spec = {"kind": "process", "cwd": folder, "health": "/healthz",
+            "env": {"FEATURE_DEBUG": "true", "LOG_LEVEL": "info"},
+            "command": "{python} -m uvicorn precision_app:app --port {port} --log-level warning"}
+    with launch(spec) as target:
+        yield target
+
+
+def test_a_5xx_from_a_public_endpoint_is_a_finding_not_a_leak(precision_app: Target) -> None:
+    from harness.findings import collect
+
+    with collect() as seen:
+        run("authz.public_endpoints_hide_internals", {}, precision_app)
+    assert [f.problem for f in seen] == [
+        "GET /health (no credentials) answered 503, revealing nothing inside"]
+    assert seen[0].repro.startswith("curl ") and seen[0].repro.endswith("/health")
+    with pytest.raises(AssertionError, match='server_errors = "fail"'):
+        run("authz.public_endpoints_hide_internals", {"server_errors": "fail"}, precision_app)
+
+
+def test_a_5xx_that_shows_a_traceback_is_still_a_leak(precision_app: Target) -> None:
+    with pytest.raises(AssertionError) as caught:
+        run("authz.public_endpoints_hide_internals", {"paths": ["/crashing-health"]},
+            precision_app)
+    assert "GET /crashing-health (no credentials) -> 500 shows a filesystem path" in str(
+        caught.value)
+    assert "a stack trace" in str(caught.value)
+
+
+def test_a_common_config_word_from_the_env_is_not_a_secret(precision_app: Target) -> None:
+    # FEATURE_DEBUG=true and LOG_LEVEL=info are in the env; "true" is in /metrics. A planted
+    # value is still caught where it appears as a whole value.
+    run("authz.public_endpoints_hide_internals", {"paths": ["/metrics"]}, precision_app)
+    with pytest.raises(AssertionError, match=r"the configured value 'requests_total'"):
+        run("authz.public_endpoints_hide_internals",
+            {"paths": ["/metrics"], "secrets": ["requests_total"]}, precision_app)
+
+
+def test_a_5xx_on_a_query_token_is_a_finding_not_an_acceptance(precision_app: Target) -> None:
+    from harness.findings import collect
+
+    binding = {"call": "GET /me", "token": "s3cret-token", "params": ["token"]}
+    with collect() as seen:
+        run("authz.query_tokens_rejected", binding, precision_app)
+    assert len(seen) == 2, seen
+    assert all("?token=" in f.problem and "-> 500, neither a success" in f.problem for f in seen)
+    assert seen[0].repro.startswith("curl ") and "token=s3cret-token" in seen[0].repro
+    with pytest.raises(AssertionError, match='server_errors = "fail"'):
+        run("authz.query_tokens_rejected", {**binding, "server_errors": "fail"}, precision_app)

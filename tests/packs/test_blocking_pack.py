@@ -135,3 +135,100 @@ def test_percentiles() -> None:
     assert percentile(values, "p95") == pytest.approx(0.95, abs=0.011)
     assert percentile(values, "max") == 1.0
     assert percentile([], "max") == 0.0
+
+
+# --- precision: a failing request is not lag -----------------------------------------------------
+
+
+def _flaky_app(block: bool = False) -> Any:
+    """Every other /work answers 500; with `block` each one also sleeps on the loop thread."""
+    import asyncio
+
+    from fastapi import FastAPI, HTTPException
+
+    app = FastAPI()
+    calls = {"n": 0}
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/work")
+    async def work() -> dict[str, int]:
+        calls["n"] += 1
+        n = calls["n"]
+        if block:
+            time.sleep(0.3)  # the bug class: a sync call on the event loop thread
+        else:
+            await asyncio.sleep(0.05)
+        if n % 2:
+            raise HTTPException(500, "the store is down")
+        return {"n": n}
+
+    return app
+
+
+FLAKY_LAG = {"call": "GET /work", "concurrency": 4, "requests": 8, "threshold": 0.15}
+
+
+@pytest.mark.timeout(60)
+def test_loop_lag_reports_5xx_apart_and_fails_on_them_only_when_asked() -> None:
+    from harness.findings import collect
+
+    with launch({"kind": "asgi", "factory": _flaky_app}) as target:
+        with collect() as seen:
+            run("blocking.event_loop_lag", FLAKY_LAG, target)
+        assert [f.problem for f in seen] == [
+            "0 transport error(s) and 4 5xx answer(s) among 8 × GET /work under load"]
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("blocking.event_loop_lag", {**FLAKY_LAG, "server_errors": "fail"}, target)
+
+
+@pytest.mark.timeout(60)
+def test_loop_lag_leads_with_the_stall_when_a_blocking_app_also_fails() -> None:
+    with launch({"kind": "asgi", "factory": lambda: _flaky_app(block=True)}) as target:
+        with pytest.raises(AssertionError) as caught:
+            run("blocking.event_loop_lag", FLAKY_LAG, target)
+    message = str(caught.value)
+    assert message.startswith("blocking.event_loop_lag: the event loop stalled: lag p95 ")
+    assert "  finding: 0 transport error(s) and 4 5xx answer(s)" in message
+
+
+FLAKY_LATENCY = {"call": "GET /work", "in_flight": 2, "probes": 6, "threshold": 0.2}
+
+
+@pytest.mark.timeout(60)
+def test_fast_endpoint_reports_a_failing_slow_call_apart() -> None:
+    from harness.findings import collect
+
+    with launch({"kind": "asgi", "factory": _flaky_app}) as target:
+        with collect() as seen:
+            run("blocking.fast_endpoint_latency", FLAKY_LATENCY, target)
+        assert seen and all(f.problem == "GET /work answered 500" for f in seen), seen
+        assert seen[0].repro.startswith("curl -s -X GET ") and seen[0].repro.endswith("/work")
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("blocking.fast_endpoint_latency", {**FLAKY_LATENCY, "server_errors": "fail"},
+                target)
+
+
+@pytest.mark.timeout(60)
+def test_fast_endpoint_with_no_slow_call_succeeding_proves_nothing() -> None:
+    def broken() -> Any:
+        from fastapi import FastAPI, HTTPException
+
+        app = FastAPI()
+
+        @app.get("/healthz")
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @app.get("/work")
+        async def work() -> None:
+            raise HTTPException(503, "down")
+
+        return app
+
+    with launch({"kind": "asgi", "factory": broken}) as target:
+        with pytest.raises(AssertionError, match=r"the probe proves nothing: no GET /work "
+                                                 r"succeeded"):
+            run("blocking.fast_endpoint_latency", FLAKY_LATENCY, target)

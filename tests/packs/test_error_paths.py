@@ -101,7 +101,7 @@ def test_faults_through_http_on_an_asgi_target(rev: str, fails: bool, checkout: 
                                               sample_modules: Any, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOPAPP_DATA_DIR", str(tmp_path))
-    binding = {key: value for key, value in FAULTS.items() if key not in ("invoke", "args")}
+    binding: dict[str, Any] = {k: v for k, v in FAULTS.items() if k not in ("invoke", "args")}
     binding.update(call="POST /orders/{order}/events/{event}",
                    values={"order": "o-9", "event": "paid"}, raises=["httpx.ConnectError"])
     tree = checkout(rev)
@@ -126,3 +126,37 @@ def test_bindings_are_checked() -> None:
                 {**FAULTS, "functions": ["json:dumps"], "invoke": "dumps"}, target)
         with pytest.raises(UserError, match=r"binding\.root"):
             run("error_paths.no_undefined_names", STATIC, target)
+
+
+# --- precision: an accident of another type on the except branch is a finding -------------------
+
+
+class _Fetcher:
+    """Its except branch names nothing undefined, but indexes a dict that lacks the key."""
+
+    def download(self) -> bytes:
+        return b"data"
+
+    def fetch(self) -> bytes | None:
+        try:
+            return self.download()
+        except OSError:
+            return {"cached": b""}["fallback"]  # KeyError while handling the OSError
+
+
+def test_another_exception_raised_on_the_except_branch_is_a_finding() -> None:
+    from harness.findings import collect
+
+    binding = {"functions": [f"{__name__}:_Fetcher.fetch"],
+               "dependencies": [f"{__name__}:_Fetcher.download"], "invoke": "fetch"}
+    with launch({"kind": "python", "factory": _Fetcher}) as target:
+        with collect() as seen:
+            run("error_paths.handlers_survive_faults", binding, target)
+        assert len(seen) == 1, seen
+        assert seen[0].problem.startswith(f"OSError from {__name__}:_Fetcher.download: "
+                                          "KeyError: 'fallback' was raised while handling it "
+                                          "in "), seen[0].problem
+        assert "`except OSError` in " in seen[0].problem
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("error_paths.handlers_survive_faults", {**binding, "server_errors": "fail"},
+                target)

@@ -73,3 +73,39 @@ def test_hot_folder_in_place_writer_defeats_the_suffix_fix(
         with pytest.raises(AssertionError, match=r"imported 'orders\.csv' with"):
             run("files.hot_folder_waits_for_complete_files", {**HOT, "protocol": "in-place"},
                 target)
+
+
+# --- precision: a call that fails alone, or leaves files, is not mixing data ---------------------
+
+
+class _Stager:
+    """Stages each upload in its own temp file (no mix-up), but refuses one input on its own
+    and forgets to delete what it staged."""
+
+    def process_upload(self, data: bytes) -> bytes:
+        import os
+        import tempfile
+
+        if data.startswith(b"worker-0-"):
+            raise ValueError("uploads from worker 0 are over quota")
+        fd, path = tempfile.mkstemp(prefix="upload-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        with open(path, "rb") as fh:
+            return fh.read()  # the staged file is left behind
+
+
+def test_staging_reports_errors_of_the_call_alone_and_leftovers_apart() -> None:
+    from harness.findings import collect
+
+    binding = {**STAGING, "budget": 0.5}
+    with launch({"kind": "python", "factory": _Stager}) as target:
+        with collect() as seen:
+            run("files.concurrent_staging_keeps_data_apart", binding, target)
+        problems = [f.problem for f in seen]
+        assert problems[0] == ("process_upload(data) raised ValueError: uploads from worker 0 "
+                               "are over quota with no other call running"), problems
+        assert problems[1].startswith("staged files were left behind: ['upload-"), problems
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("files.concurrent_staging_keeps_data_apart",
+                {**binding, "server_errors": "fail"}, target)

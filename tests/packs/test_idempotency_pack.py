@@ -20,9 +20,12 @@ from harness.targets import TargetSpec, launch
 class Backups:
     """An Idempotency-Key store done right, unless ``bug`` names the one thing it gets wrong."""
 
-    def __init__(self, bug: str = "", raising: bool = False):
+    def __init__(self, bug: str = "", raising: bool = False, throttle: bool = False):
         self.bug = bug
         self.raising = raising
+        #: A rate limiter in front: every third call (the 2nd, 5th, ...) gets 429, no effect.
+        self.throttle = throttle
+        self.calls = 0
         self.claims: dict[str, dict[str, Any]] = {}
         self.made: Counter[str] = Counter()
         self.runner: Any = lambda payload: None
@@ -32,6 +35,12 @@ class Backups:
         return self.made[payload]
 
     def handle(self, key: str | None, payload: str) -> tuple[int, dict[str, Any]]:
+        if self.throttle:
+            with self._lock:
+                self.calls += 1
+                limited = self.calls % 3 == 2
+            if limited:
+                return 429, {"detail": "slow down"}
         status, body = self._handle(key, payload)
         if self.raising and status >= 400:
             raise HTTPException(status, body["detail"])  # the sample's hardened fix does this
@@ -102,9 +111,11 @@ BINDING = {
 }
 
 
-def check(name: str, bug: str = "", raising: bool = False, **binding: Any) -> str | None:
+def check(
+    name: str, bug: str = "", raising: bool = False, throttle: bool = False, **binding: Any
+) -> str | None:
     started = time.perf_counter()
-    kwargs = {"bug": bug, "raising": raising}
+    kwargs = {"bug": bug, "raising": raising, "throttle": throttle}
     with launch(TargetSpec(kind="python", factory=Backups, kwargs=kwargs)) as target:
         try:
             run(name, {**BINDING, **binding}, target)
@@ -152,3 +163,49 @@ def test_statuses_that_mean_two_things_are_refused() -> None:
     with launch(TargetSpec(kind="python", factory=Backups)) as target:
         with pytest.raises(UserError, match="success and in_flight share"):
             run("idempotency.replay", {**BINDING, "in_flight": [201]}, target)
+
+
+@pytest.mark.parametrize(
+    ("name", "bug", "says"),
+    [
+        ("idempotency.key_validation", "no-validation", "missing key -> 201"),
+        ("idempotency.replay", "no-replay", "caused 2 effect(s)"),
+        ("idempotency.payload_mismatch", "", ""),
+        ("idempotency.concurrent_requests", "racy", "concurrent requests with one Idempotency-Key"),
+    ],
+)
+def test_a_429_from_a_rate_limiter_is_a_finding_not_a_duplicate(
+    name: str, bug: str, says: str
+) -> None:
+    from harness.findings import collect
+
+    with collect() as seen:
+        assert check(name, throttle=True) is None
+    assert seen and all("429" in f.problem for f in seen), [str(f) for f in seen]
+    assert all(f.repro.startswith("Backups.handle(") for f in seen if name != CONCURRENT)
+    failure = check(name, throttle=True, server_errors="fail")
+    assert failure is not None and 'server_errors = "fail"' in failure and "429" in failure
+    if bug:  # the limiter does not hide the bug: it still fails, the violation first
+        buggy = check(name, bug, throttle=True)
+        assert buggy is not None and buggy.startswith(f"{name}: ") and says in buggy, buggy
+
+
+CONCURRENT = "idempotency.concurrent_requests"
+
+
+def test_a_500_on_a_bad_key_is_a_finding_when_nothing_ran() -> None:
+    from harness.findings import collect
+
+    class Crashes(Backups):
+        def handle(self, key: str | None, payload: str) -> tuple[int, dict[str, Any]]:
+            if key is None:
+                raise KeyError("Idempotency-Key")  # an unhandled lookup: a 500, no effect
+            return super().handle(key, payload)
+
+    with launch(TargetSpec(kind="python", factory=Crashes)) as target:
+        with collect() as seen:
+            run("idempotency.key_validation", BINDING, target)
+        assert [f.problem.split(" got ")[0] for f in seen] == ["a request with a missing key"]
+        assert "500 raised KeyError" in seen[0].problem
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("idempotency.key_validation", {**BINDING, "server_errors": "fail"}, target)

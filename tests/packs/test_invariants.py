@@ -148,3 +148,103 @@ def test_config_bounds_need_a_valid_construction_first(
                 {"factory": "TicketStore", "fields": ["max_pending"]}, target)
         with pytest.raises(UserError, match="has no attribute 'Nope'"):
             run("invariants.config_bounds", {"factory": "Nope", "fields": ["x"]}, target)
+
+
+# --- precision: a crash where a refusal belongs is a finding, not an acceptance ------------------
+
+
+class _Pool:
+    """Refuses a bad size, but by crashing (a division), not with ValueError."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.per_slot = 1 // size if size > 0 else 1 // 0  # ZeroDivisionError for 0 and below
+
+
+def _crashing_ledger() -> Any:
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    def entry(amount: Decimal, currency: str, at: float) -> Any:
+        return SimpleNamespace(amount=amount, currency=currency, at=at)
+
+    def total_in_window(entries: list[Any], start: float, end: float) -> Any:
+        inside = [e for e in entries if start <= e.at < end]
+        currencies = {e.currency for e in inside}
+        if len(currencies) > 1:
+            raise KeyError(f"no rate table for {sorted(currencies)}")  # refused, by crashing
+        return sum((e.amount for e in inside), Decimal(0)), next(iter(currencies), None)
+
+    return SimpleNamespace(Entry=entry, total_in_window=total_in_window, Pool=_Pool)
+
+
+def test_config_bounds_report_a_crash_apart_from_an_acceptance() -> None:
+    from harness.findings import collect
+
+    with launch({"kind": "python", "factory": _crashing_ledger}) as target:
+        with collect() as seen:
+            run("invariants.config_bounds", {"factory": "Pool", "fields": ["size"]}, target)
+        assert [f.problem for f in seen] == [
+            "Pool(size=0) raised ZeroDivisionError: integer division or modulo by zero, not one "
+            "of ['ValueError', 'TypeError']"]
+        assert seen[0].repro == "Pool(size=0)"
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("invariants.config_bounds",
+                {"factory": "Pool", "fields": ["size"], "server_errors": "fail"}, target)
+
+
+def test_window_aggregation_reports_a_crash_on_mixed_currencies_apart() -> None:
+    from harness.findings import collect
+
+    with launch({"kind": "python", "factory": _crashing_ledger}) as target:
+        with collect() as seen:
+            run("invariants.window_aggregation", LEDGER, target)
+        assert len(seen) == 1 and seen[0].problem.startswith(
+            "mixed currencies inside the window raised KeyError: "), seen
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("invariants.window_aggregation", {**LEDGER, "server_errors": "fail"}, target)
+
+
+COUNT_APP = '''
+import sqlite3, sys
+
+from fastapi import FastAPI, HTTPException
+
+app = FastAPI()
+DB = sys.argv[0] and __import__("os").environ["COUNT_DB"]
+
+@app.get("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+@app.get("/stats")
+def stats():
+    with sqlite3.connect(DB) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM tickets").fetchone()
+    raise HTTPException(503, f"the cache of {count} tickets is warming up")
+'''
+
+
+def test_count_reports_a_5xx_apart_when_the_count_fetched_one_row(tmp_path: Path) -> None:
+    import sqlite3
+
+    from harness.findings import collect
+
+    db, trace = tmp_path / "count.sqlite3", tmp_path / "trace.log"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE tickets (id TEXT)")
+        conn.executemany("INSERT INTO tickets VALUES (?)", [(f"t{i}",) for i in range(50)])
+    conn.close()
+    (tmp_path / "count_app.py").write_text(COUNT_APP)
+    spec = {"kind": "process", "cwd": tmp_path, "health": "/healthz",
+            "env": {"COUNT_DB": str(db), dbtrace.ENV: str(trace),
+                    "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+            "command": "{python} -m scenarios.invariants.dbtrace -m uvicorn count_app:app "
+                       "--port {port} --log-level warning"}
+    binding = {"call": "GET /stats", "field": "tickets", "rows": 50}
+    with launch(spec) as target:
+        with collect() as seen:
+            run("invariants.count_fetches_no_rows", binding, target)
+        assert [f.problem.split(":")[0] for f in seen] == [
+            "GET /stats answered 503 (after fetching 1 row(s))"]
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("invariants.count_fetches_no_rows", {**binding, "server_errors": "fail"}, target)

@@ -41,10 +41,25 @@ def settings_file(tmp_path: Path) -> Path:
 
 
 def _settings_check(tree: Path, path: Path, sample_modules: Any) -> None:
-    with sample_modules(tree), launch({"kind": "python", "factory": "importlib:import_module",
-                                       "kwargs": {"name": "shopapp.settings"}}) as target:
-        run("leaks.in_process", {"steps": [{"call": "load_settings_file", "args": [str(path)]}],
-                                 "warmup": 2, "iterations": 20}, target)
+    with (
+        sample_modules(tree),
+        launch(
+            {
+                "kind": "python",
+                "factory": "importlib:import_module",
+                "kwargs": {"name": "shopapp.settings"},
+            }
+        ) as target,
+    ):
+        run(
+            "leaks.in_process",
+            {
+                "steps": [{"call": "load_settings_file", "args": [str(path)]}],
+                "warmup": 2,
+                "iterations": 20,
+            },
+            target,
+        )
 
 
 def test_settings_file_leak_fails_on_base_with_the_line_that_opened_it(
@@ -55,8 +70,9 @@ def test_settings_file_leak_fails_on_base_with_the_line_that_opened_it(
     message = str(caught.value)
     assert "22 ResourceWarning/unraisable exception(s)" in message  # 2 warm-up + 20, one each
     assert f"unclosed file <_io.TextIOWrapper name='{settings_file}'" in message
-    assert re.search(r"allocated at \S+/shopapp/settings\.py:11: data = json\.load\(open\(path\)\)",
-                     message), message
+    assert re.search(
+        r"allocated at \S+/shopapp/settings\.py:11: data = json\.load\(open\(path\)\)", message
+    ), message
 
 
 def test_settings_file_leak_passes_on_the_fixed_head(
@@ -67,14 +83,28 @@ def test_settings_file_leak_passes_on_the_fixed_head(
 
 
 def _upstream_check(tree: Path, sample_modules: Any) -> None:
-    with StubUpstream() as stub, sample_modules(tree), launch(
-        {"kind": "python", "factory": "shopapp.upstream:UpstreamClient",
-         "kwargs": {"base_url": stub.url}}
-    ) as target:
+    with (
+        StubUpstream() as stub,
+        sample_modules(tree),
+        launch(
+            {
+                "kind": "python",
+                "factory": "shopapp.upstream:UpstreamClient",
+                "kwargs": {"base_url": stub.url},
+            }
+        ) as target,
+    ):
         # Each iteration is one app lifetime: startup, one pooled request, shutdown.
-        run("leaks.in_process", {"steps": ["startup", "http.get /items/1", "shutdown"],
-                                 "warmup": 1, "iterations": 4, "allocation_sites": False},
-            target)
+        run(
+            "leaks.in_process",
+            {
+                "steps": ["startup", "http.get /items/1", "shutdown"],
+                "warmup": 1,
+                "iterations": 4,
+                "allocation_sites": False,
+            },
+            target,
+        )
         assert len(stub.requests) == 5
 
 
@@ -99,13 +129,30 @@ def test_unclosed_upstream_client_passes_on_the_fixed_head(
 def test_upstream_leak_held_until_gc_is_counted_as_sockets_with_gc_off(
     checkout: Checkout, sample_modules: Any
 ) -> None:
-    with StubUpstream() as stub, sample_modules(checkout("base")), launch(
-        {"kind": "python", "factory": "shopapp.upstream:UpstreamClient",
-         "kwargs": {"base_url": stub.url}}
-    ) as target, pytest.raises(AssertionError) as caught:
-        run("leaks.in_process", {"steps": ["startup", "http.get /items/1", "shutdown"],
-                                 "warmup": 1, "iterations": 4, "gc": "off", "warnings": False,
-                                 "count": ["sockets"]}, target)
+    with (
+        StubUpstream() as stub,
+        sample_modules(checkout("base")),
+        launch(
+            {
+                "kind": "python",
+                "factory": "shopapp.upstream:UpstreamClient",
+                "kwargs": {"base_url": stub.url},
+            }
+        ) as target,
+        pytest.raises(AssertionError) as caught,
+    ):
+        run(
+            "leaks.in_process",
+            {
+                "steps": ["startup", "http.get /items/1", "shutdown"],
+                "warmup": 1,
+                "iterations": 4,
+                "gc": "off",
+                "warnings": False,
+                "count": ["sockets"],
+            },
+            target,
+        )
     # One client socket per lifetime, plus the stub's end of it in this same process (the
     # warm-up's server end may still be closing when the baseline is read: 7 or 8).
     grown = re.search(r"sockets grew by (\d+)", str(caught.value))
@@ -113,12 +160,20 @@ def test_upstream_leak_held_until_gc_is_counted_as_sockets_with_gc_off(
 
 
 def _notifier_check(tree: Path, sample_modules: Any) -> None:
-    with sample_modules(tree), launch({"kind": "python",
-                                       "factory": "shopapp.notifier:Notifier"}) as target:
-        run("leaks.tasks", {"call": {"call": "notify", "args": [{"event": "x"}]}, "calls": 3,
-                            "close": "aclose",
-                            "overrides": {"sink": "scenarios.leaks.stubs:never_returns"}},
-            target)
+    with (
+        sample_modules(tree),
+        launch({"kind": "python", "factory": "shopapp.notifier:Notifier"}) as target,
+    ):
+        run(
+            "leaks.tasks",
+            {
+                "call": {"call": "notify", "args": [{"event": "x"}]},
+                "calls": 3,
+                "close": "aclose",
+                "overrides": {"sink": "scenarios.leaks.stubs:never_returns"},
+            },
+            target,
+        )
 
 
 def test_fire_and_forget_tasks_fail_on_base_naming_where_they_were_created(
@@ -127,8 +182,10 @@ def test_fire_and_forget_tasks_fail_on_base_naming_where_they_were_created(
     with pytest.raises(AssertionError) as caught:
         _notifier_check(checkout("base"), sample_modules)
     message = str(caught.value)
-    assert message.startswith("leaks.tasks: 3 asyncio task(s) started by 3 × notify({'event': "
-                              "'x'}) were still pending after aclose()")
+    assert message.startswith(
+        "leaks.tasks: 3 asyncio task(s) started by 3 × notify({'event': "
+        "'x'}) were still pending after aclose()"
+    )
     assert message.count("Notifier._deliver [running], created at ") == 3
     assert "shopapp/notifier.py:33 (asyncio.create_task(self._deliver(event)))" in message
 
@@ -148,8 +205,13 @@ def test_one_fd_per_call_is_caught_within_50_iterations(tmp_path: Path) -> None:
     target.write_text("x")
     held: list[Any] = []
     try:
-        report = measure(lambda: held.append(target.open()), [FdCounter(), SocketCounter()],
-                         warmup=5, iterations=50, problems=False)
+        report = measure(
+            lambda: held.append(target.open()),
+            [FdCounter(), SocketCounter()],
+            warmup=5,
+            iterations=50,
+            problems=False,
+        )
     finally:
         for fh in held:
             fh.close()
@@ -167,8 +229,14 @@ def test_the_tolerance_is_the_users_to_set(tmp_path: Path) -> None:
     target.write_text("x")
     held: list[Any] = []
     try:
-        report = measure(lambda: held.append(target.open()), [FdCounter()], warmup=0,
-                         iterations=20, tolerance={"fds": 20}, problems=False)
+        report = measure(
+            lambda: held.append(target.open()),
+            [FdCounter()],
+            warmup=0,
+            iterations=20,
+            tolerance={"fds": 20},
+            problems=False,
+        )
     finally:
         for fh in held:
             fh.close()
@@ -179,9 +247,13 @@ def test_the_tolerance_is_the_users_to_set(tmp_path: Path) -> None:
 def test_a_thread_started_per_call_and_never_joined_is_caught() -> None:
     stop = threading.Event()
     try:
-        report = measure(lambda: threading.Thread(target=stop.wait, name="orphan",
-                                                  daemon=True).start(),
-                         [ThreadCounter()], warmup=2, iterations=10, problems=False)
+        report = measure(
+            lambda: threading.Thread(target=stop.wait, name="orphan", daemon=True).start(),
+            [ThreadCounter()],
+            warmup=2,
+            iterations=10,
+            problems=False,
+        )
     finally:
         stop.set()
     with pytest.raises(AssertionError) as caught:
@@ -214,8 +286,9 @@ def test_a_bounded_cache_is_not_a_memory_leak() -> None:
     def bounded() -> None:
         cache[len(cache) % 4] = bytes(20_000)
 
-    assert_no_leaks(measure(bounded, [], warmup=4, iterations=20, problems=False,
-                            memory_limit=4096))
+    assert_no_leaks(
+        measure(bounded, [], warmup=4, iterations=20, problems=False, memory_limit=4096)
+    )
 
 
 def test_a_balanced_operation_is_not_a_leak() -> None:
@@ -285,11 +358,10 @@ def test_target_process_counts_pass_on_the_sample(
     tmp_path: Path, checkout: Checkout, sample_spec: Any
 ) -> None:
     with launch(sample_spec(checkout("base"), tmp_path / "data")) as target:
-        run("leaks.target_process", {"call": "GET /stats", "warmup": 5, "iterations": 50},
-            target)
+        run("leaks.target_process", {"call": "GET /stats", "warmup": 5, "iterations": 50}, target)
 
 
-LEAKY_APP = '''
+LEAKY_APP = """
 import os
 
 HELD = []
@@ -300,16 +372,26 @@ async def app(scope, receive, send):
         return
     if scope["path"] == "/leak":
         HELD.append(open(os.devnull))  # one fd per request, never closed
-    await send({"type": "http.response.start", "status": 200, "headers": []})
+    status = 200
+    if scope["path"] == "/boom":  # a failing route that holds nothing
+        status = 500
+    if scope["path"] == "/boom-leak":  # fails and leaks
+        HELD.append(open(os.devnull))
+        status = 500
+    await send({"type": "http.response.start", "status": status, "headers": []})
     await send({"type": "http.response.body", "body": b"ok"})
-'''
+"""
 
 
 @pytest.fixture
 def leaky_server(tmp_path: Path) -> Iterator[Any]:
     (tmp_path / "leaky_app.py").write_text(LEAKY_APP)
-    spec = {"kind": "process", "cwd": tmp_path, "health": "/",
-            "command": "{python} -m uvicorn leaky_app:app --port {port} --log-level warning"}
+    spec = {
+        "kind": "process",
+        "cwd": tmp_path,
+        "health": "/",
+        "command": "{python} -m uvicorn leaky_app:app --port {port} --log-level warning",
+    }
     with launch(spec) as target:
         yield target
 
@@ -317,8 +399,11 @@ def leaky_server(tmp_path: Path) -> Iterator[Any]:
 def test_target_process_fd_leak_is_caught_by_pid(leaky_server: Any) -> None:
     started = time.perf_counter()
     with pytest.raises(AssertionError) as caught:
-        run("leaks.target_process", {"call": "GET /leak", "warmup": 3, "iterations": 50,
-                                     "settle": 0.2}, leaky_server)
+        run(
+            "leaks.target_process",
+            {"call": "GET /leak", "warmup": 3, "iterations": 50, "settle": 0.2},
+            leaky_server,
+        )
     message = str(caught.value)
     assert f"leaks.target_process [GET /leak on pid {leaky_server.pid}]" in message
     assert "fds grew by 50" in message
@@ -329,8 +414,10 @@ def test_target_process_fd_leak_is_caught_by_pid(leaky_server: Any) -> None:
 def test_target_process_needs_a_pid(checkout: Checkout, sample_modules: Any) -> None:
     from harness.errors import UserError
 
-    with sample_modules(checkout("base")), launch({"kind": "python",
-                                                   "factory": "shopapp.notifier:Notifier"}) as t:
+    with (
+        sample_modules(checkout("base")),
+        launch({"kind": "python", "factory": "shopapp.notifier:Notifier"}) as t,
+    ):
         with pytest.raises(UserError, match="has no pid"):
             run("leaks.target_process", {"call": "GET /stats"}, t)
 
@@ -345,8 +432,11 @@ def test_db_connections_pass_on_the_sample_over_postgres(
     """The sample opens and closes one connection per statement; nothing may stay open."""
     spec = sample_spec(checkout("base"), tmp_path / "data", SHOPAPP_DB=postgres_db)
     with launch(spec) as target:
-        run("leaks.db_connections", {"call": "GET /stats", "dsn": postgres_db, "warmup": 2,
-                                     "iterations": 15}, target)
+        run(
+            "leaks.db_connections",
+            {"call": "GET /stats", "dsn": postgres_db, "warmup": 2, "iterations": 15},
+            target,
+        )
 
 
 @pytest.mark.postgres
@@ -366,13 +456,103 @@ def test_db_connection_leak_is_caught_in_pg_stat_activity(
             return int(conn.execute("SELECT count(*) FROM pg_class").fetchone()[0])
 
     try:
-        with launch({"kind": "python", "factory": ForgetfulQueries}) as target, pytest.raises(
-                AssertionError) as caught:
-            run("leaks.db_connections", {"steps": ["ticket_count"], "dsn": postgres_db,
-                                         "warmup": 2, "iterations": 10, "settle": 0.2}, target)
+        with (
+            launch({"kind": "python", "factory": ForgetfulQueries}) as target,
+            pytest.raises(AssertionError) as caught,
+        ):
+            run(
+                "leaks.db_connections",
+                {
+                    "steps": ["ticket_count"],
+                    "dsn": postgres_db,
+                    "warmup": 2,
+                    "iterations": 10,
+                    "settle": 0.2,
+                },
+                target,
+            )
     finally:
         for conn in held:
             conn.close()
     message = str(caught.value)
     assert "db_connections grew by 10" in message
     assert "last query 'SELECT count(*) FROM pg_class'" in message
+
+
+# --- precision: a 5xx or a warming pool is a finding, growth that goes on is the leak ----------
+
+
+def test_a_5xx_that_holds_nothing_is_a_finding_not_a_leak(leaky_server: Any) -> None:
+    from harness.findings import collect
+
+    binding = {"call": "GET /boom", "warmup": 3, "iterations": 30, "settle": 0.2}
+    with collect() as seen:
+        run("leaks.target_process", binding, leaky_server)
+    assert len(seen) == 1 and "33 of 33 calls got HTTP 500" in seen[0].problem, seen
+    assert seen[0].repro.startswith("curl -s -i -X GET ") and seen[0].repro.endswith("/boom")
+    with pytest.raises(AssertionError, match='server_errors = "fail"'):
+        run("leaks.target_process", {**binding, "server_errors": "fail"}, leaky_server)
+    with pytest.raises(AssertionError) as caught:  # failing and leaking: the leak leads
+        run("leaks.target_process", {**binding, "call": "GET /boom-leak"}, leaky_server)
+    message = str(caught.value)
+    assert (
+        message.startswith("leaks.target_process [GET /boom-leak") and "fds grew by 30" in message
+    )
+    assert "calls got HTTP 500" in message.split("not this check's bug class", 1)[1]
+
+
+class WarmingPool:
+    """Opens one connection-like fd per call until it holds `size`, then reuses them: a pool
+    that is still filling after the warm-up, not a leak. `size=None` never stops (the leak)."""
+
+    def __init__(self, size: int | None = 8) -> None:
+        self.size = size
+        self.held: list[Any] = []
+
+    def query(self) -> None:
+        if self.size is None or len(self.held) < self.size:
+            self.held.append(open(__file__, encoding="utf-8"))
+
+    def close(self) -> None:
+        for fh in self.held:
+            fh.close()
+
+
+@pytest.mark.parametrize("size", [8, None])
+def test_a_pool_still_warming_up_is_a_finding_and_a_leak_grows_on(size: int | None) -> None:
+    from harness.findings import collect
+
+    binding = {
+        "steps": ["query"],
+        "warmup": 2,
+        "iterations": 20,
+        "count": ["fds"],
+        "warnings": False,
+        "allocation_sites": False,
+    }
+    pools: list[WarmingPool] = []
+
+    def fresh() -> WarmingPool:
+        pools.append(WarmingPool(size))
+        return pools[-1]
+
+    try:
+        with launch({"kind": "python", "factory": fresh}) as target:
+            if size is None:
+                with pytest.raises(AssertionError) as caught:
+                    run("leaks.in_process", binding, target)
+                message = str(caught.value)
+                assert "fds grew by 20" in message
+                assert "and again over 20 more iterations: fds grew by 20" in message
+                return
+            with collect() as seen:
+                run("leaks.in_process", binding, target)
+            assert len(seen) == 1, seen
+            assert "fds grew by 6 (" in seen[0].problem
+            assert "after 2 warm-up, then held over 20 more: a pool" in seen[0].problem
+        with launch({"kind": "python", "factory": fresh}) as target:
+            with pytest.raises(AssertionError, match='server_errors = "fail"'):
+                run("leaks.in_process", {**binding, "server_errors": "fail"}, target)
+    finally:
+        for pool in pools:
+            pool.close()

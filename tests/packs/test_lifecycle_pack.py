@@ -171,3 +171,73 @@ def test_a_check_that_needs_stuck_work_says_so() -> None:
             run("lifecycle.orphans", {}, target)
         with pytest.raises(UserError, match=r"binding\.lock_attr='_lock'"):
             run("lifecycle.lock_identity", {"lock_attr": "_lock"}, target)
+
+
+# --- precision: a refused caller or a slow stop is a finding, not a second loop or a hang -------
+
+
+class RefusingPoller(FixedPoller):
+    """Correct, but a start() that finds another start in progress raises instead of waiting."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._starting = False
+
+    async def start(self) -> None:
+        if self._starting:
+            raise RuntimeError("already starting")
+        self._starting = True
+        try:
+            await super().start()
+        finally:
+            self._starting = False
+
+
+class SlowStopPoller(FixedPoller):
+    """Correct, but its stop() takes twice the binding's settle (a busy machine)."""
+
+    async def stop(self) -> None:
+        await asyncio.sleep(0.1)
+        await super().stop()
+
+
+class TerseLogPoller(FixedPoller):
+    """Logs the loop's death as one ERROR line naming the exception, without a traceback."""
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        try:
+            await Poller._loop(self, stop)
+        except Exception as exc:
+            logger.error("poller loop died: %s", exc)
+            raise
+
+
+@pytest.mark.parametrize(
+    ("name", "factory", "says"),
+    [
+        ("lifecycle.concurrent_start", RefusingPoller, "start() raised RuntimeError"),
+        ("lifecycle.restart", SlowStopPoller, "the clean stop() took"),
+    ],
+)
+def test_out_of_class_behaviour_is_a_finding(name: str, factory: Any, says: str) -> None:
+    from harness.findings import collect
+
+    with collect() as seen:
+        assert check(name, factory, settle=0.05) is None
+    assert len(seen) == 1 and says in seen[0].problem, [str(f) for f in seen]
+    assert seen[0].repro.startswith("FIXGUARD_SEED=")
+    failure = check(name, factory, settle=0.05, server_errors="fail")
+    assert failure is not None and 'server_errors = "fail"' in failure and says in failure
+
+
+def test_a_stop_that_never_returns_is_still_a_hang() -> None:
+    class HungStop(FixedPoller):
+        async def stop(self) -> None:
+            await asyncio.Event().wait()
+
+    failure = check("lifecycle.restart", HungStop, settle=0.02)
+    assert failure is not None and "a clean stop() did not return within 5 x settle" in failure
+
+
+def test_an_error_line_naming_the_exception_is_logged_enough() -> None:
+    assert check("lifecycle.loop_errors", TerseLogPoller) is None

@@ -362,3 +362,60 @@ def test_probe_picks_its_minimal_payload_among_violations_and_lists_findings_aft
                           attempt, examples=0)
     assert only_findings.ok and only_findings.minimal is None
     assert [h.payload.family for h in only_findings.findings] == ["null-byte"]
+
+
+DROPPING_APP = textwrap.dedent('''
+    import os, sys
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from pathlib import Path
+    from urllib.parse import unquote
+
+    BASE = Path(os.environ["READ_BASE"]).resolve()
+    DIE = os.environ.get("DIE_ON_NUL") == "1"
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            name = unquote(self.path.removeprefix("/files/"))
+            if "\\x00" in name:
+                if DIE:
+                    os._exit(3)
+                self.close_connection = True  # drop bad input without an answer
+                return
+            path = (BASE / name).resolve()
+            ok = self.path.startswith("/files/") and path.is_relative_to(BASE) and path.is_file()
+            body = path.read_bytes() if ok else b"not found"
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+''')
+
+
+@pytest.mark.parametrize("dies", [False, True], ids=["drops-bad-input", "crashes"])
+def test_a_dropped_request_is_a_finding_while_the_target_still_answers(
+    tmp_path: Path, dies: bool
+) -> None:
+    (tmp_path / "dropping_app.py").write_text(DROPPING_APP)
+    box = create(tmp_path / "sandbox")
+    binding = {"call": "GET /files/{name}", "sandbox": str(box.root), "examples": 0,
+               "families": ["dotdot", "null-byte"]}
+    with launch({
+        "kind": "process", "cwd": tmp_path, "health": "/files/public.txt",
+        "command": "{python} dropping_app.py {port}",
+        "env": {"READ_BASE": str(box.base), "DIE_ON_NUL": "1" if dies else "0"},
+    }) as target:
+        if dies:
+            with pytest.raises(AssertionError, match="the target stopped answering"):
+                run(READ, binding, target)
+            return
+        with collect() as seen:
+            run(READ, binding, target)
+    dropped = [f for f in seen if "family='null-byte'" in f.problem]
+    assert dropped and all("the target still answers other requests" in f.problem
+                           for f in dropped)
+    assert "%00" in dropped[0].repro

@@ -4,12 +4,13 @@ NotImplementedError is caught in-process on a small app."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 
 from harness.errors import UserError
 from harness.scenario import run
@@ -84,3 +85,79 @@ def test_bindings_are_checked() -> None:
             run("placeholders.input_round_trip", {"send": "PUT /x/{key}"}, target)
         with pytest.raises(UserError, match="answered 404"):
             run("placeholders.no_unimplemented_routes", {"openapi": "/nope.json"}, target)
+
+
+# --- precision: a 500 is not a stub, nor is a NotImplementedError the route handles itself -------
+
+
+def _implemented_app() -> FastAPI:
+    """Every route is implemented; one crashes on the probe's value, one uses a fallback."""
+    app = FastAPI()
+    store: dict[str, bytes] = {}
+
+    @app.get("/orders/{order_id}")
+    def order(order_id: str) -> dict[str, int]:
+        return {"id": int(order_id)}  # ValueError on 'fixguard-probe': a 500, not a stub
+
+    @app.get("/render")
+    def render() -> dict[str, str]:
+        try:
+            raise NotImplementedError("no GPU backend")  # a capability probe
+        except NotImplementedError:
+            return {"rendered": "on the CPU"}
+
+    @app.get("/ready")
+    def ready() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.put("/blobs/{key}")
+    async def put_blob(key: str, request: Request) -> dict[str, str]:
+        if key.endswith("-2"):
+            raise HTTPException(503, "the second shard is down")
+        store[key] = await request.body()
+        return {"sha256": hashlib.sha256(store[key]).hexdigest()}
+
+    @app.put("/broken/{key}")
+    def put_broken(key: str) -> None:
+        raise HTTPException(500, "nothing works")
+
+    return app
+
+
+IMPLEMENTED = {"exclude": ["/broken/{key}"]}
+
+
+def test_a_500_and_a_handled_not_implemented_error_are_findings_not_stubs() -> None:
+    from harness.findings import collect
+
+    with launch({"kind": "asgi", "factory": _implemented_app}) as target:
+        with collect() as seen:
+            run("placeholders.no_unimplemented_routes", IMPLEMENTED, target)
+        problems = sorted(f.problem for f in seen)
+        assert problems == [
+            "GET /orders/{order_id} answered 500 to a probe with 'fixguard-probe' in its path "
+            "parameters",
+            "GET /render answered 200 but raised NotImplementedError: no GPU backend, handled "
+            "inside the route",
+        ], problems
+        assert all(f.repro.startswith("curl ") for f in seen)
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("placeholders.no_unimplemented_routes", {**IMPLEMENTED, "server_errors": "fail"},
+                target)
+
+
+def test_a_5xx_on_one_key_is_a_finding_and_the_other_key_is_still_judged() -> None:
+    from harness.findings import collect
+
+    binding = {"send": "PUT /blobs/{key}", "digest_field": "sha256"}
+    with launch({"kind": "asgi", "factory": _implemented_app}) as target:
+        with collect() as seen:
+            run("placeholders.input_round_trip", binding, target)
+        assert [f.problem.split(":")[0] for f in seen] == [
+            "PUT /blobs/{key} (fg-round-trip-2) answered 503"]
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("placeholders.input_round_trip", {**binding, "server_errors": "fail"}, target)
+        with pytest.raises(AssertionError, match="no key could be compared: every send or "
+                                                 "fetch answered a 5xx"):
+            run("placeholders.input_round_trip", {**binding, "send": "PUT /broken/{key}"},
+                target)

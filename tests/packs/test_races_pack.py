@@ -197,6 +197,43 @@ def test_lost_update_wants_the_final_value_to_equal_the_increments() -> None:
     assert check("races.lost_update", Registry, binding, **LOCKED) is None
 
 
+class VersionConflict(Exception):
+    """What an optimistic-locking store raises when the row changed since it was read."""
+
+
+class OptimisticCounter:
+    """Read, then compare-and-set under a lock: a loser is refused, never silently lost."""
+
+    def __init__(self, checked: bool = True):
+        self.items: dict[str, int] = {}
+        self.checked = checked
+        self._lock = threading.Lock()
+
+    def increment(self, key: str) -> None:
+        seen = self.items.get(key, 0)
+        with self._lock:
+            if self.checked and self.items.get(key, 0) != seen:
+                raise VersionConflict(key)
+            self.items[key] = seen + 1
+
+    def value(self, key: str) -> int:
+        return self.items.get(key, 0)
+
+
+def test_lost_update_accepts_refused_increments_and_counts_only_acknowledged_ones() -> None:
+    # Optimistic locking fixes a lost update by refusing the losers (a listed conflict): the
+    # counter must equal the acknowledged increments, not the number of callers.
+    binding = {
+        "call": "increment",
+        "args": ["{key}"],
+        "effect": {"attr": "value", "args": ["{key}"]},
+        "conflict_errors": ["VersionConflict"],
+    }
+    assert check("races.lost_update", OptimisticCounter, binding) is None
+    failure = check("races.lost_update", OptimisticCounter, binding, checked=False)
+    assert failure is not None and "update(s) were lost" in failure
+
+
 def test_shared_cache_catches_exceptions_or_shared_objects_and_passes_when_locked() -> None:
     failure = check("races.shared_cache", Cache, {})
     assert failure is not None
@@ -259,3 +296,155 @@ def test_an_unreachable_target_is_a_target_error() -> None:
             TargetError, match=r"target\.base_url='http://127\.0\.0\.1:9': unreachable"
         ):
             run("races.exclusive_create", binding, Gone())  # type: ignore[arg-type]
+
+
+# --- precision: answers outside the race's bug class are findings, not winners ----------------
+
+SHEDDING_APP = """
+import asyncio
+import json
+import os
+
+BUGGY = os.environ.get("APP_BUG") == "1"
+THINGS = {}
+IN_FLIGHT = [0]
+
+
+async def reply(send, status, body):
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    path = scope["path"]
+    if scope["method"] == "GET":
+        key = path.rsplit("/", 2)[-2] if path.startswith("/things/") else ""
+        return await reply(send, 200, {"count": THINGS.get(key, 0)})
+    if IN_FLIGHT[0] >= 3:  # load shedding: a 503 creates nothing
+        return await reply(send, 503, {"detail": "overloaded"})
+    IN_FLIGHT[0] += 1
+    try:
+        key = json.loads(body)["key"]
+        if BUGGY:  # check, yield, then insert: two admitted requests both win
+            exists = key in THINGS
+            await asyncio.sleep(0.005)
+            if exists:
+                return await reply(send, 409, {"detail": "exists"})
+            THINGS[key] = THINGS.get(key, 0) + 1
+            return await reply(send, 201, {"key": key})
+        await asyncio.sleep(0.005)
+        if key in THINGS:  # check and insert with no await between: atomic on the loop
+            return await reply(send, 409, {"detail": "exists"})
+        THINGS[key] = 1
+        return await reply(send, 201, {"key": key})
+    finally:
+        IN_FLIGHT[0] -= 1
+"""
+
+SHED_BINDING = {
+    "call": "POST /things",
+    "json": {"key": "{key}"},
+    "success": [201],
+    "conflict": [409],
+    "effect": "GET /things/{key}/count",
+    "workers": 8,
+    "budget": 1.0,
+    "max_attempts": 30,
+}
+
+
+@pytest.fixture(params=["fixed", "buggy"])
+def shedding_server(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    (tmp_path / "shedding_app.py").write_text(SHEDDING_APP)
+    spec = {
+        "kind": "process",
+        "cwd": tmp_path,
+        "health": "/healthz",
+        "env": {"APP_BUG": "1" if request.param == "buggy" else "0"},
+        "command": "{python} -m uvicorn shedding_app:app --port {port} --log-level warning",
+    }
+    with launch(spec) as target:
+        yield request.param, target
+
+
+def test_a_503_under_load_is_a_finding_and_never_a_second_winner(shedding_server: Any) -> None:
+    from harness.findings import collect
+
+    variant, target = shedding_server
+    started = time.perf_counter()
+    if variant == "buggy":
+        with collect() as seen, pytest.raises(AssertionError) as caught:
+            run("races.exclusive_create", SHED_BINDING, target)
+        message = str(caught.value)
+        assert message.startswith("races.exclusive_create: "), message  # the violation leads
+        assert "creates of the same key succeeded" in message
+    else:
+        with collect() as seen:
+            run("races.exclusive_create", SHED_BINDING, target)
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("races.exclusive_create", {**SHED_BINDING, "server_errors": "fail"}, target)
+    shed = [f for f in seen if "were HTTP 503" in f.problem]
+    assert len(shed) == 1, [str(f) for f in seen]
+    assert shed[0].repro.startswith("curl -s -i -X POST ") and "/things" in shed[0].repro
+    assert time.perf_counter() - started < 30
+
+
+class CrashingRegistry(Registry):
+    """Race-safe (locked), but every third contender's call crashes before touching the store."""
+
+    def register_if_absent(self, key: str, worker: int) -> bool:
+        if worker % 3 == 0:
+            raise ConnectionResetError("database connection dropped")
+        return super().register_if_absent(key, worker)
+
+    def increment(self, key: str, worker: int = 1) -> None:
+        if worker % 3 == 0:
+            raise ConnectionResetError("database connection dropped")
+        super().increment(key)
+
+
+@pytest.mark.parametrize(
+    ("name", "binding", "says"),
+    [
+        (
+            "races.exclusive_create",
+            {
+                "call": "register_if_absent",
+                "args": ["{key}", "{worker}"],
+                "effect": {"attr": "created"},
+            },
+            "creates of the same key succeeded",
+        ),
+        (
+            "races.lost_update",
+            {
+                "call": "increment",
+                "args": ["{key}", "{worker}"],
+                "effect": {"attr": "value", "args": ["{key}"]},
+            },
+            "update(s) were lost",
+        ),
+    ],
+)
+def test_an_in_process_crash_is_a_finding_not_a_violation(
+    name: str, binding: dict[str, Any], says: str
+) -> None:
+    from harness.findings import collect
+
+    with collect() as seen:
+        assert check(name, CrashingRegistry, binding, **LOCKED) is None
+    assert any("raised ConnectionResetError" in f.problem for f in seen), [str(f) for f in seen]
+    failure = check(name, CrashingRegistry, {**binding, "server_errors": "fail"}, **LOCKED)
+    assert failure is not None and "ConnectionResetError" in failure
+    buggy = check(name, CrashingRegistry, binding)  # no lock: the race is still caught
+    assert buggy is not None and buggy.startswith(f"{name}: ") and says in buggy

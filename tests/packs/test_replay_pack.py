@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
+import textwrap
 import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,3 +180,84 @@ def test_the_dedup_window_state_machine_finds_each_bug(bug: str, says: str) -> N
 
 def test_the_dedup_window_state_machine_passes_a_correct_hub() -> None:
     assert check("replay.dedup_window", Hub, WINDOW) is None
+
+
+# --- precision: a crash on a bad delivery is not an acceptance ---------------------------------
+
+
+class CrashingGuard(Guard):
+    """Correct about replays and freshness, but crashes on what it should refuse politely."""
+
+    def check(self, nonce: str, timestamp: float) -> bool:
+        if not math.isfinite(timestamp):
+            raise OverflowError("cannot convert float infinity or NaN to a window slot")
+        if self.bug == "always-crashes":
+            raise RuntimeError("the nonce store is down")
+        return super().check(nonce, timestamp)
+
+
+def test_freshness_reports_a_crash_on_a_non_finite_timestamp_apart() -> None:
+    from harness.findings import collect
+
+    with collect() as seen:
+        assert check("replay.freshness", CrashingGuard, GUARD) is None
+    assert [f.problem for f in seen] == [
+        f"{name} timestamp -> raised OverflowError: cannot convert float infinity or NaN to a "
+        "window slot" for name in ("NaN", "inf", "-inf")]
+    assert seen[0].repro.startswith("CrashingGuard.check(")
+    failure = check("replay.freshness", CrashingGuard, {**GUARD, "server_errors": "fail"})
+    assert failure is not None and 'server_errors = "fail"' in failure
+    # The guard with no freshness at all still fails, and leads with what it accepted.
+    failure = check("replay.freshness", Guard, GUARD, bug="no-freshness")
+    assert failure is not None and "stale timestamp -> returned True" in failure
+
+
+def test_bounded_memory_cannot_judge_a_guard_that_takes_no_nonce() -> None:
+    failure = check("replay.bounded_memory", CrashingGuard, GUARD, bug="always-crashes")
+    assert failure is not None and "the check cannot judge its bound" in failure
+
+
+WEBHOOK_APP = textwrap.dedent('''
+    import threading
+
+    from fastapi import FastAPI, Header, HTTPException
+
+    app = FastAPI()
+    seen = set()
+    lock = threading.Lock()
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    @app.post("/webhooks")
+    def webhook(x_nonce: str = Header()):
+        with lock:
+            if x_nonce in seen:
+                # Refused, but by crashing: the replay store raises on a duplicate key.
+                raise HTTPException(500, "duplicate key value violates unique constraint")
+            seen.add(x_nonce)
+        return {"accepted": True}
+''')
+
+
+@pytest.mark.timeout(90)
+def test_nonce_once_over_http_reports_a_5xx_replay_apart(tmp_path: Path) -> None:
+    from harness.findings import collect
+
+    (tmp_path / "webhook_app.py").write_text(WEBHOOK_APP)
+    spec = TargetSpec(kind="process", cwd=tmp_path, health="/healthz",
+                      command="{python} -m uvicorn webhook_app:app --port {port} "
+                              "--log-level warning")
+    binding = {"call": "POST /webhooks", "headers": {"X-Nonce": "{nonce}"}, "accept": [200],
+               "reject": [409], "workers": 4, "budget": 1.0, "max_attempts": 5}
+    with launch(spec) as target:
+        with collect() as seen:
+            run("replay.nonce_once", binding, target)
+        problems = [f.problem for f in seen]
+        assert problems[0].startswith("the replay of an accepted nonce -> HTTP 500 "), problems
+        assert seen[0].repro.startswith("curl ") and "x-nonce: " in seen[0].repro
+        assert re.match(r"\d+ of \d+ answers to POST /webhooks in \d+ of \d+ attempt\(s\) "
+                        r"were HTTP 500", problems[-1]), problems
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("replay.nonce_once", {**binding, "server_errors": "fail"}, target)

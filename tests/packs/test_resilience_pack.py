@@ -194,3 +194,109 @@ def test_failed_write_in_process_reads_the_log_records(
         assert target.logs() == ""  # nothing is captured from an in-process app's streams
         run("resilience.failed_write", {"call": "PATCH /inventory/abc", "json": {"quantity": 3},
                                         "upstream": up}, target)
+
+
+# --- precision: slow but bounded is not a hang; a 500 is not a success ---------------------------
+
+
+def _gateway(upstream: str, timeout: float) -> Any:
+    """An app with an outbound timeout (so it never hangs) that answers less tidily than a 504."""
+    import logging
+
+    import httpx
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI()
+    log = logging.getLogger("gateway")
+
+    @app.get("/slow-504")
+    async def slow_504() -> Any:
+        try:
+            async with httpx.AsyncClient(timeout=timeout) as client:
+                await client.get(f"{upstream}/price")
+        except httpx.TimeoutException:
+            return JSONResponse({"detail": "upstream timed out"}, status_code=504)
+        return {"price": 1}
+
+    @app.get("/crash")
+    async def crash() -> Any:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            await client.get(f"{upstream}/price")  # the timeout escapes: a 500, in time
+        return {"price": 1}
+
+    @app.patch("/write")
+    async def write() -> Any:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            answer = await client.patch(f"{upstream}/items/1", json={"quantity": 3})
+        if answer.status_code >= 400:
+            log.error("upstream rejected the write: %s", answer.status_code)
+            return JSONResponse({"detail": "internal error"}, status_code=500)
+        return {"synced": True}
+
+    return app
+
+
+@pytest.mark.timeout(60)
+def test_a_slow_but_bounded_answer_and_a_500_in_time_are_findings_not_hangs() -> None:
+    from harness.findings import collect
+
+    upstream = f"http://127.0.0.1:{free_port()}"
+    with launch({"kind": "asgi", "factory": lambda: _gateway(upstream, 1.5)}) as target:
+        slow = {"call": "GET /slow-504", "upstream": upstream, "bound": 0.5, "grace": 3.0}
+        with collect() as seen:
+            run("resilience.hung_upstream", slow, target)
+        assert len(seen) == 1 and seen[0].problem.startswith("GET /slow-504 answered 504 after ")
+        assert "past the bound of 0.5s" in seen[0].problem
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("resilience.hung_upstream", {**slow, "server_errors": "fail"}, target)
+        crash = {"call": "GET /crash", "upstream": upstream, "bound": 3.0}
+        with collect() as seen:
+            run("resilience.hung_upstream", crash, target)
+        assert len(seen) == 1 and seen[0].problem.startswith("GET /crash answered 500 in ")
+        assert "not one of [504]" in seen[0].problem
+
+
+@pytest.mark.timeout(60)
+def test_a_500_for_a_failed_write_is_a_finding_not_a_success() -> None:
+    from harness.findings import collect
+
+    upstream = f"http://127.0.0.1:{free_port()}"
+    binding = {"call": "PATCH /write", "upstream": upstream}
+    with launch({"kind": "asgi", "factory": lambda: _gateway(upstream, 2.0)}) as target:
+        with collect() as seen:
+            run("resilience.failed_write", binding, target)
+        assert [f.problem for f in seen] == [
+            "PATCH /write answered 500 when the upstream answered 503 to PATCH: an unhandled "
+            "error, not a deliberate error answer"]
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("resilience.failed_write", {**binding, "server_errors": "fail"}, target)
+
+
+class _Syncer:
+    """Propagates nothing it should swallow, but breaks elsewhere after its dependency fails."""
+
+    def fetch(self) -> dict[str, int]:
+        return {"stock": 3}
+
+    def push(self) -> int:
+        try:
+            data = self.fetch()
+        except OSError:
+            data = None  # handled: pushed as "unknown" below
+        return data["stock"]  # type: ignore[index]  # TypeError when the fetch failed
+
+
+def test_an_exception_unrelated_to_the_fault_is_a_finding() -> None:
+    from harness.findings import collect
+
+    binding = {"call": {"call": "push"}, "fault": {"at": f"{__name__}:_Syncer.fetch",
+                                                   "raises": "OSError"}}
+    with launch({"kind": "python", "factory": _Syncer}) as target:
+        with collect() as seen:
+            run("resilience.swallowed_errors", binding, target)
+        assert len(seen) == 1 and seen[0].problem.startswith(
+            "push() raised TypeError: 'NoneType' object is not subscriptable, which is neither "
+            "the injected OSError nor raised while handling it"), seen
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("resilience.swallowed_errors", {**binding, "server_errors": "fail"}, target)

@@ -107,3 +107,43 @@ def test_bindings_are_checked(checkout: Any) -> None:
             run("schema.policy_lint", {"migrations": ["nope/*.sql"]}, target)
         with pytest.raises(UserError, match="no INSERT … ON CONFLICT"):
             run("schema.upserts_merge", {**UPSERTS, "sources": ["tests/conftest.py"]}, target)
+
+
+def test_an_unconfirmed_lint_finding_is_reported_apart(checkout: Any, admin: str) -> None:
+    from harness.findings import collect
+
+    binding = {**POLICIES, "admin_dsn": admin, "grant_tables": False,
+               "allow": ["function:award_points"]}
+    with tree_target(checkout("base")) as target:
+        with collect() as seen:
+            run("schema.policy_lint", binding, target)
+        assert [f.problem for f in seen] == [
+            "lint only (not confirmed on the database): 003_loyalty_policies.sql:7: policy "
+            "loyalty_read on loyalty_points is USING (true) for authenticated"]
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("schema.policy_lint", {**binding, "server_errors": "fail"}, target)
+
+
+def test_sample_values_postgres_refuses_are_a_finding_not_a_failed_upsert(
+    tmp_path: Path, admin: str
+) -> None:
+    from harness.findings import collect
+
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "001.sql").write_text(
+        "CREATE TABLE devices (id uuid PRIMARY KEY, name text NOT NULL);\n"
+        "CREATE TABLE tags (name text PRIMARY KEY, uses integer NOT NULL);\n")
+    (tmp_path / "store.py").write_text(
+        'DEVICE = "INSERT INTO devices (id, name) VALUES (%s, %s) ON CONFLICT (id) '
+        'DO UPDATE SET name = excluded.name"\n'
+        'TAG = "INSERT INTO tags (name, uses) VALUES (%s, %s) ON CONFLICT (name) '
+        'DO UPDATE SET uses = tags.uses + 1"\n')
+    binding = {"migrations": ["migrations/*.sql"], "sources": ["*.py"], "admin_dsn": admin}
+    with tree_target(tmp_path) as target:
+        with collect() as seen:
+            run("schema.upserts_merge", binding, target)
+        assert len(seen) == 1 and seen[0].problem.startswith(
+            "store.py:1: INSERT INTO devices could not be judged: PostgreSQL refused the check's "
+            "sample values (22P02: invalid input syntax for type uuid"), seen
+        with pytest.raises(AssertionError, match='server_errors = "fail"'):
+            run("schema.upserts_merge", {**binding, "server_errors": "fail"}, target)

@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness import outcome_plugin
 from harness.cli.main import main
 from harness.findings import CATEGORY_NAME, CheckFinding
@@ -19,6 +21,14 @@ from harness.testrun import TestRun, run_pytest
 from .test_precision_verdicts import make_repo
 
 FAST = ["-p", "no:hypothesispytest", "-p", "no:xdist", "-p", "no:timeout"]
+
+
+@pytest.fixture(autouse=True)
+def _only_named_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tiny projects set `filterwarnings = error`: a plugin installed beside the harness
+    # that warns at start (pytest-benchmark under an xdist worker's environment) would fail
+    # their run for a reason that has nothing to do with findings.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 REPORTING_TEST = (
     "from harness.findings import report_finding\n\n\n"
@@ -126,3 +136,16 @@ def test_verify_reports_findings_beside_an_unchanged_verdict(tmp_path: Path) -> 
     # `harness report` re-renders the same findings from results.json alone.
     assert main(["report", str(out / "results.json"), "--out", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "summary.md").read_text() == summary
+
+
+def test_nested_collect_blocks_each_keep_their_own_sink() -> None:
+    from harness.findings import collect, report_finding
+
+    with collect() as outer:
+        with collect() as inner:  # equal (both empty) but not the same block
+            pass
+        report_finding("pack.check", "after the inner block")
+        with collect() as later:
+            report_finding("pack.check", "in both")
+    assert [f.problem for f in outer] == ["after the inner block", "in both"]
+    assert inner == [] and [f.problem for f in later] == ["in both"]
