@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from ..errors import UserError
 from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
 from ..verify.pipeline import VerifyOptions, new_run_id
@@ -17,8 +18,10 @@ from .options import (
     manifest_option,
     out_option,
     overrides,
+    read_review,
     repo_option,
     resolve_manifest,
+    review_options,
     run_settings_options,
     strict_option,
     workers_option,
@@ -57,6 +60,7 @@ from .options import (
     default=None,
     help="Run only the K-th (0-based) of N slices: claims by position, changed-line mutants interleaved. Join with `harness merge`.",
 )
+@review_options
 @out_option
 def gate_command(
     repo: Path,
@@ -76,6 +80,8 @@ def gate_command(
     strict: bool,
     allow_dirty: bool,
     shard: str | None,
+    review: Path | None,
+    description: Path | None,
     out: Path | None,
 ) -> int:
     """Verify the claims the diff touches, mutate every changed line, and apply the policy.
@@ -83,10 +89,22 @@ def gate_command(
     Exits 0 when the policy passes and 1 when it fails (a verdict in policy.fail_on without an
     allowed exception, or a kill ratio on changed lines below policy.min_kill_ratio). In GitHub
     Actions the summary is appended to $GITHUB_STEP_SUMMARY.
+
+    With no manifest the gate runs PR mode (see `harness verify --help`): the auto-claims the
+    PR's own tests prove, plus the changed-line mutation; a regression, an unproven hunk or a
+    finding marked fixed with nothing behind it fails it too.
     """
     from ..verify.gate import GateOptions, gate
 
-    loaded = resolve_manifest(repo, manifest, ())
+    loaded, pr_mode = resolve_manifest(repo, manifest, ())
+    if pr_mode and (only or shard):
+        flag = "--claim" if only else "--shard"
+        raise UserError(
+            "needs a manifest; with none, the gate runs PR mode (the auto-claims the PR's own "
+            "tests prove) in one job",
+            where=flag,
+        )
+    drafts, described = read_review(review, description)
     if shard:
         from ..mutation.filters import parse_shard
 
@@ -105,6 +123,9 @@ def gate_command(
         run_id=run_id,
         # Scenario claims' generated tests stay with the reports: their repro commands work.
         generated=(out or Path("reports") / run_id) / "generated",
+        pr_mode=pr_mode,
+        review=drafts,
+        description=described,
     )
     with ConsoleReporter() as reporter:
         run = gate(

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
+from ..claims.draft import DraftClaim
+from ..claims.importer import import_findings
 from ..claims.load import find_manifest, load_manifest
 from ..claims.model import CONCURRENCY_REPEATS, DEFAULT_RUN, Claim, Manifest, RunSettings
 from ..errors import UserError
@@ -42,6 +44,35 @@ def manifest_option(func: F) -> F:
         show_default="harness.toml or pyproject.toml at the repo root",
         help="Claims manifest (harness.toml or a pyproject.toml with [tool.harness]).",
     )(func)
+
+
+def review_options(func: F) -> F:
+    """--review and --description: a verdict per review finding (PR mode or a manifest)."""
+    func = click.option(
+        "--description",
+        "description",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        default=None,
+        help="The PR's description (a file); with --review, a finding it marks fixed but no "
+        "hunk matches is flagged. The commit messages base..head are read too.",
+    )(func)
+    return click.option(
+        "--review",
+        "review",
+        type=click.Path(path_type=Path, dir_okay=False, exists=True),
+        default=None,
+        help="A review (markdown or SARIF): each finding with a file:line gets the verdict of "
+        "the claim whose fix covers or neighbours it, or 'no fix found in this PR'.",
+    )(func)
+
+
+def read_review(review: Path | None, description: Path | None) -> tuple[list[DraftClaim], str]:
+    """The review's findings and the description's text, read before any run (exit 2 early)."""
+    if description is not None and review is None:
+        raise UserError("is read only with --review", where="--description")
+    drafts = import_findings(review) if review is not None else []  # none found: UserError
+    text = description.read_text(encoding="utf-8", errors="replace") if description else ""
+    return drafts, text
 
 
 def out_option(func: F) -> F:
@@ -187,13 +218,16 @@ def overrides(
         raise UserError(f"{flag}={error['input']!r}: {error['msg']}") from None
 
 
-def resolve_manifest(repo: Path, manifest: Path | None, tests: Sequence[str]) -> Manifest:
-    """The manifest to use: --manifest, else an ad hoc claim from --tests, else the repo's."""
+def resolve_manifest(
+    repo: Path, manifest: Path | None, tests: Sequence[str]
+) -> tuple[Manifest, bool]:
+    """The manifest to use and whether this is PR mode: --manifest, else an ad hoc claim from
+    --tests, else the repo's, else none (PR mode: the PR's own tests make the claims)."""
     if manifest is not None:
         loaded = load_manifest(manifest)
         if tests:
             raise UserError("pass either --manifest or --tests, not both")
-        return loaded
+        return loaded, False
     if tests:
         try:
             claim = Claim(
@@ -204,11 +238,8 @@ def resolve_manifest(repo: Path, manifest: Path | None, tests: Sequence[str]) ->
         except ValidationError as exc:
             message = exc.errors()[0]["msg"].removeprefix("Value error, ")
             raise UserError(f"--tests: {message}") from None
-        return Manifest(claims=(claim,))
+        return Manifest(claims=(claim,)), False
     found = find_manifest(repo)
     if found is None:
-        raise UserError(
-            f"no harness.toml or [tool.harness] in {repo}",
-            hint="pass --manifest PATH, or --tests NODEID... for an ad hoc claim",
-        )
-    return load_manifest(found)
+        return Manifest(), True
+    return load_manifest(found), False

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from ..errors import UserError
 from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
 from ..verify.pipeline import VerifyOptions, new_run_id, verify
@@ -17,8 +18,10 @@ from .options import (
     manifest_option,
     out_option,
     overrides,
+    read_review,
     repo_option,
     resolve_manifest,
+    review_options,
     run_settings_options,
     strict_option,
     workers_option,
@@ -49,6 +52,7 @@ from .options import (
     is_flag=True,
     help="Skip the mutation step (verdicts then stop at ERROR for reproduced+fixed claims).",
 )
+@review_options
 @out_option
 def verify_command(
     repo: Path,
@@ -67,17 +71,28 @@ def verify_command(
     no_mutate: bool,
     strict: bool,
     allow_dirty: bool,
+    review: Path | None,
+    description: Path | None,
     out: Path | None,
 ) -> int:
     """Reproduce each claim on --base, confirm it on --head, and mutate its fix lines.
 
+    With no manifest (no harness.toml, no --manifest, no --tests) this is PR mode: the tests the
+    diff adds or changes are run on both sides and sorted F2P / P2P / P2F / F2F; the hunks the
+    F2P tests execute become auto-claims with the normal verdict; a regression (P2F) or a hunk
+    no F2P test executes fails the policy.
+
     \b
     Examples:
       harness verify --base origin/main
+      harness verify --base origin/main --review review.md
       harness verify --base main~3 --head main --claim ticket-cap
       harness verify --base B --head H --tests tests/test_fix.py::test_cap --pytest-args "-x"
     """
-    loaded = resolve_manifest(repo, manifest, tests)
+    loaded, pr_mode = resolve_manifest(repo, manifest, tests)
+    if pr_mode and only:
+        raise UserError("names a manifest claim; PR mode has no manifest", where="--claim")
+    drafts, described = read_review(review, description)
     run_id = new_run_id()
     reports = out or Path("reports") / run_id
     options = VerifyOptions(
@@ -94,6 +109,9 @@ def verify_command(
         allow_dirty=allow_dirty,
         run_id=run_id,
         generated=reports / "generated",
+        pr_mode=pr_mode,
+        review=drafts,
+        description=described,
     )
     console = Console(highlight=False)
     with ConsoleReporter() as reporter:

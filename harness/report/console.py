@@ -20,12 +20,27 @@ from rich.progress import (
 from rich.table import Table
 
 from ..outcomes import Verdict
+from ..verify.prmode import FindingState, PrEvidence, TestClass
 from ..verify.results import ClaimResult, RunResult
 from .charts import COLORS
-from .summary import evidence_cells, finding_count, policy_lines, status_word
+from .summary import (
+    FLAGGED,
+    evidence_cells,
+    finding_count,
+    finding_verdict_text,
+    finding_where,
+    judging_claim,
+    outcomes_text,
+    policy_lines,
+    pr_headline,
+    status_word,
+)
 
 #: Findings printed per claim; the rest are in the reports.
 MAX_FINDINGS = 3
+#: Review findings, unproven hunks and regressions printed in PR mode; the rest are in the reports.
+MAX_PR_LINES = 20
+MAX_TITLE = 60
 
 
 class ConsoleReporter:
@@ -161,7 +176,60 @@ def print_run(
             console.print("  " + mutant.diff.replace("\n", "\n  "), markup=False, highlight=False)
         if claim.verdict is not Verdict.UNGUARDED:
             console.print(f"  reproduce: {claim.repro}", markup=False, soft_wrap=True)
+    if run.pr is not None:
+        print_pr(run, run.pr, console)
     for failure in policy_lines(run):
         console.print(f"[red]gate:[/] {escape(failure)}")
     if written:
         console.print("reports: " + ", ".join(str(p) for p in written.values()), markup=False)
+
+
+def _more(count: int, console: Console) -> None:
+    if count > MAX_PR_LINES:
+        console.print(f"  …and {count - MAX_PR_LINES} more in the reports", highlight=False)
+
+
+def print_pr(run: RunResult, pr: PrEvidence, console: Console) -> None:
+    """PR mode, compactly: a headline, one line per review finding, the unproven hunks and the
+    regressions."""
+    console.print(f"[bold]pull request:[/] {escape(pr_headline(run, pr))}", highlight=False)
+    if run.findings:
+        states = ", ".join(
+            f"{n} {state.name.lower().replace('_', ' ')}"
+            for state in FindingState
+            if (n := sum(1 for f in run.findings if f.state is state))
+        )
+        console.print(f"[bold]review findings[/] ({len(run.findings)}): {states}", highlight=False)
+    for n, finding in enumerate(run.findings[:MAX_PR_LINES], 1):
+        claim = judging_claim(run, finding)
+        if claim is not None:
+            verdict = (
+                f"[{COLORS[claim.verdict]}]{claim.verdict.value}[/] ({escape(claim.claim_id)})"
+            )
+        else:
+            verdict = escape(finding_verdict_text(run, finding))
+        if finding.flagged:
+            verdict = f"[bold red]{FLAGGED}:[/] {verdict}"
+        title = (
+            finding.title
+            if len(finding.title) <= MAX_TITLE
+            else finding.title[: MAX_TITLE - 1] + "…"
+        )
+        console.print(
+            f"  {n:>2} {escape(finding.severity):<8} {escape(finding_where(finding) or '–')}  "
+            f"{verdict}  {escape(title)}",
+            highlight=False,
+        )
+    _more(len(run.findings), console)
+    for hunk in pr.unproven[:MAX_PR_LINES]:
+        why = f": {escape(hunk.why)}" if hunk.why else ""
+        console.print(f"  [yellow]unproven hunk[/] {escape(str(hunk))}{why}", highlight=False)
+    _more(len(pr.unproven), console)
+    regressions = pr.of(TestClass.P2F)
+    for test in regressions[:MAX_PR_LINES]:
+        console.print(
+            f"  [red]regression (P2F)[/] {escape(test.nodeid)}: base {outcomes_text(test.base)}, "
+            f"head {outcomes_text(test.head)}",
+            highlight=False,
+        )
+    _more(len(regressions), console)

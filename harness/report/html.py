@@ -6,9 +6,19 @@ from importlib import resources
 
 import jinja2
 
+from ..verify.prmode import TestClass
 from ..verify.results import RunResult
 from . import charts
-from .summary import evidence_cells, finding_count
+from .summary import (
+    FLAGGED,
+    evidence_cells,
+    finding_count,
+    finding_verdict_text,
+    finding_where,
+    judging_claim,
+    outcomes_text,
+    pr_headline,
+)
 
 
 def render_html(run: RunResult) -> str:
@@ -23,6 +33,14 @@ def render_html(run: RunResult) -> str:
         colors=charts.COLORS,
         evidence=evidence_cells,
         finding_count=finding_count,
+        # PR mode (used only when run.pr is set).
+        pr_headline=pr_headline,
+        judging_claim=judging_claim,
+        finding_verdict=finding_verdict_text,
+        finding_where=finding_where,
+        flagged_text=FLAGGED,
+        outcomes_text=outcomes_text,
+        test_class=TestClass,
         charts={
             "kill": charts.kill_ratio_chart(run),
             "runtime": charts.runtime_chart(run),

@@ -67,10 +67,16 @@ def mutation_report(run: RunResult) -> dict[str, Any]:
 
 def _run_doc(run: RunResult) -> dict[str, Any]:
     """The run's fields, plus each claim's findings gathered from its runs (each run keeps its
-    own `findings` too); the loader drops the derived list and rebuilds it from the runs."""
+    own `findings` too) and whether each review finding is flagged; the loader drops the
+    derived values and rebuilds them."""
     doc: dict[str, Any] = to_jsonable(run)
     for claim, entry in zip(run.claims, doc["claims"], strict=True):
         entry["findings"] = [to_jsonable(f) for f in claim.findings]
+    if run.pr is None and not run.findings:
+        # A manifest run's results.json stays as it was before PR mode.
+        del doc["pr"], doc["findings"]
+    for finding, entry in zip(run.findings, doc.get("findings", []), strict=True):
+        entry["flagged"] = finding.flagged
     return doc
 
 

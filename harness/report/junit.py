@@ -1,6 +1,11 @@
 """junit.xml: one testcase per claim; anything but an allowed verdict is a failure.
 
 A claim's findings go to its <system-out> whatever the verdict: they never fail a testcase.
+
+In PR mode with a review, a second suite, `fixguard.review`, has one testcase per review
+finding: a matched finding passes or fails with its auto-claim; a finding marked fixed with
+nothing behind it (flagged) fails; one the PR does not fix, or fixes with no test proving it,
+is skipped with that reason, since the PR did not claim it.
 """
 
 from __future__ import annotations
@@ -8,7 +13,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..outcomes import Verdict
+from ..verify.prmode import FindingOutcome
 from ..verify.results import ClaimResult, RunResult
+from .summary import FLAGGED, finding_verdict_text, finding_where, judging_claim
 
 
 def _findings_text(claim: ClaimResult) -> str:
@@ -63,5 +70,44 @@ def render_junit(run: RunResult) -> str:
     suite.set("errors", str(errors))
     root = ET.Element("testsuites")
     root.append(suite)
+    if run.findings:
+        root.append(_review_suite(run))
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _review_case(suite: ET.Element, run: RunResult, n: int, finding: FindingOutcome) -> str:
+    """Add one finding's testcase; return its outcome ("passed", "failure" or "skipped")."""
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        classname=f"fixguard.review.{finding.severity}",
+        name=f"{n}: {finding.title}",
+        time="0.000",
+    )
+    where = finding_where(finding) or "no file:line"
+    claim = judging_claim(run, finding)
+    verdict = finding_verdict_text(run, finding)
+    if claim is not None:
+        text = f"{where}: judged by {claim.claim_id} ({finding.hunk}): {verdict}: {claim.reason}"
+        if claim.verdict is Verdict.VERIFIED or claim.excused:
+            ET.SubElement(case, "system-out").text = text
+            return "passed"
+        ET.SubElement(case, "failure", message=f"{verdict}: {claim.claim_id}").text = text
+        return "failure"
+    if finding.flagged or finding.claim_id:  # flagged, or judged by a claim with no result
+        message = f"{FLAGGED}: {verdict}" if finding.flagged else verdict
+        ET.SubElement(case, "failure", message=message).text = f"{where}: {message}"
+        return "failure"
+    ET.SubElement(case, "skipped", message=verdict).text = f"{where}: {verdict}"
+    return "skipped"
+
+
+def _review_suite(run: RunResult) -> ET.Element:
+    suite = ET.Element("testsuite", name="fixguard.review", tests=str(len(run.findings)))
+    outcomes = [_review_case(suite, run, n, f) for n, f in enumerate(run.findings, 1)]
+    suite.set("failures", str(outcomes.count("failure")))
+    suite.set("errors", "0")
+    suite.set("skipped", str(outcomes.count("skipped")))
+    suite.set("time", "0.000")
+    return suite

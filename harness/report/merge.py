@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from ..claims.model import Policy
 from ..errors import UserError
 from ..verify.policy import DIFF_ERROR_PREFIX, evaluate
-from ..verify.results import MutantRecord, RunResult
+from ..verify.prmode import FindingOutcome, PrEvidence
+from ..verify.results import MutantRecord, RunResult, to_jsonable
 
 
 def merge_runs(runs: Sequence[RunResult], *, where: Sequence[str]) -> RunResult:
@@ -45,6 +46,7 @@ def merge_runs(runs: Sequence[RunResult], *, where: Sequence[str]) -> RunResult:
             if seen is not None and seen.status is not mutant.status:
                 raise UserError(f"mutant={mutant.id!r} has two statuses across shards", where=name)
             mutants[mutant.id] = mutant
+    pr, findings = _pr_evidence(runs, where)
     stages: dict[str, float] = {}
     for run in runs:
         for stage, seconds in run.stages.items():
@@ -61,6 +63,8 @@ def merge_runs(runs: Sequence[RunResult], *, where: Sequence[str]) -> RunResult:
         diff_mutants=sorted(mutants.values(), key=lambda m: (m.file, m.line, m.id)),
         policy=first.policy,
         sources={k: v for r in runs for k, v in r.sources.items()},
+        pr=pr,
+        findings=findings,
     )
     merged.policy_failures = evaluate(merged, Policy.model_validate(first.policy or {}))
     # A shard whose changed-line mutation could not run has no mutants to re-judge: keep its line.
@@ -68,3 +72,20 @@ def merge_runs(runs: Sequence[RunResult], *, where: Sequence[str]) -> RunResult:
         {f for run in runs for f in run.policy_failures if f.startswith(DIFF_ERROR_PREFIX)}
     )
     return merged
+
+
+def _pr_evidence(
+    runs: Sequence[RunResult], where: Sequence[str]
+) -> tuple[PrEvidence | None, list[FindingOutcome]]:
+    """PR mode's evidence and review findings, which every shard of a PR run carries whole.
+
+    Discovery and matching happen before the claims are split, so shards that disagree did
+    not come from the same run.
+    """
+    first = runs[0]
+    for run, name in zip(runs, where, strict=True):
+        if to_jsonable(run.pr) != to_jsonable(first.pr):
+            raise UserError(f"its PR evidence differs from that of {where[0]}", where=name)
+        if to_jsonable(run.findings) != to_jsonable(first.findings):
+            raise UserError(f"its review findings differ from those of {where[0]}", where=name)
+    return first.pr, list(first.findings)

@@ -2,6 +2,12 @@
 
 Findings of a claim's checks are `check-finding` notes at the claim's fix: never an error, since
 they do not decide the verdict.
+
+In PR mode, review findings the PR does not prove are located at their file:line: a finding
+marked fixed with nothing behind it is an error (`finding-marked-fixed`), one fixed by a hunk no
+test executes a warning (`finding-unproven`), one the PR leaves alone a note (`finding-not-fixed`).
+Matched findings are left to their auto-claim's result. Unproven hunks are warnings at the hunk
+and P2F tests errors at their test file.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from typing import Any
 
 from .. import __version__
 from ..outcomes import Verdict
+from ..verify.prmode import FindingOutcome, FindingState, PrEvidence, TestClass
 from ..verify.results import ClaimResult, MutantRecord, RunResult
+from .summary import FLAGGED, finding_where
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 RULES = {
@@ -20,6 +28,14 @@ RULES = {
     "weak-spot": "A tweak of the fix (a boundary, a literal, a message) that no test notices; it does not undo the fix.",
     "claim-unverified": "A claimed fix could not be verified (see the verdict).",
     "check-finding": "A check met a problem outside the bug class it judges (a 5xx on bad input, a slow answer); it does not change the verdict.",
+}
+#: Rules listed only in PR mode, so a manifest run's results.sarif stays as it was.
+PR_RULES = {
+    "finding-marked-fixed": "A review finding is marked fixed, but this PR has nothing behind it (no fix, or no test proving it).",
+    "finding-unproven": "A review finding is fixed by changed code that no test of this PR executes.",
+    "finding-not-fixed": "A review finding that this PR does not fix.",
+    "unproven-hunk": "Changed code that no F2P test executes: nothing shows that it fixes anything.",
+    "regression": "A test that passes on the base and fails on the head (P2F).",
 }
 LEVEL = {
     Verdict.STILL_FAILING: "error",
@@ -96,6 +112,65 @@ def _finding_results(claim: ClaimResult) -> list[dict[str, Any]]:
     return results
 
 
+def _finding_location(finding: FindingOutcome) -> list[dict[str, Any]]:
+    """The matched hunk's start (a repo path), else the review's file:line as it gives it."""
+    if finding.hunk:
+        file, _, lines = finding.hunk.rpartition(":")
+        return [_location(file, int(lines.split("-")[0]))]
+    if finding.file:
+        return [_location(finding.file.strip().removeprefix("./"), finding.line or 1)]
+    return []
+
+
+def _finding_result(finding: FindingOutcome) -> dict[str, Any] | None:
+    if finding.flagged:
+        rule, level, what = "finding-marked-fixed", "error", f"{FLAGGED}: {finding.state.value}"
+    elif finding.state is FindingState.UNPROVEN:
+        rule, level, what = "finding-unproven", "warning", finding.state.value
+    elif finding.state is FindingState.NO_FIX:
+        rule, level, what = "finding-not-fixed", "note", finding.state.value
+    else:
+        return None
+    key = f"{finding.title}\0{finding_where(finding)}"
+    result: dict[str, Any] = {
+        "ruleId": rule,
+        "level": level,
+        "message": {"text": f"{finding.title} ({finding.severity}): {what}"},
+        "partialFingerprints": {"findingHash": hashlib.sha256(key.encode()).hexdigest()[:16]},
+    }
+    locations = _finding_location(finding)
+    if locations:
+        result["locations"] = locations
+    return result
+
+
+def _pr_results(run: RunResult, pr: PrEvidence) -> list[dict[str, Any]]:
+    results = [r for r in map(_finding_result, run.findings) if r is not None]
+    for hunk in pr.unproven:
+        results.append(
+            {
+                "ruleId": "unproven-hunk",
+                "level": "warning",
+                "message": {
+                    "text": f"{hunk}: {hunk.why or 'no F2P test executes this change'}\n{hunk.diff}"
+                },
+                "locations": [_location(hunk.file, hunk.start)],
+                "partialFingerprints": {"hunk": str(hunk)},
+            }
+        )
+    for test in pr.of(TestClass.P2F):
+        results.append(
+            {
+                "ruleId": "regression",
+                "level": "error",
+                "message": {"text": f"{test.nodeid} passes on the base and fails on the head"},
+                "locations": [_location(test.nodeid.split("::")[0], 1)],
+                "partialFingerprints": {"test": test.nodeid},
+            }
+        )
+    return results
+
+
 def render_sarif(run: RunResult) -> str:
     results: list[dict[str, Any]] = []
     for claim in run.claims:
@@ -110,6 +185,10 @@ def render_sarif(run: RunResult) -> str:
     results.extend(
         _mutant_result(m, "changed lines") for m in run.diff_mutants if m.status.value == "survived"
     )
+    rules = dict(RULES)
+    if run.pr is not None:
+        results.extend(_pr_results(run, run.pr))
+        rules.update(PR_RULES)
     doc = {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -122,7 +201,7 @@ def render_sarif(run: RunResult) -> str:
                         "informationUri": "https://example.invalid/fixguard",
                         "rules": [
                             {"id": rule, "shortDescription": {"text": text}}
-                            for rule, text in RULES.items()
+                            for rule, text in rules.items()
                         ],
                     }
                 },

@@ -50,6 +50,7 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
     claims = (
         list(opts.manifest.claims) if options.all_claims else touched_claims(opts.manifest, changed)
     )
+    pr_mode = opts.pr_mode
     if opts.only is not None:
         named = [opts.manifest.claim(claim_id) for claim_id in opts.only]  # unknown id: UserError
         claims = named
@@ -59,7 +60,9 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
         # checked up front too, so a bad --python is exit 2 before any run.
         label, where = Places.of(opts.manifest).run_python_field(opts.overrides)
         check_python(diff_python(opts), label=label, where=where)
-    if claims:
+    if pr_mode:  # the claims are the auto-claims verify finds (and the review's findings)
+        run = verify(opts, reporter)
+    elif claims:
         run = verify(replace(opts, only=[c.id for c in claims]), reporter)
     else:
         run = RunResult(

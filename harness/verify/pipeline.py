@@ -14,23 +14,28 @@ import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from ..claims.model import Claim, Manifest, RunSettings
+from ..claims.draft import DraftClaim
+from ..claims.model import DEFAULT_RUN, Claim, Manifest, RunSettings
 from ..errors import UserError
 from ..outcomes import RunOutcome, Verdict
 from ..testrun import TestRun, deselect_args, run_pytest
 from .collection import Collectable, check_node_ids
-from .preflight import Places, check_claims
+from .discovery import discover
+from .preflight import Places, check_claims, check_python
+from .prmode import FindingOutcome, PrEvidence, manifest_evidence, pr_manifest
 from .results import ClaimResult, MutantRecord, RunRecord, RunResult
+from .review_match import match_findings
 from .scenario_tests import scenario_test_file
 from .verdict import decide, judge_runs
 from .workspace import (
     Workspace,
     claim_test_files,
     dirty_files,
+    git,
     repo_root,
     resolve_ref,
     run_setup,
@@ -80,6 +85,12 @@ class VerifyOptions:
     #: Where scenario claims' generated tests are kept, so their reproduce commands still work
     #: after the run (the CLI passes <reports>/generated); None: the run's temp dir.
     generated: Path | None = None
+    #: PR mode (no manifest): the claims are the auto-claims the PR's own tests prove.
+    pr_mode: bool = False
+    #: Review findings (`--review`), each matched to the claim that fixes it.
+    review: Sequence[DraftClaim] = ()
+    #: The PR's description (`--description`); the commit messages base..head are added to it.
+    description: str = ""
 
 
 def new_run_id() -> str:
@@ -115,39 +126,68 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
     root, base_sha, head_sha = check_refs(
         options.repo, options.base, options.head, options.allow_dirty
     )
-    claims = select_claims(options.manifest, options.only)
-    # Every input is checked before the first run: a typo is exit 2, never a verdict.
     places = Places.of(options.manifest)
-    check_claims(
-        claims,
-        places,
-        overrides=options.overrides,
-        python=options.python,
-        default_python=sys.executable,
-    )
-    test_paths = options.manifest.settings_for(claims[0]).test_paths or () if claims else ()
+    # Every input is checked before the first run: a typo is exit 2, never a verdict.
+    if options.pr_mode:
+        claims: list[Claim] = []  # PR mode finds its claims in the worktrees
+        pr_settings = DEFAULT_RUN.merged(options.manifest.run).merged(options.overrides)
+        pr_python = pr_settings.python or options.python or sys.executable
+        label, where = places.run_python_field(options.overrides)
+        check_python(pr_python, label=label, where=where)
+        test_paths = pr_settings.test_paths or ()
+    else:
+        claims = select_claims(options.manifest, options.only)
+        check_claims(
+            claims,
+            places,
+            overrides=options.overrides,
+            python=options.python,
+            default_python=sys.executable,
+        )
+        test_paths = options.manifest.settings_for(claims[0]).test_paths or () if claims else ()
     stages: dict[str, float] = {}
     results: list[ClaimResult] = []
+    evidence: PrEvidence | None = None
     own_tests = claim_test_files([t for claim in claims for t in claim.tests])
     with worktrees(root, base_sha, head_sha, test_paths=test_paths, claim_tests=own_tests) as (
         base_ws,
         head_ws,
     ):
         stages["checkout"] = time.monotonic() - started
+        if options.pr_mode:
+            t0 = time.monotonic()
+            if pr_settings.setup:
+                for ws in (base_ws, head_ws):
+                    run_setup(ws, pr_settings.setup, dict(pr_settings.env or {}), timeout=900)
+            reporter.stage("discover", 1)
+            evidence = discover(
+                root,
+                base_sha,
+                head_sha,
+                python=pr_python,
+                settings=pr_settings,
+                spaces=(base_ws, head_ws),
+                reporter=reporter,
+            )
+            options = replace(options, manifest=pr_manifest(options.manifest, evidence))
+            claims = list(options.manifest.claims)
+            stages["discover"] = time.monotonic() - t0
         jobs = [ClaimJob.build(options, claim, base_ws, head_ws) for claim in claims]
         t0 = time.monotonic()
-        # Each distinct setup command runs once per worktree, with the env of a claim using it.
-        setups = {job.settings.setup: job.settings for job in jobs if job.settings.setup}
-        for command, settings in sorted(setups.items()):
-            for ws in (base_ws, head_ws):
-                run_setup(ws, command, dict(settings.env or {}), timeout=900)
-        # One `pytest --collect-only` on the head (after setup: it may install pytest plugins).
-        check_node_ids(
-            head_ws.path,
-            [Collectable(job.claim, job.python, job.settings) for job in jobs],
-            places,
-            revision=f"the head ({head_sha[:8]})",
-        )
+        if not options.pr_mode:  # PR mode ran its setup and collected its tests already
+            # Each distinct setup command runs once per worktree, with the env of a claim
+            # using it.
+            setups = {job.settings.setup: job.settings for job in jobs if job.settings.setup}
+            for command, settings in sorted(setups.items()):
+                for ws in (base_ws, head_ws):
+                    run_setup(ws, command, dict(settings.env or {}), timeout=900)
+            # One `pytest --collect-only` on the head (after setup: it may install plugins).
+            check_node_ids(
+                head_ws.path,
+                [Collectable(job.claim, job.python, job.settings) for job in jobs],
+                places,
+                revision=f"the head ({head_sha[:8]})",
+            )
         reporter.stage("reproduce", len(jobs))
         with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
             list(pool.map(lambda job: job.run_sides(reporter), jobs))
@@ -179,6 +219,14 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         stages["mutate"] = time.monotonic() - t0
     excuse(results, options.manifest)
     files = {m.file for result in results for m in result.mutants}
+    findings: list[FindingOutcome] = []
+    if options.review:
+        description = "\n".join([options.description, commit_messages(root, base_sha, head_sha)])
+        findings = match_findings(
+            options.review,
+            evidence or manifest_evidence(options.manifest),
+            description=description,
+        )
     return RunResult(
         run_id=options.run_id,
         repo=str(root),
@@ -189,7 +237,14 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         duration=time.monotonic() - started,
         stages=stages,
         sources=head_sources(root, head_sha, files),
+        pr=evidence,
+        findings=findings,
     )
+
+
+def commit_messages(repo: Path, base: str, head: str) -> str:
+    """The messages of the commits base..head: a squashed PR's "✅ Fixed ..." lines live there."""
+    return git(repo, "log", "--format=%B", f"{base}..{head}", check=False)
 
 
 def head_sources(repo: Path, head: str, files: set[str]) -> dict[str, str]:

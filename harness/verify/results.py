@@ -8,6 +8,15 @@ from typing import Any
 
 from ..findings import REPRO_SEPARATOR
 from ..outcomes import MutantStatus, RunOutcome, Verdict
+from .prmode import (
+    AutoClaim,
+    FindingOutcome,
+    FindingState,
+    PrEvidence,
+    PrHunk,
+    TestClass,
+    TestEvidence,
+)
 
 SCHEMA_VERSION = 1
 
@@ -170,6 +179,10 @@ class RunResult:
     #: Head source of every file with a mutant, for the mutation-testing-elements report.
     sources: dict[str, str] = field(default_factory=dict)
     tool: str = "fixguard"
+    #: PR mode (no manifest): the tests the diff adds by class, its auto-claims, unproven hunks.
+    pr: PrEvidence | None = None
+    #: PR mode with a review: each review finding and what it came to.
+    findings: list[FindingOutcome] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = {v.value: 0 for v in Verdict}
@@ -225,12 +238,66 @@ def claim_from_jsonable(data: dict[str, Any]) -> ClaimResult:
     )
 
 
+def _hunk(data: dict[str, Any]) -> PrHunk:
+    return PrHunk(**data)
+
+
+def _test_evidence(data: dict[str, Any]) -> TestEvidence:
+    return TestEvidence(
+        **{
+            **data,
+            "klass": TestClass(data["klass"]),
+            "base": tuple(data.get("base", ())),
+            "head": tuple(data.get("head", ())),
+        }
+    )
+
+
+def pr_from_jsonable(data: dict[str, Any]) -> PrEvidence:
+    return PrEvidence(
+        **{
+            **data,
+            "tests": [_test_evidence(t) for t in data.get("tests", [])],
+            "auto_claims": [
+                AutoClaim(
+                    **{
+                        **c,
+                        "hunks": tuple(_hunk(h) for h in c["hunks"]),
+                        "tests": tuple(c["tests"]),
+                    }
+                )
+                for c in data.get("auto_claims", [])
+            ],
+            "unproven": [_hunk(h) for h in data.get("unproven", [])],
+        }
+    )
+
+
+#: Keys results.json adds to a review finding for its readers, derived from its other fields.
+DERIVED_FINDING_KEYS = frozenset({"flagged"})
+
+
+def finding_from_jsonable(data: dict[str, Any]) -> FindingOutcome:
+    return FindingOutcome(
+        **{
+            **{k: v for k, v in data.items() if k not in DERIVED_FINDING_KEYS},
+            "state": FindingState(data["state"]),
+        }
+    )
+
+
 def run_from_jsonable(data: dict[str, Any]) -> RunResult:
-    """Rebuild a RunResult from results.json's `run` object (for `harness report`)."""
+    """Rebuild a RunResult from results.json's `run` object (for `harness report`).
+
+    `pr` and `findings` are absent from a results.json written before PR mode: the defaults.
+    """
+    pr = data.get("pr")
     return RunResult(
         **{
             **data,
             "claims": [claim_from_jsonable(c) for c in data["claims"]],
             "diff_mutants": [_mutant(m) for m in data.get("diff_mutants", [])],
+            "pr": pr_from_jsonable(pr) if pr is not None else None,
+            "findings": [finding_from_jsonable(f) for f in data.get("findings", [])],
         }
     )
