@@ -388,6 +388,7 @@ def _contend_http(
         seed=binding.seed,
         warmup=HttpRequest("GET", health) if health else None,
     )
+
     def attempt(number: int, seed: int) -> AttemptOutcome:
         # race_http's loop, except that a contender left without an answer is one answer of
         # the round (out of class) rather than a failure of the whole attempt.

@@ -180,10 +180,18 @@ def send_twice(client: httpx.Client, request: httpx.Request, payload: P) -> http
     try:
         client.get("/")
     except httpx.TransportError:
-        return Hit(payload, f"no answer twice in a row ({error!r}), and the target stopped "
-                   "answering: did it crash?", curl(request))
-    return Hit(payload, f"no answer twice in a row ({error!r}); the target still answers "
-               "other requests", curl(request), violation=False)
+        return Hit(
+            payload,
+            f"no answer twice in a row ({error!r}), and the target stopped "
+            "answering: did it crash?",
+            curl(request),
+        )
+    return Hit(
+        payload,
+        f"no answer twice in a row ({error!r}); the target still answers other requests",
+        curl(request),
+        violation=False,
+    )
 
 
 #: Request headers a repro command leaves out (httpx adds them itself).
