@@ -38,6 +38,8 @@ from .summary import (
 
 #: Findings printed per claim; the rest are in the reports.
 MAX_FINDINGS = 3
+#: What a stage counts, where it is not claims (PR mode's discovery counts test files).
+STAGE_UNITS = {"discover": "test file"}
 #: Review findings, unproven hunks and regressions printed in PR mode; the rest are in the reports.
 MAX_PR_LINES = 20
 MAX_TITLE = 60
@@ -93,9 +95,10 @@ class ConsoleReporter:
             self._task = self.progress.add_task(name, total=total, step="")
             # print with a time, not Console.log: log adds a source-path column
             # ("console.py:60") and pads every line to the terminal's width.
+            unit = STAGE_UNITS.get(name, "claim")
             self.console.print(
                 f"[dim]{dt.datetime.now():%H:%M:%S}[/] [bold]{name}[/]: "
-                f"{total} claim{'s' if total != 1 else ''}"
+                f"{total} {unit}{'s' if total != 1 else ''}"
             )
         return self._task
 
@@ -225,6 +228,10 @@ def print_pr(run: RunResult, pr: PrEvidence, console: Console) -> None:
         why = f": {escape(hunk.why)}" if hunk.why else ""
         console.print(f"  [yellow]unproven hunk[/] {escape(str(hunk))}{why}", highlight=False)
     _more(len(pr.unproven), console)
+    if pr.unjudged:
+        shown = ", ".join(pr.unjudged[:MAX_PR_LINES])
+        more = f" (+{len(pr.unjudged) - MAX_PR_LINES})" if len(pr.unjudged) > MAX_PR_LINES else ""
+        console.print(f"  changed outside Python: {escape(shown)}{more}", highlight=False)
     regressions = pr.of(TestClass.P2F)
     for test in regressions[:MAX_PR_LINES]:
         console.print(

@@ -6,6 +6,9 @@ In PR mode with a review, a second suite, `fixguard.review`, has one testcase pe
 finding: a matched finding passes or fails with its auto-claim; a finding marked fixed with
 nothing behind it (flagged) fails; one the PR does not fix, or fixes with no test proving it,
 is skipped with that reason, since the PR did not claim it.
+
+In PR mode a third suite, `fixguard.pr`, has a failing testcase per unproven hunk and per
+regression (P2F), so a CI view that reads only JUnit fails where the policy does.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..outcomes import Verdict
-from ..verify.prmode import FindingOutcome
+from ..verify.prmode import FindingOutcome, PrEvidence, TestClass
 from ..verify.results import ClaimResult, RunResult
 from .summary import FLAGGED, finding_verdict_text, finding_where, judging_claim
 
@@ -72,6 +75,8 @@ def render_junit(run: RunResult) -> str:
     root.append(suite)
     if run.findings:
         root.append(_review_suite(run))
+    if run.pr is not None and (run.pr.unproven or run.pr.of(TestClass.P2F)):
+        root.append(_pr_suite(run.pr))
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -101,6 +106,31 @@ def _review_case(suite: ET.Element, run: RunResult, n: int, finding: FindingOutc
         return "failure"
     ET.SubElement(case, "skipped", message=verdict).text = f"{where}: {verdict}"
     return "skipped"
+
+
+def _pr_suite(pr: PrEvidence) -> ET.Element:
+    cases: list[tuple[str, str, str, str]] = [
+        ("unproven", str(hunk), hunk.why or "no F2P test executes it", hunk.diff)
+        for hunk in pr.unproven
+    ]
+    cases += [
+        ("regression", test.nodeid, "passes on the base and fails on the head", test.note)
+        for test in pr.of(TestClass.P2F)
+    ]
+    suite = ET.Element(
+        "testsuite",
+        name="fixguard.pr",
+        tests=str(len(cases)),
+        failures=str(len(cases)),
+        errors="0",
+        time="0.000",
+    )
+    for kind, name, message, body in cases:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"fixguard.pr.{kind}", name=name, time="0.000"
+        )
+        ET.SubElement(case, "failure", message=f"{kind}: {message}").text = body
+    return suite
 
 
 def _review_suite(run: RunResult) -> ET.Element:

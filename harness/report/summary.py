@@ -405,6 +405,23 @@ def _evidence_section(pr: PrEvidence) -> list[str]:
     return [*lines, "", "</details>"]
 
 
+def _unjudged_section(pr: PrEvidence) -> list[str]:
+    if not pr.unjudged:
+        return []
+    lines = [
+        "",
+        f"### Changed outside Python ({len(pr.unjudged)})",
+        "",
+        "No line coverage ties these to a test; an F2P test that proves no Python hunk gets a "
+        "claim on them (NO_MUTANTS unless one of them can be mutated).",
+        "",
+    ]
+    lines += [f"- `{path}`" for path in pr.unjudged[:MAX_UNPROVEN_HUNKS]]
+    if len(pr.unjudged) > MAX_UNPROVEN_HUNKS:
+        lines.append(f"- …and {len(pr.unjudged) - MAX_UNPROVEN_HUNKS} more")
+    return lines
+
+
 def render_pr_summary(run: RunResult, pr: PrEvidence) -> str:
     """summary.md as a PR comment: the review's findings first, then the auto-claims' verdicts,
     unproven hunks and regressions, the claim sections, and the evidence last, collapsed."""
@@ -420,6 +437,7 @@ def render_pr_summary(run: RunResult, pr: PrEvidence) -> str:
     else:
         lines.append("No F2P test: nothing in this PR proves a fix.")
     lines += _unproven_section(pr)
+    lines += _unjudged_section(pr)
     lines += _regressions_section(pr)
     lines += _claim_sections(run)
     lines += _evidence_section(pr)

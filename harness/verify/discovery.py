@@ -28,7 +28,7 @@ from ..mutation.workspace import Workspace as ProbeSpace
 from ..outcomes import RunOutcome
 from ..testrun import TestRun, deselect_args, run_pytest, tail
 from .collection import _COLLECTING, _collect, _collection_error, _relative
-from .prmode import PrEvidence, TestClass, TestEvidence
+from .prmode import WHOLE_FILE, AutoClaim, PrEvidence, PrHunk, TestClass, TestEvidence
 from .proofs import pr_hunks, prove
 from .workspace import (
     Workspace,
@@ -367,7 +367,38 @@ def _discover(
     lines = _coverage(head_ws, f2p, ctx, reporter) if f2p and hunks else {}
     texts = {h.file: _read_text(head_ws.path / h.file) for h in hunks}
     claims, unproven = prove(hunks, lines, texts, set(f2p))
-    return PrEvidence(tests=tests, auto_claims=claims, unproven=unproven)
+    unjudged = other_files(changed, head_ws.path, globs)
+    claims += orphan_claim(claims, f2p, unjudged)
+    return PrEvidence(tests=tests, auto_claims=claims, unproven=unproven, unjudged=unjudged)
+
+
+def other_files(changed: Sequence[str], head_tree: Path, globs: Sequence[str]) -> list[str]:
+    """The changed non-test files that are not Python (SQL, config, templates) and still exist
+    on the head: line coverage cannot tie them to a test, so they are listed apart."""
+    return sorted(
+        path
+        for path in changed
+        if not path.endswith(".py")
+        and not scope_test_path(path, globs)
+        and (head_tree / path).is_file()
+    )
+
+
+def orphan_claim(
+    claims: Sequence[AutoClaim], f2p: Sequence[str], unjudged: Sequence[str]
+) -> list[AutoClaim]:
+    """A claim for the F2P tests that prove no Python hunk, when the PR changed other files.
+
+    Those tests show a fix the Python diff does not explain: a SQL constraint, a config value.
+    Its fix is those files, so it gets the normal verdict: reproduced and fixed, and NO_MUTANTS
+    unless a mutable line is among them, as a manifest claim on a SQL-only fix would.
+    """
+    proven = {t for claim in claims for t in claim.tests}
+    orphans = tuple(sorted(t for t in f2p if t not in proven))
+    if not orphans or not unjudged:
+        return []
+    hunks = tuple(PrHunk(path, 1, WHOLE_FILE) for path in unjudged)
+    return [AutoClaim(id=f"auto-{len(claims) + 1}", hunks=hunks, tests=orphans)]
 
 
 @dataclass

@@ -159,7 +159,6 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
             if pr_settings.setup:
                 for ws in (base_ws, head_ws):
                     run_setup(ws, pr_settings.setup, dict(pr_settings.env or {}), timeout=900)
-            reporter.stage("discover", 1)
             evidence = discover(
                 root,
                 base_sha,

@@ -96,6 +96,8 @@ class PrEvidence:
     auto_claims: list[AutoClaim] = field(default_factory=list)
     #: Non-test hunks no F2P test executes.
     unproven: list[PrHunk] = field(default_factory=list)
+    #: Changed non-test files that are not Python (SQL, config): no line proof reaches them.
+    unjudged: list[str] = field(default_factory=list)
 
     def of(self, klass: TestClass) -> list[TestEvidence]:
         return [t for t in self.tests if t.klass is klass]
@@ -144,7 +146,12 @@ def pr_manifest(manifest: Manifest, evidence: PrEvidence) -> Manifest:
             id=auto.id,
             title=auto.title,
             tests=auto.tests,
-            fix=tuple(FixRange(file=h.file, start=h.start, end=h.end) for h in auto.hunks),
+            fix=tuple(
+                FixRange(file=h.file)
+                if h.end == WHOLE_FILE
+                else FixRange(file=h.file, start=h.start, end=h.end)
+                for h in auto.hunks
+            ),
         )
         for auto in evidence.auto_claims
     )

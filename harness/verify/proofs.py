@@ -184,7 +184,8 @@ def prove(
     """Group the hunks by the F2P tests that execute them: (auto-claims, unproven hunks).
 
     `sources` is each file's head text, for its def headers and import-time statements. A hunk
-    that ran only at import gets the F2P tests that run code of its file. Unproven hunks carry
+    that ran only at import joins its file's claim when the file has exactly one, else gets
+    the F2P tests that run code of its file. Unproven hunks carry
     the reason (`PrHunk.why`). Claims are numbered `auto-1`, … in the file and line order of
     their first hunk.
     """
@@ -192,27 +193,42 @@ def prove(
     spans = {path: import_statements(text) for path, text in sources.items()}
     groups: dict[frozenset[str], list[PrHunk]] = {}
     unproven: list[PrHunk] = []
-    for hunk in sorted(hunks, key=lambda h: (h.file, h.start, h.end)):
+    at_import: list[PrHunk] = []
+    ordered = sorted(hunks, key=lambda h: (h.file, h.start, h.end))
+    for hunk in ordered:
         file_lines = lines.get(hunk.file, {})
         file_headers = headers.get(hunk.file, {})
         tests = proving_tests(hunk, file_lines, file_headers, f2p)
-        imported = ran_at_import(hunk, file_lines, file_headers, spans.get(hunk.file, []))
-        if not tests and imported:
-            tests = file_tests(file_lines, f2p)
         if tests:
             groups.setdefault(tests, []).append(hunk)
-            continue
-        if not f2p:
-            why = NO_F2P
-        elif imported:
-            why = IMPORT_ONLY
-        elif any("" in file_lines.get(n, ()) for n in reach_lines(hunk) if n in file_headers):
-            why = NOT_CALLED
+        elif ran_at_import(hunk, file_lines, file_headers, spans.get(hunk.file, [])):
+            at_import.append(hunk)
         else:
-            why = NEVER_RAN
-        unproven.append(dataclasses.replace(hunk, why=why))
+            if not f2p:
+                why = NO_F2P
+            elif any("" in file_lines.get(n, ()) for n in reach_lines(hunk) if n in file_headers):
+                why = NOT_CALLED
+            else:
+                why = NEVER_RAN
+            unproven.append(dataclasses.replace(hunk, why=why))
+    # A hunk that ran only at import (an import, a constant) belongs with the fix in its own
+    # file when that file's other hunks form exactly one claim: an app that builds every module
+    # at start-up would otherwise tie it to every test, and one claim to five fixes. Else it
+    # gets the F2P tests that run code of its file.
+    for hunk in at_import:
+        own = {t for t, members in groups.items() if any(m.file == hunk.file for m in members)}
+        tests = next(iter(own)) if len(own) == 1 else file_tests(lines.get(hunk.file, {}), f2p)
+        if tests:
+            groups.setdefault(tests, []).append(hunk)
+        else:
+            unproven.append(dataclasses.replace(hunk, why=NO_F2P if not f2p else IMPORT_ONLY))
+    for members in groups.values():
+        members.sort(key=lambda h: (h.file, h.start, h.end))
+    unproven.sort(key=lambda h: (h.file, h.start, h.end))
+    # Numbered in the file and line order of each claim's first hunk.
+    ordered_groups = sorted(groups.items(), key=lambda item: (item[1][0].file, item[1][0].start))
     claims = [
         AutoClaim(id=f"auto-{n}", hunks=tuple(members), tests=tuple(sorted(tests)))
-        for n, (tests, members) in enumerate(groups.items(), start=1)
+        for n, (tests, members) in enumerate(ordered_groups, start=1)
     ]
     return claims, unproven

@@ -258,7 +258,12 @@ def test_console_without_pr_prints_no_pr_block(sample_run: RunResult) -> None:
 
 def test_junit_adds_a_review_suite(pr_run: RunResult, tmp_path: Path) -> None:
     root = ET.parse(write_reports(pr_run, tmp_path, ["junit"])["junit"]).getroot()
-    claims, review = root.findall("testsuite")
+    claims, review, pr_suite = root.findall("testsuite")
+    # Unproven hunks and regressions fail a suite of their own.
+    assert pr_suite.get("name") == "fixguard.pr"
+    assert pr_suite.get("failures") == pr_suite.get("tests") == str(
+        len(pr_run.pr.unproven) + len(pr_run.pr.of(Klass.P2F))  # type: ignore[union-attr]
+    )
     assert [c.get("name") for c in claims.findall("testcase")] == ["auto-1", "auto-2"]
     assert review.get("name") == "fixguard.review"
     outcome = {c.get("name"): [child.tag for child in c] for c in review.findall("testcase")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,11 @@ def test_one_hunk_proven_one_unproven_is_verified_and_fails_the_policy(
         assert run["diff_mutants"], "the gate mutates every changed line"
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert summary.index("auto-1") < summary.index("Unproven")
+    # A CI view that reads only JUnit fails too.
+    junit = ET.parse(tmp_path / "out" / "junit.xml").getroot()
+    [pr_suite] = [s for s in junit.iter("testsuite") if s.get("name") == "fixguard.pr"]
+    assert [c.get("name") for c in pr_suite.iter("testcase")] == ["pkg/calc.py:6-6"]
+    assert pr_suite.get("failures") == "1"
 
 
 @pytest.mark.parametrize("command", ["verify", "gate"])
@@ -166,3 +172,42 @@ def test_pr_mode_refuses_flags_that_need_a_manifest(
     empty.write_text("# nothing here\n")
     assert main(["verify", *base, "--review", str(empty)]) == 2
     assert "empty.md: found no findings" in capsys.readouterr().err
+
+
+DB = (
+    "import sqlite3\nfrom pathlib import Path\n\n\n"
+    "def connect():\n"
+    "    db = sqlite3.connect(':memory:')\n"
+    "    db.executescript(Path(__file__).with_name('schema.sql').read_text())\n"
+    "    return db\n\n\n"
+    "def add(db, email):\n"
+    "    db.execute('INSERT OR IGNORE INTO users(email) VALUES (?)', (email,))\n\n\n"
+    "def count(db):\n"
+    "    return db.execute('SELECT count(*) FROM users').fetchone()[0]\n"
+)
+
+
+def test_a_sql_only_fix_gets_a_claim_on_its_sql_and_no_mutants(tmp_path: Path) -> None:
+    # The F2P test proves a fix no Python hunk explains: the claim's fix is the SQL file, and
+    # with nothing to mutate its verdict is NO_MUTANTS, as a manifest claim's would be.
+    repo = make_repo(
+        tmp_path,
+        {"pkg/db.py": DB, "pkg/schema.sql": "CREATE TABLE users (email TEXT);\n"},
+        {
+            "pkg/schema.sql": "CREATE TABLE users (email TEXT UNIQUE);\n",
+            "tests/test_unique.py": (
+                "from pkg.db import add, connect, count\n\n\n"
+                "def test_an_email_is_stored_once():\n"
+                "    db = connect()\n    add(db, 'a@x')\n    add(db, 'a@x')\n"
+                "    assert count(db) == 1\n"
+            ),
+        },
+    )
+    code, run = run_cli("verify", repo, tmp_path / "out")
+    [claim] = run["claims"]
+    assert claim["fix"] == ["pkg/schema.sql"]
+    assert claim["tests"] == ["tests/test_unique.py::test_an_email_is_stored_once"]
+    assert claim["verdict"] == "NO_MUTANTS"
+    assert run["pr"]["unjudged"] == ["pkg/schema.sql"] and run["pr"]["unproven"] == []
+    assert code == 1  # NO_MUTANTS is in the default policy's fail_on
+    assert "### Changed outside Python (1)" in (tmp_path / "out" / "summary.md").read_text()

@@ -99,6 +99,15 @@ def test_a_hunk_a_test_reaches_keeps_its_own_tests() -> None:
     }
 
 
+def test_an_import_time_hunk_joins_the_one_claim_of_its_own_file() -> None:
+    # The fix adds an import and uses it in low(), which only T1 runs. T2 also runs code of
+    # this file (an app that builds every module would make every test do so), but the import
+    # belongs with low()'s fix, not with a claim of its own proven by every test.
+    claims, unproven = prove([hunk(1), hunk(14)])
+    assert claims == {(T1,): ["pkg/mod.py:1-1", "pkg/mod.py:14-14"]}
+    assert unproven == []
+
+
 def test_a_deleted_module_line_is_proven_by_the_lines_around_it() -> None:
     # A removed `import sys` between lines 1 and 2: line 1 ran at import.
     claims, unproven = prove([hunk(1, diff="@@ -2,1 +1,0 @@\n-import sys\n")])
