@@ -6,6 +6,8 @@ FIXGUARD_OUTCOMES_OUT is one JSON record, flushed at once, so the record survive
 happens next:
 
 - `{"event": "start"}` when the session starts;
+- `{"event": "begin", "nodeid": ...}` when a test starts, so a run cut short (a timeout, a
+  crash) tells the test it was in from the tests it never reached;
 - `{"event": "report", "nodeid": ..., "when": "setup"|"call"|"teardown", "outcome": ...}`
   for every test phase, recorded before any other plugin renders the report (a test that fails
   and then crashes pytest's reporting still counts as a failure);
@@ -39,6 +41,10 @@ def _write(record: dict[str, object]) -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     _write({"event": "start"})
+
+
+def pytest_runtest_logstart(nodeid: str, location: object) -> None:
+    _write({"event": "begin", "nodeid": nodeid})
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -88,6 +88,9 @@ class TestRun:
     #: Findings the run's scenario checks reported (harness.findings), each once, in order.
     #: They never change the outcome: a check fails on them only when its binding asks.
     findings: tuple[str, ...] = ()
+    #: When the run was cut short (timed out, crashed): the test it was in. The tests it
+    #: never reached are in neither `failed` nor `passed`.
+    cut_short: str = ""
 
     @property
     def ok(self) -> bool:
@@ -169,6 +172,15 @@ class Outcomes:
     failed: list[str] = field(default_factory=list)
     passed: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    #: Tests that started, and tests that got to the end of their teardown.
+    begun: list[str] = field(default_factory=list)
+    reported: set[str] = field(default_factory=set)
+
+    @property
+    def cut_short(self) -> str:
+        """The test that started and never finished: the one a killed run was in."""
+        open_ = [n for n in self.begun if n not in self.reported]
+        return open_[-1] if open_ else ""
 
 
 def read_outcomes(path: Path) -> Outcomes:
@@ -187,8 +199,12 @@ def read_outcomes(path: Path) -> Outcomes:
             seen.started = True
         elif event == "finish":
             seen.finished = True
+        elif event == "begin":
+            seen.begun.append(str(record.get("nodeid", "")))
         elif event == "report":
             nodeid = str(record.get("nodeid", ""))
+            if record.get("when") == "teardown":  # the last phase: the test is over
+                seen.reported.add(nodeid)
             if record.get("outcome") == "failed" and nodeid not in seen.failed:
                 seen.failed.append(nodeid)
             elif record.get("when") == "call" and record.get("outcome") == "passed":
@@ -318,6 +334,11 @@ def run_pytest(
         # `os._exit(0)`, 1 from `os._exit(1)`), this run judged nothing.
         outcome = RunOutcome.CRASHED
         error_line = crash_reason(exit_code, output or "")
+    if timed_out or unfinished:
+        # No JUnit file from a run that was cut short: the outcome plugin's records say which
+        # tests passed or failed before it ended.
+        passed = passed or list(seen.passed)
+        failed = failed or list(seen.failed)
     if outcome in (RunOutcome.NOT_COLLECTED, RunOutcome.INTERNAL_ERROR) and not error_line:
         error_line = first_error_line(output or "") or f"pytest exit code {exit_code}"
     return TestRun(
@@ -330,6 +351,7 @@ def run_pytest(
         command=tuple(command),
         error_line=error_line,
         findings=tuple(seen.findings),
+        cut_short=seen.cut_short if (timed_out or unfinished) else "",
     )
 
 

@@ -63,6 +63,8 @@ NOT_COLLECTED = "not collected"
 TIMED_OUT = "timed out"
 CRASHED = "crashed"
 ERROR = "error"
+#: A run cut short before it reached the test.
+NOT_RUN = "not run"
 #: What counts towards reproducing on the base (as FAILING_OUTCOMES does for a claim).
 _FAILING = frozenset({FAILED, TIMED_OUT})
 #: What makes a head run a regression rather than "did not pass" (a skip is neither).
@@ -233,11 +235,17 @@ def _read_json(path: Path) -> Any:
 
 
 def outcome_word(run: TestRun, nodeid: str) -> str:
-    """How one test ended in one run, from the JUnit lists and the run's own outcome."""
+    """How one test ended in one run, from the JUnit lists and the run's own outcome.
+
+    In a run cut short (a timeout, a crash) only the test it was in gets the run's outcome; a
+    test it never reached did not run, which is neither a failure nor a pass.
+    """
     if nodeid in run.failed:
         return FAILED
     if nodeid in run.passed:
         return PASSED
+    if run.outcome in (RunOutcome.TIMED_OUT, RunOutcome.CRASHED) and nodeid != run.cut_short:
+        return NOT_RUN
     return {
         RunOutcome.TIMED_OUT: TIMED_OUT,
         RunOutcome.CRASHED: CRASHED,

@@ -13,9 +13,17 @@ from ..mutation import MutationOptions, run_mutation, scope_from_diff
 from ..mutation.filters import shard
 from ..paths import cache_dir
 from .guard import to_record
-from .pipeline import VerifyOptions, VerifyReporter, check_refs, head_sources, verify
+from .pipeline import (
+    VerifyOptions,
+    VerifyReporter,
+    check_refs,
+    head_sources,
+    review_findings,
+    verify,
+)
 from .policy import DIFF_ERROR_PREFIX, evaluate
 from .preflight import Places, check_python
+from .prmode import PrEvidence
 from .results import MutantRecord, RunResult
 from .workspace import changed_files
 
@@ -73,6 +81,8 @@ def gate(options: GateOptions, reporter: VerifyReporter | None = None) -> RunRes
             claims=[],
             started="",
             duration=0.0,
+            # No claim is touched, so none stands behind a finding; every shard says the same.
+            findings=review_findings(opts, root, base, head, PrEvidence()),
         )
     diff_error: str | None = None
     if options.mutate_diff and opts.mutate:

@@ -218,14 +218,14 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         stages["mutate"] = time.monotonic() - t0
     excuse(results, options.manifest)
     files = {m.file for result in results for m in result.mutants}
-    findings: list[FindingOutcome] = []
-    if options.review:
-        description = "\n".join([options.description, commit_messages(root, base_sha, head_sha)])
-        findings = match_findings(
-            options.review,
-            evidence or manifest_evidence(options.manifest),
-            description=description,
-        )
+    # With a manifest, only the claims this run verified can stand behind a finding.
+    findings = review_findings(
+        options,
+        root,
+        base_sha,
+        head_sha,
+        evidence or manifest_evidence(Manifest(claims=tuple(claims))),
+    )
     return RunResult(
         run_id=options.run_id,
         repo=str(root),
@@ -239,6 +239,16 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         pr=evidence,
         findings=findings,
     )
+
+
+def review_findings(
+    options: VerifyOptions, root: Path, base: str, head: str, evidence: PrEvidence
+) -> list[FindingOutcome]:
+    """The review's findings (`--review`), each matched to the claim that fixes it."""
+    if not options.review:
+        return []
+    description = "\n".join([options.description, commit_messages(root, base, head)])
+    return match_findings(options.review, evidence, description=description)
 
 
 def commit_messages(repo: Path, base: str, head: str) -> str:

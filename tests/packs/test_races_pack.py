@@ -234,6 +234,34 @@ def test_lost_update_accepts_refused_increments_and_counts_only_acknowledged_one
     assert failure is not None and "update(s) were lost" in failure
 
 
+class FlakyOptimisticCounter(OptimisticCounter):
+    """Optimistic locking whose store also drops a connection now and then, before writing."""
+
+    def __init__(self, checked: bool = True):
+        super().__init__(checked)
+        self.calls = 0
+
+    def increment(self, key: str) -> None:
+        self.calls += 1
+        if self.calls % 4 == 0:
+            raise ConnectionResetError("database connection dropped")
+        super().increment(key)
+
+
+def test_lost_update_with_refusals_and_crashes_in_one_round_still_counts_correctly() -> None:
+    # A round with a 409-style refusal and an out-of-class crash beside the successes: the
+    # counter equals the acknowledged increments, so nothing was lost.
+    binding = {
+        "call": "increment",
+        "args": ["{key}"],
+        "effect": {"attr": "value", "args": ["{key}"]},
+        "conflict_errors": ["VersionConflict"],
+    }
+    assert check("races.lost_update", FlakyOptimisticCounter, binding) is None
+    failure = check("races.lost_update", FlakyOptimisticCounter, binding, checked=False)
+    assert failure is not None and "update(s) were lost" in failure
+
+
 def test_shared_cache_catches_exceptions_or_shared_objects_and_passes_when_locked() -> None:
     failure = check("races.shared_cache", Cache, {})
     assert failure is not None

@@ -353,3 +353,25 @@ def test_a_changed_constant_is_proven_only_where_the_f2p_test_runs_the_file(
         ("pkg/settings.py:1-1", proofs.IMPORT_ONLY),
         ("pkg/unused.py:1-1", proofs.NEVER_RAN),
     ]
+
+
+def test_a_base_run_cut_short_by_a_hang_judges_only_the_test_it_was_in(tmp_path: Path) -> None:
+    # The PR fixes an endless loop. On the base the run times out inside test_loop_ends: that
+    # test reproduces (a hang on the base counts as a failure). test_other never ran there, so
+    # it is no evidence of anything (it used to take the run's "timed out" and pass for F2P).
+    repo = pr_repo(
+        tmp_path,
+        {"pkg/loop.py": "def settle(n):\n    while n != 0:\n        n -= 2\n    return n\n"},
+        {
+            "pkg/loop.py": "def settle(n):\n    while n > 0:\n        n -= 2\n    return 0\n",
+            "tests/test_loop.py": (
+                "from pkg.loop import settle\n\n\n"
+                "def test_loop_ends():\n    assert settle(3) == 0\n\n\n"
+                "def test_other():\n    assert settle(4) == 0\n"
+            ),
+        },
+    )
+    evidence = run(repo, timeout=8)
+    found = {t.nodeid: (t.klass, t.base) for t in evidence.tests}
+    assert found["tests/test_loop.py::test_loop_ends"] == (F2P, ("timed out",))
+    assert found["tests/test_loop.py::test_other"] == (P2P, ("not run",))

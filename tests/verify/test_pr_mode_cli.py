@@ -211,3 +211,64 @@ def test_a_sql_only_fix_gets_a_claim_on_its_sql_and_no_mutants(tmp_path: Path) -
     assert run["pr"]["unjudged"] == ["pkg/schema.sql"] and run["pr"]["unproven"] == []
     assert code == 1  # NO_MUTANTS is in the default policy's fail_on
     assert "### Changed outside Python (1)" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_with_a_manifest_only_the_claims_verified_stand_behind_a_finding(tmp_path: Path) -> None:
+    manifest = (
+        '[[claims]]\nid = "clamp"\ntitle = "clamp ignores the upper bound"\n'
+        'tests = ["tests/test_clamp.py::test_clamp_high"]\nfix = ["pkg/calc.py:2-2"]\n\n'
+        '[[claims]]\nid = "double"\ntitle = "double is off by one"\n'
+        'tests = ["tests/test_clamp.py::test_clamp_low"]\nfix = ["pkg/calc.py:6-6"]\n'
+    )
+    repo = make_repo(
+        tmp_path,
+        {"pkg/calc.py": CALC, "harness.toml": manifest},
+        {"pkg/calc.py": CALC_FIXED, "tests/test_clamp.py": CLAMP_TEST},
+    )
+    review = tmp_path / "review.md"
+    review.write_text(
+        "| # | Issue | File | Line | Status |\n|---|---|---|---|---|\n"
+        "| 1 | clamp ignores the upper bound | pkg/calc.py | 2 | ✅ Fixed |\n"
+        "| 2 | double is off by one | pkg/calc.py | 6 | ✅ Fixed |\n"
+    )
+    code, run = run_cli(
+        "verify", repo, tmp_path / "out", "--claim", "clamp", "--review", str(review)
+    )
+    states = {f["title"]: (f["state"], f["claim_id"]) for f in run["findings"]}
+    # "double" is a manifest claim, but this run did not verify it: it proves nothing here.
+    assert states == {
+        "clamp ignores the upper bound": ("judged", "clamp"),
+        "double is off by one": ("no fix found in this PR", None),
+    }
+    assert code == 1
+    assert "finding 'double is off by one': marked fixed, but no fix found in this PR" in (
+        run["policy_failures"]
+    )
+
+
+def test_a_gate_that_touches_no_claim_still_judges_the_review(tmp_path: Path) -> None:
+    manifest = (
+        '[[claims]]\nid = "other"\ntitle = "an older fix elsewhere"\n'
+        'tests = ["tests/test_other.py::test_other"]\nfix = ["pkg/other.py"]\n'
+    )
+    repo = make_repo(
+        tmp_path,
+        {
+            "pkg/calc.py": CALC,
+            "pkg/other.py": "def other():\n    return 1\n",
+            "tests/test_other.py": "from pkg.other import other\n\n\ndef test_other():\n"
+            "    assert other() == 1\n",
+            "harness.toml": manifest,
+        },
+        {"pkg/calc.py": CALC_FIXED, "tests/test_clamp.py": CLAMP_TEST},
+    )
+    review = tmp_path / "review.md"
+    review.write_text(
+        "| # | Issue | File | Line | Status |\n|---|---|---|---|---|\n"
+        "| 1 | clamp ignores the upper bound | pkg/calc.py | 2 | ✅ Fixed |\n"
+    )
+    code, run = run_cli("gate", repo, tmp_path / "out", "--review", str(review))
+    assert run["claims"] == []  # the diff touches no claim's files
+    [finding] = run["findings"]
+    assert (finding["state"], finding["claim_id"]) == ("no fix found in this PR", None)
+    assert code == 1
