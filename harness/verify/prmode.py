@@ -114,6 +114,9 @@ class FindingState(StrEnum):
     UNPROVEN = "fixed but no test proves it"
     #: The finding names no file (or no line), so nothing can be matched.
     UNLOCATED = "no file:line to match"
+    #: The PR changed the finding's file, but no line proof reaches it (a test file, SQL,
+    #: config): neither a verdict nor a missing fix.
+    UNJUDGED = "changed here, not judged by a test"
 
 
 @dataclass(frozen=True)

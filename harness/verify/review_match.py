@@ -175,6 +175,8 @@ def match_finding(
     best = _best(draft, _hunks(evidence), slack) if draft.file else None
     if not draft.file:
         state = FindingState.UNLOCATED
+    elif best is None and _changed_unjudged(draft.file, evidence):
+        state = FindingState.UNJUDGED
     elif best is None:
         state = FindingState.NO_FIX
     else:
@@ -190,6 +192,13 @@ def match_finding(
         source=draft.source,
         hunk=str(best.hunk) if best else "",
     )
+
+
+def _changed_unjudged(path: str, evidence: PrEvidence) -> bool:
+    """Whether the PR changed `path` where no hunk can judge it: a test file it adds or
+    changes, or a file outside Python (a review that says "fixed" there is not contradicted)."""
+    tests = {t.nodeid.split("::", 1)[0] for t in evidence.tests}
+    return any(shared_suffix(path, changed) for changed in [*evidence.unjudged, *tests])
 
 
 def match_findings(

@@ -352,3 +352,20 @@ def test_the_sample_review_fixture_points_at_the_samples_real_fixes(tmp_path: Pa
     unfixed = outcomes[-2:]
     assert [o.state for o in unfixed] == [FindingState.NO_FIX, FindingState.NO_FIX]
     assert [o.flagged for o in outcomes] == [False] * 8 + [True]
+
+
+def test_a_fixed_finding_in_a_file_no_hunk_can_judge_is_not_flagged() -> None:
+    # The PR changed a test file and a SQL file: a review that says "fixed" there is not
+    # contradicted, though no line proof reaches them.
+    from harness.verify.prmode import TestClass, TestEvidence
+
+    pr = PrEvidence(
+        tests=[TestEvidence("tests/test_api.py::test_status", TestClass.P2P)],
+        unjudged=["migrations/001_init.sql"],
+    )
+    for path in ("tests/test_api.py", "migrations/001_init.sql"):
+        outcome = one(draft(path, 40, status="✅ Fixed"), pr)
+        assert outcome.state is FindingState.UNJUDGED and not outcome.flagged
+    # A file the PR did not touch at all is still "no fix", and flagged when marked fixed.
+    outcome = one(draft("shop/other.py", 3, status="✅ Fixed"), pr)
+    assert outcome.state is FindingState.NO_FIX and outcome.flagged
