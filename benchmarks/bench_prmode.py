@@ -32,11 +32,9 @@ from typing import Any
 
 from harness.demo import expected_verdict
 from harness.sample import (
-    AUTHOR_EMAIL,
-    AUTHOR_NAME,
-    EPOCH,
     SAMPLE_DIR,
     SampleRepo,
+    commit_env,
     load_claims,
     materialise,
 )
@@ -63,18 +61,7 @@ class Span:
 
 def git(repo: Path, *args: str) -> str:
     # A fixed identity and date, as the sample's own commits have, so the squashed sha is stable.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    date = f"{EPOCH + 60 * 100} +0000"
-    env.update(
-        GIT_AUTHOR_NAME=AUTHOR_NAME,
-        GIT_AUTHOR_EMAIL=AUTHOR_EMAIL,
-        GIT_AUTHOR_DATE=date,
-        GIT_COMMITTER_NAME=AUTHOR_NAME,
-        GIT_COMMITTER_EMAIL=AUTHOR_EMAIL,
-        GIT_COMMITTER_DATE=date,
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_CONFIG_NOSYSTEM="1",
-    )
+    env = commit_env(100)
     proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"git {' '.join(args)} failed: {proc.stderr.strip()}")

@@ -54,6 +54,24 @@ def load_claims(manifest: Path) -> list[dict[str, Any]]:
         return list(tomllib.load(fh).get("claims", []))
 
 
+def commit_env(step: int) -> dict[str, str]:
+    """The environment for a sample commit: a fixed identity, and a date `step` minutes after
+    EPOCH, so the same history gets the same shas on every machine."""
+    date = f"{EPOCH + 60 * step} +0000"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        GIT_AUTHOR_NAME=AUTHOR_NAME,
+        GIT_AUTHOR_EMAIL=AUTHOR_EMAIL,
+        GIT_AUTHOR_DATE=date,
+        GIT_COMMITTER_NAME=AUTHOR_NAME,
+        GIT_COMMITTER_EMAIL=AUTHOR_EMAIL,
+        GIT_COMMITTER_DATE=date,
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+    )
+    return env
+
+
 class _Git:
     """Runs git in one repo with a fixed identity, fixed dates and no user config."""
 
@@ -62,19 +80,7 @@ class _Git:
         self.step = 0
 
     def env(self) -> dict[str, str]:
-        date = f"{EPOCH + 60 * self.step} +0000"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        env.update(
-            GIT_AUTHOR_NAME=AUTHOR_NAME,
-            GIT_AUTHOR_EMAIL=AUTHOR_EMAIL,
-            GIT_AUTHOR_DATE=date,
-            GIT_COMMITTER_NAME=AUTHOR_NAME,
-            GIT_COMMITTER_EMAIL=AUTHOR_EMAIL,
-            GIT_COMMITTER_DATE=date,
-            GIT_CONFIG_GLOBAL=os.devnull,
-            GIT_CONFIG_NOSYSTEM="1",
-        )
-        return env
+        return commit_env(self.step)
 
     def __call__(self, *args: str) -> str:
         proc = subprocess.run(
