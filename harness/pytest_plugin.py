@@ -10,6 +10,9 @@ Fixtures:
   stops it when the test ends, whether it passed, failed or was interrupted.
 - `harness_target`: the target named by ``--harness-target`` (started once per session);
   skips the test when the option is not given.
+
+It also registers `harness.perturb_plugin` (``--harness-perturb``: seeded schedule perturbation
+of the named files, see docs/perturbation.md).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import pytest
 if TYPE_CHECKING:
     from .targets import Target, TargetSpec
 
+PERTURB_PLUGIN = "fixguard_perturb"
 EXPLORE_MARKER = (
     "explore(schedules=200, strategy='mixed()'): run this async test under the asyncio "
     "schedule explorer, once per schedule; e.g. @pytest.mark.explore(schedules=200, "
@@ -37,7 +41,13 @@ MARKERS = (
 )
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    # Schedule perturbation is its own standalone plugin (verify copies it into projects whose
+    # interpreter lacks the harness, as `-p fixguard_perturb`); registered once, by that name.
+    if not pluginmanager.has_plugin(PERTURB_PLUGIN):
+        from . import perturb_plugin
+
+        pluginmanager.register(perturb_plugin, PERTURB_PLUGIN)
     group = parser.getgroup("harness", "Fixguard targets")
     group.addoption(
         "--harness-target",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -91,6 +92,12 @@ class TestRun:
     #: When the run was cut short (timed out, crashed): the test it was in. The tests it
     #: never reached are in neither `failed` nor `passed`.
     cut_short: str = ""
+    #: The perturbation the run asked for (`--harness-perturb` spec), "" for a plain run.
+    perturb: str = ""
+    #: Per perturbed test, what ran: `nodeid: seed=N: preempt (sys.settrace); 12 switches`.
+    perturbed: tuple[str, ...] = ()
+    #: A replay command per failing perturbed test (same seed, same files).
+    replays: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -157,6 +164,31 @@ def _read_junit(path: Path) -> tuple[list[str], list[str], int]:
 
 
 OUTCOMES_MODULE = "fixguard_outcomes"
+PERTURB_MODULE = "fixguard_perturb"
+
+
+def perturb_args(spec: str | None) -> list[str]:
+    """pytest arguments that load the perturbation plugin (a copy named PERTURB_MODULE on the
+    run's PYTHONPATH) and give it `spec`; none for a plain run."""
+    return ["-p", PERTURB_MODULE, f"--harness-perturb={spec}"] if spec else []
+
+
+def copy_perturb_plugin(folder: Path) -> None:
+    """Put the standalone perturbation plugin in `folder`, importable as PERTURB_MODULE."""
+    shutil.copyfile(Path(__file__).with_name("perturb_plugin.py"), folder / f"{PERTURB_MODULE}.py")
+
+
+def perturbation_evidence(seen: Outcomes, python: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(what ran per test, replay commands of the failing ones) from the plugin's records."""
+    ran = tuple(f"{r.get('nodeid', '')}: {r.get('ran', '')}" for r in seen.perturbed)
+    replays = tuple(
+        shlex.quote(python) + r["replay"].removeprefix("python")
+        for r in seen.perturbed
+        if r.get("outcome") == "failed" and r.get("replay", "").startswith("python ")
+    )
+    return ran, replays
+
+
 _ERROR_LINE = re.compile(
     r"^(?:E\s{2,}(?P<e>\S.*)|ERROR: (?P<usage>.+)|INTERNALERROR> (?P<internal>\w*(?:Error|Exception)\b.*))$"
 )
@@ -175,6 +207,8 @@ class Outcomes:
     #: Tests that started, and tests that got to the end of their teardown.
     begun: list[str] = field(default_factory=list)
     reported: set[str] = field(default_factory=set)
+    #: harness.perturb_plugin's records: one per perturbed test call.
+    perturbed: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def cut_short(self) -> str:
@@ -209,6 +243,8 @@ def read_outcomes(path: Path) -> Outcomes:
                 seen.failed.append(nodeid)
             elif record.get("when") == "call" and record.get("outcome") == "passed":
                 seen.passed.append(nodeid)
+        elif event == "perturb":
+            seen.perturbed.append({k: str(v) for k, v in record.items()})
         elif event == "finding":
             # A check that meets the same problem in every example reports it each time.
             message = str(record.get("message", ""))
@@ -259,10 +295,12 @@ def run_pytest(
     pytest_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     timeout: float = 120.0,
+    perturb: str | None = None,
 ) -> TestRun:
     """Run `python -m pytest nodeids…` in `cwd` and classify the result.
 
-    A run past `timeout` has its whole process group killed and counts as TIMED_OUT.
+    A run past `timeout` has its whole process group killed and counts as TIMED_OUT. `perturb`
+    is a `--harness-perturb` spec: the run perturbs scheduling in the files it names.
     """
     # On the run ledger, so a killed run's dir is removed by the next run (harness.cleanup).
     with cleanup.temp_dir("fixguard-junit-") as tmp_dir:
@@ -272,6 +310,8 @@ def run_pytest(
         shutil.copyfile(
             Path(__file__).with_name("outcome_plugin.py"), Path(tmp) / f"{OUTCOMES_MODULE}.py"
         )
+        if perturb:
+            copy_perturb_plugin(Path(tmp))
         command = [
             python,
             "-m",
@@ -285,6 +325,7 @@ def run_pytest(
             "junit_family=xunit1",
             "-p",
             OUTCOMES_MODULE,
+            *perturb_args(perturb),
             *pytest_args,
         ]
         run_env = dict(os.environ)
@@ -339,6 +380,7 @@ def run_pytest(
         # tests passed or failed before it ended.
         passed = passed or list(seen.passed)
         failed = failed or list(seen.failed)
+    perturbed, replays = perturbation_evidence(seen, python)
     if outcome in (RunOutcome.NOT_COLLECTED, RunOutcome.INTERNAL_ERROR) and not error_line:
         error_line = first_error_line(output or "") or f"pytest exit code {exit_code}"
     return TestRun(
@@ -352,6 +394,9 @@ def run_pytest(
         error_line=error_line,
         findings=tuple(seen.findings),
         cut_short=seen.cut_short if (timed_out or unfinished) else "",
+        perturb=perturb or "",
+        perturbed=perturbed,
+        replays=replays,
     )
 
 

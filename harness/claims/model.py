@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -48,6 +48,10 @@ class Severity(StrEnum):
     NITPICK = "nitpick"
 
 
+PerturbMode = Literal["auto", "off", "preempt", "pct", "explore"]
+PERTURB_MODES: tuple[str, ...] = get_args(PerturbMode)
+
+
 class RunSettings(Strict):
     """How to run a claim's tests. Every field is optional so a claim can override a few."""
 
@@ -64,6 +68,9 @@ class RunSettings(Strict):
     timeout: float | None = Field(default=None, gt=0, le=3600)
     #: Treat the tests as concurrency tests: repeat mutant runs k-of-n.
     concurrency: bool | None = None
+    #: Seeded schedule perturbation of the fix's files in every run of the claim's tests
+    #: (harness.perturb_plugin): "auto" perturbs concurrency claims only.
+    perturb: PerturbMode | None = None
     python: str | None = None
     test_paths: tuple[str, ...] | None = None
     #: Which tests may kill a mutant: "suite" (any test of the project that reaches it, after
@@ -92,6 +99,14 @@ class RunSettings(Strict):
                 )
         return value
 
+    @property
+    def perturb_mode(self) -> str | None:
+        """The perturbation mode the claim's runs use, or None for plain runs."""
+        mode = self.perturb or "auto"
+        if mode == "auto":
+            return "auto" if self.concurrency else None
+        return None if mode == "off" else mode
+
     def merged(self, override: RunSettings | None) -> RunSettings:
         """The settings with every field `override` sets taking precedence."""
         if override is None:
@@ -111,6 +126,7 @@ DEFAULT_RUN = RunSettings(
     min_failures=1,
     timeout=120.0,
     concurrency=False,
+    perturb="auto",
     python=None,
     test_paths=DEFAULT_TEST_PATHS,
     guard_tests="suite",
@@ -262,12 +278,14 @@ class Manifest(Strict):
                 raise ValueError(f"policy.exceptions claim={exc.claim!r} is not a claim id")
         return self
 
-    def settings_for(self, claim: Claim) -> RunSettings:
-        """Defaults, then the manifest's [run], then the claim's [claims.run]."""
-        settings = DEFAULT_RUN.merged(self.run).merged(claim.run)
-        if claim.run is None or claim.run.repeats is None:
-            if settings.concurrency and self.run.repeats is None:
-                settings = settings.merged(RunSettings(repeats=CONCURRENCY_REPEATS))
+    def settings_for(self, claim: Claim, overrides: RunSettings | None = None) -> RunSettings:
+        """Defaults, then the manifest's [run], then the claim's [claims.run], then the command
+        line's `overrides`. A concurrency claim whose repeats no layer sets runs
+        CONCURRENCY_REPEATS times."""
+        layers = (self.run, claim.run, overrides)
+        settings = DEFAULT_RUN.merged(self.run).merged(claim.run).merged(overrides)
+        if settings.concurrency and all(layer is None or layer.repeats is None for layer in layers):
+            settings = settings.merged(RunSettings(repeats=CONCURRENCY_REPEATS))
         return settings
 
     def claim(self, claim_id: str) -> Claim:

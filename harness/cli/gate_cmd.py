@@ -76,6 +76,8 @@ def gate_command(
     env: tuple[str, ...],
     repeats: int | None,
     timeout: float | None,
+    concurrency: bool,
+    perturb: str | None,
     workers: int,
     strict: bool,
     allow_dirty: bool,
@@ -116,7 +118,9 @@ def gate_command(
         head=head,
         manifest=loaded,
         only=list(only) or None,
-        overrides=overrides(python, pytest_args, setup, env, repeats, timeout),
+        overrides=overrides(
+            python, pytest_args, setup, env, repeats, timeout, concurrency, perturb
+        ),
         workers=workers,
         strict=strict,
         allow_dirty=allow_dirty,

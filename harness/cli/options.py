@@ -14,7 +14,14 @@ from pydantic import ValidationError
 from ..claims.draft import DraftClaim
 from ..claims.importer import import_findings
 from ..claims.load import find_manifest, load_manifest
-from ..claims.model import CONCURRENCY_REPEATS, DEFAULT_RUN, Claim, Manifest, RunSettings
+from ..claims.model import (
+    CONCURRENCY_REPEATS,
+    DEFAULT_RUN,
+    PERTURB_MODES,
+    Claim,
+    Manifest,
+    RunSettings,
+)
 from ..errors import UserError
 from ..outcomes import ExitCode
 
@@ -130,7 +137,8 @@ def _absolute_python(ctx: click.Context, param: click.Parameter, value: str | No
 
 
 def run_settings_options(func: F) -> F:
-    """--python, --pytest-args, --setup, --env, --repeats, --timeout: overrides for every claim."""
+    """--python, --pytest-args, --setup, --env, --repeats, --timeout, --concurrency, --perturb:
+    overrides for every claim."""
     decorators = [
         click.option(
             "--python",
@@ -170,6 +178,20 @@ def run_settings_options(func: F) -> F:
             show_default=f"{DEFAULT_RUN.timeout:g} s",
             help="Seconds per pytest run; overrides the manifest's timeout for every claim.",
         ),
+        click.option(
+            "--concurrency",
+            is_flag=True,
+            default=False,
+            help=f"Concurrency claims: {CONCURRENCY_REPEATS} runs a side, k-of-n mutant runs and "
+            "seeded schedule perturbation of the fix's files (see --perturb).",
+        ),
+        click.option(
+            "--perturb",
+            type=click.Choice(PERTURB_MODES),
+            default=None,
+            show_default="auto: perturb concurrency claims only",
+            help="Schedule perturbation of the fix's files in every run of the claims' tests.",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -193,8 +215,14 @@ def overrides(
     env: Sequence[str],
     repeats: int | None,
     timeout: float | None,
+    concurrency: bool = False,
+    perturb: str | None = None,
 ) -> RunSettings | None:
     data: dict[str, Any] = {}
+    if concurrency:
+        data["concurrency"] = True
+    if perturb:
+        data["perturb"] = perturb
     if python:
         data["python"] = python
     if pytest_args:

@@ -67,6 +67,8 @@ def verify_command(
     env: tuple[str, ...],
     repeats: int | None,
     timeout: float | None,
+    concurrency: bool,
+    perturb: str | None,
     workers: int,
     no_mutate: bool,
     strict: bool,
@@ -102,7 +104,9 @@ def verify_command(
         manifest=loaded,
         only=list(only) or None,
         python=python,
-        overrides=overrides(python, pytest_args, setup, env, repeats, timeout),
+        overrides=overrides(
+            python, pytest_args, setup, env, repeats, timeout, concurrency, perturb
+        ),
         workers=workers,
         mutate=not no_mutate,
         strict=strict,

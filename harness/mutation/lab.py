@@ -14,7 +14,8 @@ from typing import Any
 
 from ..errors import TargetError, UserError
 from ..outcomes import MutantStatus, RunOutcome
-from ..testrun import TestRun, deselect_args, run_pytest
+from ..perturb_plugin import Spec
+from ..testrun import TestRun, deselect_args, perturb_args, run_pytest
 from . import git
 from .callers import def_headers
 from .events import MutationReporter, NullReporter
@@ -343,6 +344,7 @@ def _run_all(
             n,
             needed,
             options.setup,
+            *([options.perturb] if options.perturb else []),
         )
         if not tests:
             result = _result(mutant, MutantStatus.NO_COVERAGE, tests=())
@@ -463,6 +465,8 @@ def _run_one(
                 env["FIXGUARD_SEED"] = str(i + 1)
                 env["FIXGUARD_SWITCH_INTERVAL"] = repr(SWITCH_INTERVALS[i % len(SWITCH_INTERVALS)])
             pytest_args = [*options.pytest_args, "-p", PROBE_MODULE, "-x"]
+            if options.perturb:
+                pytest_args += perturb_args(Spec.parse(options.perturb).render(i + 1))
             run = None
             # The first run may fork; repeats start fresh interpreters, since PYTHONHASHSEED can
             # only change at start-up (the switch interval and FIXGUARD_SEED vary either way).

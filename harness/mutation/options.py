@@ -61,6 +61,9 @@ class MutationOptions:
     #: a whole-suite pass where a test needing the network, say, cannot judge any mutant. The
     #: run still stops when the baseline did not get to judge (collection error, timeout).
     exclude_red_tests: bool = False
+    #: A `--harness-perturb` spec without a seed (`auto:files=pkg/store.py`): every run of a
+    #: mutant perturbs scheduling in those files, run i with seed i + 1 (harness.perturb_plugin).
+    perturb: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import cleanup
 from ..errors import TargetError
-from ..testrun import tail
+from ..testrun import copy_perturb_plugin, tail
 from . import git
 
 PROBE_MODULE = "fixguard_probe"
@@ -76,6 +76,7 @@ def workspaces(
         # Child interpreters of the baseline (a target server) record fix-line hits too.
         shutil.copyfile(here.with_name("probe_sitecustomize.py"), probe_dir / "sitecustomize.py")
         shutil.copyfile(here.with_name("forkserver_main.py"), probe_dir / f"{FORKSERVER_MODULE}.py")
+        copy_perturb_plugin(probe_dir)
         first = tmp / "w0"
         git.export(repo, rev, first)
         roots = [first]

@@ -38,6 +38,8 @@ from .summary import (
 
 #: Findings printed per claim; the rest are in the reports.
 MAX_FINDINGS = 3
+#: Failing perturbed runs whose replay command the console shows per claim.
+MAX_REPLAYS = 2
 #: What a stage counts, where it is not claims (PR mode's discovery counts test files).
 STAGE_UNITS = {"discover": "test file"}
 #: Review findings, unproven hunks and regressions printed in PR mode; the rest are in the reports.
@@ -147,6 +149,17 @@ def print_findings(claim: ClaimResult, console: Console) -> None:
             )
 
 
+def print_perturbation(claim: ClaimResult, console: Console) -> None:
+    """The perturbation the claim's runs ran under, and the first failing runs' replays."""
+    if not claim.perturbation:
+        return
+    console.print(f"  perturbed: {claim.perturbation}", markup=False, highlight=False)
+    for where, command in claim.replays[:MAX_REPLAYS]:
+        console.print(
+            f"    {where} replay: {command}", markup=False, highlight=False, soft_wrap=True
+        )
+
+
 def print_run(
     run: RunResult, console: Console, written: Mapping[str, object] | None = None
 ) -> None:
@@ -160,6 +173,7 @@ def print_run(
             highlight=False,
         )
         print_findings(claim, console)
+        print_perturbation(claim, console)
         if claim.verdict is Verdict.VERIFIED:
             for mutant in claim.weak_spots[:3]:
                 console.print(

@@ -142,6 +142,26 @@ def _findings_section(run: RunResult) -> list[str]:
     return lines
 
 
+def _perturbation_section(run: RunResult) -> list[str]:
+    """Which claims ran under schedule perturbation, and the replay of each failing run."""
+    perturbed = [c for c in run.claims if c.perturbation]
+    if not perturbed:
+        return []
+    lines = [
+        "",
+        "### Schedule perturbation",
+        "",
+        "Concurrency claims run their tests with seeded thread and await switches in the fix's "
+        "files; a failing run's command reruns it with the same seed.",
+        "",
+    ]
+    for claim in perturbed:
+        lines.append(f"- claim `{claim.claim_id}`: {_escape(claim.perturbation)}")
+        for where, command in claim.replays[:MAX_FINDINGS]:
+            lines.append(f"  - {where}: {_inline_code(command)}")
+    return lines
+
+
 def _verdict_rows(run: RunResult) -> list[str]:
     lines = [
         "| claim | severity | verdict | reproduced (base) | fixed (head) | guarded | note |",
@@ -186,6 +206,7 @@ def _claim_sections(run: RunResult) -> list[str]:
         lambda m: f"{m.operator}, {status_word(m)}",
     )
     lines += _findings_section(run)
+    lines += _perturbation_section(run)
     if run.policy_failures:
         lines += ["", "### Gate", ""] + [f"- {f}" for f in policy_lines(run)]
     return lines

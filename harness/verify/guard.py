@@ -111,6 +111,7 @@ def mutate_claim(
         store=store / f"claim-{job.claim.id}.sqlite3",
         workdir=workdir,
         run_unreached=True,
+        perturb=job.mutant_perturb_spec(),
     )
     try:
         result: MutationResult = run_mutation(
@@ -134,6 +135,7 @@ def mutate_claim(
             # The suite's tests are not the claim's concurrency tests: one run each, except for
             # the concurrency families (a removed lock) and tests marked harness_concurrency.
             concurrency=False,
+            perturb=None,
             # The claim's own tests already ran against these mutants.
             pytest_args=[*job.pytest_args(), *deselect_args(job.nodeids)],
             store=store / f"claim-{job.claim.id}-suite.sqlite3",

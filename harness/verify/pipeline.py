@@ -22,9 +22,11 @@ from ..claims.draft import DraftClaim
 from ..claims.model import DEFAULT_RUN, Claim, Manifest, RunSettings
 from ..errors import UserError
 from ..outcomes import RunOutcome, Verdict
+from ..perturb_plugin import Spec
 from ..testrun import TestRun, deselect_args, run_pytest
 from .collection import Collectable, check_node_ids
 from .discovery import discover
+from .perturbation import fix_files, run_spec
 from .preflight import Places, check_claims, check_python
 from .prmode import FindingOutcome, PrEvidence, manifest_evidence, pr_manifest
 from .results import ClaimResult, MutantRecord, RunRecord, RunResult
@@ -311,12 +313,14 @@ class ClaimJob:
     error: str | None = None
     #: --strict: weak spots decide the verdict like reverting survivors.
     strict: bool = False
+    #: The fix's files the runs perturb (empty: plain runs); see harness.verify.perturbation.
+    perturb_files: tuple[str, ...] = ()
 
     @classmethod
     def build(
         cls, options: VerifyOptions, claim: Claim, base_ws: Workspace, head_ws: Workspace
     ) -> ClaimJob:
-        settings = options.manifest.settings_for(claim).merged(options.overrides)
+        settings = options.manifest.settings_for(claim, options.overrides)
         python = settings.python or options.python or sys.executable
         if claim.scenario:
             target = options.manifest.targets[claim.target or ""]
@@ -331,7 +335,19 @@ class ClaimJob:
                 ) from None
         else:
             nodeids = claim.tests
-        return cls(claim, settings, python, nodeids, base_ws, head_ws, strict=options.strict)
+        files: tuple[str, ...] = ()
+        if settings.perturb_mode is not None:
+            files = fix_files(options.repo, options.base, options.head, claim.fix, nodeids)
+        return cls(
+            claim,
+            settings,
+            python,
+            nodeids,
+            base_ws,
+            head_ws,
+            strict=options.strict,
+            perturb_files=files,
+        )
 
     @property
     def repeats(self) -> int:
@@ -344,7 +360,18 @@ class ClaimJob:
     def pytest_args(self) -> list[str]:
         return [*(self.settings.pytest_args or ()), *deselect_args(self.settings.deselect or ())]
 
-    def run_once(self, ws: Workspace) -> TestRun:
+    def perturb_spec(self, root: Path, index: int) -> str | None:
+        """Run `index`'s perturbation in the checkout `root` (seed index + 1), or None."""
+        return run_spec(self.settings.perturb_mode, self.perturb_files, root, index + 1)
+
+    def mutant_perturb_spec(self) -> str | None:
+        """The mutants' runs' spec without a seed (the lab adds run i's), or None."""
+        mode = self.settings.perturb_mode
+        return (
+            Spec(mode, files=self.perturb_files).render() if mode and self.perturb_files else None
+        )
+
+    def run_once(self, ws: Workspace, index: int = 0) -> TestRun:
         return run_pytest(
             ws.path,
             self.nodeids,
@@ -352,13 +379,14 @@ class ClaimJob:
             pytest_args=self.pytest_args(),
             env=self.settings.env or {},
             timeout=self.settings.timeout or 120.0,
+            perturb=self.perturb_spec(ws.path, index),
         )
 
     def run_sides(self, reporter: VerifyReporter) -> None:
         t0 = time.monotonic()
         for index in range(self.repeats):
             reporter.claim_progress(self.claim.id, f"base run {index + 1}/{self.repeats}")
-            run = self.run_once(self.base_ws)
+            run = self.run_once(self.base_ws, index)
             self.base_runs.append(record("base", index, run))
             failures = sum(1 for r in self.base_runs if r.outcome in _FAILS)
             if failures >= self.min_failures:
@@ -367,7 +395,7 @@ class ClaimJob:
         t0 = time.monotonic()
         for index in range(self.repeats):
             reporter.claim_progress(self.claim.id, f"head run {index + 1}/{self.repeats}")
-            self.head_runs.append(record("head", index, self.run_once(self.head_ws)))
+            self.head_runs.append(record("head", index, self.run_once(self.head_ws, index)))
         self.timings["head"] = time.monotonic() - t0
 
     def needs_mutation(self) -> bool:
@@ -448,4 +476,7 @@ def record(side: str, index: int, run: TestRun) -> RunRecord:
         command=" ".join(shlex.quote(c) for c in run.command),
         error_line=run.error_line,
         findings=run.findings,
+        perturb=run.perturb,
+        perturbed=run.perturbed,
+        replays=run.replays,
     )

@@ -152,7 +152,7 @@ def check_claim(
         check_scenario(claim, places)
     if claim.target is not None:
         check_target(claim, places)
-    settings = manifest.settings_for(claim).merged(overrides)
+    settings = manifest.settings_for(claim, overrides)
     interpreter = settings.python or python or default_python
     label, where = places.python_field(claim, overrides)
     check_python(interpreter, label=label, where=where)

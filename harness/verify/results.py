@@ -8,6 +8,7 @@ from typing import Any
 
 from ..findings import REPRO_SEPARATOR
 from ..outcomes import MutantStatus, RunOutcome, Verdict
+from ..perturb_plugin import Spec
 from .prmode import (
     AutoClaim,
     FindingOutcome,
@@ -36,6 +37,11 @@ class RunRecord:
     error_line: str = ""
     #: Findings its scenario checks reported (`str(harness.findings.Finding)`), each once.
     findings: tuple[str, ...] = ()
+    #: The run's `--harness-perturb` spec ("" for a plain run), what ran per test, and a
+    #: replay command per failing perturbed test.
+    perturb: str = ""
+    perturbed: tuple[str, ...] = ()
+    replays: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,36 @@ class ClaimResult:
         return list(out.values())
 
     @property
+    def perturbation(self) -> str:
+        """How the claim's runs were perturbed (`auto, seeds 1-3: quota/store.py`), or ""."""
+        specs = [Spec.parse(r.perturb) for r in (*self.base_runs, *self.head_runs) if r.perturb]
+        if not specs:
+            return ""
+        seeds = sorted({s.seed for s in specs if s.seed is not None})
+        span = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+        # Each entry reads `nodeid: seed=N: preempt (sys.settrace) — 12 forced switches, ...`.
+        ran = sorted(
+            {
+                text.rsplit(": seed=", 1)[-1].partition(": ")[2].partition(" — ")[0]
+                for r in (*self.base_runs, *self.head_runs)
+                for text in r.perturbed
+            }
+            - {""}
+        )
+        how = f" (ran: {' | '.join(ran)})" if ran else ""
+        return f"{specs[0].mode}{how}, {span}: {', '.join(specs[0].files)}"
+
+    @property
+    def replays(self) -> list[tuple[str, str]]:
+        """(which run, command) for each failing perturbed test: the base's reproductions and
+        the head's failures, each rerunnable with its seed."""
+        return [
+            (f"{r.side} run {r.index + 1}", command)
+            for r in (*self.base_runs, *self.head_runs)
+            for command in r.replays
+        ]
+
+    @property
     def survivors(self) -> list[MutantRecord]:
         return [m for m in self.mutants if m.status is MutantStatus.SURVIVED]
 
@@ -212,6 +248,9 @@ def _run(data: dict[str, Any]) -> RunRecord:
             "failed": tuple(data["failed"]),
             # Absent from a results.json written before findings were recorded.
             "findings": tuple(data.get("findings", ())),
+            # Absent from one written before runs were perturbed.
+            "perturbed": tuple(data.get("perturbed", ())),
+            "replays": tuple(data.get("replays", ())),
         }
     )
 
