@@ -64,6 +64,12 @@ DEFAULT_POINTS = 3
 DEFAULT_HORIZON = 64
 #: A PCT pause: long enough that the other runnable threads get the GIL and run a while.
 PCT_PAUSE = 0.001
+#: A pause at a hot line (one the fix changed): the thread stalls inside the window the fix
+#: closes while the others run through it. Odd seeds pause at every hot line event and leave
+#: the other lines alone; even seeds pause at half of them and add the random hand-offs. The
+#: pauses of one test stop after HOT_BUDGET seconds (a hot loop would otherwise crawl).
+HOT_PAUSE = 0.001
+HOT_BUDGET = 0.25
 _TOOL_NAME = "fixguard-perturb"
 _AWAIT_HOOK = "__fixguard_await_point__"
 _ROUND_FIXTURE = "_harness_perturb_round"
@@ -138,16 +144,20 @@ class Spec:
 
 @dataclass(frozen=True)
 class Files:
-    """The perturbed files: exact real paths, plus directories (every file below them)."""
+    """The perturbed files: exact real paths, plus directories (every file below them), and
+    per file the hot lines (where the fix changed code), if the spec names them."""
 
     files: frozenset[str]
     dirs: tuple[str, ...] = ()
+    hot: tuple[tuple[str, frozenset[int]], ...] = ()
 
     @classmethod
     def resolve(cls, names: Sequence[str], root: str) -> Files:
         files: set[str] = set()
         dirs: list[str] = []
-        for name in names:
+        hot: dict[str, frozenset[int]] = {}
+        for entry in names:
+            name, _, ranges = entry.partition("@")
             path = os.path.realpath(os.path.join(root, name))
             if os.path.isdir(path):
                 dirs.append(path + os.sep)
@@ -155,7 +165,9 @@ class Files:
                 files.add(path)
             else:
                 raise SpecError(f"{OPTION} files={name!r}: no such file or directory under {root}")
-        return cls(frozenset(files), tuple(dirs))
+            if ranges:
+                hot[path] = hot.get(path, frozenset()) | parse_lines(ranges, entry)
+        return cls(frozenset(files), tuple(dirs), tuple(sorted(hot.items())))
 
     def matcher(self) -> Callable[[str], bool]:
         memo: dict[str, bool] = {}
@@ -169,6 +181,53 @@ class Files:
             return hit
 
         return match
+
+    def hot_lines(self) -> Callable[[str], frozenset[int]]:
+        """``co_filename -> its hot lines`` (empty for a file with none), memoised."""
+        table = dict(self.hot)
+        memo: dict[str, frozenset[int]] = {}
+
+        def lines(filename: str) -> frozenset[int]:
+            found = memo.get(filename)
+            if found is None:
+                found = memo[filename] = table.get(os.path.realpath(filename), frozenset())
+            return found
+
+        return lines
+
+
+def parse_lines(text: str, entry: str = "") -> frozenset[int]:
+    """``3-7+12`` -> {3, 4, 5, 6, 7, 12}."""
+    lines: set[int] = set()
+    for part in text.split("+"):
+        first, _, last = part.partition("-")
+        try:
+            start, end = int(first), int(last or first)
+        except ValueError:
+            raise SpecError(
+                f"{OPTION} files={entry!r}: lines={text!r}: write ranges such as 3-7+12"
+            ) from None
+        if start < 1 or end < start:
+            raise SpecError(
+                f"{OPTION} files={entry!r}: lines={part!r}: must be 1-based, start <= end"
+            )
+        lines.update(range(start, end + 1))
+    return frozenset(lines)
+
+
+def format_lines(lines: Sequence[int]) -> str:
+    """{3, 4, 5, 12} -> ``3-5+12``: the inverse of `parse_lines`."""
+    ordered = sorted(set(lines))
+    parts: list[str] = []
+    start = prev = ordered[0] if ordered else 0
+    for line in [*ordered[1:], None]:
+        if line is not None and line == prev + 1:
+            prev = line
+            continue
+        parts.append(f"{start}-{prev}" if prev > start else str(start))
+        if line is not None:
+            start = prev = line
+    return "+".join(parts) if ordered else ""
 
 
 # -- the state of one perturbed test call -------------------------------------------------------
@@ -186,6 +245,8 @@ class Active:
     awaits: int = 0
     #: Scheduling steps of the controlled loop, when the test ran on it.
     steps: int = 0
+    #: Seconds of hot-line pauses this test may still spend (all threads together).
+    hot_left: float = HOT_BUDGET
     _await_rng: random.Random = field(init=False)
     _await_plan: frozenset[int] = field(init=False)
 
@@ -292,8 +353,14 @@ class _AwaitFinder:
 class ThreadPerturber:
     """Seeded switches at line events of the perturbed files, in every thread, while active."""
 
-    def __init__(self, match: Callable[[str], bool], use_monitoring: bool = True) -> None:
+    def __init__(
+        self,
+        match: Callable[[str], bool],
+        use_monitoring: bool = True,
+        hot: Callable[[str], frozenset[int]] | None = None,
+    ) -> None:
         self._match = match
+        self._hot = hot
         self._local = threading.local()
         self._next_index = 0
         self._index_lock = threading.Lock()
@@ -364,7 +431,17 @@ class ThreadPerturber:
             if loc.count in loc.points:
                 state.yields.append(f"t{loc.index} {_short(filename)}:{lineno}")
                 time.sleep(PCT_PAUSE)
-        elif loc.rng.random() < state.spec.p:
+            return
+        hot_style = self._hot is not None and state.seed % 2 == 1
+        if self._hot is not None and state.hot_left > 0 and lineno in self._hot(filename):
+            if hot_style or loc.rng.random() < 0.5:
+                state.hot_left -= HOT_PAUSE
+                state.yields.append(f"t{loc.index} {_short(filename)}:{lineno} (hot)")
+                time.sleep(HOT_PAUSE)
+            return
+        if hot_style and state.hot_left > 0:
+            return  # the hot style perturbs the hot lines only, while its budget lasts
+        if loc.rng.random() < state.spec.p:
             state.yields.append(f"t{loc.index} {_short(filename)}:{lineno}")
             time.sleep(0)
 
@@ -422,6 +499,9 @@ def _short(filename: str) -> str:
 # -- explore: an async test on the controlled loop ----------------------------------------------
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def _explore_call(function: Callable[..., Any], seed: int, notes: list[str]) -> Callable[..., Any]:
     """A sync stand-in for an ``async def`` test: one seeded schedule on the controlled loop."""
 
@@ -443,7 +523,12 @@ def _explore_call(function: Callable[..., Any], seed: int, notes: list[str]) -> 
                 check_orphans=False,
             )
         except UncontrolledOperationError as exc:
-            notes.append(f"explore refused ({str(exc).split(':')[0]}): plain loop")
+            # No object addresses: the note must read the same in every run (verify groups them).
+            refused = _ADDRESS.sub("", str(exc).split(":")[0])
+            notes.append(f"explore refused ({refused}): plain loop")
+            if _active is not None:  # count what the plain loop does, not the abandoned run
+                _active.awaits = 0
+                _active.yields.clear()
             return _plain_loop(function, kwargs)
         notes.append("explore")
         if _active is not None:
@@ -478,10 +563,11 @@ class Perturbation:
             )
         self.spec = spec
         self.root = root
-        self.match = Files.resolve(spec.files, root).matcher()
+        files = Files.resolve(spec.files, root)
+        self.match = files.matcher()
         self.seed = spec.seed if spec.seed is not None else random.SystemRandom().randrange(2**31)
         self.finder = _AwaitFinder(self.match)
-        self.threads = ThreadPerturber(self.match)
+        self.threads = ThreadPerturber(self.match, hot=files.hot_lines() if files.hot else None)
         #: Perturbed modules imported before the finder was in place: their awaits never yield.
         self.early: list[str] = []
 

@@ -44,9 +44,12 @@ MARKERS = (
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     # Schedule perturbation is its own standalone plugin (verify copies it into projects whose
     # interpreter lacks the harness, as `-p fixguard_perturb`); registered once, by that name.
-    if not pluginmanager.has_plugin(PERTURB_PLUGIN):
-        from . import perturb_plugin
+    from . import perturb_plugin
 
+    # `-p harness.perturb_plugin` (a replay command) registers the module under its own name.
+    if not (
+        pluginmanager.has_plugin(PERTURB_PLUGIN) or pluginmanager.is_registered(perturb_plugin)
+    ):
         pluginmanager.register(perturb_plugin, PERTURB_PLUGIN)
     group = parser.getgroup("harness", "Fixguard targets")
     group.addoption(

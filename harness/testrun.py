@@ -178,13 +178,27 @@ def copy_perturb_plugin(folder: Path) -> None:
     shutil.copyfile(Path(__file__).with_name("perturb_plugin.py"), folder / f"{PERTURB_MODULE}.py")
 
 
-def perturbation_evidence(seen: Outcomes, python: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(what ran per test, replay commands of the failing ones) from the plugin's records."""
+#: How a replay command loads the plugin: by module, so it works with plugin autoload off.
+REPLAY_PLUGIN = "harness.perturb_plugin"
+
+
+def perturbation_evidence(
+    seen: Outcomes, python: str, pytest_args: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(what ran per test, replay commands of the failing ones) from the plugin's records.
+
+    A replay names the interpreter, loads the plugin explicitly and keeps the run's own pytest
+    arguments (`-p anyio`, say), so it reruns the test as the run did.
+    """
     ran = tuple(f"{r.get('nodeid', '')}: {r.get('ran', '')}" for r in seen.perturbed)
+    prefix = "python -m pytest "
+    extra = f" {shlex.join(pytest_args)}" if pytest_args else ""
     replays = tuple(
-        shlex.quote(python) + r["replay"].removeprefix("python")
+        f"{shlex.quote(python)} -m pytest -p {REPLAY_PLUGIN} "
+        + r["replay"].removeprefix(prefix)
+        + extra
         for r in seen.perturbed
-        if r.get("outcome") == "failed" and r.get("replay", "").startswith("python ")
+        if r.get("outcome") == "failed" and r.get("replay", "").startswith(prefix)
     )
     return ran, replays
 
@@ -380,7 +394,7 @@ def run_pytest(
         # tests passed or failed before it ended.
         passed = passed or list(seen.passed)
         failed = failed or list(seen.failed)
-    perturbed, replays = perturbation_evidence(seen, python)
+    perturbed, replays = perturbation_evidence(seen, python, pytest_args)
     if outcome in (RunOutcome.NOT_COLLECTED, RunOutcome.INTERNAL_ERROR) and not error_line:
         error_line = first_error_line(output or "") or f"pytest exit code {exit_code}"
     return TestRun(

@@ -3,6 +3,7 @@
     python benchmarks/realworld/run.py                    # every case: verdict table, exit 1 on a mismatch
     python benchmarks/realworld/run.py --case NAME ...    # only these cases
     python benchmarks/realworld/run.py --selfcheck        # no harness: the tests fail 3/3 on old, pass 3/3 on new
+                                                          # (concurrency cases: under the perturbation plugin)
     python benchmarks/realworld/run.py --check            # validate the case files only (no download)
 
 Each case is two consecutive releases of a package (old: buggy, new: fixed), built into a
@@ -29,6 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from casebuild import DEFAULT_CACHE, BuildError, materialise, run_prepare
 from caseset import CASES_DIR, Case, CaseError, load_cases
+
+from harness.perturb_plugin import Spec
+from harness.testrun import copy_perturb_plugin, perturb_args
 
 ROOT = Path(__file__).resolve().parents[2]
 SELFCHECK_RUNS = 3
@@ -96,17 +100,32 @@ def overlay(new_tree: Path, dest: Path, case: Case) -> list[str]:
     return laid
 
 
-def run_tests(case: Case, python: Path, tree: Path) -> str:
+def selfcheck_perturbation(case: Case, seed: int) -> str | None:
+    """A concurrency case's tests run under the standalone perturbation plugin, as verify runs
+    them (seeded switches in the fix's files; no hot lines, no verdict logic): a `--harness-perturb`
+    spec, or None for a plain run."""
+    if not case.concurrency:
+        return None
+    files = sorted({f.split(":", 1)[0] for f in case.fix})
+    return Spec("auto", seed=seed, files=tuple(files)).render()
+
+
+def run_tests(case: Case, python: Path, tree: Path, perturb: str | None = None) -> str:
     """Run the case's tests once in `tree`: 'pass', 'fail', 'hang', or 'error(exit N)'."""
     with tempfile.TemporaryDirectory(prefix="realworld-junit-") as tmp:
         junit = Path(tmp) / "junit.xml"
         command = [str(python), "-m", "pytest", *case.tests, "-q", "-p", "no:cacheprovider"]
         command += [f"--junitxml={junit}", "-o", "junit_family=xunit1", *case.pytest_args]
+        env = _env(case, tree)
+        if perturb:
+            copy_perturb_plugin(Path(tmp))
+            command += perturb_args(perturb)
+            env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], tmp])
         try:
             proc = subprocess.run(
                 command,
                 cwd=tree,
-                env=_env(case, tree),
+                env=env,
                 capture_output=True,
                 text=True,
                 timeout=case.timeout,
@@ -151,8 +170,14 @@ def selfcheck(case: Case, cache: Path) -> Outcome:
         run_prepare(case, old)
         run_prepare(case, new)
         overlay(new_tree, old, case)
-        on_old = [run_tests(case, python, old) for _ in range(SELFCHECK_RUNS)]
-        on_new = [run_tests(case, python, new) for _ in range(SELFCHECK_RUNS)]
+        on_old = [
+            run_tests(case, python, old, selfcheck_perturbation(case, i + 1))
+            for i in range(SELFCHECK_RUNS)
+        ]
+        on_new = [
+            run_tests(case, python, new, selfcheck_perturbation(case, i + 1))
+            for i in range(SELFCHECK_RUNS)
+        ]
     fails = sum(r in ("fail", "hang") for r in on_old)
     passes = sum(r == "pass" for r in on_new)
     want_fails, want_passes = selfcheck_expectation(case)

@@ -22,11 +22,10 @@ from ..claims.draft import DraftClaim
 from ..claims.model import DEFAULT_RUN, Claim, Manifest, RunSettings
 from ..errors import UserError
 from ..outcomes import RunOutcome, Verdict
-from ..perturb_plugin import Spec
 from ..testrun import TestRun, deselect_args, run_pytest
 from .collection import Collectable, check_node_ids
 from .discovery import discover
-from .perturbation import fix_files, run_spec
+from .perturbation import Targets, targets
 from .preflight import Places, check_claims, check_python
 from .prmode import FindingOutcome, PrEvidence, manifest_evidence, pr_manifest
 from .results import ClaimResult, MutantRecord, RunRecord, RunResult
@@ -313,8 +312,8 @@ class ClaimJob:
     error: str | None = None
     #: --strict: weak spots decide the verdict like reverting survivors.
     strict: bool = False
-    #: The fix's files the runs perturb (empty: plain runs); see harness.verify.perturbation.
-    perturb_files: tuple[str, ...] = ()
+    #: The fix's files the runs perturb, with their hot lines (no files: plain runs).
+    perturb_targets: Targets = field(default_factory=Targets)
 
     @classmethod
     def build(
@@ -335,9 +334,9 @@ class ClaimJob:
                 ) from None
         else:
             nodeids = claim.tests
-        files: tuple[str, ...] = ()
+        found = Targets()
         if settings.perturb_mode is not None:
-            files = fix_files(options.repo, options.base, options.head, claim.fix, nodeids)
+            found = targets(options.repo, options.base, options.head, claim.fix, nodeids)
         return cls(
             claim,
             settings,
@@ -346,7 +345,7 @@ class ClaimJob:
             base_ws,
             head_ws,
             strict=options.strict,
-            perturb_files=files,
+            perturb_targets=found,
         )
 
     @property
@@ -360,15 +359,15 @@ class ClaimJob:
     def pytest_args(self) -> list[str]:
         return [*(self.settings.pytest_args or ()), *deselect_args(self.settings.deselect or ())]
 
-    def perturb_spec(self, root: Path, index: int) -> str | None:
-        """Run `index`'s perturbation in the checkout `root` (seed index + 1), or None."""
-        return run_spec(self.settings.perturb_mode, self.perturb_files, root, index + 1)
+    def perturb_spec(self, ws: Workspace, index: int) -> str | None:
+        """Run `index`'s perturbation in the side `ws` (seed index + 1), or None."""
+        side = "base" if ws is self.base_ws else "head"
+        return self.perturb_targets.spec(self.settings.perturb_mode, side, ws.path, index + 1)
 
     def mutant_perturb_spec(self) -> str | None:
         """The mutants' runs' spec without a seed (the lab adds run i's), or None."""
-        mode = self.settings.perturb_mode
-        return (
-            Spec(mode, files=self.perturb_files).render() if mode and self.perturb_files else None
+        return self.perturb_targets.spec(
+            self.settings.perturb_mode, "mutant", self.head_ws.path, None
         )
 
     def run_once(self, ws: Workspace, index: int = 0) -> TestRun:
@@ -379,7 +378,7 @@ class ClaimJob:
             pytest_args=self.pytest_args(),
             env=self.settings.env or {},
             timeout=self.settings.timeout or 120.0,
-            perturb=self.perturb_spec(ws.path, index),
+            perturb=self.perturb_spec(ws, index),
         )
 
     def run_sides(self, reporter: VerifyReporter) -> None:

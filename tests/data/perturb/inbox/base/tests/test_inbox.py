@@ -1,7 +1,6 @@
 import asyncio
 
 import pytest
-
 from inbox.inbox import Inbox, MemoryBackend
 
 
