@@ -7,6 +7,9 @@ such a test fail on the buggy code without changing it, by perturbing only the f
 - **threads** (``preempt``): every line event inside those files may call ``time.sleep(0)``
   (seeded, probability ``p``), handing the GIL to another thread at that exact spot. Uses
   ``sys.monitoring`` where the interpreter has it (3.12+), ``sys.settrace`` otherwise.
+- **hot lines** (``files=pkg/store.py@12-18``): the lines a fix changed. Threads pause there
+  (1 ms), inside the window the fix closes, while the others run through it: odd seeds at every
+  hot line event and nowhere else, even seeds at half of them plus the random hand-offs.
 - **threads** (``pct``): a PCT-like mode: a few (``points``) forced pauses per thread, at line
   events drawn from the first ``horizon`` of that thread, each long enough for the others to run.
 - **asyncio** (``explore``): an ``async def`` test runs on the harness's controlled event loop,
@@ -316,7 +319,7 @@ class _AwaitLoader(importlib.machinery.SourceFileLoader):
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)
         tree = ast.parse(self.get_data(path), filename=path)
-        rewriter = _AwaitRewriter(_short(path))
+        rewriter = _AwaitRewriter(short_path(path))
         tree = ast.fix_missing_locations(rewriter.visit(tree))
         return compile(tree, path, "exec", dont_inherit=True)
 
@@ -429,20 +432,20 @@ class ThreadPerturber:
         loc.count += 1
         if state.threads == "pct":
             if loc.count in loc.points:
-                state.yields.append(f"t{loc.index} {_short(filename)}:{lineno}")
+                state.yields.append(f"t{loc.index} {short_path(filename)}:{lineno}")
                 time.sleep(PCT_PAUSE)
             return
         hot_style = self._hot is not None and state.seed % 2 == 1
         if self._hot is not None and state.hot_left > 0 and lineno in self._hot(filename):
             if hot_style or loc.rng.random() < 0.5:
                 state.hot_left -= HOT_PAUSE
-                state.yields.append(f"t{loc.index} {_short(filename)}:{lineno} (hot)")
+                state.yields.append(f"t{loc.index} {short_path(filename)}:{lineno} (hot)")
                 time.sleep(HOT_PAUSE)
             return
         if hot_style and state.hot_left > 0:
             return  # the hot style perturbs the hot lines only, while its budget lasts
         if loc.rng.random() < state.spec.p:
-            state.yields.append(f"t{loc.index} {_short(filename)}:{lineno}")
+            state.yields.append(f"t{loc.index} {short_path(filename)}:{lineno}")
             time.sleep(0)
 
     # sys.settrace: the global function picks frames; a local one sees their lines.
@@ -487,7 +490,7 @@ def claim_tool(name: str) -> int | None:
     return None
 
 
-def _short(filename: str) -> str:
+def short_path(filename: str) -> str:
     """A path relative to the working directory when it is inside it, so reports stay short."""
     try:
         rel = os.path.relpath(filename)
@@ -570,6 +573,16 @@ class Perturbation:
         self.threads = ThreadPerturber(self.match, hot=files.hot_lines() if files.hot else None)
         #: Perturbed modules imported before the finder was in place: their awaits never yield.
         self.early: list[str] = []
+
+    def spec_from(self, directory: str) -> Spec:
+        """The spec with its files relative to `directory` (a replay runs from the rootdir,
+        where node ids start, while the files were named from where pytest was started)."""
+        entries = []
+        for entry in self.spec.files:
+            name, at, lines = entry.partition("@")
+            path = os.path.realpath(os.path.join(self.root, name))
+            entries.append(os.path.relpath(path, os.path.realpath(directory)) + at + lines)
+        return replace(self.spec, files=tuple(entries))
 
     def install_finder(self) -> None:
         sys.meta_path.insert(0, self.finder)
@@ -733,7 +746,7 @@ def _test_seed(item: pytest.Item) -> int:
 
 
 def replay_command(nodeid: str, spec: Spec, seed: int) -> str:
-    """The command that reruns one test with one seed's perturbation."""
+    """The command, run from the rootdir, that reruns one test with one seed's perturbation."""
     plain = nodeid
     for pattern in _ROUND_ID:
         plain, found = pattern.subn("", nodeid, count=1)
@@ -847,7 +860,7 @@ def pytest_runtest_makereport(
     report = outcome.get_result()
     state = item.stash[_STATE]
     text = _describe(item, state)
-    replay = replay_command(item.nodeid, _session.spec, state.seed)
+    replay = replay_command(item.nodeid, _session.spec_from(str(item.config.rootpath)), state.seed)
     if report.failed:
         tail = "\n".join(f"  {y}" for y in state.yields[-10:])
         report.sections.append(

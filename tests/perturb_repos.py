@@ -7,14 +7,15 @@ import subprocess
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data" / "perturb"
-KINDS = ("quota", "inbox")
+KINDS = ("quota", "inbox", "cache")
 #: The claim's test and fix file of each kind.
 TESTS = {
     "quota": "tests/test_quota.py::test_grants_exactly_the_limit_under_contention",
     "inbox": "tests/test_inbox.py::test_duplicate_submissions_are_saved_once",
+    "cache": "tests/test_cache.py::test_only_one_thread_adds_a_fresh_key",
 }
 SYNC_TESTS = {"inbox": "tests/test_inbox.py::test_duplicate_submissions_are_saved_once_sync"}
-FIX_FILES = {"quota": "quota/store.py", "inbox": "inbox/inbox.py"}
+FIX_FILES = {"quota": "quota/store.py", "inbox": "inbox/inbox.py", "cache": "cache/simple.py"}
 
 
 def _git(repo: Path, *args: str) -> str:

@@ -26,6 +26,7 @@ from types import FrameType
 from typing import Any
 
 from ..errors import UserError
+from ..perturb_plugin import claim_tool, short_path
 
 _TOOL_NAME = "fixguard-preempt"
 
@@ -151,7 +152,7 @@ class Round:
     # -- per-run (global) set-up, only needed for sys.monitoring --------------------------------
     def __enter__(self) -> Round:
         if self._monitoring:
-            self._tool = _claim_tool()
+            self._tool = claim_tool(_TOOL_NAME)
             if self._tool is None:
                 self._monitoring = False
             else:
@@ -201,10 +202,10 @@ class Round:
         loc.count += 1
         if self.config.points:
             if loc.count in loc.points:
-                self.yields.append((loc.index, f"{_short(filename)}:{lineno}"))
+                self.yields.append((loc.index, f"{short_path(filename)}:{lineno}"))
                 time.sleep(self.config.pause)
         elif loc.rng.random() < self.config.probability:
-            self.yields.append((loc.index, f"{_short(filename)}:{lineno}"))
+            self.yields.append((loc.index, f"{short_path(filename)}:{lineno}"))
             time.sleep(0)
 
     def _on_call(self, frame: FrameType, event: str, arg: object) -> Any:
@@ -224,21 +225,3 @@ class Round:
             return None
         self._decide(code.co_filename, lineno)
         return None
-
-
-def _claim_tool() -> int | None:
-    mon: Any = sys.monitoring  # type: ignore[attr-defined]
-    for tool in (5, 4, 3):  # ids 0-2 are the debugger, coverage and profiler; 5 is "optimizer"
-        if mon.get_tool(tool) is None:
-            mon.use_tool_id(tool, _TOOL_NAME)
-            return tool
-    return None
-
-
-def _short(filename: str) -> str:
-    """A path relative to the working directory when it is inside it, so reports stay short."""
-    try:
-        rel = os.path.relpath(filename)
-    except ValueError:
-        return filename
-    return filename if rel.startswith("..") else rel

@@ -21,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.perturb_plugin import HOT_BUDGET, format_lines, parse_lines
+from tests.perturb_repos import FIX_FILES
+
 DATA = Path(__file__).parents[1] / "data" / "perturb"
 PLUGINS = ("-p", "harness.perturb_plugin", "-p", "anyio")
 QUOTA_FILE = "quota/store.py"
@@ -247,8 +250,20 @@ def test_pct_mode_runs_and_says_so(quota_base: Path, quota_fixed: Path) -> None:
         (f"preempt:seed=1:color=red:files={QUOTA_FILE}", "color='red': known fields: seed"),
         ("preempt:seed=1", "name the files to perturb"),
         ("preempt:seed=1:files=quota/nope.py", "files='quota/nope.py': no such file"),
+        (f"preempt:seed=1:files={QUOTA_FILE}@9-x", "lines='9-x': write ranges such as 3-7+12"),
+        (f"preempt:seed=1:files={QUOTA_FILE}@9-3", "lines='9-3': must be 1-based, start <= end"),
     ],
-    ids=["mode", "seed", "p", "points", "unknown-field", "no-files", "missing-file"],
+    ids=[
+        "mode",
+        "seed",
+        "p",
+        "points",
+        "unknown-field",
+        "no-files",
+        "missing-file",
+        "bad-lines",
+        "reversed-lines",
+    ],
 )
 def test_a_bad_spec_is_a_usage_error_naming_the_field(
     quota_base: Path, spec: str, message: str
@@ -269,6 +284,19 @@ def _replay(cwd: Path, line: str) -> Run:
     python, *rest = shlex.split(line)
     assert python == "python" and rest[:2] == ["-m", "pytest"], line
     return pytest_run(cwd, *rest[2:], plugins=PLUGINS[:2])
+
+
+def test_a_replay_printed_from_a_subdirectory_runs_from_the_rootdir(tmp_path: Path) -> None:
+    # Node ids start at the rootdir; files named from tests/ must be rewritten to match.
+    base = project("quota", "base", tmp_path / "base")
+    (base / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
+    run = pytest_run(
+        base / "tests", "test_quota.py", f"--harness-perturb=preempt:seed=1:files=../{QUOTA_FILE}"
+    )
+    [line] = run.replays
+    assert line.endswith(f"--harness-perturb=preempt:seed=1:files={QUOTA_FILE}"), line
+    again = _replay(base, line)
+    assert again.returncode == 1 and again.count("FAILED") == 1, again.log
 
 
 def test_the_replay_line_of_a_failing_round_reproduces_it(
@@ -520,3 +548,47 @@ def test_no_records_without_a_perturbation(quota_fixed: Path, tmp_path: Path) ->
     assert run.returncode == 0, run.log
     assert not out.exists()
     assert "harness perturbation" not in run.stdout
+
+
+# -- hot lines: a stall where the fix changed code -----------------------------------------------
+
+#: add()'s body: the lines the fix wraps in the lock (tests/data/perturb/cache).
+CACHE_HOT = {"base": "15-19", "fixed": "16-21"}
+
+
+def _odd_even_failures(run: Run) -> tuple[int, int]:
+    """Failed rounds with an odd seed (the hot style) and with an even one; seed = round."""
+    failed = [int(m) for m in re.findall(r"^FAILED \S+\[round(\d+)\]", run.stdout, re.M)]
+    return sum(1 for r in failed if r % 2), sum(1 for r in failed if not r % 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [("3", {3}), ("3-5", {3, 4, 5}), ("1+4-6+9", {1, 4, 5, 6, 9}), ("7-7+7", {7})],
+)
+def test_hot_line_ranges_read_and_write_back(text: str, lines: set[int]) -> None:
+    assert parse_lines(text) == lines
+    assert parse_lines(format_lines(sorted(lines))) == lines
+
+
+def test_hot_lines_open_a_window_random_hand_offs_rarely_hit(tmp_path: Path) -> None:
+    # Only the first thread ever sees the key missing: a pause at add()'s lines, while the
+    # others run through, is what shows the race (odd seeds pause at every hot line event).
+    base = project("cache", "base", tmp_path / "base")
+    hot = perturbed(base, f"preempt:seed=1:files={FIX_FILES['cache']}@{CACHE_HOT['base']}", 20)
+    odd, _ = _odd_even_failures(hot)
+    assert odd >= 7, hot.log  # 9-10 of the 10 odd rounds when written; each a real double add
+    assert " (hot)" in hot.stdout  # a failing round's last switches are its hot-line pauses
+    fixed = project("cache", "fixed", tmp_path / "fixed")
+    run = perturbed(fixed, f"preempt:seed=1:files={FIX_FILES['cache']}@{CACHE_HOT['fixed']}", 40)
+    assert run.count("PASSED") == 40 and run.count("FAILED") == 0, run.log
+
+
+def test_hot_pauses_stop_at_their_budget(tmp_path: Path) -> None:
+    # Every quota call crosses the hot lines: without a budget 200 calls x 5 lines of 1 ms pauses
+    # would serialise to a second per round; with it a round stays near HOT_BUDGET.
+    fixed = project("quota", "fixed", tmp_path / "fixed")
+    run = perturbed(fixed, f"preempt:seed=1:files={QUOTA_FILE}@12-18", 1, "--durations=0")
+    assert run.count("PASSED") == 1, run.log
+    took = float(re.search(r"^([\d.]+)s call", run.stdout, re.M)[1])  # type: ignore[index]
+    assert HOT_BUDGET <= took < HOT_BUDGET + 0.5, run.log
