@@ -662,7 +662,7 @@ def _spec_from(options: Any) -> Spec | None:
     return None if spec.mode == "off" else spec
 
 
-def _start(config: Any, options: Any, root: str) -> None:
+def _start(options: Any, root: str) -> None:
     global _session
     if _session is not None:
         return
@@ -679,11 +679,11 @@ def _start(config: Any, options: Any, root: str) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: Any, args: Any) -> None:
     # Before any conftest imports the perturbed modules: their awaits must be rewritten.
-    _start(early_config, early_config.known_args_namespace, str(early_config.invocation_params.dir))
+    _start(early_config.known_args_namespace, str(early_config.invocation_params.dir))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _start(config, config.option, str(config.invocation_params.dir))
+    _start(config.option, str(config.invocation_params.dir))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
