@@ -7,9 +7,10 @@ such a test fail on the buggy code without changing it, by perturbing only the f
 - **threads** (``preempt``): every line event inside those files may call ``time.sleep(0)``
   (seeded, probability ``p``), handing the GIL to another thread at that exact spot. Uses
   ``sys.monitoring`` where the interpreter has it (3.12+), ``sys.settrace`` otherwise.
-- **hot lines** (``files=pkg/store.py@12-18``): the lines a fix changed. Threads pause there
-  (1 ms), inside the window the fix closes, while the others run through it: odd seeds at every
-  hot line event and nowhere else, even seeds at half of them plus the random hand-offs.
+- **hot lines** (``files=pkg/store.py@12-18``): the lines a fix changed. Threads pause there,
+  inside the window the fix closes, until the others have run a few lines (at most 5 ms): odd
+  seeds at every hot line event and nowhere else, even seeds at half of them plus the random
+  hand-offs.
 - **threads** (``pct``): a PCT-like mode: a few (``points``) forced pauses per thread, at line
   events drawn from the first ``horizon`` of that thread, each long enough for the others to run.
 - **asyncio** (``explore``): an ``async def`` test runs on the harness's controlled event loop,
@@ -69,9 +70,14 @@ DEFAULT_HORIZON = 64
 PCT_PAUSE = 0.001
 #: A pause at a hot line (one the fix changed): the thread stalls inside the window the fix
 #: closes while the others run through it. Odd seeds pause at every hot line event and leave
-#: the other lines alone; even seeds pause at half of them and add the random hand-offs. The
-#: pauses of one test stop after HOT_BUDGET seconds (a hot loop would otherwise crawl).
-HOT_PAUSE = 0.001
+#: the other lines alone; even seeds pause at half of them and add the random hand-offs. A pause
+#: lasts until the other threads have run HOT_PROGRESS line events of the files (they did get
+#: the CPU), or HOT_WAIT seconds: a fixed time would be too short on a loaded machine, where the
+#: others may not run at all meanwhile. The pauses of one test stop after HOT_BUDGET seconds (a
+#: hot loop would otherwise crawl).
+HOT_SLICE = 0.0005
+HOT_PROGRESS = 5
+HOT_WAIT = 0.005
 HOT_BUDGET = 0.25
 _TOOL_NAME = "fixguard-perturb"
 _AWAIT_HOOK = "__fixguard_await_point__"
@@ -250,6 +256,8 @@ class Active:
     steps: int = 0
     #: Seconds of hot-line pauses this test may still spend (all threads together).
     hot_left: float = HOT_BUDGET
+    #: Line events seen in the files, by every thread (how a paused thread sees progress).
+    events: int = 0
     _await_rng: random.Random = field(init=False)
     _await_plan: frozenset[int] = field(init=False)
 
@@ -430,6 +438,7 @@ class ThreadPerturber:
             return
         loc = self._thread()
         loc.count += 1
+        state.events += 1
         if state.threads == "pct":
             if loc.count in loc.points:
                 state.yields.append(f"t{loc.index} {short_path(filename)}:{lineno}")
@@ -438,9 +447,8 @@ class ThreadPerturber:
         hot_style = self._hot is not None and state.seed % 2 == 1
         if self._hot is not None and state.hot_left > 0 and lineno in self._hot(filename):
             if hot_style or loc.rng.random() < 0.5:
-                state.hot_left -= HOT_PAUSE
                 state.yields.append(f"t{loc.index} {short_path(filename)}:{lineno} (hot)")
-                time.sleep(HOT_PAUSE)
+                state.hot_left -= _stall(state)
             return
         if hot_style and state.hot_left > 0:
             return  # the hot style perturbs the hot lines only, while its budget lasts
@@ -461,6 +469,17 @@ class ThreadPerturber:
             return sys.monitoring.DISABLE  # type: ignore[attr-defined]
         self._decide(code.co_filename, lineno)
         return None
+
+
+def _stall(state: Active) -> float:
+    """Pause until the other threads ran HOT_PROGRESS line events, or HOT_WAIT; the seconds."""
+    started = time.monotonic()
+    seen = state.events
+    while True:
+        time.sleep(HOT_SLICE)
+        waited = time.monotonic() - started
+        if state.events - seen >= HOT_PROGRESS or waited >= HOT_WAIT:
+            return waited
 
 
 class _LineTrace:
