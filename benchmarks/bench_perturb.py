@@ -1,19 +1,36 @@
 """Schedule perturbation (harness/perturb_plugin.py) on the narrow-window projects, in one run.
 
-The projects are tests/data/perturb/quota (threads: a check-then-insert with no GIL release) and
-tests/data/perturb/inbox (asyncio: check, await a save that never suspends, set). Each is copied
-into a temp dir as the buggy base (``base/``) and as the fixed tree (``base/`` + ``head/``), and
-the claim's test (tests/perturb_repos.py TESTS) is run with pytest, as separate processes unless
-said otherwise. What is measured:
+The projects are tests/data/perturb/quota (threads: a check-then-insert with no GIL release),
+tests/data/perturb/inbox (asyncio: check, await a save that never suspends, set) and
+tests/data/perturb/cache (threads: has() takes an RLock, add() checks then stores outside it;
+only the first thread can ever see the key missing). Each is made a two-commit git repo
+(tests/perturb_repos.py make_repo) in a temp dir, and checked out as the buggy base (``HEAD~1``)
+and the fixed tree (``HEAD``); the claim's test (tests/perturb_repos.py TESTS) is run with pytest,
+as separate processes unless said otherwise.
+
+Modes are the plugin's, on the fix's file (FIX_FILES), plus ``+hot`` modes: what ``harness
+verify`` actually runs. Their files carry the hot lines, computed exactly as verify does:
+``harness.verify.perturbation.targets(repo, "HEAD~1", "HEAD", (), [test])`` and
+``Targets.spec(mode, side, tree, seed)``, side "base" (the diff's old lines) on the base tree and
+"head" (its new lines) on the fixed tree; ``preempt+hot`` is ``preempt`` with those files
+(``auto+hot`` for inbox). At a hot line event a thread stalls until the other threads have run a
+few line events of the files (HOT_PROGRESS), at most HOT_WAIT: odd seeds at every hot line event
+and nowhere else, even seeds at half of them plus the usual random sleep(0) hand-offs; all hot
+stalls of one test stop after 0.25 s (HOT_BUDGET). The ``+hot`` rows split odd-seed and
+even-seed rounds (the two styles). What is measured:
 
 1. Reproduction per run: N pytest processes of the claim's test on the base, plain, and N
-   perturbed with seeds 1..N (quota: ``preempt``, ``pct``; inbox: ``auto``). Each process is one
-   run, exactly what a user gets from one command. Prints failure rates and the ratio
-   perturbed/plain. The same seeds are also run as N rounds in one process
-   (``--count-rounds N``), plus more modes, as per-round rates.
-2. False alarms: the fixed tree, 1000 seeded rounds in one process (``--count-rounds 1000``):
-   quota under ``preempt`` and ``pct``, inbox (both of its tests) under ``auto``, ``preempt`` and
-   ``pct``. Every failure is a false alarm.
+   perturbed with seeds 1..N (quota: ``preempt``, ``pct``, ``preempt+hot``; inbox: ``auto``;
+   cache: ``preempt``, ``preempt+hot``). Each process is one run, exactly what a user gets from
+   one command. Prints failure rates and the ratio perturbed/plain. The same seeds are also run
+   as N rounds in one process (``--count-rounds N``), plus more modes, as per-round rates.
+2. False alarms: the fixed tree, seeded rounds in one process (``--count-rounds``), 1000 per row
+   except quota ``preempt+hot``: quota under ``preempt``, ``pct`` and ``preempt+hot``; inbox
+   (both of its tests) under ``auto``, ``preempt``, ``pct`` and ``auto+hot``; cache under
+   ``preempt`` and ``preempt+hot``. Every failure is a false alarm. Quota ``preempt+hot`` runs
+   300 rounds: every acquire() on the fixed tree crosses hot lines inside the lock, so each
+   round spends its whole 0.25 s stall budget (about 0.3 s a round measured), and 1000 rounds
+   would take about 5 minutes.
 3. Overhead of the claim's quota test, from pytest's own call-phase duration of each round
    (``report.duration`` of the ``call`` phase: the test body plus the plugin's per-test tracer
    start/stop, not collection or reporting), R rounds in one process per variant, one process at
@@ -22,24 +39,34 @@ said otherwise. What is measured:
    - tracer-only factor: ``preempt:p=0`` (the line tracer runs and draws its seeded number at
      every line of quota/store.py, but never switches) / plain, median per round;
    - preempt factor: ``preempt`` (p=0.5 sleep(0) switches) / plain, median per round; ``pct``
-     is printed too. Measured on the base and on the fixed tree (where every variant passes, so
-     the work per round is the same apart from the perturbation).
+     and ``preempt+hot`` are printed too. Every quota round spends the whole hot-stall budget:
+     on the fixed tree the stalls fall inside the lock, one thread at a time, so a round takes
+     at least 0.25 s; on the base the threads stall side by side, and a round takes a fraction
+     of that. Measured on the base and on the fixed tree (where every variant passes, so the work
+     per round is the same apart from the perturbation).
 4. Replay: the ``replay:`` line printed by the first failing ``preempt`` per-run process on the
    quota base is rerun N times as separate processes; k/N reproduced (the test failed), and how
-   many failed with the identical assertion text. The same for the first failing ``pct`` quota run
-   and ``auto`` inbox run, with fewer reruns, for information.
+   many failed with the identical assertion text. The same for the first failing ``pct`` and
+   ``preempt+hot`` quota runs, ``auto`` inbox run and ``preempt+hot`` cache run, with fewer
+   reruns, for information.
 
 Subprocesses run with PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 (the global env's pytest-benchmark
 misbehaves) and ``-p harness.perturb_plugin`` (``-p anyio`` for inbox) ``-p no:cacheprovider``
 instead; those flags are added to the replay line, which otherwise runs as printed.
 
-    python benchmarks/bench_perturb.py            # full run (N=100, 1000 rounds; a few minutes)
+    python benchmarks/bench_perturb.py            # full run (N=100, 1000 rounds; ~15 min here)
     python benchmarks/bench_perturb.py --quick    # N=20, 200 rounds
 
-Goals (exit 1 when one is missed): quota ``preempt`` reproduces in >= 99% of runs, 0 false
-alarms in every row of 2, and the quota ``preempt`` replay reproduces N/N. Timings are noisy on a
-shared machine (2 busy cores here); the ratios, measured side by side in one run, are the point.
-Nothing here is asserted in a test.
+Goals (exit 1 when one is missed): quota ``preempt`` reproduces in >= 99% of runs; cache
+``preempt+hot`` in >= 90% of its odd-seed runs (the hot style), and the chance that all three of
+verify's base seeds (1, 2, 3) miss, from the measured odd and even rates, is <= 1%; 0 false
+alarms in every row of 2; and the quota ``preempt`` replay reproduces N/N. Timings are noisy on a shared machine (2 busy cores here); the ratios,
+measured side by side in one run, are the point. Nothing here is asserted in a test.
+
+An even seed opens cache's window only when the first thread happens to stall at the store line
+(one coin flip at a hot line), so about half the even seeds reproduce: the goals rest on the odd
+seeds, and on what verify's three seeds give together. The odd/even split in the rows shows which
+style fell short.
 """
 
 from __future__ import annotations
@@ -49,7 +76,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -64,7 +90,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.perturb_repos import DATA, FIX_FILES, SYNC_TESTS, TESTS  # noqa: E402
+from harness.perturb_plugin import HOT_BUDGET, Spec  # noqa: E402
+from harness.verify.perturbation import targets  # noqa: E402
+from tests.perturb_repos import FIX_FILES, SYNC_TESTS, TESTS, checkout, make_repo  # noqa: E402
 
 #: The recorder plugin (a module on PYTHONPATH in the temp dir): call-phase outcome and duration
 #: of every test, written as JSON to BENCH_REC_OUT; ``--bench-rounds N`` parametrises plain runs.
@@ -108,6 +136,10 @@ def pytest_sessionfinish(session):
             json.dump(_rows, handle)
 """
 TIMEOUT = 300.0
+#: False-alarm rounds of quota ``preempt+hot`` (at most): every acquire() on the fixed tree
+#: crosses hot lines inside the lock, so a round spends its whole HOT_BUDGET stalling (about
+#: 0.3 s a round measured), and 1000 rounds would take about 5 minutes.
+QUOTA_HOT_ALARM_ROUNDS = 300
 
 
 @dataclass(frozen=True)
@@ -118,6 +150,25 @@ class Project:
     test: str
     files: str
     plugins: tuple[str, ...]
+    #: The spec's files with hot lines, as verify builds them: side "base" for the base tree,
+    #: side "head" for the fixed tree.
+    hot_base: str
+    hot_head: str
+
+    def files_for(self, tree: Path, hot: bool) -> str:
+        if not hot:
+            return self.files
+        return self.hot_base if tree == self.base else self.hot_head
+
+
+def _mode(label: str) -> tuple[str | None, bool, str]:
+    """A row's mode label -> (plugin mode or None for plain, hot lines?, extra spec fields):
+    ``preempt+hot`` -> ("preempt", True, ""), ``preempt:p=0`` -> ("preempt", False, ":p=0")."""
+    if label == "plain":
+        return None, False, ""
+    name, _, extra = label.partition(":")
+    hot = name.endswith("+hot")
+    return name.removesuffix("+hot"), hot, f":{extra}" if extra else ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +207,21 @@ class Rounds:
     def durations(self) -> list[float]:
         return [d for _, _, d in self.rows]
 
+    def parity(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """((failed, rounds) of odd seeds, (failed, rounds) of even seeds); round N has seed N."""
+        counts = {1: [0, 0], 0: [0, 0]}
+        for nodeid, outcome, _ in self.rows:
+            match = _ROUND.search(nodeid)
+            if match is None:
+                continue
+            cell = counts[int(match.group(1)) % 2]
+            cell[0] += outcome != "passed"
+            cell[1] += 1
+        return (counts[1][0], counts[1][1]), (counts[0][0], counts[0][1])
+
+
+_ROUND = re.compile(r"round(\d+)\]$")
+
 
 class Bench:
     def __init__(self, tmp: Path, jobs: int) -> None:
@@ -175,12 +241,23 @@ class Bench:
         self.processes = 0
 
     def project(self, kind: str, plugins: tuple[str, ...]) -> Project:
-        base = self.tmp / f"{kind}-base"
-        head = self.tmp / f"{kind}-head"
-        shutil.copytree(DATA / kind / "base", base)
-        shutil.copytree(DATA / kind / "base", head)
-        shutil.copytree(DATA / kind / "head", head, dirs_exist_ok=True)
-        return Project(kind, base, head, TESTS[kind], FIX_FILES[kind], plugins)
+        """The kind's git repo, its base (HEAD~1) and fixed (HEAD) trees, and the hot-line files
+        verify would pass on each (targets(...).spec(...), sides "base" and "head")."""
+        repo = make_repo(kind, self.tmp / f"{kind}-repo")
+        base = checkout(repo, "HEAD~1", self.tmp / f"{kind}-base")
+        head = checkout(repo, "HEAD", self.tmp / f"{kind}-head")
+        found = targets(repo, "HEAD~1", "HEAD", (), [TESTS[kind]])
+        hot: dict[str, str] = {}
+        for side, tree in (("base", base), ("head", head)):
+            spec = found.spec("preempt", side, tree, 1)
+            if spec is None:
+                raise SystemExit(f"{kind}: verify would not perturb the {side} tree")
+            hot[side] = ",".join(Spec.parse(spec).files)
+            if "@" not in hot[side]:
+                raise SystemExit(f"{kind}: no hot lines on the {side} side: {spec}")
+        return Project(
+            kind, base, head, TESTS[kind], FIX_FILES[kind], plugins, hot["base"], hot["head"]
+        )
 
     def flags(self, project: Project) -> list[str]:
         flags = ["-p", "no:cacheprovider", "-p", "harness.perturb_plugin"]
@@ -216,31 +293,29 @@ class Bench:
             return list(pool.map(lambda c: self.run(c, cwd), commands))
 
     def per_run(
-        self, project: Project, mode: str | None, seeds: range, test: str | None = None
+        self, project: Project, label: str, seeds: range, test: str | None = None
     ) -> list[Run]:
+        """One process per seed on the base; `label` is a row's mode (``plain``, ``preempt+hot``)."""
+        mode, hot, extra = _mode(label)
+        files = project.files_for(project.base, hot)
         target = test or project.test
         return self.many(
-            (self.command(project, target, _spec(mode, seed, project.files)) for seed in seeds),
+            (self.command(project, target, _spec(mode, seed, files, extra)) for seed in seeds),
             project.base,
         )
 
     def rounds(
-        self,
-        project: Project,
-        tree: Path,
-        mode: str | None,
-        rounds: int,
-        target: str | None = None,
-        extra: str = "",
+        self, project: Project, tree: Path, label: str, rounds: int, target: str | None = None
     ) -> Rounds:
         """`rounds` rounds in one process: seeds 1..rounds perturbed, or plain rounds."""
         out = self.tmp / f"rec-{uuid.uuid4().hex}.json"
         env = {**self.env, "BENCH_REC_OUT": str(out)}
         target = target or project.test
-        if mode is None:
+        mode, hot, extra = _mode(label)
+        spec = _spec(mode, 1, project.files_for(tree, hot), extra)
+        if spec is None:
             cmd = self.command(project, target, None, "-p", RECORDER, f"--bench-rounds={rounds}")
         else:
-            spec = _spec(mode, 1, project.files) + extra
             cmd = self.command(project, target, spec, "-p", RECORDER, f"--count-rounds={rounds}")
         run = self.run(cmd, tree, env)
         rows: list[tuple[str, str, float]] = []
@@ -254,11 +329,10 @@ class Bench:
         return Rounds(rows, run.code, run.out)
 
 
-def _spec(mode: str | None, seed: int, files: str) -> str | None:
+def _spec(mode: str | None, seed: int, files: str, extra: str = "") -> str | None:
     if mode is None:
         return None
-    name, _, rest = mode.partition(":")
-    return f"{name}:seed={seed}:files={files}" + (f":{rest}" if rest else "")
+    return f"{mode}:seed={seed}:files={files}{extra}"
 
 
 def _tail(text: str, lines: int = 15) -> str:
@@ -272,6 +346,17 @@ def _rate(runs: Sequence[Run]) -> tuple[int, int, int]:
 
 def _pct(k: int, n: int) -> str:
     return f"{k}/{n} ({100 * k / n:.1f}%)" if n else "0/0"
+
+
+def _split(odd: tuple[int, int], even: tuple[int, int]) -> str:
+    return f"odd seeds {_pct(*odd)}, even seeds {_pct(*even)}"
+
+
+def _run_parity(runs: Sequence[Run]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Per-run counterpart of Rounds.parity: run i has seed i + 1."""
+    odd = [r for i, r in enumerate(runs) if (i + 1) % 2]
+    even = [r for i, r in enumerate(runs) if not (i + 1) % 2]
+    return (sum(r.failed for r in odd), len(odd)), (sum(r.failed for r in even), len(even))
 
 
 def _ratio(a: int, n_a: int, b: int, n_b: int) -> str:
@@ -343,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = 20 if args.quick else 100
     alarm_rounds = 200 if args.quick else 1000
+    quota_hot_alarm_rounds = min(alarm_rounds, QUOTA_HOT_ALARM_ROUNDS)
     timing_rounds = 50 if args.quick else 200
     extra_replays = 5 if args.quick else 20
     started = time.perf_counter()
@@ -352,16 +438,25 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(Path(tmpdir), args.jobs)
         quota = bench.project("quota", ())
         inbox = bench.project("inbox", ("anyio",))
+        cache = bench.project("cache", ())
         inbox_sync = SYNC_TESTS["inbox"]
+        print("# Hot-line files, as verify passes them (side base on the base, head on the fixed)")
+        for project in (quota, inbox, cache):
+            print(f"  {project.kind:5} base {project.hot_base}; fixed {project.hot_head}")
 
         # -- 1. reproduction per run ----------------------------------------------------------
-        print(f"# 1. Reproduction on the base, {n} separate pytest runs each", flush=True)
+        print(f"\n# 1. Reproduction on the base, {n} separate pytest runs each", flush=True)
         seeds = range(1, n + 1)
         per_run: dict[tuple[str, str], list[Run]] = {}
-        for project, modes in ((quota, ("plain", "preempt", "pct")), (inbox, ("plain", "auto"))):
+        run_modes: tuple[tuple[Project, tuple[str, ...]], ...] = (
+            (quota, ("plain", "preempt", "pct", "preempt+hot")),
+            (inbox, ("plain", "auto")),
+            (cache, ("plain", "preempt", "preempt+hot")),
+        )
+        for project, modes in run_modes:
             for mode in modes:
                 t0 = time.perf_counter()
-                runs = bench.per_run(project, None if mode == "plain" else mode, seeds)
+                runs = bench.per_run(project, mode, seeds)
                 per_run[project.kind, mode] = runs
                 failed, broken, total = _rate(runs)
                 plain_failed = _rate(per_run[project.kind, "plain"])[0]
@@ -372,75 +467,95 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 note = f"; {broken} broken (exit not 0/1)" if broken else ""
                 print(
-                    f"  {project.kind:5} {mode:8} failed {_pct(failed, total)}{ratio}{note}"
+                    f"  {project.kind:5} {mode:11} failed {_pct(failed, total)}{ratio}{note}"
                     f"  [{time.perf_counter() - t0:.0f}s, "
                     f"{statistics.median(r.seconds for r in runs):.2f}s/process]",
                     flush=True,
                 )
+                if mode.endswith("+hot"):
+                    print(f"  {'':5} {'':11} {_split(*_run_parity(runs))}", flush=True)
                 if broken:
                     example = next(r for r in runs if r.broken)
                     print(_tail(example.out))
-        q_failed, _, q_total = _rate(per_run["quota", "preempt"])
+        failed, _, total = _rate(per_run["quota", "preempt"])
+        goals.append(
+            ("quota preempt reproduces per run >= 99%", _pct(failed, total), failed >= 0.99 * total)
+        )
+        # What verify meets: the base's runs use seeds 1, 2, 3 and one reproduction suffices.
+        (odd, n_odd), (even, n_even) = _run_parity(per_run["cache", "preempt+hot"])
+        miss = (1 - odd / n_odd) ** 2 * (1 - even / n_even)
         goals.append(
             (
-                "quota preempt reproduces per run >= 99%",
-                _pct(q_failed, q_total),
-                q_failed >= 0.99 * q_total,
+                "cache preempt+hot: odd seeds (the hot style) reproduce per run >= 90%",
+                _pct(odd, n_odd),
+                odd >= 0.9 * n_odd,
+            )
+        )
+        goals.append(
+            (
+                "cache preempt+hot: seeds 1-3 (verify's) all miss <= 1%",
+                f"{100 * miss:.2f}% (odd {_pct(odd, n_odd)}, even {_pct(even, n_even)})",
+                miss <= 0.01,
             )
         )
 
         print(f"\n# 1b. The same seeds as rounds in one process (--count-rounds {n})", flush=True)
         round_rows: list[tuple[str, str, Rounds]] = []
-        for project, target, modes in (
-            (quota, quota.test, ("plain", "preempt:p=0", "preempt", "pct")),
+        round_modes: tuple[tuple[Project, str, tuple[str, ...]], ...] = (
+            (quota, quota.test, ("plain", "preempt:p=0", "preempt", "pct", "preempt+hot")),
             (inbox, inbox.test, ("plain", "preempt", "pct", "explore", "auto")),
-            (inbox, inbox_sync, ("plain", "preempt", "pct", "auto")),
-        ):
+            (inbox, inbox_sync, ("plain", "preempt", "pct", "auto", "auto+hot")),
+            (cache, cache.test, ("plain", "preempt", "preempt+hot")),
+        )
+        for project, target, modes in round_modes:
             for mode in modes:
-                spec_mode, _, extra = mode.partition(":")
-                result = bench.rounds(
-                    project,
-                    project.base,
-                    None if mode == "plain" else spec_mode,
-                    n,
-                    target,
-                    f":{extra}" if extra else "",
-                )
+                result = bench.rounds(project, project.base, mode, n, target)
                 name = f"{project.kind}{' (sync test)' if target == inbox_sync else ''}"
                 round_rows.append((name, mode, result))
+                split = f"; {_split(*result.parity())}" if mode.endswith("+hot") else ""
                 print(
                     f"  {name:17} {mode:11} failed "
-                    f"{_pct(result.count('failed') + result.count('error'), len(result.rows))}",
+                    f"{_pct(result.count('failed') + result.count('error'), len(result.rows))}"
+                    f"{split}",
                     flush=True,
                 )
 
         # -- 2. false alarms -------------------------------------------------------------------
         print(
-            f"\n# 2. False alarms on the fixed tree, {alarm_rounds} rounds per process", flush=True
+            f"\n# 2. False alarms on the fixed tree, {alarm_rounds} rounds per process "
+            f"(quota preempt+hot: {quota_hot_alarm_rounds}, each round spends its "
+            f"{HOT_BUDGET} s hot-stall budget)",
+            flush=True,
         )
+        # The slowest first, so the two at a time finish close together.
         alarm_jobs = [
-            (quota, quota.test, "preempt"),
-            (quota, quota.test, "pct"),
-            (inbox, "tests", "auto"),
-            (inbox, "tests", "preempt"),
-            (inbox, "tests", "pct"),
+            (quota, quota.test, "preempt+hot", quota_hot_alarm_rounds),
+            (quota, quota.test, "preempt", alarm_rounds),
+            (quota, quota.test, "pct", alarm_rounds),
+            (inbox, "tests", "auto", alarm_rounds),
+            (inbox, "tests", "preempt", alarm_rounds),
+            (inbox, "tests", "pct", alarm_rounds),
+            (inbox, "tests", "auto+hot", alarm_rounds),
+            (cache, cache.test, "preempt", alarm_rounds),
+            (cache, cache.test, "preempt+hot", alarm_rounds),
         ]
+        t0 = time.perf_counter()
         with ThreadPoolExecutor(args.jobs) as pool:
             alarms = list(
                 pool.map(
-                    lambda job: bench.rounds(job[0], job[0].head, job[2], alarm_rounds, job[1]),
+                    lambda job: bench.rounds(job[0], job[0].head, job[2], job[3], job[1]),
                     alarm_jobs,
                 )
             )
-        for (project, target, mode), result in zip(alarm_jobs, alarms, strict=True):
+        for (project, target, mode, rounds), result in zip(alarm_jobs, alarms, strict=True):
             bad = len(result.rows) - result.count("passed")
             what = "both tests" if target == "tests" else "claim's test"
-            expected = alarm_rounds * (2 if target == "tests" else 1)
+            expected = rounds * (2 if target == "tests" else 1)
             complete = len(result.rows) == expected and not result.broken
             shown = f"{bad}/{len(result.rows)} rounds failed"
             if not complete:
                 shown += f" (expected {expected} rounds, exit {result.code})"
-            print(f"  {project.kind:5} {mode:8} ({what}): {shown}", flush=True)
+            print(f"  {project.kind:5} {mode:11} ({what}): {shown}", flush=True)
             if bad:
                 failing = sorted({nodeid for nodeid, o, _ in result.rows if o != "passed"})
                 print("    e.g. " + ", ".join(failing[:3]))
@@ -448,6 +563,7 @@ def main(argv: list[str] | None = None) -> int:
             goals.append(
                 (f"0 false alarms, {project.kind} {mode} ({what})", shown, bad == 0 and complete)
             )
+        print(f"  [{time.perf_counter() - t0:.0f}s]", flush=True)
 
         # -- 3. overhead -----------------------------------------------------------------------
         print(
@@ -455,19 +571,20 @@ def main(argv: list[str] | None = None) -> int:
             "per process, one process at a time",
             flush=True,
         )
-        variants = ("plain", "preempt:p=0", "preempt", "pct")
+        variants = ("plain", "preempt:p=0", "preempt", "pct", "preempt+hot")
         timing: dict[tuple[str, str], Rounds] = {}
         for label, tree in (("base", quota.base), ("fixed", quota.head)):
             for mode in variants:
-                spec_mode, _, extra = mode.partition(":")
-                timing[label, mode] = bench.rounds(
-                    quota,
-                    tree,
-                    None if mode == "plain" else spec_mode,
-                    timing_rounds,
-                    extra=f":{extra}" if extra else "",
-                )
-        table = [["tree", *[f"{v} median" for v in variants], "tracer-only", "preempt", "pct"]]
+                timing[label, mode] = bench.rounds(quota, tree, mode, timing_rounds)
+        factor_columns = (
+            ("tracer-only", "preempt:p=0"),
+            ("preempt", "preempt"),
+            ("pct", "pct"),
+            ("preempt+hot", "preempt+hot"),
+        )
+        table = [
+            ["tree", *[f"{v} median" for v in variants], *[name for name, _ in factor_columns]]
+        ]
         factors: dict[str, dict[str, float | None]] = {}
         for label in ("base", "fixed"):
             plain = timing[label, "plain"].durations
@@ -476,15 +593,13 @@ def main(argv: list[str] | None = None) -> int:
                 [
                     label,
                     *[_median_ms(timing[label, v].durations) for v in variants],
-                    _fmt_factor(factors[label]["preempt:p=0"]),
-                    _fmt_factor(factors[label]["preempt"]),
-                    _fmt_factor(factors[label]["pct"]),
+                    *[_fmt_factor(factors[label][v]) for _, v in factor_columns],
                 ]
             )
         _print_table(table)
         print(
             "  factors: median per-round call duration / plain median (tracer-only = "
-            "preempt:p=0, never switches)"
+            f"preempt:p=0, never switches; preempt+hot stalls at most {HOT_BUDGET} s a round)"
         )
 
         # -- 4. replay -------------------------------------------------------------------------
@@ -492,31 +607,33 @@ def main(argv: list[str] | None = None) -> int:
         replays = [
             ("quota preempt", quota, per_run["quota", "preempt"], n, True),
             ("quota pct", quota, per_run["quota", "pct"], extra_replays, False),
+            ("quota preempt+hot", quota, per_run["quota", "preempt+hot"], extra_replays, False),
             ("inbox auto", inbox, per_run["inbox", "auto"], extra_replays, False),
+            ("cache preempt+hot", cache, per_run["cache", "preempt+hot"], extra_replays, False),
         ]
         replay_results: list[tuple[str, dict[str, object], bool]] = []
         for name, project, runs, times, gated in replays:
-            result = replay(bench, project, runs, times)
-            replay_results.append((name, result, gated))
-            print(f"  {name}: {result['line']}")
-            if result["line"] is None:
+            replayed = replay(bench, project, runs, times)
+            replay_results.append((name, replayed, gated))
+            print(f"  {name}: {replayed['line']}")
+            if replayed["line"] is None:
                 print("    no failing run to replay")
             else:
                 print(
-                    f"    reproduced {result['failed']}/{times}; identical assertion "
-                    f"({result['assertion']}) {result['same']}/{times}"
-                    + (f"; {result['broken']} broken" if result["broken"] else ""),
+                    f"    reproduced {replayed['failed']}/{times}; identical assertion "
+                    f"({replayed['assertion']}) {replayed['same']}/{times}"
+                    + (f"; {replayed['broken']} broken" if replayed["broken"] else ""),
                     flush=True,
                 )
-                if result["example"] is not None and result["failed"] != times:
+                if replayed["example"] is not None and replayed["failed"] != times:
                     print("    a rerun that did not reproduce:")
-                    print(_tail(str(result["example"]), 6))
+                    print(_tail(str(replayed["example"]), 6))
             if gated:
                 goals.append(
                     (
                         f"replay reproduces {name} {times}/{times}",
-                        f"{result['failed']}/{times}",
-                        result["failed"] == times,
+                        f"{replayed['failed']}/{times}",
+                        replayed["failed"] == times,
                     )
                 )
 
@@ -530,11 +647,16 @@ def main(argv: list[str] | None = None) -> int:
             if mode != "plain":
                 plain_failed = _rate(per_run[kind, "plain"])[0]
                 figure += f"; perturbed/plain {_ratio(failed, total, plain_failed, n)}"
+            if mode.endswith("+hot"):
+                figure += f"; {_split(*_run_parity(runs))}"
             rows.append([f"per run, {kind} {mode}", figure])
         for name, mode, result in round_rows:
             bad = result.count("failed") + result.count("error")
-            rows.append([f"per round, {name} {mode}", _pct(bad, len(result.rows))])
-        for (project, target, mode), result in zip(alarm_jobs, alarms, strict=True):
+            figure = _pct(bad, len(result.rows))
+            if mode.endswith("+hot"):
+                figure += f"; {_split(*result.parity())}"
+            rows.append([f"per round, {name} {mode}", figure])
+        for (project, target, mode, _), result in zip(alarm_jobs, alarms, strict=True):
             bad = len(result.rows) - result.count("passed")
             which = "both tests" if target == "tests" else "claim's test"
             rows.append(
@@ -544,22 +666,27 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(
                 [
                     f"overhead, quota {label}",
-                    f"tracer-only {_fmt_factor(factors[label]['preempt:p=0'])}, "
-                    f"preempt {_fmt_factor(factors[label]['preempt'])}, "
-                    f"pct {_fmt_factor(factors[label]['pct'])} "
-                    f"(plain {_median_ms(timing[label, 'plain'].durations)})",
+                    ", ".join(
+                        f"{name} {_fmt_factor(factors[label][v])}" for name, v in factor_columns
+                    )
+                    + f" (plain {_median_ms(timing[label, 'plain'].durations)})",
                 ]
             )
-        for name, result, _ in replay_results:
-            times = result["n"]
+        for name, replayed, _ in replay_results:
+            reruns = replayed["n"]
             rows.append(
                 [
                     f"replay, {name}",
-                    f"{result['failed']}/{times} reproduced, {result['same']}/{times} identical",
+                    f"{replayed['failed']}/{reruns} reproduced, {replayed['same']}/{reruns} identical",
                 ]
             )
         rows.append(["pytest processes, wall time", f"{bench.processes}, {elapsed:.0f}s"])
         _print_table(rows)
+        if quota_hot_alarm_rounds < alarm_rounds:
+            print(
+                f"  (quota preempt+hot false alarms: {quota_hot_alarm_rounds} rounds, not "
+                f"{alarm_rounds}: each round on the fixed tree spends the {HOT_BUDGET} s budget)"
+            )
         print()
         missed = [g for g in goals if not g[2]]
         for goal, figure, met in goals:
