@@ -405,11 +405,7 @@ class ThreadPerturber:
     def stop(self) -> None:
         self._state = None
         if self._tool is not None:
-            mon: Any = sys.monitoring  # type: ignore[attr-defined]
-            mon.set_events(self._tool, 0)
-            mon.register_callback(self._tool, mon.events.LINE, None)
-            mon.free_tool_id(self._tool)
-            mon.restart_events()
+            release_tool(self._tool)
             self._tool = None
         elif not self.monitoring:
             threading.settrace(self._previous_threading)
@@ -507,6 +503,15 @@ def claim_tool(name: str) -> int | None:
             mon.use_tool_id(tool, name)
             return tool
     return None
+
+
+def release_tool(tool: int) -> None:
+    """Stop a tool's LINE events and free its id; locations it disabled come back to life."""
+    mon: Any = sys.monitoring  # type: ignore[attr-defined]
+    mon.set_events(tool, 0)
+    mon.register_callback(tool, mon.events.LINE, None)
+    mon.free_tool_id(tool)
+    mon.restart_events()
 
 
 def short_path(filename: str) -> str:

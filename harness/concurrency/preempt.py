@@ -26,7 +26,7 @@ from types import FrameType
 from typing import Any
 
 from ..errors import UserError
-from ..perturb_plugin import claim_tool, short_path
+from ..perturb_plugin import claim_tool, release_tool, short_path
 
 _TOOL_NAME = "fixguard-preempt"
 
@@ -163,11 +163,7 @@ class Round:
 
     def __exit__(self, *exc: object) -> None:
         if self._tool is not None:
-            mon: Any = sys.monitoring  # type: ignore[attr-defined]
-            mon.set_events(self._tool, 0)
-            mon.register_callback(self._tool, mon.events.LINE, None)
-            mon.free_tool_id(self._tool)
-            mon.restart_events()
+            release_tool(self._tool)
             self._tool = None
 
     @property
