@@ -7,6 +7,8 @@ exit code and its JUnit XML, both stable across pytest versions since 5.x.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import re
@@ -171,6 +173,14 @@ def perturb_args(spec: str | None) -> list[str]:
     """pytest arguments that load the perturbation plugin (a copy named PERTURB_MODULE on the
     run's PYTHONPATH) and give it `spec`; none for a plain run."""
     return ["-p", PERTURB_MODULE, f"--harness-perturb={spec}"] if spec else []
+
+
+@functools.cache
+def perturb_plugin_digest() -> str:
+    """The plugin's content hash: a stored result of a perturbed run is reused only as long as
+    the perturbation that produced it is the same code."""
+    source = Path(__file__).with_name("perturb_plugin.py").read_bytes()
+    return hashlib.sha256(source).hexdigest()[:16]
 
 
 def copy_perturb_plugin(folder: Path) -> None:

@@ -15,7 +15,13 @@ from typing import Any
 from ..errors import TargetError, UserError
 from ..outcomes import MutantStatus, RunOutcome
 from ..perturb_plugin import Spec
-from ..testrun import TestRun, deselect_args, perturb_args, run_pytest
+from ..testrun import (
+    TestRun,
+    deselect_args,
+    perturb_args,
+    perturb_plugin_digest,
+    run_pytest,
+)
 from . import git
 from .callers import def_headers
 from .events import MutationReporter, NullReporter
@@ -344,7 +350,7 @@ def _run_all(
             n,
             needed,
             options.setup,
-            *([options.perturb] if options.perturb else []),
+            *([options.perturb, perturb_plugin_digest()] if options.perturb else []),
         )
         if not tests:
             result = _result(mutant, MutantStatus.NO_COVERAGE, tests=())

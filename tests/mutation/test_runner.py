@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from harness.errors import TargetError
-from harness.mutation import MutationOptions, run_mutation, scope_from_diff, scope_from_ranges
+from harness.mutation import MutationOptions, lab, run_mutation, scope_from_diff, scope_from_ranges
 from harness.mutation.store import ResultStore
 from harness.outcomes import MutantStatus
 
@@ -224,3 +224,21 @@ def test_a_pytest_crash_in_the_fork_server_is_rerun_fresh_never_a_kill(fix_repo)
     assert {m.status for m in result.mutants} == {MutantStatus.SURVIVED}, [
         (m.operator, m.status, m.killing_test) for m in result.mutants
     ]
+
+
+def test_a_perturbed_result_is_reused_only_while_the_perturbation_is_the_same_code(
+    fix_repo, tmp_path, monkeypatch
+):
+    repo = fix_repo(LOCK_BASE, LOCK_FIX)
+    scope = scope_from_diff(repo.path, repo.base, repo.head)
+    store = tmp_path / "store.sqlite3"
+    perturbed = options(repo, scope, store=store, perturb="preempt:files=pkg/tickets.py")
+    first = run_mutation(perturbed)
+    assert first.mutants and not any(m.cached for m in first.mutants)
+    again = run_mutation(perturbed)
+    assert all(m.cached for m in again.mutants)
+    # Another plugin (an upgrade of the harness): its runs may judge a mutant differently.
+    monkeypatch.setattr(lab, "perturb_plugin_digest", lambda: "another-plugin")
+    changed = run_mutation(perturbed)
+    assert not any(m.cached for m in changed.mutants)
+    assert {m.id: m.status for m in changed.mutants} == {m.id: m.status for m in first.mutants}
