@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 
 from harness.perturb_plugin import HOT_BUDGET, format_lines, parse_lines
-from tests.perturb_repos import FIX_FILES
 
 DATA = Path(__file__).parents[1] / "data" / "perturb"
 PLUGINS = ("-p", "harness.perturb_plugin", "-p", "anyio")
 QUOTA_FILE = "quota/store.py"
 INBOX_FILE = "inbox/inbox.py"
+CACHE_FILE = "cache/simple.py"
 QUOTA_TEST = "tests/test_quota.py::test_grants_exactly_the_limit_under_contention"
 INBOX_ASYNC = "tests/test_inbox.py::test_duplicate_submissions_are_saved_once"
 INBOX_SYNC = "tests/test_inbox.py::test_duplicate_submissions_are_saved_once_sync"
@@ -575,12 +575,12 @@ def test_hot_lines_open_a_window_random_hand_offs_rarely_hit(tmp_path: Path) -> 
     # Only the first thread ever sees the key missing: a pause at add()'s lines, while the
     # others run through, is what shows the race (odd seeds pause at every hot line event).
     base = project("cache", "base", tmp_path / "base")
-    hot = perturbed(base, f"preempt:seed=1:files={FIX_FILES['cache']}@{CACHE_HOT['base']}", 20)
+    hot = perturbed(base, f"preempt:seed=1:files={CACHE_FILE}@{CACHE_HOT['base']}", 20)
     odd, _ = _odd_even_failures(hot)
     assert odd >= 7, hot.log  # 9-10 of the 10 odd rounds when written; each a real double add
     assert " (hot)" in hot.stdout  # a failing round's last switches are its hot-line pauses
     fixed = project("cache", "fixed", tmp_path / "fixed")
-    run = perturbed(fixed, f"preempt:seed=1:files={FIX_FILES['cache']}@{CACHE_HOT['fixed']}", 40)
+    run = perturbed(fixed, f"preempt:seed=1:files={CACHE_FILE}@{CACHE_HOT['fixed']}", 40)
     assert run.count("PASSED") == 40 and run.count("FAILED") == 0, run.log
 
 
