@@ -13,6 +13,7 @@ regression (P2F), so a CI view that reads only JUnit fails where the policy does
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from ..outcomes import Verdict
@@ -77,8 +78,29 @@ def render_junit(run: RunResult) -> str:
         root.append(_review_suite(run))
     if run.pr is not None and (run.pr.unproven or run.pr.of(TestClass.P2F)):
         root.append(_pr_suite(run.pr))
+    _xml_safe(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+#: What XML 1.0 cannot carry at all, even escaped (a log tail's ANSI colours, a NUL).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Spell out every character XML cannot hold (`\\x1b`), in all text and attributes:
+    ElementTree writes them as they are, and every JUnit reader then refuses the file."""
+
+    def spell(text: str) -> str:
+        return _NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+    for element in root.iter():
+        if element.text:
+            element.text = spell(element.text)
+        if element.tail:
+            element.tail = spell(element.tail)
+        for key, value in element.attrib.items():
+            element.set(key, spell(value))
 
 
 def _review_case(suite: ET.Element, run: RunResult, n: int, finding: FindingOutcome) -> str:

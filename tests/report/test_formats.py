@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from harness.cli.main import main
+from harness.outcomes import Verdict
 from harness.report.writer import read_results, write_reports
 from harness.verify.results import RunResult, to_jsonable
 
@@ -54,11 +55,15 @@ def test_sarif_locates_survivors_and_failing_claims(sample_run: RunResult, tmp_p
     region = survivor["locations"][0]["physicalLocation"]
     assert region["artifactLocation"]["uri"] == "shop/store.py"
     assert region["region"]["startLine"] == 5
-    failing = {r["partialFingerprints"]["claimId"] for r in results if r["ruleId"] == "claim-unverified"}
+    failing = {
+        r["partialFingerprints"]["claimId"] for r in results if r["ruleId"] == "claim-unverified"
+    }
     assert failing == {"backup-key", "health", "export", "flaky", "broken"}
 
 
-def test_json_has_schema_version_and_mutation_testing_elements(sample_run: RunResult, tmp_path: Path) -> None:
+def test_json_has_schema_version_and_mutation_testing_elements(
+    sample_run: RunResult, tmp_path: Path
+) -> None:
     doc = json.loads(write_reports(sample_run, tmp_path, ["json"])["json"].read_text())
     assert doc["schema_version"] == 1
     report = doc["mutationReport"]
@@ -74,11 +79,18 @@ def test_json_has_schema_version_and_mutation_testing_elements(sample_run: RunRe
 
 def test_report_command_re_renders_from_results_json(sample_run: RunResult, tmp_path: Path) -> None:
     write_reports(sample_run, tmp_path / "run", ["json"])
-    assert read_results(tmp_path / "run") .claims[1].survivors[0].id == "M004"
+    assert read_results(tmp_path / "run").claims[1].survivors[0].id == "M004"
     assert to_jsonable(read_results(tmp_path / "run")) == to_jsonable(sample_run)
-    assert main(["report", str(tmp_path / "run" / "results.json"), "--out", str(tmp_path / "again")]) == 0
+    assert (
+        main(["report", str(tmp_path / "run" / "results.json"), "--out", str(tmp_path / "again")])
+        == 0
+    )
     assert sorted(p.name for p in (tmp_path / "again").iterdir()) == [
-        "index.html", "junit.xml", "results.json", "results.sarif", "summary.md",
+        "index.html",
+        "junit.xml",
+        "results.json",
+        "results.sarif",
+        "summary.md",
     ]
 
 
@@ -87,3 +99,18 @@ def test_report_command_rejects_foreign_json(tmp_path: Path, capsys) -> None:
     bogus.write_text('{"hello": 1}')
     assert main(["report", str(bogus)]) == 2
     assert "schema_version=None" in capsys.readouterr().err
+
+
+def test_junit_spells_out_characters_xml_cannot_hold(sample_run: RunResult, tmp_path: Path) -> None:
+    # An ERROR's reason carries a log tail: ANSI colours and a NUL made junit.xml unparseable.
+    claim = sample_run.claims[0]
+    claim.verdict = Verdict.ERROR
+    claim.reason = "mutation baseline: pytest crashed\n\x1b[31mFAILED\x1b[0m tests/x.py \x00 é"
+    claim.title = "cap \x07 holds"
+    path = write_reports(sample_run, tmp_path, ["junit"])["junit"]
+    root = ET.parse(path).getroot()  # raised ParseError before
+    case = root.find(f".//testcase[@name='{claim.claim_id}']")
+    assert case is not None
+    error = case.find("error")
+    assert error is not None and error.text is not None
+    assert "\\x1b[31mFAILED\\x1b[0m tests/x.py \\x00 é" in error.text
