@@ -9,11 +9,15 @@ from pathlib import Path
 
 from ..errors import UserError
 
+#: Paths in git's output as they are (`café.py`), not as quoted octal escapes, which would not
+#: name a file (and would not end in `.py`).
+QUOTE_PATHS_AS_THEY_ARE = ("-c", "core.quotePath=false")
+
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
     """Run `git -C repo args…` and return stdout; a failure is a UserError naming the command."""
     proc = subprocess.run(
-        ["git", "-C", str(repo), *args],
+        ["git", "-C", str(repo), *QUOTE_PATHS_AS_THEY_ARE, *args],
         capture_output=True,
         text=True,
         errors="replace",

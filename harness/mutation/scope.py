@@ -15,6 +15,7 @@ Everything here is a pure function of git's output, except the two `scope_from_*
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -119,6 +120,17 @@ def is_test_path(path: str, globs: Sequence[str] = DEFAULT_TEST_GLOBS) -> bool:
     return any(fnmatch(path, g) or (g.startswith("**/") and fnmatch(path, g[3:])) for g in globs)
 
 
+def _diff_path(text: str) -> str:
+    """A path as a diff header writes it: git ends a name holding a space with a tab, and quotes
+    one holding a quote, a backslash or a control character with C escapes."""
+    if text.endswith("\t"):
+        text = text[:-1]
+    if len(text) > 1 and text.startswith('"') and text.endswith('"'):
+        raw = codecs.escape_decode(text[1:-1].encode("utf-8"))[0]
+        text = raw.decode("utf-8", errors="replace")
+    return text
+
+
 def parse_unified_diff(text: str) -> list[_FileDiff]:
     """Parse `git diff -U0` output into added head lines (number → text) and removed texts."""
     files: list[_FileDiff] = []
@@ -131,7 +143,7 @@ def parse_unified_diff(text: str) -> list[_FileDiff]:
         if raw.startswith("--- "):
             continue
         if raw.startswith("+++ "):
-            target = raw[4:]
+            target = _diff_path(raw[4:])
             if target == "/dev/null":
                 current = _FileDiff(path="", deleted=True)
             else:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import cleanup
 from ..errors import TargetError, UserError
+from ..mutation.git import QUOTE_PATHS_AS_THEY_ARE
 from ..testrun import tail
 
 #: Sections of shared config files that count as test config; the rest stays the base's.
@@ -30,7 +31,11 @@ def git(repo: Path, *args: str, check: bool = True) -> str:
     """Run git in `repo` and return stdout. A failure is a UserError quoting git's message."""
     try:
         proc = subprocess.run(
-            ["git", *args], cwd=repo, capture_output=True, text=True, errors="replace"
+            ["git", *QUOTE_PATHS_AS_THEY_ARE, *args],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            errors="replace",
         )
     except FileNotFoundError:
         raise UserError("git is not installed or not on PATH") from None

@@ -120,3 +120,16 @@ def test_test_globs():
     assert is_test_path("src/pkg/tests/helpers.py")
     assert is_test_path("conftest.py")
     assert not is_test_path("pkg/testing_utils.py")
+
+
+def test_paths_with_non_ascii_letters_spaces_and_quotes_stay_in_the_scope(fix_repo):
+    # git quotes `café.py` as octal escapes and ends `my mod.py` with a tab in a diff header;
+    # both used to drop out of the scope without a word.
+    names = ("pkg/café.py", "pkg/my mod.py", 'pkg/say "hi".py')
+    base = {"pkg/__init__.py": "", **{n: "def f(x):\n    return x\n" for n in names}}
+    fix = {n: "def f(x):\n    if x is None:\n        return 0\n    return x\n" for n in names}
+    repo = fix_repo(base, fix)
+    scope = scope_from_diff(repo.path, repo.base, repo.head)
+    assert sorted(f.path for f in scope.files) == sorted(names)
+    for file in scope.files:
+        assert file.lines == frozenset({2, 3}), file.path
