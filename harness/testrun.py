@@ -96,7 +96,7 @@ class TestRun:
     cut_short: str = ""
     #: The perturbation the run asked for (`--harness-perturb` spec), "" for a plain run.
     perturb: str = ""
-    #: Per perturbed test, what ran: `nodeid: seed=N: preempt (sys.settrace); 12 switches`.
+    #: Per perturbed test, what ran: `nodeid: seed=N: preempt (sys.settrace) — 12 forced switches, 0 awaits`.
     perturbed: tuple[str, ...] = ()
     #: A replay command per failing perturbed test (same seed, same files).
     replays: tuple[str, ...] = ()
