@@ -52,6 +52,7 @@ def run_demo(
     only: list[str] | None = None,
     reporter: VerifyReporter | None = None,
     store: Path | None = None,
+    reuse: bool = True,
 ) -> DemoResult:
     """Materialise the sample repo (in `workdir` or a temp dir) and verify its claims."""
     owned = workdir is None
@@ -70,6 +71,7 @@ def run_demo(
             workers=workers,
             run_id=new_run_id(),
             store=store,
+            reuse=reuse,
         )
         run = verify(options, reporter)
         run.stages = {"materialise": materialise_seconds, **run.stages}

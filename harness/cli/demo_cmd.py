@@ -10,6 +10,7 @@ from rich.console import Console
 from ..outcomes import ExitCode
 from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
+from .options import fresh_option
 
 
 @click.command("demo")
@@ -41,8 +42,14 @@ from ..report.writer import write_reports
     default=None,
     help="Materialise the sample repo here (must be new or empty) and keep it.",
 )
+@fresh_option
 def demo_command(
-    out: Path, corrected: bool, only: tuple[str, ...], workers: int, keep: Path | None
+    out: Path,
+    corrected: bool,
+    only: tuple[str, ...],
+    workers: int,
+    keep: Path | None,
+    fresh: bool,
 ) -> int:
     """Materialise the sample service's buggy base plus fix commits, and verify every claim.
 
@@ -60,6 +67,7 @@ def demo_command(
             workers=workers,
             only=list(only) or None,
             reporter=reporter,
+            reuse=not fresh,
         )
     written = write_reports(result.run, out)
     print_run(result.run, console, written)

@@ -15,6 +15,7 @@ from ..verify.pipeline import VerifyOptions, new_run_id
 from ..verify.policy import exit_code
 from .options import (
     allow_dirty_option,
+    fresh_option,
     manifest_option,
     out_option,
     overrides,
@@ -53,6 +54,7 @@ from .options import (
 @run_settings_options
 @workers_option
 @strict_option
+@fresh_option
 @allow_dirty_option
 @click.option(
     "--shard",
@@ -80,6 +82,7 @@ def gate_command(
     perturb: str | None,
     workers: int,
     strict: bool,
+    fresh: bool,
     allow_dirty: bool,
     shard: str | None,
     review: Path | None,
@@ -123,6 +126,7 @@ def gate_command(
         ),
         workers=workers,
         strict=strict,
+        reuse=not fresh,
         allow_dirty=allow_dirty,
         run_id=run_id,
         # Scenario claims' generated tests stay with the reports: their repro commands work.

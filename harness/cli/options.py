@@ -112,6 +112,15 @@ def workers_option(func: F) -> F:
     )(func)
 
 
+def fresh_option(func: F) -> F:
+    return click.option(
+        "--fresh",
+        is_flag=True,
+        help="Run everything again: reuse no stored run, coverage map or mutant result, even "
+        "where nothing it read has changed, and store nothing.",
+    )(func)
+
+
 def strict_option(func: F) -> F:
     return click.option(
         "--strict",

@@ -15,6 +15,7 @@ from ..verify.policy import evaluate, exit_code
 from .options import (
     EXIT_CODES_HELP,
     allow_dirty_option,
+    fresh_option,
     manifest_option,
     out_option,
     overrides,
@@ -46,6 +47,7 @@ from .options import (
 @run_settings_options
 @workers_option
 @strict_option
+@fresh_option
 @allow_dirty_option
 @click.option(
     "--no-mutate",
@@ -72,6 +74,7 @@ def verify_command(
     workers: int,
     no_mutate: bool,
     strict: bool,
+    fresh: bool,
     allow_dirty: bool,
     review: Path | None,
     description: Path | None,
@@ -110,6 +113,7 @@ def verify_command(
         workers=workers,
         mutate=not no_mutate,
         strict=strict,
+        reuse=not fresh,
         allow_dirty=allow_dirty,
         run_id=run_id,
         generated=reports / "generated",

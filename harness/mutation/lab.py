@@ -6,9 +6,10 @@ import json
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,14 @@ from ..testrun import (
 from . import git
 from .callers import def_headers
 from .events import MutationReporter, NullReporter
+from .families import Family
 from .filters import ALL_TESTS, decide, is_kill, only_ids, select_tests, shard, should_stop
+from .inputs import EVERY_TEST, Inputs, environment, harness_digest
 from .mutant import Mutant
 from .options import MutantResult, MutationOptions, MutationResult
+from .scope import Scope
 from .store import ResultStore, cache_key
-from .visit import discover
+from .visit import Discovery, discover
 from .warm import WarmRunner, WarmUnavailable
 from .workspace import PROBE_MODULE, Workspace, workspaces
 
@@ -55,6 +59,41 @@ class Baseline:
     fixtures: Mapping[str, float] = field(default_factory=dict)
     #: The longest share's time outside any test (start-up, collection, imports).
     startup: float = 0.0
+    #: The first share's log tail, quoted when no test reaches the fix lines.
+    log_tail: str = ""
+    #: True when the coverage map came from the store (the tests' inputs are unchanged).
+    reused: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "duration": self.duration,
+            "engine": self.engine,
+            "lines": {f: {str(n): list(c) for n, c in by.items()} for f, by in self.lines.items()},
+            "concurrency_tests": sorted(self.concurrency_tests),
+            "warm_modules": list(self.warm_modules),
+            "red_tests": list(self.red_tests),
+            "calls": dict(self.calls),
+            "fixtures": dict(self.fixtures),
+            "startup": self.startup,
+            "log_tail": self.log_tail,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Baseline:
+        return cls(
+            duration=float(data["duration"]),
+            engine=str(data["engine"]),
+            lines={f: {int(n): tuple(c) for n, c in by.items()} for f, by in data["lines"].items()},
+            concurrency_tests=frozenset(data["concurrency_tests"]),
+            reaching=(),
+            warm_modules=tuple(data["warm_modules"]),
+            red_tests=tuple(data["red_tests"]),
+            calls=dict(data["calls"]),
+            fixtures=dict(data["fixtures"]),
+            startup=float(data["startup"]),
+            log_tail=str(data["log_tail"]),
+            reused=True,
+        )
 
     def timeout_for(self, tests: Sequence[str], options: MutationOptions) -> float:
         """A mutant run's time limit: `timeout_factor` times what its tests took unmutated.
@@ -107,36 +146,65 @@ def run_mutation(
             f"{scope.rev[:12]}",
             hint="build the scope and run the mutants at the same head revision",
         )
-    discovery = discover(scope, lambda path: git.show(repo, rev, path), strict=options.strict)
+    inputs = Inputs.at(repo, rev, named=_test_files(options.tests))
+    store = ResultStore(options.store)
+    try:
+        discovery = _discover(scope, repo, rev, inputs, options.strict, store)
+    except BaseException:
+        store.close()
+        raise
     mutants = shard(only_ids(discovery.mutants, options.mutant_ids), options.shard)
     skipped = dict(discovery.skipped)
     reporter.scope_ready(scope, mutants, skipped)
     if not mutants:
+        store.close()
         result = MutationResult(
             mutants=[], skipped=skipped, baseline_duration=0.0, scope=scope, no_mutants=True
         )
         reporter.run_finished(result)
         return result
 
-    store = ResultStore(options.store)
+    environment_hash = environment(options.python or "python3")
+    files = sorted({m.file for m in mutants})
+    # The coverage map is a function of what the baseline's tests depend on: a push that leaves
+    # those alone reuses it, and then only mutants without a stored result need worker copies.
+    measure_key = cache_key(
+        "baseline",
+        inputs.for_tests(options.tests or EVERY_TEST),
+        environment_hash,
+        list(options.pytest_args),
+        sorted(options.env.items()),
+        options.setup,
+        files,
+        options.exclude_red_tests,
+    )
     try:
-        workers = min(options.workers, len(mutants))
-        with workspaces(
-            repo, rev, workers, workdir=options.workdir, setup=options.setup, env=options.env
-        ) as spaces:
-            reporter.baseline_started(options.tests)
-            baseline = _run_baseline(spaces, options, mutants)
+        reporter.baseline_started(options.tests)
+        stored = store.get_record(measure_key)
+        measured = Baseline.from_json(stored) if stored is not None else None
+        plan: Plan | None = None
+        if measured is not None:
+            baseline = _reaching(measured, options, files, mutants)
             reporter.baseline_finished(baseline.duration, baseline.reaching, baseline.engine)
-            results = _run_all(
-                mutants,
-                spaces,
-                baseline,
-                options,
-                store,
-                reporter,
-                tree=git.tree_id(repo, rev),
-                rev=rev,
-            )
+            plan = _plan(mutants, baseline, options, store, reporter, inputs, environment_hash, rev)
+        if plan is None or plan.pending:
+            count = len(plan.pending) if plan is not None else len(mutants)
+            workers = max(1, min(options.workers, count))
+            with workspaces(
+                repo, rev, workers, workdir=options.workdir, setup=options.setup, env=options.env
+            ) as spaces:
+                if plan is None:
+                    measured = _measure(spaces, options, files)
+                    store.put_record(measure_key, "baseline", measured.to_json())
+                    baseline = _reaching(measured, options, files, mutants)
+                    reporter.baseline_finished(
+                        baseline.duration, baseline.reaching, baseline.engine
+                    )
+                    plan = _plan(
+                        mutants, baseline, options, store, reporter, inputs, environment_hash, rev
+                    )
+                _run_pending(plan, spaces, baseline, options, store, reporter, rev=rev)
+        results = [plan.results[m.id] for m in mutants if m.id in plan.results]
     finally:
         store.close()
     result = MutationResult(
@@ -148,15 +216,16 @@ def run_mutation(
         coverage_engine=baseline.engine,
         reaching_tests=baseline.reaching,
         red_tests=baseline.red_tests,
+        baseline_reused=baseline.reused,
     )
     reporter.run_finished(result)
     return result
 
 
-def _run_baseline(
-    spaces: Sequence[Workspace], options: MutationOptions, mutants: Sequence[Mutant]
+def _measure(
+    spaces: Sequence[Workspace], options: MutationOptions, files: Sequence[str]
 ) -> Baseline:
-    files = sorted({m.file for m in mutants})
+    """Run the tests unmutated with the line probe: which tests reach which lines of `files`."""
     # The whole suite is split across the worker copies (each runs its share of the test
     # files); a claim's few named tests run in one.
     shards = list(spaces) if options.tests is None and len(spaces) > 1 else [spaces[0]]
@@ -221,6 +290,26 @@ def _run_baseline(
                 for n, contexts in by_line.items():
                     merged = lines.setdefault(rel, {}).setdefault(int(n), [])
                     merged.extend(c for c in contexts if c not in merged and c not in red)
+    return Baseline(
+        # A mutant's run may hold every test in one process: its timeout follows the sum.
+        duration=sum(run.duration for run in runs),
+        engine=engine,
+        lines=lines,
+        concurrency_tests=frozenset(concurrency),
+        reaching=(),
+        warm_modules=tuple(sorted(warm)),
+        red_tests=tuple(sorted(red)),
+        calls=calls,
+        fixtures=fixtures,
+        startup=startup,
+        log_tail=runs[0].log_tail,
+    )
+
+
+def _reaching(
+    baseline: Baseline, options: MutationOptions, files: Sequence[str], mutants: Sequence[Mutant]
+) -> Baseline:
+    """The baseline with the tests that reach the fix lines; none reaching is an error."""
     reaching: set[str] = set()
     reached_any = False
     # The lines that show a mutant is reached: the fix lines, and where a hunk revert puts
@@ -228,7 +317,7 @@ def _run_baseline(
     wanted = {(path, line) for path, lines_ in _scope_files(options, files) for line in lines_}
     wanted |= {(m.file, line) for m in mutants for line in m.reach}
     for path, line in sorted(wanted):
-        contexts = lines.get(path, {}).get(line, [])
+        contexts = baseline.lines.get(path, {}).get(line, [])
         reached_any = reached_any or bool(contexts)
         reaching.update(c for c in contexts if c)
     if not reached_any and not (options.run_unreached and options.tests):
@@ -236,21 +325,69 @@ def _run_baseline(
             "baseline: no selected test reaches the fix lines "
             f"({options.scope.describe()}); a surviving mutant there would prove nothing",
             hint="name tests that exercise the fix with --tests, or check the scope",
-            log_tail=runs[0].log_tail,
+            log_tail=baseline.log_tail,
         )
-    return Baseline(
-        # A mutant's run may hold every test in one process: its timeout follows the sum.
-        duration=sum(run.duration for run in runs),
-        engine=engine,
-        lines=lines,
-        concurrency_tests=frozenset(concurrency),
-        reaching=tuple(sorted(reaching)),
-        warm_modules=tuple(sorted(warm)),
-        red_tests=tuple(sorted(red)),
-        calls=calls,
-        fixtures=fixtures,
-        startup=startup,
+    return replace(baseline, reaching=tuple(sorted(reaching)))
+
+
+def _discover(
+    scope: Scope, repo: Path, rev: str, inputs: Inputs, strict: bool, store: ResultStore
+) -> Discovery:
+    """The scope's mutants, from the store when its files, lines and operators are unchanged.
+
+    Generating them parses and re-prints each file once per candidate edit: on a re-run with
+    nothing changed it is most of the time left.
+    """
+    key = cache_key(
+        "discovery",
+        harness_digest(),
+        strict,
+        [
+            (
+                f.path,
+                inputs.files.get(f.path),
+                sorted(f.lines),
+                sorted(f.reindented),
+                sorted(f.tokens) if f.tokens is not None else None,
+                [(h.start, h.count, list(h.base_lines)) for h in f.hunks],
+            )
+            for f in scope.files
+        ],
     )
+    stored = store.get_record(key)
+    if stored is not None:
+        return Discovery(
+            mutants=[_mutant_from_json(m) for m in stored["mutants"]],
+            skipped=Counter(stored["skipped"]),
+        )
+    found = discover(scope, lambda path: git.show(repo, rev, path), strict=strict)
+    store.put_record(
+        key,
+        "discovery",
+        {"mutants": [_mutant_to_json(m) for m in found.mutants], "skipped": dict(found.skipped)},
+    )
+    return found
+
+
+def _mutant_to_json(mutant: Mutant) -> dict[str, Any]:
+    data = asdict(mutant)
+    data["family"] = mutant.family.value
+    return data
+
+
+def _mutant_from_json(data: Mapping[str, Any]) -> Mutant:
+    return Mutant(
+        **{
+            **data,
+            "family": Family(data["family"]),
+            "lines": tuple(data["lines"]),
+            "reach": tuple(data["reach"]),
+        }
+    )
+
+
+def _test_files(tests: Sequence[str] | None) -> set[str]:
+    return {_test_file(t) for t in tests or ()}
 
 
 def _run_shard(
@@ -305,27 +442,33 @@ def _scope_files(
     return [(f.path, f.lines) for f in options.scope.files if f.path in wanted]
 
 
-def _run_all(
+@dataclass
+class Plan:
+    """The mutants of a run: finished ones by id (stored, or reached by no test), the rest to run."""
+
+    results: dict[str, MutantResult] = field(default_factory=dict)
+    #: (mutant, tests, n, k, store key) of each mutant still to run.
+    pending: list[tuple[Mutant, tuple[str, ...], int, int, str]] = field(default_factory=list)
+
+
+def _plan(
     mutants: Sequence[Mutant],
-    spaces: Sequence[Workspace],
     baseline: Baseline,
     options: MutationOptions,
     store: ResultStore,
     reporter: MutationReporter,
-    *,
-    tree: str,
+    inputs: Inputs,
+    environment_hash: str,
     rev: str,
-) -> list[MutantResult]:
-    results: dict[str, MutantResult] = {}
-    pending: list[tuple[Mutant, tuple[str, ...], int, int, str]] = []
-    # Tests red without any mutant cannot judge one: every mutant run leaves them out.
-    options = replace(
-        options, pytest_args=[*options.pytest_args, *deselect_args(baseline.red_tests)]
-    )
+) -> Plan:
+    """Each mutant's tests and k-of-n, and its stored result where its inputs are unchanged."""
+    plan = Plan()
     headers = {
         path: def_headers(git.show(Path(options.repo), rev, path) or "")
         for path in sorted({m.file for m in mutants})
     }
+    pytest_args = _mutant_args(options, baseline)
+    perturb = [options.perturb, perturb_plugin_digest()] if options.perturb else []
     for mutant in mutants:
         tests = select_tests(
             baseline.lines.get(mutant.file, {}), mutant.reach, options.tests, headers[mutant.file]
@@ -340,31 +483,56 @@ def _run_all(
         )
         n = options.repeats if concurrent else 1
         needed = options.min_kills if concurrent else 1
+        # What the run reads: the mutated file (in the mutant's id and diff) and the inputs of
+        # the tests it runs; a push that leaves all of them alone re-runs nothing.
         key = cache_key(
             mutant.id,
-            tree,
+            mutant.diff,
+            inputs.for_tests(EVERY_TEST if tests == ALL_TESTS else tests),
+            environment_hash,
             tests,
-            options.python,
-            list(options.pytest_args),
+            pytest_args,
             sorted(options.env.items()),
             n,
             needed,
             options.setup,
-            *([options.perturb, perturb_plugin_digest()] if options.perturb else []),
+            *perturb,
         )
         if not tests:
             result = _result(mutant, MutantStatus.NO_COVERAGE, tests=())
             store.put(key, result, rev=rev)
-            results[mutant.id] = result
+            plan.results[mutant.id] = result
             reporter.mutant_finished(result)
             continue
         cached = store.get(key)
         if cached is not None:
             cached = replace(cached, reverting=mutant.reverting)
-            results[mutant.id] = cached
+            plan.results[mutant.id] = cached
             reporter.mutant_finished(cached)
             continue
-        pending.append((mutant, tests, n, needed, key))
+        plan.pending.append((mutant, tests, n, needed, key))
+    return plan
+
+
+def _mutant_args(options: MutationOptions, baseline: Baseline) -> list[str]:
+    """The mutant runs' pytest args: tests red without any mutant cannot judge one."""
+    return [*options.pytest_args, *deselect_args(baseline.red_tests)]
+
+
+def _run_pending(
+    plan: Plan,
+    spaces: Sequence[Workspace],
+    baseline: Baseline,
+    options: MutationOptions,
+    store: ResultStore,
+    reporter: MutationReporter,
+    *,
+    rev: str,
+) -> None:
+    """Run the plan's pending mutants in the worker copies; each result is stored as it ends."""
+    results = plan.results
+    pending = plan.pending
+    options = replace(options, pytest_args=_mutant_args(options, baseline))
 
     free: queue.Queue[Workspace] = queue.Queue()
     for space in spaces:
@@ -431,7 +599,6 @@ def _run_all(
             for runner in warm.values():
                 if runner is not None:
                     runner.close()
-    return [results[m.id] for m in mutants if m.id in results]
 
 
 def _result(mutant: Mutant, status: MutantStatus, **fields: object) -> MutantResult:

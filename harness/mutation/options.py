@@ -131,6 +131,8 @@ class MutationResult:
     reaching_tests: tuple[str, ...] = ()
     #: Tests that failed on the unmutated revision and were left out (`exclude_red_tests`).
     red_tests: tuple[str, ...] = ()
+    #: The coverage map came from the store: its tests' inputs were unchanged.
+    baseline_reused: bool = False
 
     def count(self, status: MutantStatus) -> int:
         return sum(1 for m in self.mutants if m.status is status)

@@ -1,8 +1,11 @@
 """The SQLite results store: one row per finished mutant, committed as soon as it finishes.
 
 Rows are keyed by a content hash (`cache_key`) of everything that decides a mutant's outcome:
-the mutated file text (via the mutant id), the revision's tree, the tests run, the interpreter,
-the pytest arguments and environment, and k-of-n settings. A rerun with the same key reuses the
+the mutated file text (via the mutant id) and the mutant's diff, what the tests it runs depend on
+(`harness.mutation.inputs`: their modules, their conftest files, the project's code, config and
+data), the interpreter with its installed distributions, the pytest arguments and environment,
+and k-of-n settings. The `records` table keeps other reusable results the same way, as JSON: a
+baseline's coverage map, a claim's base and head runs. A rerun with the same key reuses the
 row instead of running the mutant again, so a run that was interrupted (Ctrl-C or SIGKILL)
 resumes where it stopped. WAL journaling and a commit per row make every finished row durable.
 
@@ -22,8 +25,9 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from ..outcomes import MutantStatus
 from .options import MutantResult
@@ -54,6 +58,12 @@ CREATE TABLE IF NOT EXISTS mutants (
     finished_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS mutants_by_id ON mutants(id);
+CREATE TABLE IF NOT EXISTS records (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    finished_at REAL NOT NULL
+);
 """
 
 
@@ -151,6 +161,23 @@ class ResultStore:
                     rev,
                     time.time(),
                 ),
+            )
+            self._db.commit()
+
+    def get_record(self, key: str) -> dict[str, Any] | None:
+        """A stored JSON record (a baseline's coverage map, a claim's run), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM records WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        value = json.loads(row[0])
+        return value if isinstance(value, dict) else None
+
+    def put_record(self, key: str, kind: str, value: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO records VALUES (?,?,?,?)",
+                (key, kind, json.dumps(value, sort_keys=True), time.time()),
             )
             self._db.commit()
 

@@ -197,6 +197,8 @@ def print_run(
         print_pr(run, run.pr, console)
     for failure in policy_lines(run):
         console.print(f"[red]gate:[/] {escape(failure)}")
+    if run.reuse_line():
+        console.print(f"{run.reuse_line()} (--fresh runs them again)", markup=False)
     if written:
         console.print("reports: " + ", ".join(str(p) for p in written.values()), markup=False)
 

@@ -213,7 +213,8 @@ def _claim_sections(run: RunResult) -> list[str]:
 
 
 def _footer(run: RunResult) -> list[str]:
-    return ["", f"<sub>run {run.run_id} · {run.duration:.1f}s</sub>", ""]
+    reused = f" · {run.reuse_line()}" if run.reuse_line() else ""
+    return ["", f"<sub>run {run.run_id} · {run.duration:.1f}s{reused}</sub>", ""]
 
 
 def render_summary(run: RunResult) -> str:

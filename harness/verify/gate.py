@@ -129,7 +129,7 @@ def mutate_changed_lines(
             setup=settings.setup,
             workers=opts.workers,
             strict=opts.strict,
-            store=(opts.store or cache_dir(root)) / "gate.sqlite3",
+            store=(opts.store or cache_dir(root)) / "gate.sqlite3" if opts.reuse else None,
             shard=shard_spec,
         )
     )

@@ -92,7 +92,8 @@ def mutate_claim(
         ignored=scope.ignored + tuple((f.path, "test file") for f in scope.files if f.path in own),
     )
     concurrency = bool(job.settings.concurrency)
-    store = options.store or cache_dir(repo)
+    # --fresh: an in-memory store per claim, so nothing is reused and nothing is kept.
+    store = (options.store or cache_dir(repo)) if options.reuse else None
     claim_options = MutationOptions(
         repo=repo,
         rev=head,
@@ -108,7 +109,7 @@ def mutate_claim(
         concurrency=concurrency,
         strict=options.strict,
         # One store per claim: reruns resume, and unchanged mutants are not re-run.
-        store=store / f"claim-{job.claim.id}.sqlite3",
+        store=store / f"claim-{job.claim.id}.sqlite3" if store else None,
         workdir=workdir,
         run_unreached=True,
         perturb=job.mutant_perturb_spec(),
@@ -138,7 +139,7 @@ def mutate_claim(
             perturb=None,
             # The claim's own tests already ran against these mutants.
             pytest_args=[*job.pytest_args(), *deselect_args(job.nodeids)],
-            store=store / f"claim-{job.claim.id}-suite.sqlite3",
+            store=store / f"claim-{job.claim.id}-suite.sqlite3" if store else None,
         )
         started = time.monotonic()
         by_id, note = suite_kills(suite_options)
@@ -184,9 +185,15 @@ def merge_suite(record: MutantRecord, suite: MutantResult | None) -> MutantRecor
             kills=suite.kills,
             runs=record.runs + suite.runs,
             duration=record.duration + suite.duration,
+            reused=record.reused and suite.cached,
         )
     if status is MutantStatus.SURVIVED:
-        return replace(record, status=status, runs=record.runs + suite.runs)
+        return replace(
+            record,
+            status=status,
+            runs=record.runs + suite.runs,
+            reused=record.reused and suite.cached,
+        )
     return record
 
 
@@ -207,4 +214,5 @@ def to_record(mutant: MutantResult, killed_by: str = "claim") -> MutantRecord:
         duration=mutant.duration,
         reverting=mutant.reverting,
         killed_by=killed_by if status.is_detected else None,
+        reused=mutant.cached,
     )

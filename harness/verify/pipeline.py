@@ -14,14 +14,17 @@ import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..claims.draft import DraftClaim
 from ..claims.model import DEFAULT_RUN, Claim, Manifest, RunSettings
 from ..errors import UserError
+from ..mutation.inputs import Inputs
 from ..outcomes import RunOutcome, Verdict
+from ..paths import cache_dir
 from ..testrun import TestRun, deselect_args, run_pytest
 from .collection import Collectable, check_node_ids
 from .discovery import discover
@@ -29,6 +32,7 @@ from .perturbation import Targets, targets
 from .preflight import Places, check_claims, check_python
 from .prmode import FindingOutcome, PrEvidence, manifest_evidence, pr_manifest
 from .results import ClaimResult, MutantRecord, RunRecord, RunResult
+from .reuse import RunReuse
 from .review_match import match_findings
 from .scenario_tests import scenario_test_file
 from .verdict import decide, judge_runs
@@ -92,6 +96,9 @@ class VerifyOptions:
     review: Sequence[DraftClaim] = ()
     #: The PR's description (`--description`); the commit messages base..head are added to it.
     description: str = ""
+    #: Reuse stored runs, coverage maps and mutant results whose inputs are unchanged
+    #: (`--fresh` turns it off: everything runs again, and nothing is stored).
+    reuse: bool = True
 
 
 def new_run_id() -> str:
@@ -150,9 +157,12 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
     results: list[ClaimResult] = []
     evidence: PrEvidence | None = None
     own_tests = claim_test_files([t for claim in claims for t in claim.tests])
-    with worktrees(root, base_sha, head_sha, test_paths=test_paths, claim_tests=own_tests) as (
-        base_ws,
-        head_ws,
+    with (
+        worktrees(root, base_sha, head_sha, test_paths=test_paths, claim_tests=own_tests) as (
+            base_ws,
+            head_ws,
+        ),
+        ExitStack() as owned,
     ):
         stages["checkout"] = time.monotonic() - started
         if options.pr_mode:
@@ -172,7 +182,17 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
             options = replace(options, manifest=pr_manifest(options.manifest, evidence))
             claims = list(options.manifest.claims)
             stages["discover"] = time.monotonic() - t0
-        jobs = [ClaimJob.build(options, claim, base_ws, head_ws) for claim in claims]
+        reuse = RunReuse(
+            (options.store or cache_dir(root)) / "runs.sqlite3" if options.reuse else None,
+            {
+                "base": Inputs.at(
+                    root, base_sha, overlay=base_ws.path, overlaid=base_ws.overlaid, named=own_tests
+                ),
+                "head": Inputs.at(root, head_sha, named=own_tests),
+            },
+        )
+        owned.callback(reuse.close)
+        jobs = [ClaimJob.build(options, claim, base_ws, head_ws, reuse) for claim in claims]
         t0 = time.monotonic()
         if not options.pr_mode:  # PR mode ran its setup and collected its tests already
             # Each distinct setup command runs once per worktree, with the env of a claim
@@ -314,10 +334,19 @@ class ClaimJob:
     strict: bool = False
     #: The fix's files the runs perturb, with their hot lines (no files: plain runs).
     perturb_targets: Targets = field(default_factory=Targets)
+    #: Stored runs with the same inputs, reused instead of run again (None: run everything).
+    reuse: RunReuse | None = None
+    #: What else decides a run's outcome besides its inputs: the scenario's target.
+    target: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(
-        cls, options: VerifyOptions, claim: Claim, base_ws: Workspace, head_ws: Workspace
+        cls,
+        options: VerifyOptions,
+        claim: Claim,
+        base_ws: Workspace,
+        head_ws: Workspace,
+        reuse: RunReuse | None = None,
     ) -> ClaimJob:
         settings = options.manifest.settings_for(claim, options.overrides)
         python = settings.python or options.python or sys.executable
@@ -337,6 +366,7 @@ class ClaimJob:
         found = Targets()
         if settings.perturb_mode is not None:
             found = targets(options.repo, options.base, options.head, claim.fix, nodeids)
+        target = options.manifest.targets.get(claim.target or "", {}) if claim.scenario else {}
         return cls(
             claim,
             settings,
@@ -346,6 +376,8 @@ class ClaimJob:
             head_ws,
             strict=options.strict,
             perturb_targets=found,
+            reuse=reuse,
+            target=dict(target),
         )
 
     @property
@@ -370,23 +402,46 @@ class ClaimJob:
             self.settings.perturb_mode, "mutant", self.head_ws.path, None
         )
 
-    def run_once(self, ws: Workspace, index: int = 0) -> TestRun:
-        return run_pytest(
+    def run_once(self, ws: Workspace, index: int = 0) -> RunRecord:
+        """Run `index` of the claim's tests on one side, or its stored twin (same inputs)."""
+        side = "base" if ws is self.base_ws else "head"
+        perturb = self.perturb_spec(ws, index)
+        timeout = self.settings.timeout or 120.0
+        key = ""
+        if self.reuse is not None:
+            how = [self.pytest_args(), sorted((self.settings.env or {}).items()), timeout]
+            how += [self.settings.setup, self.target]
+            key = self.reuse.key(
+                side,
+                ws.path,
+                self.nodeids,
+                python=self.python,
+                how=how,
+                perturb=perturb,
+                index=index,
+            )
+            stored = self.reuse.get(key)
+            if stored is not None:
+                return stored
+        run = run_pytest(
             ws.path,
             self.nodeids,
             python=self.python,
             pytest_args=self.pytest_args(),
             env=self.settings.env or {},
-            timeout=self.settings.timeout or 120.0,
-            perturb=self.perturb_spec(ws, index),
+            timeout=timeout,
+            perturb=perturb,
         )
+        result = record(side, index, run)
+        if self.reuse is not None:
+            self.reuse.put(key, result)
+        return result
 
     def run_sides(self, reporter: VerifyReporter) -> None:
         t0 = time.monotonic()
         for index in range(self.repeats):
             reporter.claim_progress(self.claim.id, f"base run {index + 1}/{self.repeats}")
-            run = self.run_once(self.base_ws, index)
-            self.base_runs.append(record("base", index, run))
+            self.base_runs.append(self.run_once(self.base_ws, index))
             failures = sum(1 for r in self.base_runs if r.outcome in _FAILS)
             if failures >= self.min_failures:
                 break  # reproduced: the remaining base runs cannot change that
@@ -394,7 +449,7 @@ class ClaimJob:
         t0 = time.monotonic()
         for index in range(self.repeats):
             reporter.claim_progress(self.claim.id, f"head run {index + 1}/{self.repeats}")
-            self.head_runs.append(record("head", index, self.run_once(self.head_ws, index)))
+            self.head_runs.append(self.run_once(self.head_ws, index))
         self.timings["head"] = time.monotonic() - t0
 
     def needs_mutation(self) -> bool:

@@ -42,6 +42,8 @@ class RunRecord:
     perturb: str = ""
     perturbed: tuple[str, ...] = ()
     replays: tuple[str, ...] = ()
+    #: True when the run was not made again: an earlier run with the same inputs is shown.
+    reused: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class MutantRecord:
     reverting: bool = True
     #: "claim" when the claim's own tests killed it, "suite" when another test of the project did.
     killed_by: str | None = None
+    #: True when every run behind it was stored from an earlier run with the same inputs.
+    reused: bool = False
 
     @property
     def undetected(self) -> bool:
@@ -220,6 +224,19 @@ class RunResult:
     #: PR mode with a review: each review finding and what it came to.
     findings: list[FindingOutcome] = field(default_factory=list)
 
+    def reuse_line(self) -> str:
+        """`reused 40 of 54 claim runs, 300 of 312 mutants`, or "" when nothing was reused."""
+        runs = [r for c in self.claims for r in (*c.base_runs, *c.head_runs)]
+        mutants = [m for c in self.claims for m in c.mutants] + list(self.diff_mutants)
+        reused_runs = sum(1 for r in runs if r.reused)
+        reused_mutants = sum(1 for m in mutants if m.reused)
+        if not reused_runs and not reused_mutants:
+            return ""
+        return (
+            f"reused {reused_runs} of {len(runs)} claim runs, {reused_mutants} of "
+            f"{len(mutants)} mutants: their inputs are unchanged since an earlier run"
+        )
+
     def counts(self) -> dict[str, int]:
         out = {v.value: 0 for v in Verdict}
         for claim in self.claims:
@@ -240,7 +257,7 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def _run(data: dict[str, Any]) -> RunRecord:
+def run_record_from_jsonable(data: dict[str, Any]) -> RunRecord:
     return RunRecord(
         **{
             **data,
@@ -270,8 +287,8 @@ def claim_from_jsonable(data: dict[str, Any]) -> ClaimResult:
             "verdict": Verdict(data["verdict"]),
             "tests": tuple(data["tests"]),
             "fix": tuple(data["fix"]),
-            "base_runs": [_run(r) for r in data["base_runs"]],
-            "head_runs": [_run(r) for r in data["head_runs"]],
+            "base_runs": [run_record_from_jsonable(r) for r in data["base_runs"]],
+            "head_runs": [run_record_from_jsonable(r) for r in data["head_runs"]],
             "mutants": [_mutant(m) for m in data["mutants"]],
         }
     )
