@@ -35,6 +35,8 @@ from typing import Any
 
 import psutil
 
+from .paths import bytecode_mirror
+
 #: A live run's start time may read a little differently in another process (the boot time
 #: psutil adds is rounded); within this, the same pid is the same run. Erring towards "alive"
 #: only delays a clean-up, erring towards "dead" would delete a live run's worktrees.
@@ -162,6 +164,7 @@ def temp_dir(prefix: str, parent: Path | None = None) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(bytecode_mirror(path), ignore_errors=True)
         _THIS_RUN.discard(item)
 
 
@@ -229,6 +232,8 @@ def _remove(entry: dict[str, Any]) -> Pruned:
         if _ours(item.path) and os.path.lexists(item.path):
             shutil.rmtree(item.path, ignore_errors=True)
             dirs.append(item.path)
+        if _ours(item.path):
+            shutil.rmtree(bytecode_mirror(item.path), ignore_errors=True)
     for repo in sorted(repos):  # a worktree whose dir was deleted first is pruned here
         _git(Path(repo), "worktree", "prune")
     return Pruned((int(entry["pid"]),), tuple(worktrees), tuple(dirs), tuple(orphans))

@@ -25,11 +25,38 @@ def cache_dir(repo: Path) -> Path:
     Keyed by the root commit, so a fresh CI clone (restore it with actions/cache) and every
     materialised sample share finished mutants; results are keyed by content, never by path.
     """
-    configured = os.environ.get("FIXGUARD_CACHE_DIR")
-    if configured:
-        base = Path(configured)
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fixguard"
-    path = base / f"{repo.name}-{repo_identity(repo)}"
+    path = _cache_base() / f"{repo.name}-{repo_identity(repo)}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _cache_base() -> Path:
+    configured = os.environ.get("FIXGUARD_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fixguard"
+
+
+def bytecode_dir() -> Path:
+    """Where test runs keep compiled modules (PYTHONPYCACHEPREFIX): never beside the sources.
+
+    pytest rewrites and compiles every test module, conftest.py and plugin module again in
+    each run when nothing may be written, and a run's checkouts are new temp dirs; the prefix
+    mirrors each source's absolute path, so the installed packages' compiled modules are shared
+    by every run, and a checkout's are removed with it (`harness.cleanup`).
+    """
+    return _cache_base() / "bytecode"
+
+
+def bytecode_env() -> dict[str, str]:
+    """Env for a test run that may cache compiled modules in `bytecode_dir()`.
+
+    An empty PYTHONDONTWRITEBYTECODE counts as unset, so this turns writing back on even where
+    the user's environment turns it off: the files go to the prefix, never into their tree.
+    """
+    return {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(bytecode_dir())}
+
+
+def bytecode_mirror(path: Path | str) -> Path:
+    """The prefix's copy of the folder `path`: the compiled modules of the sources under it."""
+    return bytecode_dir() / Path(os.path.abspath(path)).relative_to("/")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import cleanup
 from .outcomes import TARGET_EXIT_CODE, RunOutcome
+from .paths import bytecode_env
 
 LOG_TAIL_LINES = 40
 
@@ -356,7 +357,8 @@ def run_pytest(
         run_env.update(env or {})
         run_env["FIXGUARD_OUTCOMES_OUT"] = str(outcomes_file)
         run_env["PYTHONPATH"] = os.pathsep.join(filter(None, [tmp, run_env.get("PYTHONPATH", "")]))
-        run_env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+        if "PYTHONDONTWRITEBYTECODE" not in (env or {}):  # the manifest's env decides
+            run_env.update(bytecode_env())
         started = time.monotonic()
         check_interrupted()
         proc = subprocess.Popen(

@@ -25,7 +25,8 @@ that wrote nothing, or tests that never reach the fix lines raise `TargetError` 
 
 Stages (one module each, as in cargo-mutants): `scope` (what lines), `families`/`generic`/`arid`
 (operators and what is not worth mutating), `visit` (find mutants), `mutant` (apply, diff),
-`workspace` (isolated copies), `lab` (baseline, then mutants, k-of-n), `warm` (a per-worker
+`inputs` (what a run reads, by content: the keys of stored results), `workspace` (isolated
+copies), `lab` (baseline, then mutants, k-of-n; `count_mutants` sizes a run before it starts), `warm` (a per-worker
 fork server for single runs; `forkserver_main`, `probe_plugin` and `probe_sitecustomize` run
 inside the project's interpreter and import nothing from the harness), `filters` (pure
 shard/selection/status functions), `store` (SQLite, resumable), `events` (reporter protocol),
@@ -34,7 +35,7 @@ shard/selection/status functions), `store` (SQLite, resumable), `events` (report
 
 from .events import MutationReporter, NullReporter
 from .families import Family
-from .lab import run_mutation
+from .lab import count_mutants, run_mutation
 from .mutant import Mutant
 from .options import MutantResult, MutationOptions, MutationResult
 from .scope import FileScope, Scope, scope_from_diff, scope_from_ranges
@@ -49,6 +50,7 @@ __all__ = [
     "MutationResult",
     "NullReporter",
     "Scope",
+    "count_mutants",
     "run_mutation",
     "scope_from_diff",
     "scope_from_ranges",

@@ -16,6 +16,7 @@ each child, from the (mutated) files on disk.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -86,6 +87,9 @@ def _project_modules() -> list[str]:
 
 def main() -> None:
     _warm()
+    # What warming imported lives as long as the server: out of the collector's reach, each
+    # child's collections (pytest runs several at the end of a session) walk only its own objects.
+    gc.freeze()
     out = sys.stdout
     stale = _project_modules()
     print(json.dumps({"ready": not stale, "project_modules": stale}), file=out, flush=True)

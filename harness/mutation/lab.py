@@ -103,12 +103,15 @@ class Baseline:
         not time, falls back to the whole baseline's duration. Never below `min_timeout`: a
         timeout counts as a kill, so a tight limit would be a false one.
         """
-        expected = self.duration
+        return max(options.min_timeout, options.timeout_factor * self.expected(tests))
+
+    def expected(self, tests: Sequence[str]) -> float:
+        """Seconds one unmutated run of `tests` took (the whole baseline for ALL_TESTS)."""
         if tests != ALL_TESTS and all(t in self.calls for t in tests):
             files = {_test_file(t) for t in tests}
             fixtures = sum(self.fixtures.get(f, 0.0) for f in files)
-            expected = self.startup + fixtures + sum(self.calls[t] for t in tests)
-        return max(options.min_timeout, options.timeout_factor * expected)
+            return self.startup + fixtures + sum(self.calls[t] for t in tests)
+        return self.duration
 
 
 def _test_file(nodeid: str) -> str:
@@ -129,6 +132,18 @@ def _validate(options: MutationOptions) -> None:
         raise UserError(
             "tests=[]: an empty test list selects nothing", hint="omit it to run all tests"
         )
+
+
+def count_mutants(options: MutationOptions) -> int:
+    """How many mutants `run_mutation(options)` will judge; what it finds is stored for it."""
+    repo = Path(options.repo)
+    rev = git.resolve_commit(repo, options.rev, field="rev")
+    store = ResultStore(options.store)
+    try:
+        found = _discover(options.scope, repo, rev, Inputs.at(repo, rev), options.strict, store)
+    finally:
+        store.close()
+    return len(shard(only_ids(found.mutants, options.mutant_ids), options.shard))
 
 
 def run_mutation(
@@ -511,6 +526,8 @@ def _plan(
             reporter.mutant_finished(cached)
             continue
         plan.pending.append((mutant, tests, n, needed, key))
+    # The longest first, so the run does not end on one slow mutant while the workers idle.
+    plan.pending.sort(key=lambda p: -baseline.expected(p[1]) * p[2])
     return plan
 
 
@@ -637,7 +654,9 @@ def _run_one(
                 env["PYTHONHASHSEED"] = str(i + 1)
                 env["FIXGUARD_SEED"] = str(i + 1)
                 env["FIXGUARD_SWITCH_INTERVAL"] = repr(SWITCH_INTERVALS[i % len(SWITCH_INTERVALS)])
-            pytest_args = [*options.pytest_args, "-p", PROBE_MODULE, "-x"]
+            # --tb=line: a killed mutant's report needs the failing test, not its traceback;
+            # pytest parses each traceback entry's source file to print the long form.
+            pytest_args = [*options.pytest_args, "-p", PROBE_MODULE, "-x", "--tb=line"]
             if options.perturb:
                 pytest_args += perturb_args(Spec.parse(options.perturb).render(i + 1))
             run = None

@@ -117,6 +117,18 @@ def pytest_runtest_logfinish(nodeid, location):  # type: ignore[no-untyped-def]
         _switch("")
 
 
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    """Drop Hypothesis's failing examples before its teardown report turns them into a patch.
+
+    For each failing example Hypothesis writes an `@example(...)` patch of the test's source,
+    parsing the file with libcst, when the teardown report is made and again at the end of the
+    session: on a killed mutant that is most of the run's time. A mutant run needs only to know
+    that a test failed; the failure, its traceback and its falsifying example stay in the report.
+    """
+    if call.when == "teardown":
+        item.__dict__.pop("_hypothesis_failing_examples", None)
+
+
 def pytest_runtest_logreport(report):  # type: ignore[no-untyped-def]
     if report.when == "call":
         _durations[report.nodeid] = report.duration

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from .. import cleanup
 from ..errors import TargetError
+from ..paths import bytecode_env
 from ..testrun import copy_perturb_plugin, tail
 from . import git
 
@@ -38,7 +40,8 @@ class Workspace:
         env = dict(extra)
         existing = env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
         env["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, *([existing] if existing else [])])
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        for key, value in bytecode_env().items():
+            env.setdefault(key, value)
         return env
 
     def write(self, relpath: str, text: str) -> bytes:
@@ -46,10 +49,28 @@ class Workspace:
         target = self.root / relpath
         previous = target.read_bytes()
         target.write_text(text, encoding="utf-8")
+        _stamp(target)
         return previous
 
     def restore(self, relpath: str, previous: bytes) -> None:
-        (self.root / relpath).write_bytes(previous)
+        target = self.root / relpath
+        target.write_bytes(previous)
+        _stamp(target)
+
+
+#: Modification times no two writes share (whole seconds, as a compiled module records them).
+_STAMPS = itertools.count(1_000_000_000)
+
+
+def _stamp(path: Path) -> None:
+    """Give `path` a modification time of its own.
+
+    A compiled module is trusted while its source's size and whole-second mtime match. A mutant
+    of the same length written within the same second as the code before it would match, and
+    the run would import the stale module; a time no earlier write had never does.
+    """
+    seconds = next(_STAMPS)
+    os.utime(path, ns=(seconds * 1_000_000_000, seconds * 1_000_000_000))
 
 
 @contextmanager

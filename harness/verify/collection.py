@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..claims.model import Claim, RunSettings
 from ..errors import UserError
+from ..paths import bytecode_env
 from .preflight import Places
 
 _NOT_FOUND = re.compile(
@@ -68,7 +69,7 @@ def _collect(
 ) -> tuple[int | None, str]:
     """(exit code or None on timeout, stdout+stderr) of `pytest --collect-only` in `cwd`."""
     command = [python, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
-    run_env = {**os.environ, **env, "PYTHONDONTWRITEBYTECODE": "1"}
+    run_env = {**os.environ, **bytecode_env(), **env}
     try:
         proc = subprocess.run(
             [*command, *nodeids, *pytest_args],

@@ -15,6 +15,7 @@ from ..mutation import (
     MutationOptions,
     MutationResult,
     Scope,
+    count_mutants,
     run_mutation,
     scope_from_diff,
     scope_from_ranges,
@@ -71,18 +72,16 @@ class _Progress(NullReporter):
         self.reporter.claim_progress(self.claim_id, f"mutant {self.done}/{self.total}")
 
 
-def mutate_claim(
+def claim_options(
     repo: Path,
     base: str,
     head: str,
     job: ClaimJob,
     options: VerifyOptions,
-    reporter: VerifyReporter,
     workdir: Path,
     workers: int,
-) -> tuple[list[MutantRecord], dict[str, int], str | None]:
-    """Mutants on the claim's fix lines; a baseline problem comes back as an error message."""
-    reporter.claim_progress(job.claim.id, "mutating the fix lines")
+) -> MutationOptions:
+    """The mutation run of one claim: its fix's scope, its tests, its settings and its store."""
     scope = build_scope(repo, base, head, job.claim.fix)
     # The claim's own test files are tests wherever they live (`pkg/checks/smoke.py`).
     own = claim_test_files(job.nodeids)
@@ -94,7 +93,7 @@ def mutate_claim(
     concurrency = bool(job.settings.concurrency)
     # --fresh: an in-memory store per claim, so nothing is reused and nothing is kept.
     store = (options.store or cache_dir(repo)) if options.reuse else None
-    claim_options = MutationOptions(
+    return MutationOptions(
         repo=repo,
         rev=head,
         scope=scope,
@@ -114,10 +113,41 @@ def mutate_claim(
         run_unreached=True,
         perturb=job.mutant_perturb_spec(),
     )
+
+
+def estimated_cost(
+    repo: Path, base: str, head: str, job: ClaimJob, options: VerifyOptions, workdir: Path
+) -> float:
+    """Roughly how long the claim's mutants take: their number times a head run of its tests.
+
+    The pipeline starts the costliest claims first, so the stage does not end on one long claim
+    while the other workers idle. The mutants found here are stored, so finding them again when
+    the claim runs costs nothing.
+    """
     try:
-        result: MutationResult = run_mutation(
-            claim_options, reporter=_Progress(job.claim.id, reporter)
-        )
+        count = count_mutants(claim_options(repo, base, head, job, options, workdir, 1))
+    except (UserError, TargetError):
+        return 0.0  # the claim's own run reports it
+    runs = [r.duration for r in job.head_runs] or [1.0]
+    return count * sum(runs) / len(runs) * (job.repeats if job.settings.concurrency else 1)
+
+
+def mutate_claim(
+    repo: Path,
+    base: str,
+    head: str,
+    job: ClaimJob,
+    options: VerifyOptions,
+    reporter: VerifyReporter,
+    workdir: Path,
+    workers: int,
+) -> tuple[list[MutantRecord], dict[str, int], str | None]:
+    """Mutants on the claim's fix lines; a baseline problem comes back as an error message."""
+    reporter.claim_progress(job.claim.id, "mutating the fix lines")
+    mutation = claim_options(repo, base, head, job, options, workdir, workers)
+    store = (options.store or cache_dir(repo)) if options.reuse else None
+    try:
+        result: MutationResult = run_mutation(mutation, reporter=_Progress(job.claim.id, reporter))
     except TargetError as exc:
         tail = f"\n{exc.log_tail}" if exc.log_tail else ""
         return [], {}, f"mutation baseline: {exc.message}{tail}"
@@ -129,7 +159,7 @@ def mutate_claim(
             job.claim.id, f"{len(undetected)} survivors: trying the project's other tests"
         )
         suite_options = replace(
-            claim_options,
+            mutation,
             tests=None,
             mutant_ids=undetected,
             run_unreached=False,

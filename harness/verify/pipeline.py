@@ -209,8 +209,10 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
                 revision=f"the head ({head_sha[:8]})",
             )
         reporter.stage("reproduce", len(jobs))
+        # Claims with repeated runs first: the stage must not end on one claim's third run.
+        by_runs = sorted(jobs, key=lambda job: -job.repeats)
         with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-            list(pool.map(lambda job: job.run_sides(reporter), jobs))
+            list(pool.map(lambda job: job.run_sides(reporter), by_runs))
         stages["reproduce+fixed"] = time.monotonic() - t0
         t0 = time.monotonic()
         eligible = [job for job in jobs if job.needs_mutation()]
@@ -231,8 +233,16 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
                 # The suite-kill phase is timed on its own ("suite"): stages add up to the claim.
                 job.timings["mutate"] = time.monotonic() - started_at - job.timings.get("suite", 0)
 
+            # The costliest claims first (longest processing time first): the stage does not
+            # end on one long claim started late while the other lane idles.
+            workdir = head_ws.path.parent
+            costs = {
+                job.claim.id: guard.estimated_cost(root, base_sha, head_sha, job, options, workdir)
+                for job in eligible
+            }
+            by_cost = sorted(eligible, key=lambda job: -costs[job.claim.id])
             with ThreadPoolExecutor(max_workers=lanes) as pool:
-                list(pool.map(guard_one, eligible))
+                list(pool.map(guard_one, by_cost))
         for job in jobs:
             results.append(job.finish(options.mutate))
             reporter.claim_finished(results[-1])

@@ -6,7 +6,7 @@ import itertools
 import subprocess
 import sys
 
-from harness.mutation import run_mutation, scope_from_diff
+from harness.mutation import count_mutants, lab, run_mutation, scope_from_diff
 from harness.mutation.inputs import EVERY_TEST, Inputs, blob_id, environment
 from harness.outcomes import MutantStatus
 
@@ -172,8 +172,16 @@ CALC_FIX = {
 }
 
 
-def test_a_push_re_runs_only_the_mutants_whose_inputs_it_changed(fix_repo, tmp_path):
+def test_a_push_re_runs_only_the_mutants_whose_inputs_it_changed(fix_repo, tmp_path, monkeypatch):
     repo = fix_repo(CALC_BASE, CALC_FIX)
+    discoveries: list[str] = []
+    real_discover = lab.discover
+
+    def counting_discover(scope, read, *, strict=False):
+        discoveries.append(scope.rev)
+        return real_discover(scope, read, strict=strict)
+
+    monkeypatch.setattr(lab, "discover", counting_discover)
     store = tmp_path / "store.sqlite3"
     tests = ["tests/test_calc.py::test_fee"]
 
@@ -186,9 +194,13 @@ def test_a_push_re_runs_only_the_mutants_whose_inputs_it_changed(fix_repo, tmp_p
     assert not any(m.cached for m in first.mutants)
     assert {m.status for m in first.mutants} <= {MutantStatus.KILLED, MutantStatus.SURVIVED}
 
-    # The same revision again: no baseline, no mutant runs.
+    assert count_mutants(
+        options(repo, scope_from_diff(repo.path, repo.base, repo.head), store=store)
+    ) == len(first.mutants)
+    # The same revision again: no discovery, no baseline, no mutant runs.
     again = run(repo.head)
     assert again.baseline_reused and all(m.cached for m in again.mutants)
+    assert discoveries == [repo.head]
     assert [(m.id, m.status) for m in again.mutants] == [(m.id, m.status) for m in first.mutants]
 
     # Another test file and the README change: nothing these mutants' tests read.
