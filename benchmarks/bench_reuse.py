@@ -4,8 +4,9 @@ Three runs of the sample's claims, with one result store, in this one process:
 
 1. cold: an empty store (the baseline of the ratio);
 2. warm: the same revisions again; every run and mutant should come from the store;
-3. edited: a new head commit that adds one assertion to one claim's test; only that claim's runs
-   and mutants should run again.
+3. edited: a new head commit that adds one test to one claim's test file; only that claim's runs
+   and mutants should run again, and another claim's mutants only where their suite phase runs
+   the edited file (a survivor of its own claim's tests that the whole suite reaches).
 
 It prints each run's wall time, how many claim runs and mutants ran (not reused), per claim for
 the edited run, and the ratios warm/cold and edited/cold. Verdicts must match the sample's design
@@ -109,11 +110,28 @@ def main() -> int:
         report("edited", edited, edited_s)
         for c in edited.claims:
             made = sum(1 for r in (*c.base_runs, *c.head_runs) if not r.reused)
-            mutated = sum(1 for m in c.mutants if not m.reused)
+            mutated = [m for m in c.mutants if not m.reused]
             if made or mutated:
-                print(f"  re-ran: {c.claim_id}: {made} claim runs, {mutated} mutants", flush=True)
-                if c.claim_id != args.edit:
-                    failures.append(f"{c.claim_id} re-ran, but only {args.edit}'s test changed")
+                print(
+                    f"  re-ran: {c.claim_id}: {made} claim runs, {len(mutated)} mutants", flush=True
+                )
+            if c.claim_id == args.edit:
+                continue
+            # Another claim's own runs, and its mutants its own tests killed, read nothing the
+            # edit changed. A mutant that went on to the project's other tests (the suite phase)
+            # was run against the edited test too when the suite reaches it: it runs again.
+            if made:
+                failures.append(f"{c.claim_id}: {made} claim runs re-ran; its tests are unchanged")
+            for m in mutated:
+                suite = m.killed_by == "suite" or m.undetected
+                where = (
+                    "suite phase: the edited test is among its tests" if suite else "claim phase"
+                )
+                print(f"    {m.id} {m.file}:{m.line} {m.operator} ({where})", flush=True)
+                if not suite:
+                    failures.append(
+                        f"{c.claim_id}: {m.id} re-ran, but its claim's tests are unchanged"
+                    )
         for label, run in (("cold", cold.run), ("warm", warm.run), ("edited", edited)):
             failures += [f"{label}: unexpected verdict {w}" for w in wrong_verdicts(run)]
     print(f"ratio warm/cold: {warm_s / cold_s:.3f}  (warm target {TARGET_WARM_SECONDS:.0f}s)")

@@ -44,8 +44,11 @@ def bytecode_dir() -> Path:
     each run when nothing may be written, and a run's checkouts are new temp dirs; the prefix
     mirrors each source's absolute path, so the installed packages' compiled modules are shared
     by every run, and a checkout's are removed with it (`harness.cleanup`).
+    `$FIXGUARD_BYTECODE_DIR` puts it elsewhere: compiled code depends on its source alone, so a
+    calibration that gives each case a fresh result store can still share it.
     """
-    return _cache_base() / "bytecode"
+    configured = os.environ.get("FIXGUARD_BYTECODE_DIR")
+    return Path(configured) if configured else _cache_base() / "bytecode"
 
 
 def bytecode_env() -> dict[str, str]:

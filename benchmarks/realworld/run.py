@@ -251,6 +251,8 @@ def verify(case: Case, cache: Path, limit: float, workers: int) -> Outcome:
     command += ["--python", str(python), "--out", str(out), "--workers", str(workers)]
     # A fresh mutant store per run: a calibration number must never come from a cached result.
     env = {**os.environ, "FIXGUARD_CACHE_DIR": str(work / "store"), "NO_COLOR": "1"}
+    # Compiled modules are no result: every case shares them, as every run of a user does.
+    env["FIXGUARD_BYTECODE_DIR"] = str(cache / "bytecode")
     # The harness of this checkout is the one measured, installed or not.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     log = work / "harness.log"
