@@ -196,12 +196,14 @@ def environment(python: str) -> str:
 
 @functools.cache
 def harness_digest() -> str:
-    """The hash of the harness's source: its plugins run inside every test run."""
-    root = Path(__file__).resolve().parents[1]
+    """The hash of the harness's source and its scenario packs: its plugins run inside every test
+    run, and a scenario claim's test is the pack's check."""
+    harness = Path(__file__).resolve().parents[1]
     hasher = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        hasher.update(path.relative_to(root).as_posix().encode())
-        hasher.update(path.read_bytes())
+    for root in (harness, harness.parent / "scenarios"):
+        for path in sorted(root.rglob("*.py")):
+            hasher.update(path.relative_to(root.parent).as_posix().encode())
+            hasher.update(path.read_bytes())
     return hasher.hexdigest()
 
 
