@@ -353,12 +353,10 @@ def run_pytest(
             *perturb_args(perturb),
             *pytest_args,
         ]
-        run_env = dict(os.environ)
-        run_env.update(env or {})
+        # Compiled modules go to the harness's cache; the manifest's env may turn that off.
+        run_env = {**os.environ, **bytecode_env(), **(env or {})}
         run_env["FIXGUARD_OUTCOMES_OUT"] = str(outcomes_file)
         run_env["PYTHONPATH"] = os.pathsep.join(filter(None, [tmp, run_env.get("PYTHONPATH", "")]))
-        if "PYTHONDONTWRITEBYTECODE" not in (env or {}):  # the manifest's env decides
-            run_env.update(bytecode_env())
         started = time.monotonic()
         check_interrupted()
         proc = subprocess.Popen(

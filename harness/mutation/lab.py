@@ -140,10 +140,18 @@ def count_mutants(options: MutationOptions) -> int:
     rev = git.resolve_commit(repo, options.rev, field="rev")
     store = ResultStore(options.store)
     try:
-        found = _discover(options.scope, repo, rev, Inputs.at(repo, rev), options.strict, store)
+        mutants, _ = _chosen(options, repo, rev, Inputs.at(repo, rev), store)
     finally:
         store.close()
-    return len(shard(only_ids(found.mutants, options.mutant_ids), options.shard))
+    return len(mutants)
+
+
+def _chosen(
+    options: MutationOptions, repo: Path, rev: str, inputs: Inputs, store: ResultStore
+) -> tuple[list[Mutant], dict[str, int]]:
+    """The scope's mutants this run judges (`mutant_ids`, `shard`), and the skipped counts."""
+    found = _discover(options.scope, repo, rev, inputs, options.strict, store)
+    return shard(only_ids(found.mutants, options.mutant_ids), options.shard), dict(found.skipped)
 
 
 def run_mutation(
@@ -164,12 +172,10 @@ def run_mutation(
     inputs = Inputs.at(repo, rev, named=_test_files(options.tests))
     store = ResultStore(options.store)
     try:
-        discovery = _discover(scope, repo, rev, inputs, options.strict, store)
+        mutants, skipped = _chosen(options, repo, rev, inputs, store)
     except BaseException:
         store.close()
         raise
-    mutants = shard(only_ids(discovery.mutants, options.mutant_ids), options.shard)
-    skipped = dict(discovery.skipped)
     reporter.scope_ready(scope, mutants, skipped)
     if not mutants:
         store.close()

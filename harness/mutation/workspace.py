@@ -37,11 +37,9 @@ class Workspace:
         return entries
 
     def env(self, extra: Mapping[str, str]) -> dict[str, str]:
-        env = dict(extra)
+        env = {**bytecode_env(), **extra}
         existing = env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
         env["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, *([existing] if existing else [])])
-        for key, value in bytecode_env().items():
-            env.setdefault(key, value)
         return env
 
     def write(self, relpath: str, text: str) -> bytes:

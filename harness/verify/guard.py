@@ -115,9 +115,7 @@ def claim_options(
     )
 
 
-def estimated_cost(
-    repo: Path, base: str, head: str, job: ClaimJob, options: VerifyOptions, workdir: Path
-) -> float:
+def estimated_cost(mutation: MutationOptions, job: ClaimJob) -> float:
     """Roughly how long the claim's mutants take: their number times a head run of its tests.
 
     The pipeline starts the costliest claims first, so the stage does not end on one long claim
@@ -125,7 +123,7 @@ def estimated_cost(
     the claim runs costs nothing.
     """
     try:
-        count = count_mutants(claim_options(repo, base, head, job, options, workdir, 1))
+        count = count_mutants(mutation)
     except (UserError, TargetError):
         return 0.0  # the claim's own run reports it
     runs = [r.duration for r in job.head_runs] or [1.0]
@@ -133,19 +131,11 @@ def estimated_cost(
 
 
 def mutate_claim(
-    repo: Path,
-    base: str,
-    head: str,
-    job: ClaimJob,
-    options: VerifyOptions,
-    reporter: VerifyReporter,
-    workdir: Path,
-    workers: int,
+    mutation: MutationOptions, job: ClaimJob, reporter: VerifyReporter
 ) -> tuple[list[MutantRecord], dict[str, int], str | None]:
-    """Mutants on the claim's fix lines; a baseline problem comes back as an error message."""
+    """Mutants on the claim's fix lines (`claim_options`); a baseline problem comes back as an
+    error message."""
     reporter.claim_progress(job.claim.id, "mutating the fix lines")
-    mutation = claim_options(repo, base, head, job, options, workdir, workers)
-    store = (options.store or cache_dir(repo)) if options.reuse else None
     try:
         result: MutationResult = run_mutation(mutation, reporter=_Progress(job.claim.id, reporter))
     except TargetError as exc:
@@ -169,7 +159,9 @@ def mutate_claim(
             perturb=None,
             # The claim's own tests already ran against these mutants.
             pytest_args=[*job.pytest_args(), *deselect_args(job.nodeids)],
-            store=store / f"claim-{job.claim.id}-suite.sqlite3" if store else None,
+            store=mutation.store.with_name(f"claim-{job.claim.id}-suite.sqlite3")
+            if mutation.store
+            else None,
         )
         started = time.monotonic()
         by_id, note = suite_kills(suite_options)

@@ -225,20 +225,26 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
             lanes = max(1, min(options.workers, len(eligible)))
             per_claim = max(1, options.workers // lanes)
 
+            workdir = head_ws.path.parent
+            mutations = {
+                job.claim.id: guard.claim_options(
+                    root, base_sha, head_sha, job, options, workdir, per_claim
+                )
+                for job in eligible
+            }
+
             def guard_one(job: ClaimJob) -> None:
                 started_at = time.monotonic()
                 job.mutants, job.skipped, job.error = guard.mutate_claim(
-                    root, base_sha, head_sha, job, options, reporter, head_ws.path.parent, per_claim
+                    mutations[job.claim.id], job, reporter
                 )
                 # The suite-kill phase is timed on its own ("suite"): stages add up to the claim.
                 job.timings["mutate"] = time.monotonic() - started_at - job.timings.get("suite", 0)
 
             # The costliest claims first (longest processing time first): the stage does not
             # end on one long claim started late while the other lane idles.
-            workdir = head_ws.path.parent
             costs = {
-                job.claim.id: guard.estimated_cost(root, base_sha, head_sha, job, options, workdir)
-                for job in eligible
+                job.claim.id: guard.estimated_cost(mutations[job.claim.id], job) for job in eligible
             }
             by_cost = sorted(eligible, key=lambda job: -costs[job.claim.id])
             with ThreadPoolExecutor(max_workers=lanes) as pool:

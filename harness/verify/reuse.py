@@ -11,7 +11,6 @@ collection error may come from the machine, and runs again.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +31,6 @@ class RunReuse:
     def __init__(self, store: Path | None, sides: Mapping[str, Inputs]) -> None:
         self._store = ResultStore(store) if store is not None else None
         self._sides = dict(sides)
-        self._lock = threading.Lock()
 
     def key(
         self,
@@ -59,8 +57,7 @@ class RunReuse:
     def get(self, key: str) -> RunRecord | None:
         if self._store is None:
             return None
-        with self._lock:
-            data = self._store.get_record(key)
+        data = self._store.get_record(key)  # the store is thread-safe
         if data is None:
             return None
         return replace(run_record_from_jsonable(data), reused=True)
@@ -69,8 +66,7 @@ class RunReuse:
         if self._store is None or record.outcome not in KEPT:
             return
         data: dict[str, Any] = to_jsonable(record)
-        with self._lock:
-            self._store.put_record(key, "claim-run", data)
+        self._store.put_record(key, "claim-run", data)
 
     def close(self) -> None:
         if self._store is not None:
