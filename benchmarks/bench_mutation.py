@@ -314,14 +314,30 @@ def unit_throughput(tmp: Path, cap: float) -> list[ToolRun]:
     return [ours_run, ToolRun("mutmut (fork)", wall, len(statuses), done, killed, capped)]
 
 
+def report_unit(unit: list[ToolRun]) -> None:
+    print("\nplain unit tests (pkg/calc.py, every line in scope):")
+    for r in unit:
+        print(
+            f"  {r.name:24} {r.finished:4} mutants in {r.wall:6.1f}s = {r.rate:6.2f} "
+            f"mutants/s, {r.killed} killed"
+        )
+    print(f"  mutants/s ratio fixguard/mutmut-fork: {unit[0].rate / max(unit[1].rate, 1e-9):.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claim", default="ticket-cap")
     parser.add_argument("--cap", type=float, default=900.0, help="seconds for mutmut's full run")
     parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument(
+        "--unit-only", action="store_true", help="only the plain unit-test throughput"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="fixguard-bench-"))
     try:
+        if args.unit_only:
+            report_unit(unit_throughput(tmp, args.cap))
+            return 0
         repo, base, head, files, tests, settings = sample_fix(args.claim, tmp / "sample")
         print(f"sample fix {args.claim}: {base[:10]}..{head[:10]} files={files} tests={tests}")
         ours_run, fix_lines = ours(repo, base, head, files, tests, settings, tmp / "ours.sqlite3")
@@ -399,16 +415,7 @@ def main() -> int:
             f"mutants/s on the fix commit: fixguard {ours_run.rate:.2f} vs "
             + ", ".join(f"{r.name} {r.rate:.2f}" for r in runs[1:])
         )
-        unit = unit_throughput(tmp, args.cap)
-        print("\nplain unit tests (pkg/calc.py, every line in scope):")
-        for r in unit:
-            print(
-                f"  {r.name:24} {r.finished:4} mutants in {r.wall:6.1f}s = {r.rate:6.2f} "
-                f"mutants/s, {r.killed} killed"
-            )
-        print(
-            f"  mutants/s ratio fixguard/mutmut-fork: {unit[0].rate / max(unit[1].rate, 1e-9):.2f}"
-        )
+        report_unit(unit_throughput(tmp, args.cap))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

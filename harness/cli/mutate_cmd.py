@@ -100,6 +100,11 @@ def default_store(repo: Path) -> Path:
 @click.option("--shard", metavar="K/N", help="Run only the K-th of N slices of the mutants.")
 @click.option("--mutant", "mutant_ids", multiple=True, help="Run only this mutant id (repeatable).")
 @click.option("--no-fork", is_flag=True, help="A fresh interpreter per test run (no fork server).")
+@click.option(
+    "--no-preload",
+    is_flag=True,
+    help="Fork each run from pytest alone, never from the project collected once and patched.",
+)
 def mutate(
     repo: Path,
     base: str | None,
@@ -121,6 +126,7 @@ def mutate(
     shard: str | None,
     mutant_ids: tuple[str, ...],
     no_fork: bool,
+    no_preload: bool,
 ) -> int:
     from ..mutation import MutationOptions, run_mutation, scope_from_diff, scope_from_ranges
     from ..mutation.console import ConsoleReporter
@@ -154,6 +160,7 @@ def mutate(
             shard=shard,
             mutant_ids=list(mutant_ids) or None,
             fork=not no_fork,
+            preload=not no_preload,
         ),
         reporter=reporter,
     )

@@ -23,8 +23,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import json
+import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
@@ -178,16 +182,32 @@ def tree_blobs(repo: Path, rev: str) -> dict[str, str]:
     return files
 
 
+#: What `environment` hashes, printed by the project's interpreter.
+_LISTING = (
+    "import sys, importlib.metadata as m, json; print(json.dumps([sys.version, "
+    "sys.executable, sorted(f\"{d.metadata['Name']}=={d.version}\" "
+    "for d in m.distributions() if d.metadata['Name'])]))"
+)
+
+
 @functools.cache
 def environment(python: str) -> str:
     """The hash of the interpreter, its installed distributions and the harness's own code."""
-    probe = (
-        "import sys, importlib.metadata as m, json; print(json.dumps([sys.version, "
-        "sys.executable, sorted(f\"{d.metadata['Name']}=={d.version}\" "
-        "for d in m.distributions() if d.metadata['Name'])]))"
-    )
+    if os.path.abspath(shutil.which(python) or python) == sys.executable:
+        # This very interpreter (a venv's link is not its base: no realpath): the same listing,
+        # read here instead of in a new process.
+        listing = [
+            sys.version,
+            sys.executable,
+            sorted(
+                f"{d.metadata['Name']}=={d.version}"
+                for d in importlib.metadata.distributions()
+                if d.metadata["Name"]
+            ),
+        ]
+        return digest(0, json.dumps(listing) + "\n", harness_digest())
     try:
-        proc = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run([python, "-c", _LISTING], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
         # No answer: a key of its own, so nothing is reused (the run itself will say why).
         return digest("unknown", python, str(exc))

@@ -224,7 +224,7 @@ def run_mutation(
                     plan = _plan(
                         mutants, baseline, options, store, reporter, inputs, environment_hash, rev
                     )
-                _run_pending(plan, spaces, baseline, options, store, reporter, rev=rev)
+                _run_pending(plan, spaces, baseline, options, store, reporter, rev)
         results = [plan.results[m.id] for m in mutants if m.id in plan.results]
     finally:
         store.close()
@@ -549,7 +549,6 @@ def _run_pending(
     options: MutationOptions,
     store: ResultStore,
     reporter: MutationReporter,
-    *,
     rev: str,
 ) -> None:
     """Run the plan's pending mutants in the worker copies; each result is stored as it ends."""
@@ -563,6 +562,7 @@ def _run_pending(
     stop = threading.Event()
 
     warm: dict[Path, WarmRunner | None] = {}
+    preload = _preload_tests(pending, baseline, options, len(spaces))
 
     # A fork server costs about one plain run to start: worth it from two runs per worker on.
     use_fork = options.fork and len(pending) >= 2 * len(spaces)
@@ -572,12 +572,18 @@ def _run_pending(
         if not use_fork:
             return None
         if space.root not in warm:
+            runner: WarmRunner | None = None
             try:
-                warm[space.root] = WarmRunner(
-                    space, options.python, space.env(options.env), baseline.warm_modules
-                )
+                runner = WarmRunner(space, options.python, space.env(options.env))
+                runner.warm(baseline.warm_modules)
+                if preload is not None:
+                    runner.preload([*preload, *_run_args(options, 0)])
+                    _check_preload(runner, space, preload, baseline, options)
             except (WarmUnavailable, OSError):
-                warm[space.root] = None
+                if runner is not None:
+                    runner.close()
+                runner = None
+            warm[space.root] = runner
         return warm[space.root]
 
     def work(mutant: Mutant, tests: tuple[str, ...], n: int, needed: int) -> MutantResult | None:
@@ -624,6 +630,108 @@ def _run_pending(
                     runner.close()
 
 
+def _preload_tests(
+    pending: Sequence[tuple[Mutant, tuple[str, ...], int, int, str]],
+    baseline: Baseline,
+    options: MutationOptions,
+    workers: int,
+) -> list[str] | None:
+    """The tests to collect once per worker for the preloaded mode ([] for all), or None.
+
+    Worth it when what the single-run mutants save (each skips its run's start-up) covers the
+    tests' one unmutated run in the preloaded copy (`_check_preload`).
+    """
+    single = [tests for _m, tests, n, _k, _key in pending if n == 1]
+    if not options.preload or not single:
+        return None
+    if ALL_TESTS in single:
+        union: tuple[str, ...] = ALL_TESTS
+    else:
+        union = tuple(sorted({t for tests in single for t in tests}))
+    if baseline.expected(union) > len(single) / workers * baseline.startup:
+        return None
+    return [] if union == ALL_TESTS else list(union)
+
+
+def _run_args(options: MutationOptions, i: int) -> list[str]:
+    """pytest args of a mutant's run `i` (from 0)."""
+    # --tb=line: a killed mutant's report needs the failing test, not its traceback;
+    # pytest parses each traceback entry's source file to print the long form.
+    args = [*options.pytest_args, "-p", PROBE_MODULE, "-x", "--tb=line"]
+    if options.perturb:
+        args += perturb_args(Spec.parse(options.perturb).render(i + 1))
+    return args
+
+
+def _check_preload(
+    runner: WarmRunner,
+    space: Workspace,
+    tests: list[str],
+    baseline: Baseline,
+    options: MutationOptions,
+) -> None:
+    """Trust the preloaded copy only once the unmutated tests pass in a child forked from it.
+
+    Collecting once may leave state a fresh run never has (a session hook that closed what
+    import opened, say); tests that pass everywhere else and fail here show that.
+    """
+    if not runner.preloaded:
+        return
+    try:
+        run, preloaded = runner.run(
+            tests,
+            pytest_args=_run_args(options, 0),
+            env=space.env(options.env),
+            timeout=baseline.timeout_for(tuple(tests) if tests else ALL_TESTS, options),
+            preloaded=True,
+        )
+    except WarmUnavailable:
+        runner.broken = True
+        return
+    if not preloaded or run.outcome is not RunOutcome.PASSED:
+        runner.preloaded = False
+        runner.preload_note = f"the unmutated tests gave {run.outcome.value} when preloaded"
+
+
+def _forked_run(
+    fork: WarmRunner,
+    nodeids: list[str],
+    pytest_args: list[str],
+    env: dict[str, str],
+    timeout: float,
+    patch: str | None,
+) -> TestRun | None:
+    """A run in the fork server (patched into the preloaded copy where `patch` allows), or None.
+
+    Only a failing test or a timeout is taken from a patched child. Anything else is run again
+    in a child that imports the mutated file itself: a survivor decides a verdict, and a crash
+    or a collection error there would be the patch's, never the mutant's.
+    """
+    try:
+        run, patched = fork.run(
+            nodeids,
+            pytest_args=pytest_args,
+            env=env,
+            timeout=timeout,
+            preloaded=patch is not None,
+            patch=patch,
+        )
+        if patched and run.outcome not in (RunOutcome.FAILED, RunOutcome.TIMED_OUT):
+            if run.outcome is not RunOutcome.PASSED:
+                fork.preloaded = False
+            run, _ = fork.run(nodeids, pytest_args=pytest_args, env=env, timeout=timeout)
+    except WarmUnavailable:
+        fork.broken = True
+        return None
+    if run.outcome is RunOutcome.INTERNAL_ERROR:
+        # pytest itself failed in the fork (a plugin the server pre-imported cannot be
+        # assertion-rewritten under `filterwarnings = error`, say): that is the runner's
+        # problem, never a kill. Run it fresh, and stop forking.
+        fork.broken = True
+        return None
+    return run
+
+
 def _result(mutant: Mutant, status: MutantStatus, **fields: object) -> MutantResult:
     base = MutantResult(
         id=mutant.id,
@@ -660,25 +768,14 @@ def _run_one(
                 env["PYTHONHASHSEED"] = str(i + 1)
                 env["FIXGUARD_SEED"] = str(i + 1)
                 env["FIXGUARD_SWITCH_INTERVAL"] = repr(SWITCH_INTERVALS[i % len(SWITCH_INTERVALS)])
-            # --tb=line: a killed mutant's report needs the failing test, not its traceback;
-            # pytest parses each traceback entry's source file to print the long form.
-            pytest_args = [*options.pytest_args, "-p", PROBE_MODULE, "-x", "--tb=line"]
-            if options.perturb:
-                pytest_args += perturb_args(Spec.parse(options.perturb).render(i + 1))
+            pytest_args = _run_args(options, i)
             run = None
             # The first run may fork; repeats start fresh interpreters, since PYTHONHASHSEED can
             # only change at start-up (the switch interval and FIXGUARD_SEED vary either way).
             if i == 0 and fork is not None and not fork.broken:
-                try:
-                    run = fork.run(nodeids, pytest_args=pytest_args, env=env, timeout=timeout)
-                except WarmUnavailable:
-                    fork.broken = True
-                if run is not None and run.outcome is RunOutcome.INTERNAL_ERROR:
-                    # pytest itself failed in the fork (a plugin the server pre-imported cannot
-                    # be assertion-rewritten under `filterwarnings = error`, say): that is the
-                    # runner's problem, never a kill. Run it fresh, and stop forking.
-                    fork.broken = True
-                    run = None
+                run = _forked_run(
+                    fork, nodeids, pytest_args, env, timeout, mutant.file if n == 1 else None
+                )
             if run is None:
                 run = run_pytest(
                     space.root,

@@ -51,6 +51,10 @@ class MutationOptions:
     #: imports) instead of a fresh interpreter; k-of-n repeats always use fresh interpreters
     #: (PYTHONHASHSEED can only change at start-up). Falls back to subprocesses by itself.
     fork: bool = True
+    #: With `fork`: a single-run mutant forks from a copy of the project collected once per
+    #: worker, with the mutated function's code swapped in (mutmut's speed without its
+    #: trampolines). Only where that is exact; a survivor is always confirmed by a fresh child.
+    preload: bool = True
     #: Run only these mutant ids (to rerun one survivor exactly).
     mutant_ids: Sequence[str] | None = None
     #: Run a mutant that no selected test is seen to reach against every selected test anyway,

@@ -7,6 +7,11 @@ from the mutated files. The result is classified exactly as `harness.testrun` do
 code rules, same JUnit reading). Anything unexpected (the server does not start, warming
 imported a module of the project, the server dies) raises WarmUnavailable and the lab falls
 back to one subprocess per run.
+
+With `preload` (the pytest args of the tests to collect) the server also keeps a copy of the
+project collected once, and a run may ask to fork from it with the mutated file's functions
+patched in (`forkserver_main.py` says when that is exact; it answers from a fresh child when
+it is not, and says so).
 """
 
 from __future__ import annotations
@@ -41,15 +46,16 @@ class WarmUnavailable(Exception):
 
 
 class WarmRunner:
-    def __init__(
-        self, space: Workspace, python: str, env: Mapping[str, str], warm_modules: Sequence[str]
-    ):
+    def __init__(self, space: Workspace, python: str, env: Mapping[str, str]):
         self.space = space
         #: Set by the lab once the server failed; later runs use plain subprocesses.
         self.broken = False
+        #: Whether runs may fork from the collected project (the lab turns it off on doubt).
+        self.preloaded = False
+        #: Why the preloaded copy is not there, when it was asked for.
+        self.preload_note = ""
         run_env = dict(os.environ)
         run_env.update(env)
-        run_env["FIXGUARD_WARM_MODULES"] = json.dumps(list(warm_modules))
         run_env.pop("FIXGUARD_PROBE_OUT", None)
         self._proc = subprocess.Popen(
             [python, str(space.probe_dir / f"{FORKSERVER_MODULE}.py")],
@@ -63,16 +69,38 @@ class WarmRunner:
         )
         self._lines: queue.Queue[dict[str, object] | None] = queue.Queue()
         threading.Thread(target=self._read, name="fixguard-warm-reader", daemon=True).start()
+        self._expect_ready(self._ask(None))
+
+    def _ask(self, request: dict[str, object] | None) -> dict[str, object]:
+        """Send a control request (None: just read the greeting) and return its answer."""
         try:
-            hello = self._next(READY_TIMEOUT)
-        except TimeoutError as exc:
+            if request is not None:
+                assert self._proc.stdin is not None
+                self._proc.stdin.write(json.dumps(request) + "\n")
+                self._proc.stdin.flush()
+            return self._next(READY_TIMEOUT)
+        except (TimeoutError, BrokenPipeError, OSError) as exc:
             self.close()
-            raise WarmUnavailable("the fork server did not start in time") from exc
-        if not hello.get("ready"):
+            raise WarmUnavailable(f"the fork server did not answer: {exc}") from exc
+
+    def _expect_ready(self, answer: dict[str, object]) -> None:
+        if not answer.get("ready"):
             self.close()
             raise WarmUnavailable(
-                f"warming imported project modules: {hello.get('project_modules')}"
+                f"warming imported project modules: {answer.get('project_modules')}"
             )
+
+    def warm(self, modules: Sequence[str]) -> None:
+        """Also import these third-party modules (what the baseline loaded) once, for every run."""
+        if modules:
+            self._expect_ready(self._ask({"warm": list(modules)}))
+
+    def preload(self, pytest_args: Sequence[str]) -> bool:
+        """Collect these tests once in a server of their own; whether that worked."""
+        answer = self._ask({"preload": list(pytest_args)})
+        self.preloaded = bool(answer.get("preloaded"))
+        self.preload_note = str(answer.get("why") or "")
+        return self.preloaded
 
     def _read(self) -> None:
         assert self._proc.stdout is not None
@@ -99,7 +127,14 @@ class WarmRunner:
         pytest_args: Sequence[str],
         env: Mapping[str, str],
         timeout: float,
-    ) -> TestRun:
+        preloaded: bool = False,
+        patch: str | None = None,
+    ) -> tuple[TestRun, bool]:
+        """Run pytest in a forked child; also whether it forked from the preloaded project.
+
+        `preloaded` asks for the collected copy, `patch` names the mutated file (relative to the
+        copy) whose functions it swaps in; the server runs the request fresh where it cannot.
+        """
         with cleanup.temp_dir("fixguard-warm-") as tmp:  # on the ledger (harness.cleanup)
             junit = Path(tmp) / "junit.xml"
             log = Path(tmp) / "log.txt"
@@ -114,7 +149,13 @@ class WarmRunner:
                 *pytest_args,
             ]
             check_interrupted()
-            request = {"args": args, "env": dict(env), "log": str(log)}
+            request: dict[str, object] = {
+                "args": args,
+                "env": dict(env),
+                "log": str(log),
+                "preloaded": preloaded and self.preloaded,
+                "patch": patch,
+            }
             started = time.monotonic()
             try:
                 assert self._proc.stdin is not None
@@ -123,9 +164,11 @@ class WarmRunner:
             except (BrokenPipeError, OSError) as exc:
                 raise WarmUnavailable("the fork server is gone") from exc
             try:
-                pid = int(self._next(READY_TIMEOUT)["pid"])  # type: ignore[call-overload]
+                hello = self._next(READY_TIMEOUT)
             except TimeoutError as exc:
                 raise WarmUnavailable(str(exc)) from exc
+            pid = int(hello["pid"])  # type: ignore[call-overload]
+            from_preload = hello.get("mode") == "preloaded"
             timed_out = False
             with tracked(pid):
                 try:
@@ -144,7 +187,7 @@ class WarmRunner:
         outcome: RunOutcome = classify(
             exit_code, timed_out=timed_out, collection_errors=collection_errors
         )
-        return TestRun(
+        run = TestRun(
             outcome=outcome,
             exit_code=exit_code,
             duration=duration,
@@ -153,6 +196,7 @@ class WarmRunner:
             log_tail=tail(output),
             command=("fork", *args),
         )
+        return run, from_preload
 
     def close(self) -> None:
         try:

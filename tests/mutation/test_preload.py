@@ -1,0 +1,300 @@
+"""The preloaded fork server: a mutated function's code is swapped into a project collected once.
+
+Only where that is exact (the change is inside function bodies that did not run while the
+modules loaded); everything else runs in a child that imports the mutated file itself, and a
+patched child's survivor is always confirmed there.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from harness.mutation import lab, run_mutation, scope_from_ranges
+from harness.mutation.forkserver_main import _changed_functions
+from harness.mutation.warm import WarmRunner
+from harness.mutation.workspace import Workspace, workspaces
+from harness.outcomes import MutantStatus, RunOutcome
+from harness.testrun import TestRun
+
+from .test_runner import options
+
+SOURCE = """\
+LIMIT = 3
+
+
+def helper(x, scale=2):
+    return x * scale
+
+
+def made_at_import():
+    return 40
+
+
+ANSWER = made_at_import() + 2
+
+
+class Box:
+    def size(self, items):
+        return len(items) + 1
+
+    @staticmethod
+    def label(n):
+        return f"box-{n}"
+
+
+def outer(n):
+    def inner(k):
+        return k + n
+
+    return inner(1)
+"""
+
+
+def _compiled(text: str):
+    return compile(text, "/x/pkg/calc.py", "exec", dont_inherit=True)
+
+
+def _mutated(old: str, new: str):
+    assert old in SOURCE
+    return _changed_functions(_compiled(SOURCE), _compiled(SOURCE.replace(old, new, 1)))
+
+
+def test_a_body_change_is_confined_to_its_function():
+    pairs = _mutated("return x * scale", "return x / scale")
+    assert [(before.co_name, after.co_name) for before, after in pairs] == [("helper", "helper")]
+
+
+def test_a_method_and_a_nested_function_patch_their_outermost_function():
+    assert [b.co_qualname for b, _ in _mutated("len(items) + 1", "len(items) - 1")] == ["Box.size"]
+    assert [b.co_qualname for b, _ in _mutated('f"box-{n}"', 'f"XXbox-{n}XX"')] == ["Box.label"]
+    # The inner function is made anew on each call of outer: patching outer carries it.
+    assert [b.co_qualname for b, _ in _mutated("return k + n", "return k - n")] == ["outer"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        ("LIMIT = 3", "LIMIT = 4", "module body"),
+        ("scale=2", "scale=3", "module body"),  # a default is evaluated by the def statement
+        ("ANSWER = made_at_import() + 2", "ANSWER = made_at_import() - 2", "module body"),
+        ("@staticmethod", "@classmethod", "class Box body"),
+        # Every line after it moves: tracebacks and inspect would read the wrong lines.
+        (
+            "def size(self, items):\n        return",
+            "def size(self, items):\n\n        return",
+            "body",
+        ),
+    ],
+)
+def test_anything_outside_a_function_body_is_not_patched(old, new, why):
+    found = _mutated(old, new)
+    assert isinstance(found, str) and why in found, found
+
+
+UNIT = {
+    "pkg/__init__.py": "",
+    "pkg/calc.py": SOURCE,
+    "tests/test_calc.py": """
+        from pkg.calc import ANSWER, Box, helper, outer
+
+        def test_helper():
+            assert helper(3) == 6
+
+        def test_answer():
+            assert ANSWER == 42
+
+        def test_box():
+            assert Box().size([1, 2]) == 3
+            assert Box.label(2) == "box-2"
+
+        def test_outer():
+            assert outer(2) == 3
+    """,
+}
+
+
+def _runner(space: Workspace, tests: list[str]) -> WarmRunner:
+    runner = WarmRunner(space, sys.executable, space.env({}))
+    assert runner.preload([*tests, "-p", "no:cacheprovider", "-q"]), runner.preload_note
+    return runner
+
+
+def _run(runner: WarmRunner, space: Workspace, nodeid: str, patch: str | None = None):
+    return runner.run(
+        [nodeid],
+        pytest_args=["-p", "no:cacheprovider"],
+        env=space.env({}),
+        timeout=60,
+        preloaded=True,
+        patch=patch,
+    )
+
+
+def test_the_server_patches_only_what_is_exact_and_says_which_mode_ran(fix_repo):
+    repo = fix_repo({"README.md": "x\n"}, UNIT)
+    with workspaces(repo.path, repo.head, 1) as (space,):
+        runner = _runner(space, ["tests/test_calc.py"])
+        try:
+            calc = space.root / "pkg" / "calc.py"
+            cases = [
+                # (old, new, test, patched, outcome)
+                ("return x * scale", "return x + scale", "test_helper", True, RunOutcome.FAILED),
+                ("len(items) + 1", "len(items) + 2", "test_box", True, RunOutcome.FAILED),
+                ("return k + n", "return k * n", "test_outer", True, RunOutcome.FAILED),
+                # made_at_import ran while the module loaded: ANSWER holds its old result in
+                # the preloaded copy, so only a fresh import shows the mutant.
+                ("return 40", "return 41", "test_answer", False, RunOutcome.FAILED),
+                ("scale=2", "scale=3", "test_helper", False, RunOutcome.FAILED),
+                # Nothing the test reaches: a survivor from either mode (a comment compiles to
+                # the same code, so the preloaded copy runs as it is).
+                ("LIMIT = 3", "LIMIT = 4", "test_helper", False, RunOutcome.PASSED),
+                ('f"box-{n}"', 'f"box-{n}"  # same', "test_helper", True, RunOutcome.PASSED),
+            ]
+            for old, new, test, patched, outcome in cases:
+                previous = space.write("pkg/calc.py", SOURCE.replace(old, new, 1))
+                try:
+                    run, was_patched = _run(
+                        runner, space, f"tests/test_calc.py::{test}", "pkg/calc.py"
+                    )
+                finally:
+                    space.restore("pkg/calc.py", previous)
+                assert (was_patched, run.outcome) == (patched, outcome), (old, run.log_tail)
+            # The unmutated code passes in the preloaded copy, file restored.
+            run, was_patched = _run(runner, space, "tests/test_calc.py")
+            assert (was_patched, run.outcome) == (True, RunOutcome.PASSED), run.log_tail
+            assert calc.read_text() == SOURCE
+        finally:
+            runner.close()
+
+
+SPOILED = {
+    **UNIT,
+    # Import opens a resource and the session's end closes it: harmless once per process, but
+    # the collection the preloaded copy ran has closed it before any child runs a test.
+    "tests/conftest.py": """
+        import io
+
+        RESOURCE = io.StringIO()
+
+        def pytest_sessionfinish(session):
+            RESOURCE.close()
+    """,
+    "tests/test_resource.py": """
+        from pkg.calc import helper
+        from tests.conftest import RESOURCE
+
+        def test_write():
+            RESOURCE.write("x")
+            assert helper(1) == 2
+    """,
+    "tests/__init__.py": "",
+}
+
+
+def test_a_copy_spoiled_by_its_collection_is_never_used(fix_repo):
+    repo = fix_repo({"README.md": "x\n"}, SPOILED)
+    test = "tests/test_resource.py::test_write"
+    with workspaces(repo.path, repo.head, 1) as (space,):
+        runner = _runner(space, [test])
+        try:
+            # The hazard: unmutated, the test fails in a child of the preloaded copy.
+            run, was_patched = _run(runner, space, test)
+            assert (was_patched, run.outcome) == (True, RunOutcome.FAILED)
+            baseline = mock.Mock(spec=lab.Baseline)
+            baseline.timeout_for.return_value = 60.0
+            lab._check_preload(
+                runner, space, [test], baseline, options(repo, scope=None, pytest_args=[])
+            )
+            assert runner.preloaded is False
+            assert "failed" in runner.preload_note
+        finally:
+            runner.close()
+    # And a whole run agrees with fresh interpreters, mutant by mutant.
+    scope = scope_from_ranges(repo.path, repo.head, ["pkg/calc.py:4-5"])
+    forked = run_mutation(options(repo, scope, tests=[test], workers=1))
+    plain = run_mutation(options(repo, scope, tests=[test], workers=1, fork=False))
+    assert len(forked.mutants) >= 2
+    assert [(m.id, m.status) for m in forked.mutants] == [(m.id, m.status) for m in plain.mutants]
+    assert MutantStatus.KILLED in {m.status for m in forked.mutants}
+
+
+def test_preloaded_and_plain_runs_agree_mutant_by_mutant(fix_repo, monkeypatch):
+    repo = fix_repo({"README.md": "x\n"}, UNIT)
+    scope = scope_from_ranges(repo.path, repo.head, [f"pkg/calc.py:1-{SOURCE.count(chr(10))}"])
+    modes: list[bool] = []
+    real = WarmRunner.run
+
+    def spy(self, *args, **kwargs):
+        run, patched = real(self, *args, **kwargs)
+        modes.append(patched)
+        return run, patched
+
+    monkeypatch.setattr(WarmRunner, "run", spy)
+    preloaded = run_mutation(options(repo, scope, workers=1))
+    plain = run_mutation(options(repo, scope, workers=1, fork=False))
+    assert len(preloaded.mutants) >= 6
+    assert modes.count(True) >= 3, modes  # the patched mode did run
+    assert [(m.id, m.status, m.killing_test) for m in preloaded.mutants] == [
+        (m.id, m.status, m.killing_test) for m in plain.mutants
+    ]
+    # The import-time call's mutant is among the kills, though patching could not show it.
+    answer = [m for m in preloaded.mutants if m.line == 9]
+    assert answer and all(m.status is MutantStatus.KILLED for m in answer)
+
+
+def _test_run(outcome: RunOutcome) -> TestRun:
+    return TestRun(
+        outcome=outcome,
+        exit_code=0 if outcome is RunOutcome.PASSED else 1,
+        duration=0.1,
+        failed=() if outcome is RunOutcome.PASSED else ("tests/t.py::t",),
+        passed=(),
+        log_tail="",
+        command=("fork",),
+    )
+
+
+@pytest.mark.parametrize(
+    ("patched_outcome", "kept"),
+    [
+        (RunOutcome.FAILED, True),
+        (RunOutcome.TIMED_OUT, True),
+        (RunOutcome.PASSED, False),  # a survivor decides a verdict: confirmed fresh
+        (RunOutcome.CRASHED, False),  # a crash may be the patch's
+        (RunOutcome.INTERNAL_ERROR, False),
+        (RunOutcome.NOT_COLLECTED, False),
+    ],
+)
+def test_only_a_failure_or_a_timeout_is_taken_from_a_patched_child(patched_outcome, kept):
+    fork = mock.Mock(spec=WarmRunner)
+    fork.preloaded = True
+    fresh = _test_run(RunOutcome.FAILED)
+    fork.run.side_effect = [(_test_run(patched_outcome), True), (fresh, False)]
+    run = lab._forked_run(fork, ["tests/t.py::t"], [], {}, 10.0, "pkg/m.py")
+    assert fork.run.call_count == (1 if kept else 2)
+    if not kept:
+        assert run is fresh
+        assert fork.run.call_args.kwargs.get("patch") is None
+        # A survivor leaves the copy in use; anything stranger turns patching off.
+        assert fork.preloaded is (patched_outcome is RunOutcome.PASSED)
+
+
+def test_the_server_imports_only_the_standard_library_and_pytest():
+    # It runs with the project's interpreter, which need not have the harness installed.
+    tree = ast.parse(Path(lab.__file__).with_name("forkserver_main.py").read_text())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+    }
+    assert imported - set(sys.stdlib_module_names) == {"pytest"}, imported
