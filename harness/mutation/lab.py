@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -561,30 +561,36 @@ def _run_pending(
         free.put(space)
     stop = threading.Event()
 
-    warm: dict[Path, WarmRunner | None] = {}
+    warm: dict[tuple[Path, int | None], WarmRunner | None] = {}
     preload = _preload_tests(pending, baseline, options, len(spaces))
 
     # A fork server costs about one plain run to start: worth it from two runs per worker on.
     use_fork = options.fork and len(pending) >= 2 * len(spaces)
 
-    def runner_for(space: Workspace) -> WarmRunner | None:
-        """The space's fork server, started on first use (only by the thread holding the space)."""
+    def runner_for(space: Workspace, seed: int | None) -> WarmRunner | None:
+        """The space's fork server for runs with this hash seed (None: the interpreter's own),
+        started on first use (only by the thread holding the space)."""
         if not use_fork:
             return None
-        if space.root not in warm:
+        if (space.root, seed) not in warm:
+            env = space.env(options.env)
+            if seed is not None:
+                # A hash seed takes effect at start-up: each of k-of-n's seeds has its server.
+                env["PYTHONHASHSEED"] = str(seed)
             runner: WarmRunner | None = None
             try:
-                runner = WarmRunner(space, options.python, space.env(options.env))
+                runner = WarmRunner(space, options.python, env)
                 runner.warm(baseline.warm_modules)
-                if preload is not None:
+                if preload is not None and seed is None:
                     runner.preload([*preload, *_run_args(options, 0)])
                     _check_preload(runner, space, preload, baseline, options)
             except (WarmUnavailable, OSError):
                 if runner is not None:
                     runner.close()
                 runner = None
-            warm[space.root] = runner
-        return warm[space.root]
+            warm[(space.root, seed)] = runner
+        runner = warm[(space.root, seed)]
+        return None if runner is None or runner.broken else runner
 
     def work(mutant: Mutant, tests: tuple[str, ...], n: int, needed: int) -> MutantResult | None:
         if stop.is_set():
@@ -592,12 +598,10 @@ def _run_pending(
         space = free.get()
         try:
             reporter.mutant_started(mutant)
-            fork = runner_for(space)
             timeout = baseline.timeout_for(tests, options)
-            result = _run_one(space, mutant, tests, n, needed, options, timeout, fork)
-            if fork is not None and fork.broken:
-                warm[space.root] = None
-            return result
+            return _run_one(
+                space, mutant, tests, n, needed, options, timeout, lambda s: runner_for(space, s)
+            )
         finally:
             free.put(space)
 
@@ -754,7 +758,7 @@ def _run_one(
     needed: int,
     options: MutationOptions,
     timeout: float,
-    fork: WarmRunner | None = None,
+    forks: Callable[[int | None], WarmRunner | None] | None = None,
 ) -> MutantResult:
     nodeids = [] if tests == ALL_TESTS else list(tests)
     previous = space.write(mutant.file, mutant.source)
@@ -770,9 +774,9 @@ def _run_one(
                 env["FIXGUARD_SWITCH_INTERVAL"] = repr(SWITCH_INTERVALS[i % len(SWITCH_INTERVALS)])
             pytest_args = _run_args(options, i)
             run = None
-            # The first run may fork; repeats start fresh interpreters, since PYTHONHASHSEED can
-            # only change at start-up (the switch interval and FIXGUARD_SEED vary either way).
-            if i == 0 and fork is not None and not fork.broken:
+            fork = forks(i + 1 if n > 1 else None) if forks is not None else None
+            if fork is not None:
+                # Only a single run may be patched: a k-of-n survivor would be run twice per seed.
                 run = _forked_run(
                     fork, nodeids, pytest_args, env, timeout, mutant.file if n == 1 else None
                 )

@@ -47,9 +47,9 @@ class MutationOptions:
     shard: str | None = None
     #: Parent directory of the isolated copies (default: the system temp dir).
     workdir: Path | None = None
-    #: Run each mutant's first test run in a per-worker fork server (warm pytest and installed
-    #: imports) instead of a fresh interpreter; k-of-n repeats always use fresh interpreters
-    #: (PYTHONHASHSEED can only change at start-up). Falls back to subprocesses by itself.
+    #: Run each mutant's test runs in a per-worker fork server (warm pytest and installed
+    #: imports) instead of a fresh interpreter; each k-of-n seed has its own server, since
+    #: PYTHONHASHSEED only takes effect at start-up. Falls back to subprocesses by itself.
     fork: bool = True
     #: With `fork`: a single-run mutant forks from a copy of the project collected once per
     #: worker, with the mutated function's code swapped in (mutmut's speed without its

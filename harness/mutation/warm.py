@@ -182,11 +182,16 @@ class WarmRunner:
                         raise WarmUnavailable(str(exc)) from exc
             duration = time.monotonic() - started
             exit_code = None if timed_out else int(done["exit"])  # type: ignore[call-overload]
+            # pytest writes the JUnit file as its session ends: without one, the child died
+            # before that (`os._exit(0)` in the code under test), whatever its exit code says.
+            finished = junit.exists()
             failed, passed, collection_errors = _read_junit(junit)
             output = log.read_text(errors="replace") if log.exists() else ""
         outcome: RunOutcome = classify(
             exit_code, timed_out=timed_out, collection_errors=collection_errors
         )
+        if outcome is RunOutcome.PASSED and not finished:
+            outcome = RunOutcome.CRASHED
         run = TestRun(
             outcome=outcome,
             exit_code=exit_code,

@@ -8,6 +8,8 @@ patched child's survivor is always confirmed there.
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
 import sys
 from pathlib import Path
 from unittest import mock
@@ -298,3 +300,110 @@ def test_the_server_imports_only_the_standard_library_and_pytest():
         if isinstance(node, ast.ImportFrom) and node.module and not node.level
     }
     assert imported - set(sys.stdlib_module_names) == {"pytest"}, imported
+
+
+SEEDED = {
+    "pkg/__init__.py": "",
+    "pkg/m.py": "def f(x):\n    y = x + 1\n    z = y * 2\n    return x\n",
+    "tests/test_m.py": """
+        import os
+
+        from pkg.m import f
+
+
+        def test_seeded():
+            f(1)  # checks nothing: every mutant survives and gets all its runs
+            with open(os.environ["SEED_LOG"], "a") as log:
+                log.write(f"{os.environ.get('FIXGUARD_SEED')} {hash('fixguard')}\\n")
+        """,
+}
+
+
+def test_each_k_of_n_run_forks_from_a_server_with_its_own_hash_seed(
+    fix_repo, tmp_path, monkeypatch
+):
+    repo = fix_repo({"README.md": "x\n"}, SEEDED)
+    scope = scope_from_ranges(repo.path, repo.head, ["pkg/m.py:3"])
+    log = tmp_path / "seeds.log"
+    forked: list[bool] = []
+    real = WarmRunner.run
+
+    def spy(self, *args, **kwargs):
+        forked.append(True)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(WarmRunner, "run", spy)
+    result = run_mutation(
+        options(
+            repo,
+            scope,
+            workers=1,
+            repeats=3,
+            concurrency=True,
+            tests=["tests/test_m.py::test_seeded"],
+            env={"SEED_LOG": str(log)},
+        )
+    )
+    assert len(result.mutants) >= 2
+    assert all(m.status is MutantStatus.SURVIVED and m.runs == 3 for m in result.mutants), [
+        (m.operator, m.status, m.runs, m.killing_test) for m in result.mutants
+    ]
+    runs = [line.split() for line in log.read_text().splitlines()]
+    # The baseline's run logs too (no seed set there); then three per mutant, all forked.
+    seeded = [(seed, value) for seed, value in runs if seed != "None"]
+    assert len(seeded) == 3 * len(result.mutants) == len(forked)
+    for seed in ("1", "2", "3"):
+        fresh = subprocess.run(
+            [sys.executable, "-c", "print(hash('fixguard'))"],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert {value for s, value in seeded if s == seed} == {fresh}
+
+
+EXITS = {
+    "pkg/__init__.py": "",
+    "pkg/m.py": "import os\n\n\ndef leave(code):\n    os._exit(code)\n",
+    "tests/test_m.py": """
+        from pkg.m import leave
+
+
+        def test_leaves():
+            leave(0)
+        """,
+}
+
+
+@pytest.mark.parametrize("preloaded", [False, True])
+def test_a_child_that_exits_0_before_pytest_finishes_is_a_crash_as_in_a_new_interpreter(
+    fix_repo, preloaded
+):
+    from harness.testrun import run_pytest
+
+    repo = fix_repo({"README.md": "x\n"}, EXITS)
+    test = "tests/test_m.py::test_leaves"
+    with workspaces(repo.path, repo.head, 1) as (space,):
+        fresh = run_pytest(
+            space.root,
+            [test],
+            python=sys.executable,
+            pytest_args=["-p", "no:cacheprovider"],
+            env=space.env({}),
+        )
+        runner = WarmRunner(space, sys.executable, space.env({}))
+        try:
+            if preloaded:
+                assert runner.preload([test, "-p", "no:cacheprovider"]), runner.preload_note
+            forked, _ = (
+                _run(runner, space, test)
+                if preloaded
+                else runner.run(
+                    [test], pytest_args=["-p", "no:cacheprovider"], env=space.env({}), timeout=60
+                )
+            )
+        finally:
+            runner.close()
+    assert fresh.outcome is RunOutcome.CRASHED
+    assert (forked.exit_code, forked.outcome) == (0, RunOutcome.CRASHED)
