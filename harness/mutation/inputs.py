@@ -23,12 +23,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import json
-import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
@@ -193,19 +189,9 @@ _LISTING = (
 @functools.cache
 def environment(python: str) -> str:
     """The hash of the interpreter, its installed distributions and the harness's own code."""
-    if os.path.abspath(shutil.which(python) or python) == sys.executable:
-        # This very interpreter (a venv's link is not its base: no realpath): the same listing,
-        # read here instead of in a new process.
-        listing = [
-            sys.version,
-            sys.executable,
-            sorted(
-                f"{d.metadata['Name']}=={d.version}"
-                for d in importlib.metadata.distributions()
-                if d.metadata["Name"]
-            ),
-        ]
-        return digest(0, json.dumps(listing) + "\n", harness_digest())
+    # Always a new process, even for this very interpreter: what it finds installed depends on
+    # sys.path, which this process may have grown (pytest's rootdir, say), and a key read here
+    # would then differ from the same run's key read anywhere else.
     try:
         proc = subprocess.run([python, "-c", _LISTING], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -34,7 +34,7 @@ from .options import MutantResult, MutationOptions, MutationResult
 from .scope import Scope
 from .store import ResultStore, cache_key
 from .visit import Discovery, discover
-from .warm import WarmRunner, WarmUnavailable
+from .warm import ForkServers, WarmRunner, WarmUnavailable
 from .workspace import PROBE_MODULE, Workspace, workspaces
 
 #: sys.setswitchinterval values (seconds) cycled through on the repeats of a k-of-n mutant.
@@ -214,17 +214,36 @@ def run_mutation(
             with workspaces(
                 repo, rev, workers, workdir=options.workdir, setup=options.setup, env=options.env
             ) as spaces:
-                if plan is None:
-                    measured = _measure(spaces, options, files)
-                    store.put_record(measure_key, "baseline", measured.to_json())
-                    baseline = _reaching(measured, options, files, mutants)
-                    reporter.baseline_finished(
-                        baseline.duration, baseline.reaching, baseline.engine
-                    )
-                    plan = _plan(
-                        mutants, baseline, options, store, reporter, inputs, environment_hash, rev
-                    )
-                _run_pending(plan, spaces, baseline, options, store, reporter, rev)
+                # A fork server costs about one plain run to start: worth it from two runs per
+                # worker on. The baseline then runs in it too, instead of a new interpreter.
+                servers = (
+                    ForkServers(options.python, options.env)
+                    if options.fork and count >= 2 * len(spaces)
+                    else None
+                )
+                try:
+                    if plan is None:
+                        measured = _measure(spaces, options, files, servers)
+                        store.put_record(measure_key, "baseline", measured.to_json())
+                        baseline = _reaching(measured, options, files, mutants)
+                        reporter.baseline_finished(
+                            baseline.duration, baseline.reaching, baseline.engine
+                        )
+                        plan = _plan(
+                            mutants,
+                            baseline,
+                            options,
+                            store,
+                            reporter,
+                            inputs,
+                            environment_hash,
+                            rev,
+                        )
+                    use = servers if len(plan.pending) >= 2 * len(spaces) else None
+                    _run_pending(plan, spaces, baseline, options, store, reporter, rev, use)
+                finally:
+                    if servers is not None:
+                        servers.close()
         results = [plan.results[m.id] for m in mutants if m.id in plan.results]
     finally:
         store.close()
@@ -244,7 +263,10 @@ def run_mutation(
 
 
 def _measure(
-    spaces: Sequence[Workspace], options: MutationOptions, files: Sequence[str]
+    spaces: Sequence[Workspace],
+    options: MutationOptions,
+    files: Sequence[str],
+    servers: ForkServers | None = None,
 ) -> Baseline:
     """Run the tests unmutated with the line probe: which tests reach which lines of `files`."""
     # The whole suite is split across the worker copies (each runs its share of the test
@@ -253,7 +275,8 @@ def _measure(
     with ThreadPoolExecutor(max_workers=len(shards), thread_name_prefix="fixguard-base") as pool:
         parts = list(
             pool.map(
-                lambda k: _run_shard(shards[k], options, files, k, len(shards)), range(len(shards))
+                lambda k: _run_shard(shards[k], options, files, k, len(shards), servers),
+                range(len(shards)),
             )
         )
     runs = [run for run, _ in parts]
@@ -412,7 +435,12 @@ def _test_files(tests: Sequence[str] | None) -> set[str]:
 
 
 def _run_shard(
-    space: Workspace, options: MutationOptions, files: Sequence[str], k: int, n: int
+    space: Workspace,
+    options: MutationOptions,
+    files: Sequence[str],
+    k: int,
+    n: int,
+    servers: ForkServers | None = None,
 ) -> tuple[TestRun, list[dict[str, Any]]]:
     """One share of the baseline, in one copy: its run, and the probe's data (main process
     first, then any child interpreters it started)."""
@@ -422,14 +450,31 @@ def _run_shard(
     env["FIXGUARD_PROBE_FILES"] = json.dumps(sorted(str((space.root / f).resolve()) for f in files))
     if n > 1:
         env["FIXGUARD_SHARD"] = f"{k}/{n}"
-    run = run_pytest(
-        space.root,
-        list(options.tests or ()),
-        python=options.python,
-        pytest_args=[*options.pytest_args, "-p", PROBE_MODULE],
-        env=env,
-        timeout=options.baseline_timeout,
-    )
+    pytest_args = [*options.pytest_args, "-p", PROBE_MODULE]
+    run: TestRun | None = None
+    if servers is not None and (server := servers.get(space)) is not None:
+        # The server has imported nothing of the project: the child imports it under the probe.
+        try:
+            run, _ = server.run(
+                list(options.tests or ()),
+                pytest_args=pytest_args,
+                env=env,
+                timeout=options.baseline_timeout,
+            )
+        except WarmUnavailable:
+            servers.drop(space)
+        if run is not None and run.outcome is RunOutcome.INTERNAL_ERROR:
+            servers.drop(space)
+            run = None  # the fork's problem, not the tests': run it fresh
+    if run is None:
+        run = run_pytest(
+            space.root,
+            list(options.tests or ()),
+            python=options.python,
+            pytest_args=pytest_args,
+            env=env,
+            timeout=options.baseline_timeout,
+        )
     if not probe_out.exists():
         return run, []
     children = sorted(probe_out.parent.glob(probe_out.name + ".sub-*.json"))
@@ -550,6 +595,7 @@ def _run_pending(
     store: ResultStore,
     reporter: MutationReporter,
     rev: str,
+    servers: ForkServers | None,
 ) -> None:
     """Run the plan's pending mutants in the worker copies; each result is stored as it ends."""
     results = plan.results
@@ -561,36 +607,25 @@ def _run_pending(
         free.put(space)
     stop = threading.Event()
 
-    warm: dict[tuple[Path, int | None], WarmRunner | None] = {}
     preload = _preload_tests(pending, baseline, options, len(spaces))
 
-    # A fork server costs about one plain run to start: worth it from two runs per worker on.
-    use_fork = options.fork and len(pending) >= 2 * len(spaces)
-
     def runner_for(space: Workspace, seed: int | None) -> WarmRunner | None:
-        """The space's fork server for runs with this hash seed (None: the interpreter's own),
-        started on first use (only by the thread holding the space)."""
-        if not use_fork:
+        """The space's fork server for runs with this hash seed, made ready on first use."""
+        if servers is None:
             return None
-        if (space.root, seed) not in warm:
-            env = space.env(options.env)
-            if seed is not None:
-                # A hash seed takes effect at start-up: each of k-of-n's seeds has its server.
-                env["PYTHONHASHSEED"] = str(seed)
-            runner: WarmRunner | None = None
-            try:
-                runner = WarmRunner(space, options.python, env)
-                runner.warm(baseline.warm_modules)
-                if preload is not None and seed is None:
-                    runner.preload([*preload, *_run_args(options, 0)])
-                    _check_preload(runner, space, preload, baseline, options)
-            except (WarmUnavailable, OSError):
-                if runner is not None:
-                    runner.close()
-                runner = None
-            warm[(space.root, seed)] = runner
-        runner = warm[(space.root, seed)]
-        return None if runner is None or runner.broken else runner
+        runner = servers.get(space, seed)
+        if runner is None or (space.root, seed) in servers.ready:
+            return runner
+        servers.ready.add((space.root, seed))
+        try:
+            runner.warm(baseline.warm_modules)
+            if preload is not None and seed is None:
+                runner.preload([*preload, *_run_args(options, 0)])
+                _check_preload(runner, space, preload, baseline, options)
+        except WarmUnavailable:
+            servers.drop(space, seed)
+            return None
+        return runner
 
     def work(mutant: Mutant, tests: tuple[str, ...], n: int, needed: int) -> MutantResult | None:
         if stop.is_set():
@@ -599,8 +634,20 @@ def _run_pending(
         try:
             reporter.mutant_started(mutant)
             timeout = baseline.timeout_for(tests, options)
+            # Made ready before the mutant is written: the preloaded copy must hold the
+            # unmutated code. (A seed's server imports nothing of the project, so it may start
+            # later, with a mutant on disk.)
+            single = runner_for(space, None) if n == 1 else None
             return _run_one(
-                space, mutant, tests, n, needed, options, timeout, lambda s: runner_for(space, s)
+                space,
+                mutant,
+                tests,
+                n,
+                needed,
+                options,
+                timeout,
+                single,
+                lambda seed: runner_for(space, seed),
             )
         finally:
             free.put(space)
@@ -628,10 +675,6 @@ def _run_pending(
                     if late is not None and late.id not in results:
                         store.put(key, late, rev=rev)
             raise
-        finally:
-            for runner in warm.values():
-                if runner is not None:
-                    runner.close()
 
 
 def _preload_tests(
@@ -758,7 +801,8 @@ def _run_one(
     needed: int,
     options: MutationOptions,
     timeout: float,
-    forks: Callable[[int | None], WarmRunner | None] | None = None,
+    single: WarmRunner | None = None,
+    seeded: Callable[[int], WarmRunner | None] | None = None,
 ) -> MutantResult:
     nodeids = [] if tests == ALL_TESTS else list(tests)
     previous = space.write(mutant.file, mutant.source)
@@ -774,8 +818,8 @@ def _run_one(
                 env["FIXGUARD_SWITCH_INTERVAL"] = repr(SWITCH_INTERVALS[i % len(SWITCH_INTERVALS)])
             pytest_args = _run_args(options, i)
             run = None
-            fork = forks(i + 1 if n > 1 else None) if forks is not None else None
-            if fork is not None:
+            fork = single if n == 1 else seeded(i + 1) if seeded is not None else None
+            if fork is not None and not fork.broken:
                 # Only a single run may be patched: a k-of-n survivor would be run twice per seed.
                 run = _forked_run(
                     fork, nodeids, pytest_args, env, timeout, mutant.file if n == 1 else None

@@ -214,3 +214,55 @@ class WarmRunner:
         except subprocess.TimeoutExpired:
             kill_group(self._proc.pid)
             self._proc.wait()
+
+
+class ForkServers:
+    """The fork servers of one run's worker copies, one per (copy, hash seed), started on first
+    use. The baseline runs in the copy's server too, which the mutants then keep using."""
+
+    def __init__(self, python: str, env: Mapping[str, str]):
+        self._python = python
+        self._env = dict(env)
+        self._lock = threading.Lock()
+        self._servers: dict[tuple[Path, int | None], WarmRunner | None] = {}
+        #: Servers the lab has made ready for mutants (warm modules, preloaded copy).
+        self.ready: set[tuple[Path, int | None]] = set()
+
+    def get(self, space: Workspace, seed: int | None = None) -> WarmRunner | None:
+        """The server for runs in `space` with this hash seed (None: the interpreter's own).
+
+        Only the thread holding `space` asks for its servers, so a start never races itself.
+        """
+        key = (space.root, seed)
+        with self._lock:
+            known = key in self._servers
+        if not known:
+            env = space.env(self._env)
+            if seed is not None:
+                # A hash seed takes effect at start-up: each of k-of-n's seeds has its server.
+                env["PYTHONHASHSEED"] = str(seed)
+            runner: WarmRunner | None
+            try:
+                runner = WarmRunner(space, self._python, env)
+            except (WarmUnavailable, OSError):
+                runner = None
+            with self._lock:
+                self._servers[key] = runner
+        with self._lock:
+            runner = self._servers[key]
+        return None if runner is None or runner.broken else runner
+
+    def drop(self, space: Workspace, seed: int | None = None) -> None:
+        """Stop using a server that failed (later runs there start new interpreters)."""
+        with self._lock:
+            runner = self._servers.get((space.root, seed))
+            self._servers[(space.root, seed)] = None
+        if runner is not None:
+            runner.close()
+
+    def close(self) -> None:
+        with self._lock:
+            servers = [s for s in self._servers.values() if s is not None]
+            self._servers.clear()
+        for server in servers:
+            server.close()
