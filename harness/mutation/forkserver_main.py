@@ -158,14 +158,6 @@ def _project_modules() -> list[str]:
     return found
 
 
-def _key(code: types.CodeType) -> tuple[str, int, str]:
-    return (
-        os.path.realpath(code.co_filename),
-        code.co_firstlineno,
-        getattr(code, "co_qualname", code.co_name),
-    )
-
-
 class Preloaded:
     """The project collected once; each request forks from here, patched where that is exact."""
 
@@ -174,7 +166,8 @@ class Preloaded:
         self.env = dict(os.environ)
         #: Functions whose code ran while the modules loaded (their effects are already made).
         self.ran: set[tuple[str, int, str]] = set()
-        self._inside: dict[str, bool] = {}
+        #: A code object's filename -> its realpath when it is the project's, else "".
+        self._where: dict[str, str] = {}
         self.failure = self._collect(args)
         #: realpath of a project file -> its live functions, and its text as loaded.
         self.functions: dict[str, list[types.FunctionType]] = {}
@@ -201,17 +194,27 @@ class Preloaded:
                 code = getattr(obj, "gi_code", None) or getattr(obj, "cr_code", None)
                 code = code or getattr(obj, "ag_code", None)
                 if code is not None and self._project_file(code.co_filename):
-                    self.ran.add(_key(code))
+                    self.ran.add(self._key(code))
 
     def _project_file(self, filename: str) -> str:
-        inside = self._inside.get(filename)
-        if inside is None:
-            inside = self._inside[filename] = os.path.realpath(filename).startswith(self.root)
-        return os.path.realpath(filename) if inside else ""
+        """`filename`'s realpath when it is in the project, else "" (cached: the tracer asks
+        on every call)."""
+        where = self._where.get(filename)
+        if where is None:
+            real = os.path.realpath(filename)
+            where = self._where[filename] = real if real.startswith(self.root) else ""
+        return where
+
+    def _key(self, code: types.CodeType) -> tuple[str, int, str]:
+        return (
+            self._project_file(code.co_filename),
+            code.co_firstlineno,
+            getattr(code, "co_qualname", code.co_name),
+        )
 
     def _trace(self, frame: types.FrameType, event: str, arg: Any) -> None:
         if event == "call" and self._project_file(frame.f_code.co_filename):
-            self.ran.add(_key(frame.f_code))
+            self.ran.add(self._key(frame.f_code))
         return None
 
     def _collect(self, args: list[str]) -> str:
@@ -263,7 +266,7 @@ class Preloaded:
             return [], pairs
         swaps = []
         for before, after in pairs:
-            if _key(before) in self.ran:
+            if self._key(before) in self.ran:
                 return [], f"{before.co_name} ran while the modules loaded"
             live = [f for f in self.functions.get(where, []) if f.__code__ == before]
             if not live:

@@ -454,18 +454,9 @@ def _run_shard(
     run: TestRun | None = None
     if servers is not None and (server := servers.get(space)) is not None:
         # The server has imported nothing of the project: the child imports it under the probe.
-        try:
-            run, _ = server.run(
-                list(options.tests or ()),
-                pytest_args=pytest_args,
-                env=env,
-                timeout=options.baseline_timeout,
-            )
-        except WarmUnavailable:
-            servers.drop(space)
-        if run is not None and run.outcome is RunOutcome.INTERNAL_ERROR:
-            servers.drop(space)
-            run = None  # the fork's problem, not the tests': run it fresh
+        run = _forked_run(
+            server, list(options.tests or ()), pytest_args, env, options.baseline_timeout, None
+        )
     if run is None:
         run = run_pytest(
             space.root,
@@ -623,7 +614,7 @@ def _run_pending(
                 runner.preload([*preload, *_run_args(options, 0)])
                 _check_preload(runner, space, preload, baseline, options)
         except WarmUnavailable:
-            servers.drop(space, seed)
+            runner.broken = True  # it closed itself; later runs there start new interpreters
             return None
         return runner
 
@@ -744,7 +735,7 @@ def _forked_run(
     fork: WarmRunner,
     nodeids: list[str],
     pytest_args: list[str],
-    env: dict[str, str],
+    env: Mapping[str, str],
     timeout: float,
     patch: str | None,
 ) -> TestRun | None:

@@ -252,14 +252,6 @@ class ForkServers:
             runner = self._servers[key]
         return None if runner is None or runner.broken else runner
 
-    def drop(self, space: Workspace, seed: int | None = None) -> None:
-        """Stop using a server that failed (later runs there start new interpreters)."""
-        with self._lock:
-            runner = self._servers.get((space.root, seed))
-            self._servers[(space.root, seed)] = None
-        if runner is not None:
-            runner.close()
-
     def close(self) -> None:
         with self._lock:
             servers = [s for s in self._servers.values() if s is not None]

@@ -204,11 +204,14 @@ def test_a_pytest_crash_in_the_fork_server_is_rerun_fresh_never_a_kill(fix_repo)
     # `filterwarnings = error` turns pytest's "already imported, cannot be rewritten" warning
     # about a plugin the fork server pre-imported into an INTERNALERROR before any test runs.
     config = '[tool.pytest.ini_options]\nfilterwarnings = ["error"]\n'
-    base = {"pyproject.toml": config, "pkg/__init__.py": "", "pkg/m.py": "def f(x):\n    return x\n"}
+    base = {
+        "pyproject.toml": config,
+        "pkg/__init__.py": "",
+        "pkg/m.py": "def f(x):\n    return x\n",
+    }
     fix = {
         "pkg/m.py": (
-            "def f(x):\n    a = x + 1\n    b = x + 2\n    c = x + 3\n    d = x + 4\n"
-            "    return x\n"
+            "def f(x):\n    a = x + 1\n    b = x + 2\n    c = x + 3\n    d = x + 4\n    return x\n"
         ),
         "tests/test_m.py": "from pkg.m import f\n\n\ndef test_f():\n    assert f(1) == 1\n",
     }
