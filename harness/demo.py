@@ -53,6 +53,7 @@ def run_demo(
     reporter: VerifyReporter | None = None,
     store: Path | None = None,
     reuse: bool = True,
+    fork: bool = True,
 ) -> DemoResult:
     """Materialise the sample repo (in `workdir` or a temp dir) and verify its claims."""
     owned = workdir is None
@@ -72,6 +73,7 @@ def run_demo(
             run_id=new_run_id(),
             store=store,
             reuse=reuse,
+            fork=fork,
         )
         run = verify(options, reporter)
         run.stages = {"materialise": materialise_seconds, **run.stages}

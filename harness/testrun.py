@@ -19,7 +19,7 @@ import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,6 +312,31 @@ def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def session_args(nodeids: Sequence[str], junit: Path, extra: Sequence[str]) -> list[str]:
+    """pytest's arguments for one judged run: quiet, no cache, xunit1 JUnit to `junit`."""
+    return [
+        *nodeids,
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=xunit1",
+        *extra,
+    ]
+
+
+class LaunchUnavailable(Exception):
+    """A forked launcher cannot run this (its server is gone): run a new interpreter instead."""
+
+
+#: Runs `pytest ARGS` in a forked child of a warm server (harness.forkserver.ServerPool):
+#: (args, env on top of the server's, log file, sys.path entries after the work tree,
+#: timeout) -> the exit code, or None when the run timed out and its group was killed.
+#: Raises LaunchUnavailable when it cannot.
+Launch = Callable[[Sequence[str], Mapping[str, str], Path, Sequence[str], float], "int | None"]
+
+
 def run_pytest(
     cwd: Path,
     nodeids: Sequence[str],
@@ -321,11 +346,14 @@ def run_pytest(
     env: Mapping[str, str] | None = None,
     timeout: float = 120.0,
     perturb: str | None = None,
+    launch: Launch | None = None,
 ) -> TestRun:
     """Run `python -m pytest nodeids…` in `cwd` and classify the result.
 
     A run past `timeout` has its whole process group killed and counts as TIMED_OUT. `perturb`
-    is a `--harness-perturb` spec: the run perturbs scheduling in the files it names.
+    is a `--harness-perturb` spec: the run perturbs scheduling in the files it names. `launch`
+    runs the same pytest arguments in a forked child of a warm server started with `python`,
+    `env` and this process's environment in `cwd`; the evidence is read and judged the same way.
     """
     # On the run ledger, so a killed run's dir is removed by the next run (harness.cleanup).
     with cleanup.temp_dir("fixguard-junit-") as tmp_dir:
@@ -337,55 +365,27 @@ def run_pytest(
         )
         if perturb:
             copy_perturb_plugin(Path(tmp))
-        command = [
-            python,
-            "-m",
-            "pytest",
-            *nodeids,
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            f"--junitxml={junit}",
-            "-o",
-            "junit_family=xunit1",
-            "-p",
-            OUTCOMES_MODULE,
-            *perturb_args(perturb),
-            *pytest_args,
-        ]
+        args = session_args(
+            nodeids, junit, ["-p", OUTCOMES_MODULE, *perturb_args(perturb), *pytest_args]
+        )
+        command = [python, "-m", "pytest", *args]
         # Compiled modules go to the harness's cache; the manifest's env may turn that off.
         run_env = {**os.environ, **bytecode_env(), **(env or {})}
         run_env["FIXGUARD_OUTCOMES_OUT"] = str(outcomes_file)
         run_env["PYTHONPATH"] = os.pathsep.join(filter(None, [tmp, run_env.get("PYTHONPATH", "")]))
         started = time.monotonic()
         check_interrupted()
-        proc = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=run_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            start_new_session=True,
-        )
-        timed_out = False
-        try:
-            with tracked(proc.pid):
-                try:
-                    output, _ = proc.communicate(timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    timed_out = True
-                    kill_group(proc.pid)
-                    output, _ = proc.communicate()
-        except BaseException:
-            kill_group(proc.pid)
-            proc.communicate()
-            raise
+        ended = None
+        if launch is not None:
+            ended = _forked(launch, args, env or {}, run_env, timeout, junit, outcomes_file)
+        if ended is None:
+            started = time.monotonic()
+            ended = _spawned(command, cwd, run_env, timeout)
+        exit_code, output = ended
+        timed_out = exit_code is None
         duration = time.monotonic() - started
         failed, passed, collection_errors = _read_junit(junit)
         seen = read_outcomes(outcomes_file)
-    exit_code = None if timed_out else proc.returncode
     outcome = classify(exit_code, timed_out=timed_out, collection_errors=collection_errors)
     error_line = ""
     unfinished = seen.started and not seen.finished and not timed_out
@@ -422,6 +422,62 @@ def run_pytest(
         perturbed=perturbed,
         replays=replays,
     )
+
+
+def _forked(
+    launch: Launch,
+    args: Sequence[str],
+    env: Mapping[str, str],
+    run_env: Mapping[str, str],
+    timeout: float,
+    *evidence: Path,
+) -> tuple[int | None, str] | None:
+    """(exit code or None on timeout, output) of a forked run; None when it could not run.
+
+    The child gets the env a subprocess would have on top of the server's (the server started
+    with the same base env), and the run's plugin folder on sys.path as PYTHONPATH puts it.
+    """
+    folder = evidence[0].parent
+    log = folder / "log.txt"
+    extra = {**env, **{k: run_env[k] for k in ("FIXGUARD_OUTCOMES_OUT", "PYTHONPATH")}}
+    try:
+        code = launch(args, extra, log, [str(folder)], timeout)
+    except LaunchUnavailable:
+        for leftover in (*evidence, log):
+            leftover.unlink(missing_ok=True)  # a half-run's evidence is not the new run's
+        return None
+    output = log.read_text(errors="replace") if log.exists() else ""
+    return code, output
+
+
+def _spawned(
+    command: Sequence[str], cwd: Path, run_env: Mapping[str, str], timeout: float
+) -> tuple[int | None, str]:
+    """(exit code or None on timeout, output) of a run in a new interpreter."""
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=run_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    timed_out = False
+    try:
+        with tracked(proc.pid):
+            try:
+                output, _ = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                kill_group(proc.pid)
+                output, _ = proc.communicate()
+    except BaseException:
+        kill_group(proc.pid)
+        proc.communicate()
+        raise
+    return (None if timed_out else proc.returncode), output
 
 
 def kill_group(pid: int) -> None:

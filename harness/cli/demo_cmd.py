@@ -10,7 +10,7 @@ from rich.console import Console
 from ..outcomes import ExitCode
 from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
-from .options import fresh_option
+from .options import fresh_option, no_fork_option
 
 
 @click.command("demo")
@@ -43,6 +43,7 @@ from .options import fresh_option
     help="Materialise the sample repo here (must be new or empty) and keep it.",
 )
 @fresh_option
+@no_fork_option
 def demo_command(
     out: Path,
     corrected: bool,
@@ -50,6 +51,7 @@ def demo_command(
     workers: int,
     keep: Path | None,
     fresh: bool,
+    no_fork: bool,
 ) -> int:
     """Materialise the sample service's buggy base plus fix commits, and verify every claim.
 
@@ -68,6 +70,7 @@ def demo_command(
             only=list(only) or None,
             reporter=reporter,
             reuse=not fresh,
+            fork=not no_fork,
         )
     written = write_reports(result.run, out)
     print_run(result.run, console, written)

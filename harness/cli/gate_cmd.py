@@ -17,6 +17,7 @@ from .options import (
     allow_dirty_option,
     fresh_option,
     manifest_option,
+    no_fork_option,
     out_option,
     overrides,
     read_review,
@@ -55,6 +56,7 @@ from .options import (
 @workers_option
 @strict_option
 @fresh_option
+@no_fork_option
 @allow_dirty_option
 @click.option(
     "--shard",
@@ -83,6 +85,7 @@ def gate_command(
     workers: int,
     strict: bool,
     fresh: bool,
+    no_fork: bool,
     allow_dirty: bool,
     shard: str | None,
     review: Path | None,
@@ -127,6 +130,7 @@ def gate_command(
         workers=workers,
         strict=strict,
         reuse=not fresh,
+        fork=not no_fork,
         allow_dirty=allow_dirty,
         run_id=run_id,
         # Scenario claims' generated tests stay with the reports: their repro commands work.

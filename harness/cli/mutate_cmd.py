@@ -10,6 +10,7 @@ import click
 
 from ..errors import UserError
 from ..outcomes import ExitCode
+from .options import no_fork_option
 
 
 def default_store(repo: Path) -> Path:
@@ -99,7 +100,7 @@ def default_store(repo: Path) -> Path:
 )
 @click.option("--shard", metavar="K/N", help="Run only the K-th of N slices of the mutants.")
 @click.option("--mutant", "mutant_ids", multiple=True, help="Run only this mutant id (repeatable).")
-@click.option("--no-fork", is_flag=True, help="A fresh interpreter per test run (no fork server).")
+@no_fork_option
 @click.option(
     "--no-preload",
     is_flag=True,

@@ -121,6 +121,15 @@ def fresh_option(func: F) -> F:
     )(func)
 
 
+def no_fork_option(func: F) -> F:
+    return click.option(
+        "--no-fork",
+        is_flag=True,
+        help="A new interpreter per test run, never a child forked from a warm pytest server. "
+        "Runs are judged the same either way; this only costs time.",
+    )(func)
+
+
 def strict_option(func: F) -> F:
     return click.option(
         "--strict",

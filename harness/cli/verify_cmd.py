@@ -17,6 +17,7 @@ from .options import (
     allow_dirty_option,
     fresh_option,
     manifest_option,
+    no_fork_option,
     out_option,
     overrides,
     read_review,
@@ -48,6 +49,7 @@ from .options import (
 @workers_option
 @strict_option
 @fresh_option
+@no_fork_option
 @allow_dirty_option
 @click.option(
     "--no-mutate",
@@ -75,6 +77,7 @@ def verify_command(
     no_mutate: bool,
     strict: bool,
     fresh: bool,
+    no_fork: bool,
     allow_dirty: bool,
     review: Path | None,
     description: Path | None,
@@ -114,6 +117,7 @@ def verify_command(
         mutate=not no_mutate,
         strict=strict,
         reuse=not fresh,
+        fork=not no_fork,
         allow_dirty=allow_dirty,
         run_id=run_id,
         generated=reports / "generated",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TargetError, UserError
+from ..forkserver import WarmRunner, WarmUnavailable
 from ..outcomes import MutantStatus, RunOutcome
 from ..perturb_plugin import Spec
 from ..testrun import (
@@ -34,7 +35,7 @@ from .options import MutantResult, MutationOptions, MutationResult
 from .scope import Scope
 from .store import ResultStore, cache_key
 from .visit import Discovery, discover
-from .warm import ForkServers, WarmRunner, WarmUnavailable
+from .warm import ForkServers
 from .workspace import PROBE_MODULE, Workspace, workspaces
 
 #: sys.setswitchinterval values (seconds) cycled through on the repeats of a k-of-n mutant.

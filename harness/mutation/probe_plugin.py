@@ -137,28 +137,13 @@ def pytest_runtest_logreport(report):  # type: ignore[no-untyped-def]
 
 
 def _warm_modules() -> list[str]:
-    """Installed third-party and stdlib modules the run imported: safe to pre-import in a fork
-    server, because none of them is a file of the checkout (those are imported fresh per run)."""
-    import site
-    import sysconfig
-
-    roots = [*site.getsitepackages(), site.getusersitepackages()]
-    paths = sysconfig.get_paths()
-    roots += [paths.get("stdlib", ""), paths.get("platstdlib", "")]
-    roots = [os.path.realpath(r) + os.sep for r in roots if r]
-    here = os.path.realpath(os.getcwd()) + os.sep
-    found = []
-    for name, module in list(sys.modules.items()):
-        if name.startswith(("fixguard_", "sitecustomize", "coverage", "__main__", "__mp_main__")):
-            continue
-        path = getattr(module, "__file__", None)
-        if not path:
-            continue
-        real = os.path.realpath(path)
-        if real.startswith(here) or not any(real.startswith(r) for r in roots):
-            continue
-        found.append(name)
-    return sorted(found)
+    """What the run imported that a fork server may pre-import (fixguard_forkserver, beside
+    this plugin in the probe folder, says which)."""
+    try:
+        from fixguard_forkserver import warmable_modules
+    except ImportError:
+        return []
+    return list(warmable_modules())
 
 
 def pytest_unconfigure(config):  # type: ignore[no-untyped-def]

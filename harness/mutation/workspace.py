@@ -13,12 +13,12 @@ from pathlib import Path
 
 from .. import cleanup
 from ..errors import TargetError
+from ..forkserver import FORKSERVER_MODULE, SERVER_SOURCE
 from ..paths import bytecode_env
 from ..testrun import copy_perturb_plugin, tail
 from . import git
 
 PROBE_MODULE = "fixguard_probe"
-FORKSERVER_MODULE = "fixguard_forkserver"
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,11 @@ class Workspace:
 
     root: Path
     probe_dir: Path
+
+    @property
+    def forkserver(self) -> Path:
+        """The copy's fork server script (harness.forkserver)."""
+        return self.probe_dir / f"{FORKSERVER_MODULE}.py"
 
     @property
     def pythonpath(self) -> list[str]:
@@ -94,7 +99,7 @@ def workspaces(
         shutil.copyfile(here.with_name("probe_plugin.py"), probe_dir / f"{PROBE_MODULE}.py")
         # Child interpreters of the baseline (a target server) record fix-line hits too.
         shutil.copyfile(here.with_name("probe_sitecustomize.py"), probe_dir / "sitecustomize.py")
-        shutil.copyfile(here.with_name("forkserver_main.py"), probe_dir / f"{FORKSERVER_MODULE}.py")
+        shutil.copyfile(SERVER_SOURCE, probe_dir / f"{FORKSERVER_MODULE}.py")
         copy_perturb_plugin(probe_dir)
         first = tmp / "w0"
         git.export(repo, rev, first)

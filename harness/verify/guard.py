@@ -112,6 +112,7 @@ def claim_options(
         workdir=workdir,
         run_unreached=True,
         perturb=job.mutant_perturb_spec(),
+        fork=options.fork,
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from ..claims.draft import DraftClaim
 from ..claims.model import DEFAULT_RUN, Claim, Manifest, RunSettings
 from ..errors import UserError
+from ..forkserver import ServerPool
 from ..mutation.inputs import Inputs
 from ..outcomes import RunOutcome, Verdict
 from ..paths import cache_dir
@@ -99,6 +100,9 @@ class VerifyOptions:
     #: Reuse stored runs, coverage maps and mutant results whose inputs are unchanged
     #: (`--fresh` turns it off: everything runs again, and nothing is stored).
     reuse: bool = True
+    #: Fork each test run from a warm server (`--no-fork`: a new interpreter per run). Runs
+    #: are judged the same either way; a server that cannot start means new interpreters.
+    fork: bool = True
 
 
 def new_run_id() -> str:
@@ -211,8 +215,9 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         reporter.stage("reproduce", len(jobs))
         # Claims with repeated runs first: the stage must not end on one claim's third run.
         by_runs = sorted(jobs, key=lambda job: -job.repeats)
-        with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-            list(pool.map(lambda job: job.run_sides(reporter), by_runs))
+        with ServerPool() as servers, ThreadPoolExecutor(max(1, options.workers)) as pool:
+            forks = servers if options.fork else None
+            list(pool.map(lambda job: job.run_sides(reporter, forks), by_runs))
         stages["reproduce+fixed"] = time.monotonic() - t0
         t0 = time.monotonic()
         eligible = [job for job in jobs if job.needs_mutation()]
@@ -418,14 +423,30 @@ class ClaimJob:
             self.settings.perturb_mode, "mutant", self.head_ws.path, None
         )
 
-    def run_once(self, ws: Workspace, index: int = 0) -> RunRecord:
-        """Run `index` of the claim's tests on one side, or its stored twin (same inputs)."""
+    def run_env(self, index: int) -> dict[str, str]:
+        """The env of run `index`: the claim's, and with repeats, hash seed index + 1.
+
+        Each repeat gets its own hash seed, the same on both sides and in the mutants' run i
+        (harness.mutation.lab), so a k-of-n result is the same on every re-run. A seed the
+        manifest sets wins.
+        """
+        env = dict(self.settings.env or {})
+        if self.repeats > 1:
+            env.setdefault("PYTHONHASHSEED", str(index + 1))
+        return env
+
+    def run_once(self, ws: Workspace, index: int = 0, forks: ServerPool | None = None) -> RunRecord:
+        """Run `index` of the claim's tests on one side, or its stored twin (same inputs).
+
+        With `forks`, the run forks from a warm server for its work tree and env.
+        """
         side = "base" if ws is self.base_ws else "head"
         perturb = self.perturb_spec(ws, index)
         timeout = self.settings.timeout or 120.0
+        env = self.run_env(index)
         key = ""
         if self.reuse is not None:
-            how = [self.pytest_args(), sorted((self.settings.env or {}).items()), timeout]
+            how = [self.pytest_args(), sorted(env.items()), timeout]
             how += [self.settings.setup, self.target]
             key = self.reuse.key(
                 side,
@@ -444,20 +465,21 @@ class ClaimJob:
             self.nodeids,
             python=self.python,
             pytest_args=self.pytest_args(),
-            env=self.settings.env or {},
+            env=env,
             timeout=timeout,
             perturb=perturb,
+            launch=forks.launcher(ws.path, self.python, env) if forks is not None else None,
         )
         result = record(side, index, run)
         if self.reuse is not None:
             self.reuse.put(key, result)
         return result
 
-    def run_sides(self, reporter: VerifyReporter) -> None:
+    def run_sides(self, reporter: VerifyReporter, forks: ServerPool | None = None) -> None:
         t0 = time.monotonic()
         for index in range(self.repeats):
             reporter.claim_progress(self.claim.id, f"base run {index + 1}/{self.repeats}")
-            self.base_runs.append(self.run_once(self.base_ws, index))
+            self.base_runs.append(self.run_once(self.base_ws, index, forks))
             failures = sum(1 for r in self.base_runs if r.outcome in _FAILS)
             if failures >= self.min_failures:
                 break  # reproduced: the remaining base runs cannot change that
@@ -465,7 +487,7 @@ class ClaimJob:
         t0 = time.monotonic()
         for index in range(self.repeats):
             reporter.claim_progress(self.claim.id, f"head run {index + 1}/{self.repeats}")
-            self.head_runs.append(self.run_once(self.head_ws, index))
+            self.head_runs.append(self.run_once(self.head_ws, index, forks))
         self.timings["head"] = time.monotonic() - t0
 
     def needs_mutation(self) -> bool:

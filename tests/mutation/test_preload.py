@@ -16,9 +16,9 @@ from unittest import mock
 
 import pytest
 
+from harness.forkserver import WarmRunner
+from harness.forkserver_main import _changed_functions
 from harness.mutation import lab, run_mutation, scope_from_ranges
-from harness.mutation.forkserver_main import _changed_functions
-from harness.mutation.warm import WarmRunner
 from harness.mutation.workspace import Workspace, workspaces
 from harness.outcomes import MutantStatus, RunOutcome
 from harness.testrun import TestRun
@@ -121,7 +121,7 @@ UNIT = {
 
 
 def _runner(space: Workspace, tests: list[str]) -> WarmRunner:
-    runner = WarmRunner(space, sys.executable, space.env({}))
+    runner = WarmRunner(space.root, space.forkserver, sys.executable, space.env({}))
     assert runner.preload([*tests, "-p", "no:cacheprovider", "-q"]), runner.preload_note
     return runner
 
@@ -289,7 +289,7 @@ def test_only_a_failure_or_a_timeout_is_taken_from_a_patched_child(patched_outco
 
 def test_the_server_imports_only_the_standard_library_and_pytest():
     # It runs with the project's interpreter, which need not have the harness installed.
-    tree = ast.parse(Path(lab.__file__).with_name("forkserver_main.py").read_text())
+    tree = ast.parse((Path(lab.__file__).parents[1] / "forkserver_main.py").read_text())
     imported = {
         alias.name.split(".")[0]
         for node in ast.walk(tree)
@@ -394,7 +394,7 @@ def test_a_child_that_exits_0_before_pytest_finishes_is_a_crash_as_in_a_new_inte
             pytest_args=["-p", "no:cacheprovider"],
             env=space.env({}),
         )
-        runner = WarmRunner(space, sys.executable, space.env({}))
+        runner = WarmRunner(space.root, space.forkserver, sys.executable, space.env({}))
         try:
             if preloaded:
                 assert runner.preload([test, "-p", "no:cacheprovider"]), runner.preload_note

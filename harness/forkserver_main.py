@@ -1,4 +1,4 @@
-"""fixguard_forkserver: a warm pytest launcher that forks one child per mutant test run.
+"""fixguard_forkserver: a warm pytest launcher that forks one child per test run.
 
 Standalone (imports nothing from the harness): the runner copies it into the probe directory
 and starts it with the project's interpreter, in an isolated copy, with that copy's env. It
@@ -9,9 +9,12 @@ one JSON object per line on stdin:
   a module of the project); answered `{"ready": bool, "project_modules": [...]}`.
 - `{"preload": [...pytest args...]}`: start the preloaded server (below); answered
   `{"preloaded": bool, "why": "..."}`.
-- `{"args": [...], "env": {...}, "log": "/path/log.txt", "preloaded": bool, "patch": null}`:
-  fork a child that starts a new session, applies `env`, sends its output to `log`, runs
-  `pytest.main(args)` and exits with its code. Answered `{"pid": N, "mode": M}` at once and
+- `{"args": [...], "env": {...}, "log": "/path/log.txt", "path": [...], "modules": null,
+  "preloaded": bool, "patch": null}`: fork a child that starts a new session, applies `env`,
+  puts `path` on `sys.path` right after the work tree (as PYTHONPATH would have), sends its
+  output to `log`, runs `pytest.main(args)` and exits with its code. With "modules" (a path)
+  the child writes there, as a JSON list, the installed modules the run imported: what a
+  later `warm` may pre-import for the next runs. Answered `{"pid": N, "mode": M}` at once and
   `{"pid": N, "exit": CODE}` when the child ends. In the "fresh" mode the project's modules are
   imported in each child, from the (mutated) files on disk.
 
@@ -87,6 +90,31 @@ def _import_all(names: list[str]) -> None:
             pass
 
 
+def warmable_modules() -> list[str]:
+    """Installed third-party and stdlib modules this process imported: safe to pre-import in a
+    fork server, because none of them is a file of the checkout (those are imported fresh)."""
+    import site
+    import sysconfig
+
+    roots = [*site.getsitepackages(), site.getusersitepackages()]
+    paths = sysconfig.get_paths()
+    roots += [paths.get("stdlib", ""), paths.get("platstdlib", "")]
+    roots = [os.path.realpath(r) + os.sep for r in roots if r]
+    here = os.path.realpath(os.getcwd()) + os.sep
+    found = []
+    for name, module in list(sys.modules.items()):
+        if name.startswith(("fixguard_", "sitecustomize", "coverage", "__main__", "__mp_main__")):
+            continue
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real.startswith(here) or not any(real.startswith(r) for r in roots):
+            continue
+        found.append(name)
+    return sorted(found)
+
+
 def _child(request: dict[str, Any], patches: list[Any], close: tuple[int, ...]) -> None:
     os.setsid()
     for fd in close:
@@ -96,7 +124,9 @@ def _child(request: dict[str, Any], patches: list[Any], close: tuple[int, ...]) 
             pass
     for function, code in patches:
         function.__code__ = code
-    sys.path.insert(0, os.getcwd())  # as `python -m pytest` does
+    if sys.path[0] != os.getcwd():
+        sys.path.insert(0, os.getcwd())  # as `python -m pytest` does
+    sys.path[1:1] = list(request.get("path", ()))
     os.environ.update(request.get("env", {}))
     interval = os.environ.get("FIXGUARD_SWITCH_INTERVAL")
     if interval:
@@ -109,6 +139,9 @@ def _child(request: dict[str, Any], patches: list[Any], close: tuple[int, ...]) 
         import pytest
 
         code = int(pytest.main(list(request["args"])))
+        if request.get("modules"):
+            with open(request["modules"], "w", encoding="utf-8") as handle:
+                json.dump(warmable_modules(), handle)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -222,7 +255,8 @@ class Preloaded:
 
         import pytest
 
-        sys.path.insert(0, os.getcwd())
+        if sys.path[0] != os.getcwd():
+            sys.path.insert(0, os.getcwd())
         sys.settrace(self._trace)
         threading.settrace(self._trace)
         try:
@@ -421,6 +455,9 @@ def _say(out: IO[str], answer: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    # The work tree, not this script's folder, leads sys.path, as in `python -m pytest`: a
+    # plugin that imports the project then finds the tree's copy, and `_project_modules` sees it.
+    sys.path[0] = os.getcwd()
     _warm()
     # What warming imported lives as long as the server: out of the collector's reach, each
     # child's collections (pytest runs several at the end of a session) walk only its own objects.
