@@ -29,14 +29,16 @@ def lint(session: nox.Session) -> None:
     """Ruff lint and format check over harness/, scenarios/, tests/ and benchmarks/."""
     session.install("ruff>=0.4")
     session.run("ruff", "check", "harness", "scenarios", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "harness")
+    session.run(
+        "ruff", "format", "--check", "harness", "scenarios", "tests", "benchmarks", "noxfile.py"
+    )
 
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """mypy over the harness package."""
+    """mypy over the harness and the scenario packs."""
     _install(session)
-    session.run("mypy", "harness")
+    session.run("mypy", "harness", "scenarios")
 
 
 @nox.session(python=PYTHON)

@@ -1,8 +1,8 @@
 """Run the benchmarks (`nox -s bench`). Each prints a ratio against a baseline from the same run.
 
-    python benchmarks/run_all.py                 # every bench_*.py
-    python benchmarks/run_all.py races mutation  # only bench_races.py and bench_mutation.py
-    python benchmarks/run_all.py --stability     # also the 50-run stability_*.py scripts (slow)
+python benchmarks/run_all.py                 # every bench_*.py
+python benchmarks/run_all.py races mutation  # only bench_races.py and bench_mutation.py
+python benchmarks/run_all.py --stability     # also the 50-run stability_*.py scripts (slow)
 """
 
 from __future__ import annotations

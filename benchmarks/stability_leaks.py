@@ -65,8 +65,12 @@ class Sample:
     def tree(self, rev: str) -> Path:
         if rev not in self.trees:
             sha = self.repo.base if rev == "base" else self.repo.head
-            archive = subprocess.run(["git", "archive", "--format=tar", sha], cwd=self.repo.path,
-                                     capture_output=True, check=True).stdout
+            archive = subprocess.run(
+                ["git", "archive", "--format=tar", sha],
+                cwd=self.repo.path,
+                capture_output=True,
+                check=True,
+            ).stdout
             dest = self.root / f"tree-{rev}"
             dest.mkdir()
             with tarfile.open(fileobj=BytesIO(archive)) as tar:
@@ -80,12 +84,21 @@ class Sample:
         return path
 
     def spec(self, rev: str, data: Path, **env: str) -> dict[str, Any]:
-        return {"kind": "process", "cwd": self.tree(rev), "health": "/healthz",
-                "startup_timeout": 60, "stop_timeout": 3,
-                "command": "{python} -m uvicorn shopapp.app:app --host 127.0.0.1 --port {port} "
-                "--log-level warning",
-                "env": {"SHOPAPP_DATA_DIR": str(data), "PYTHONDONTWRITEBYTECODE": "1",
-                        "PYTHONPATH": str(ROOT), **env}}
+        return {
+            "kind": "process",
+            "cwd": self.tree(rev),
+            "health": "/healthz",
+            "startup_timeout": 60,
+            "stop_timeout": 3,
+            "command": "{python} -m uvicorn shopapp.app:app --host 127.0.0.1 --port {port} "
+            "--log-level warning",
+            "env": {
+                "SHOPAPP_DATA_DIR": str(data),
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONPATH": str(ROOT),
+                **env,
+            },
+        }
 
     @contextmanager
     def modules(self, rev: str) -> Iterator[None]:
@@ -115,8 +128,16 @@ def _none() -> None:
 def settings_file(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, Any], Any]]:
     path = sample.data("settings") / "overrides.json"
     path.write_text(json.dumps({"max_pending_tickets": 7}))
-    with sample.modules(rev), launch({"kind": "python", "factory": "importlib:import_module",
-                                      "kwargs": {"name": "shopapp.settings"}}) as target:
+    with (
+        sample.modules(rev),
+        launch(
+            {
+                "kind": "python",
+                "factory": "importlib:import_module",
+                "kwargs": {"name": "shopapp.settings"},
+            }
+        ) as target,
+    ):
         yield target, {"steps": [{"call": "load_settings_file", "args": [str(path)]}]}, _none
 
 
@@ -124,22 +145,47 @@ def settings_file(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, 
 def upstream_client(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, Any], Any]]:
     # 10 iterations, not 50, and no allocation sites: each iteration builds an
     # httpx.AsyncClient (an SSL context, ~60 ms), which tracemalloc slows down several times.
-    with StubUpstream() as stub, sample.modules(rev), launch(
-            {"kind": "python", "factory": "shopapp.upstream:UpstreamClient",
-             "kwargs": {"base_url": stub.url}}) as target:
-        yield target, {"steps": ["startup", "http.get /items/1", "shutdown"], "warmup": 2,
-                       "iterations": 10, "allocation_sites": False}, _none
+    with (
+        StubUpstream() as stub,
+        sample.modules(rev),
+        launch(
+            {
+                "kind": "python",
+                "factory": "shopapp.upstream:UpstreamClient",
+                "kwargs": {"base_url": stub.url},
+            }
+        ) as target,
+    ):
+        yield (
+            target,
+            {
+                "steps": ["startup", "http.get /items/1", "shutdown"],
+                "warmup": 2,
+                "iterations": 10,
+                "allocation_sites": False,
+            },
+            _none,
+        )
 
 
 @contextmanager
 def notifier(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, Any], Any]]:
-    with sample.modules(rev), launch({"kind": "python",
-                                      "factory": "shopapp.notifier:Notifier"}) as target:
-        yield target, {"call": {"call": "notify", "args": [{"event": "x"}]}, "close": "aclose",
-                       "overrides": {"sink": "scenarios.leaks.stubs:never_returns"}}, _none
+    with (
+        sample.modules(rev),
+        launch({"kind": "python", "factory": "shopapp.notifier:Notifier"}) as target,
+    ):
+        yield (
+            target,
+            {
+                "call": {"call": "notify", "args": [{"event": "x"}]},
+                "close": "aclose",
+                "overrides": {"sink": "scenarios.leaks.stubs:never_returns"},
+            },
+            _none,
+        )
 
 
-LEAKY_APP = '''
+LEAKY_APP = """
 import os
 
 HELD = []
@@ -155,7 +201,7 @@ async def app(scope, receive, send):
             HELD.pop().close()
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"ok"})
-'''
+"""
 
 
 @contextmanager
@@ -166,11 +212,19 @@ def target_process(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str,
         return
     folder = sample.data("leaky")
     (folder / "leaky_app.py").write_text(LEAKY_APP)
-    with launch({"kind": "process", "cwd": folder, "health": "/", "command":
-                 "{python} -m uvicorn leaky_app:app --port {port} --log-level warning"}) as t:
+    with launch(
+        {
+            "kind": "process",
+            "cwd": folder,
+            "health": "/",
+            "command": "{python} -m uvicorn leaky_app:app --port {port} --log-level warning",
+        }
+    ) as t:
+
         def reset() -> None:
             with t.client() as client:
                 client.get("/reset")
+
         yield t, {"call": "GET /leak", "settle": 0.2}, reset
 
 
@@ -188,6 +242,7 @@ def db_connections(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str,
             with launch(sample.spec("head", sample.data("pg"), SHOPAPP_DB=dsn)) as target:
                 yield target, {"call": "GET /stats", "dsn": dsn}, _none
         else:
+
             class Forgetful:
                 def ticket_count(self) -> int:
                     conn = psycopg.connect(dsn, autocommit=True)
@@ -211,9 +266,17 @@ def db_connections(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str,
 def loop_lag(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, Any], Any]]:
     os.environ["SHOPAPP_DATA_DIR"] = str(sample.data("asgi"))
     with sample.modules(rev), launch({"kind": "asgi", "app": "shopapp.app:app"}) as target:
-        yield target, {"call": "GET /reports/summary", "concurrency": 8, "requests": 24,
-                       "threshold": 0.2,
-                       "slow": {"at": "shopapp.db:Database.query", "seconds": 0.05}}, _none
+        yield (
+            target,
+            {
+                "call": "GET /reports/summary",
+                "concurrency": 8,
+                "requests": 24,
+                "threshold": 0.2,
+                "slow": {"at": "shopapp.db:Database.query", "seconds": 0.05},
+            },
+            _none,
+        )
 
 
 @contextmanager
@@ -221,30 +284,52 @@ def fast_endpoint(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, 
     data = sample.data("latency")
     with sqlite3.connect(data / "shopapp.sqlite3") as conn:
         conn.executescript((sample.tree(rev) / "migrations/001_init.sql").read_text())
-        conn.executemany("INSERT INTO tickets (id, user_id, used, created_at) VALUES (?, ?, ?, 0)",
-                         ((f"t{i}", f"u{i % 97}", i % 2) for i in range(100_000)))
+        conn.executemany(
+            "INSERT INTO tickets (id, user_id, used, created_at) VALUES (?, ?, ?, 0)",
+            ((f"t{i}", f"u{i % 97}", i % 2) for i in range(100_000)),
+        )
     conn.close()
     with launch(sample.spec(rev, data)) as target:
-        yield target, {"call": "GET /reports/summary", "in_flight": 4, "probes": 8,
-                       "threshold": 0.3}, _none
+        yield (
+            target,
+            {"call": "GET /reports/summary", "in_flight": 4, "probes": 8, "threshold": 0.3},
+            _none,
+        )
 
 
 @contextmanager
 def hung_upstream(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, Any], Any]]:
     upstream = f"http://127.0.0.1:{free_port()}"
-    spec = sample.spec(rev, sample.data("hung"), SHOPAPP_UPSTREAM_URL=upstream,
-                       SHOPAPP_PRICING_TIMEOUT="1")
+    spec = sample.spec(
+        rev, sample.data("hung"), SHOPAPP_UPSTREAM_URL=upstream, SHOPAPP_PRICING_TIMEOUT="1"
+    )
     with launch(spec) as target:
-        yield target, {"call": "GET /prices/{sku}", "values": {"sku": "abc"},
-                       "upstream": upstream, "bound": 3.0}, _none
+        yield (
+            target,
+            {
+                "call": "GET /prices/{sku}",
+                "values": {"sku": "abc"},
+                "upstream": upstream,
+                "bound": 3.0,
+            },
+            _none,
+        )
 
 
 @contextmanager
 def failed_write(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, Any], Any]]:
     upstream = f"http://127.0.0.1:{free_port()}"
     with launch(sample.spec(rev, sample.data("patch"), SHOPAPP_UPSTREAM_URL=upstream)) as target:
-        yield target, {"call": "PATCH /inventory/{sku}", "values": {"sku": "abc"},
-                       "json": {"quantity": 3}, "upstream": upstream}, _none
+        yield (
+            target,
+            {
+                "call": "PATCH /inventory/{sku}",
+                "values": {"sku": "abc"},
+                "json": {"quantity": 3},
+                "upstream": upstream,
+            },
+            _none,
+        )
 
 
 def _inventory_sync() -> Any:
@@ -259,8 +344,14 @@ def _inventory_sync() -> Any:
 @contextmanager
 def swallowed(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, Any], Any]]:
     with sample.modules(rev), launch({"kind": "python", "factory": _inventory_sync}) as target:
-        yield target, {"call": {"call": "push_stock", "args": ["sku-1", 3]},
-                       "fault": {"at": "httpx:AsyncClient.send", "status": 503}}, _none
+        yield (
+            target,
+            {
+                "call": {"call": "push_stock", "args": ["sku-1", 3]},
+                "fault": {"at": "httpx:AsyncClient.send", "status": 503},
+            },
+            _none,
+        )
 
 
 CASES: list[tuple[str, str, Variant]] = [
@@ -298,8 +389,14 @@ class Tally:
         return f"median {statistics.median(self.seconds):.2f}s max {max(self.seconds):.2f}s"
 
 
-def once(name: str, binding: dict[str, Any], target: Target, tally: Tally, expect_fail: bool,
-         between: Callable[[], None]) -> None:
+def once(
+    name: str,
+    binding: dict[str, Any],
+    target: Target,
+    tally: Tally,
+    expect_fail: bool,
+    between: Callable[[], None],
+) -> None:
     started = time.perf_counter()
     try:
         run(name, binding, target)
@@ -337,29 +434,47 @@ def main(argv: list[str] | None = None) -> int:
                         for _ in range(runs):
                             once(name, binding, target, tally, rev == "base", between)
             except Exception as exc:  # e.g. PostgreSQL down: say so, go on with the rest
-                print(f"ERR {name:31} [{finding}] could not run: {type(exc).__name__}: {exc}"[:300],
-                      flush=True)
+                print(
+                    f"ERR {name:31} [{finding}] could not run: {type(exc).__name__}: {exc}"[:300],
+                    flush=True,
+                )
                 bad += 1
                 continue
             buggy, fixed = tallies["base"], tallies["head"]
             ok = fixed.passed == runs and buggy.failed >= runs - 1
             bad += not ok
-            note = buggy.first_surprise or fixed.first_surprise or buggy.first_error \
+            note = (
+                buggy.first_surprise
+                or fixed.first_surprise
+                or buggy.first_error
                 or fixed.first_error
-            print(f"{'OK ' if ok else 'BAD'} {name:31} [{finding}] buggy fails "
-                  f"{buggy.failed:2}/{runs} ({buggy.timing()})  fixed passes {fixed.passed:2}/"
-                  f"{runs} ({fixed.timing()})" + (f"\n    first surprise: {note}" if note else ""),
-                  flush=True)
-            rows.append({"check": name, "finding": finding, "runs": runs,
-                         "buggy_failed": buggy.failed, "buggy_errors": buggy.errors,
-                         "fixed_passed": fixed.passed, "fixed_errors": fixed.errors,
-                         "buggy_seconds": buggy.seconds, "fixed_seconds": fixed.seconds})
+            )
+            print(
+                f"{'OK ' if ok else 'BAD'} {name:31} [{finding}] buggy fails "
+                f"{buggy.failed:2}/{runs} ({buggy.timing()})  fixed passes {fixed.passed:2}/"
+                f"{runs} ({fixed.timing()})" + (f"\n    first surprise: {note}" if note else ""),
+                flush=True,
+            )
+            rows.append(
+                {
+                    "check": name,
+                    "finding": finding,
+                    "runs": runs,
+                    "buggy_failed": buggy.failed,
+                    "buggy_errors": buggy.errors,
+                    "fixed_passed": fixed.passed,
+                    "fixed_errors": fixed.errors,
+                    "buggy_seconds": buggy.seconds,
+                    "fixed_seconds": fixed.seconds,
+                }
+            )
     total = time.perf_counter() - started
-    print(f"\n{bad} check(s) missed the goal; {total:.0f}s in all (2 busy cores: timings are noisy,"
-          " the counts are what this script proves).")
+    print(
+        f"\n{bad} check(s) missed the goal; {total:.0f}s in all (2 busy cores: timings are noisy,"
+        " the counts are what this script proves)."
+    )
     if args.json:
-        args.json.write_text(json.dumps({"runs": runs, "seconds": total, "checks": rows},
-                                        indent=2))
+        args.json.write_text(json.dumps({"runs": runs, "seconds": total, "checks": rows}, indent=2))
     return 1 if bad else 0
 
 

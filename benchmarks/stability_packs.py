@@ -71,10 +71,15 @@ class Sample:
 
     def tree(self, rev: str) -> Path:
         if rev not in self.trees:
-            sha = {"base": self.repo.base, "head": self.repo.head}.get(rev) \
-                or self.repo.commits[rev]
-            archive = subprocess.run(["git", "archive", "--format=tar", sha], cwd=self.repo.path,
-                                     capture_output=True, check=True).stdout
+            sha = {"base": self.repo.base, "head": self.repo.head}.get(rev) or self.repo.commits[
+                rev
+            ]
+            archive = subprocess.run(
+                ["git", "archive", "--format=tar", sha],
+                cwd=self.repo.path,
+                capture_output=True,
+                check=True,
+            ).stdout
             dest = self.root / f"tree-{rev}"
             dest.mkdir()
             with tarfile.open(fileobj=BytesIO(archive)) as tar:
@@ -89,7 +94,9 @@ class Sample:
 
     def spec(self, rev: str, data: Path, **env: str) -> dict[str, Any]:
         return {
-            "kind": "process", "cwd": self.tree(rev), "health": "/healthz",
+            "kind": "process",
+            "cwd": self.tree(rev),
+            "health": "/healthz",
             "command": "{python} -m uvicorn shopapp.app:app --port {port} --log-level warning",
             "startup_timeout": 30,
             "env": {"SHOPAPP_DATA_DIR": str(data), "PYTHONPATH": str(ROOT), **env},
@@ -107,8 +114,9 @@ class Sample:
         sys.path.insert(0, str(self.tree(rev)))
         importlib.invalidate_caches()
         try:
-            with launch({"kind": "python", "factory": "importlib:import_module",
-                         "kwargs": {"name": name}}) as target:
+            with launch(
+                {"kind": "python", "factory": "importlib:import_module", "kwargs": {"name": name}}
+            ) as target:
                 yield target
         finally:
             sys.path.remove(str(self.tree(rev)))
@@ -130,8 +138,14 @@ def traversal_read(sample: Sample, role: str, buggy_rev: str = "base") -> Iterat
     # The corrected head still answers 500 to a NUL byte (reported to the sample owner).
     families = [f for f in TRAVERSAL_FAMILIES if f != "null-byte"]
     with launch(spec) as target:
-        yield target, lambda i: {"call": "GET /exports/{name}", "sandbox": str(box.root),
-                                 "families": families}
+        yield (
+            target,
+            lambda i: {
+                "call": "GET /exports/{name}",
+                "sandbox": str(box.root),
+                "families": families,
+            },
+        )
 
 
 @contextmanager
@@ -140,7 +154,7 @@ def traversal_prefix_fix(sample: Sample, role: str) -> Iterator[Bound]:
         yield bound
 
 
-WRITE_APP = textwrap.dedent('''
+WRITE_APP = textwrap.dedent("""
     import os, re
     from pathlib import Path
     from fastapi import FastAPI, HTTPException, Request
@@ -170,7 +184,7 @@ WRITE_APP = textwrap.dedent('''
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise HTTPException(404, "no such directory") from None
         return {"written": len(data)}
-''')
+""")
 
 
 @contextmanager
@@ -178,9 +192,15 @@ def traversal_write(sample: Sample, role: str) -> Iterator[Bound]:
     app = sample.dir("app")
     (app / "files_app.py").write_text(WRITE_APP)
     box = create(sample.dir("sandbox") / "s")
-    with launch({"kind": "process", "cwd": app, "health": "/healthz",
-                 "command": "{python} -m uvicorn files_app:app --port {port} --log-level warning",
-                 "env": {"FILES_DIR": str(box.base), "VARIANT": role}}) as target:
+    with launch(
+        {
+            "kind": "process",
+            "cwd": app,
+            "health": "/healthz",
+            "command": "{python} -m uvicorn files_app:app --port {port} --log-level warning",
+            "env": {"FILES_DIR": str(box.base), "VARIANT": role},
+        }
+    ) as target:
         yield target, lambda i: {"call": "PUT /files/{name}", "sandbox": str(box.root)}
 
 
@@ -193,14 +213,22 @@ def injection(sample: Sample, role: str) -> Iterator[Bound]:
     dsn = f"sqlite:///{data / 'shopapp.sqlite3'}"
 
     def binding(i: int) -> dict[str, Any]:
-        rows = [(f"a{i}", "tenant-a", "thread_1", f"A-OWN-{i}"),
-                (f"b{i}", "tenant-b", "thread_1", f"B-SECRET-{i}")]
+        rows = [
+            (f"a{i}", "tenant-a", "thread_1", f"A-OWN-{i}"),
+            (f"b{i}", "tenant-b", "thread_1", f"B-SECRET-{i}"),
+        ]
         return {
-            "call": "GET /threads/{id}", "values": ["thread_1"],
-            "headers": {"X-Tenant": "tenant-a"}, "own": [f"A-OWN-{i}"],
-            "foreign": [f"B-SECRET-{i}"], "dsn": dsn,
-            "setup_sql": [f"INSERT INTO messages (id, tenant_id, thread_id, body) VALUES "
-                          f"('{a}', '{b}', '{c}', '{d}')" for a, b, c, d in rows],
+            "call": "GET /threads/{id}",
+            "values": ["thread_1"],
+            "headers": {"X-Tenant": "tenant-a"},
+            "own": [f"A-OWN-{i}"],
+            "foreign": [f"B-SECRET-{i}"],
+            "dsn": dsn,
+            "setup_sql": [
+                f"INSERT INTO messages (id, tenant_id, thread_id, body) VALUES "
+                f"('{a}', '{b}', '{c}', '{d}')"
+                for a, b, c, d in rows
+            ],
         }
 
     with launch(sample.spec(_rev(role), data)) as target:
@@ -234,20 +262,33 @@ def pg_database(sample: Sample, fixture: str, rev: str) -> Iterator[tuple[str, d
 @contextmanager
 def tenant_isolation(sample: Sample, role: str) -> Iterator[Bound]:
     fixture = "rls_using_true.sql" if role == "buggy" else "rls_tenant.sql"
-    with pg_database(sample, fixture, _rev(role)) as (dsn, roles), \
-            launch({"kind": "python", "factory": "builtins:object"}) as target:
+    with (
+        pg_database(sample, fixture, _rev(role)) as (dsn, roles),
+        launch({"kind": "python", "factory": "builtins:object"}) as target,
+    ):
         with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("INSERT INTO messages (id, tenant_id, thread_id, body) VALUES "
-                         "('a1', 'tenant-a', 't', 'A'), ('b1', 'tenant-b', 't', 'B')")
-        yield target, lambda i: {"dsn": dsn, "role": roles["authenticated"], "table": "messages",
-                                 "tenants": ["tenant-a", "tenant-b"]}
+            conn.execute(
+                "INSERT INTO messages (id, tenant_id, thread_id, body) VALUES "
+                "('a1', 'tenant-a', 't', 'A'), ('b1', 'tenant-b', 't', 'B')"
+            )
+        yield (
+            target,
+            lambda i: {
+                "dsn": dsn,
+                "role": roles["authenticated"],
+                "table": "messages",
+                "tenants": ["tenant-a", "tenant-b"],
+            },
+        )
 
 
 @contextmanager
 def definer_functions(sample: Sample, role: str) -> Iterator[Bound]:
     fixture = "definer_granted.sql" if role == "buggy" else "definer_restricted.sql"
-    with pg_database(sample, fixture, _rev(role)) as (dsn, roles), \
-            launch({"kind": "python", "factory": "builtins:object"}) as target:
+    with (
+        pg_database(sample, fixture, _rev(role)) as (dsn, roles),
+        launch({"kind": "python", "factory": "builtins:object"}) as target,
+    ):
         yield target, lambda i: {"dsn": dsn, "roles": [roles["authenticated"]]}
 
 
@@ -258,7 +299,7 @@ def public_endpoints(sample: Sample, role: str) -> Iterator[Bound]:
         yield target, lambda i: {}
 
 
-TOKEN_APP = textwrap.dedent('''
+TOKEN_APP = textwrap.dedent("""
     import os
     from fastapi import FastAPI, HTTPException, Request
 
@@ -279,16 +320,22 @@ TOKEN_APP = textwrap.dedent('''
         if sent != "s3cret-token":
             raise HTTPException(401, "unauthenticated")
         return {"user": "alice"}
-''')
+""")
 
 
 @contextmanager
 def query_tokens(sample: Sample, role: str) -> Iterator[Bound]:
     app = sample.dir("app")
     (app / "token_app.py").write_text(TOKEN_APP)
-    with launch({"kind": "process", "cwd": app, "health": "/healthz",
-                 "command": "{python} -m uvicorn token_app:app --port {port} --log-level warning",
-                 "env": {"VARIANT": role}}) as target:
+    with launch(
+        {
+            "kind": "process",
+            "cwd": app,
+            "health": "/healthz",
+            "command": "{python} -m uvicorn token_app:app --port {port} --log-level warning",
+            "env": {"VARIANT": role},
+        }
+    ) as target:
         yield target, lambda i: {"call": "GET /me", "token": "s3cret-token"}
 
 
@@ -305,16 +352,25 @@ def window_aggregation(sample: Sample, role: str) -> Iterator[Bound]:
 def count_rows(sample: Sample, role: str) -> Iterator[Bound]:
     data, trace = sample.dir("data"), sample.dir("trace") / "dbtrace.log"
     spec = sample.spec(_rev(role), data, FIXGUARD_DBTRACE=str(trace))
-    spec["command"] = ("{python} -m scenarios.invariants.dbtrace -m uvicorn shopapp.app:app "
-                       "--port {port} --log-level warning")
+    spec["command"] = (
+        "{python} -m scenarios.invariants.dbtrace -m uvicorn shopapp.app:app "
+        "--port {port} --log-level warning"
+    )
     per_run = 100
 
     def binding(i: int) -> dict[str, Any]:
-        seed = ("INSERT INTO tickets (id, user_id, used, created_at) WITH RECURSIVE n(k) AS "
-                f"(SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < {per_run}) "
-                f"SELECT 'r{i}-' || k, 'user', 0, 0 FROM n")
-        return {"call": "GET /stats", "setup_sql": [seed], "field": "tickets",
-                "rows": per_run * (i + 1), "dsn": f"sqlite:///{data / 'shopapp.sqlite3'}"}
+        seed = (
+            "INSERT INTO tickets (id, user_id, used, created_at) WITH RECURSIVE n(k) AS "
+            f"(SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < {per_run}) "
+            f"SELECT 'r{i}-' || k, 'user', 0, 0 FROM n"
+        )
+        return {
+            "call": "GET /stats",
+            "setup_sql": [seed],
+            "field": "tickets",
+            "rows": per_run * (i + 1),
+            "dsn": f"sqlite:///{data / 'shopapp.sqlite3'}",
+        }
 
     with launch(spec) as target:
         yield target, binding
@@ -322,9 +378,11 @@ def count_rows(sample: Sample, role: str) -> Iterator[Bound]:
 
 @contextmanager
 def config_bounds(sample: Sample, role: str) -> Iterator[Bound]:
-    module, binding = (("shopapp.webhooks", {"factory": "ReplayGuard", "fields": ["window"]})
-                       if role == "buggy" else
-                       ("shopapp.cache", {"factory": "LRUCache", "fields": ["max_size"]}))
+    module, binding = (
+        ("shopapp.webhooks", {"factory": "ReplayGuard", "fields": ["window"]})
+        if role == "buggy"
+        else ("shopapp.cache", {"factory": "LRUCache", "fields": ["max_size"]})
+    )
     with sample.module("head", module) as target:
         yield target, lambda i: binding
 
@@ -345,28 +403,59 @@ def hot_folder(sample: Sample, role: str) -> Iterator[Bound]:
 
 
 CASES: list[tuple[str, str, str, Variant]] = [
-    ("path_traversal.read", "path_traversal.read_stays_inside_base", "export-traversal",
-     traversal_read),
-    ("path_traversal.read (prefix fix)", "path_traversal.read_stays_inside_base",
-     "export-traversal", traversal_prefix_fix),
-    ("path_traversal.write", "path_traversal.write_stays_inside_base", "stand-in PUT app",
-     traversal_write),
+    (
+        "path_traversal.read",
+        "path_traversal.read_stays_inside_base",
+        "export-traversal",
+        traversal_read,
+    ),
+    (
+        "path_traversal.read (prefix fix)",
+        "path_traversal.read_stays_inside_base",
+        "export-traversal",
+        traversal_prefix_fix,
+    ),
+    (
+        "path_traversal.write",
+        "path_traversal.write_stays_inside_base",
+        "stand-in PUT app",
+        traversal_write,
+    ),
     ("injection.sql", "injection.sql_payloads_leak_nothing", "thread-sqli", injection),
     ("authz.tenant_isolation", "authz.tenant_isolation", "RLS fixtures", tenant_isolation),
-    ("authz.definer_functions", "authz.definer_functions", "definer fixtures",
-     definer_functions),
-    ("authz.public_endpoints", "authz.public_endpoints_hide_internals", "health-leak",
-     public_endpoints),
+    ("authz.definer_functions", "authz.definer_functions", "definer fixtures", definer_functions),
+    (
+        "authz.public_endpoints",
+        "authz.public_endpoints_hide_internals",
+        "health-leak",
+        public_endpoints,
+    ),
     ("authz.query_tokens", "authz.query_tokens_rejected", "stand-in token app", query_tokens),
-    ("invariants.window_aggregation", "invariants.window_aggregation", "ledger-currency",
-     window_aggregation),
-    ("invariants.count_fetches_no_rows", "invariants.count_fetches_no_rows", "stats-count",
-     count_rows),
-    ("invariants.config_bounds", "invariants.config_bounds", "ReplayGuard vs LRUCache",
-     config_bounds),
+    (
+        "invariants.window_aggregation",
+        "invariants.window_aggregation",
+        "ledger-currency",
+        window_aggregation,
+    ),
+    (
+        "invariants.count_fetches_no_rows",
+        "invariants.count_fetches_no_rows",
+        "stats-count",
+        count_rows,
+    ),
+    (
+        "invariants.config_bounds",
+        "invariants.config_bounds",
+        "ReplayGuard vs LRUCache",
+        config_bounds,
+    ),
     ("files.staging", "files.concurrent_staging_keeps_data_apart", "tempfile-shared", staging),
-    ("files.hot_folder", "files.hot_folder_waits_for_complete_files", "hotfolder-partial",
-     hot_folder),
+    (
+        "files.hot_folder",
+        "files.hot_folder_waits_for_complete_files",
+        "hotfolder-partial",
+        hot_folder,
+    ),
 ]
 
 
@@ -392,8 +481,9 @@ class Tally:
         return f"mean {statistics.fmean(ordered):.2f}s p95 {p95:.2f}s"
 
 
-def once(check: str, binding: dict[str, Any], target: Target, tally: Tally,
-         expect_fail: bool) -> None:
+def once(
+    check: str, binding: dict[str, Any], target: Target, tally: Tally, expect_fail: bool
+) -> None:
     started = time.perf_counter()
     try:
         run(check, binding, target)
@@ -425,28 +515,43 @@ def main(argv: list[str] | None = None) -> int:
                         for i in range(runs):
                             once(check, binding(i), target, tally, role == "buggy")
             except Exception as exc:  # e.g. PostgreSQL down: say so, go on with the rest
-                print(f"ERR {label:34} [{finding}] could not run: {type(exc).__name__}: {exc}"
-                      [:300], flush=True)
+                print(
+                    f"ERR {label:34} [{finding}] could not run: {type(exc).__name__}: {exc}"[:300],
+                    flush=True,
+                )
                 bad += 1
                 continue
             buggy, fixed = tallies["buggy"], tallies["fixed"]
             ok = fixed.passed == runs and buggy.failed >= runs - 1
             bad += not ok
             note = buggy.first_surprise or fixed.first_surprise
-            print(f"{'OK ' if ok else 'BAD'} {label:34} [{finding}] buggy fails {buggy.failed:2}/"
-                  f"{runs} ({buggy.timing()})  fixed passes {fixed.passed:2}/{runs} "
-                  f"({fixed.timing()})" + (f"\n    first surprise: {note}" if note else ""),
-                  flush=True)
-            rows.append({"case": label, "check": check, "finding": finding, "runs": runs,
-                         "buggy_failed": buggy.failed, "buggy_errors": buggy.errors,
-                         "fixed_passed": fixed.passed, "fixed_errors": fixed.errors,
-                         "buggy_seconds": buggy.seconds, "fixed_seconds": fixed.seconds})
+            print(
+                f"{'OK ' if ok else 'BAD'} {label:34} [{finding}] buggy fails {buggy.failed:2}/"
+                f"{runs} ({buggy.timing()})  fixed passes {fixed.passed:2}/{runs} "
+                f"({fixed.timing()})" + (f"\n    first surprise: {note}" if note else ""),
+                flush=True,
+            )
+            rows.append(
+                {
+                    "case": label,
+                    "check": check,
+                    "finding": finding,
+                    "runs": runs,
+                    "buggy_failed": buggy.failed,
+                    "buggy_errors": buggy.errors,
+                    "fixed_passed": fixed.passed,
+                    "fixed_errors": fixed.errors,
+                    "buggy_seconds": buggy.seconds,
+                    "fixed_seconds": fixed.seconds,
+                }
+            )
     total = time.perf_counter() - started
-    print(f"\n{bad} case(s) missed the goal; {total:.0f}s in all (2 busy cores: timings are "
-          "noisy, the counts are what this script proves).")
+    print(
+        f"\n{bad} case(s) missed the goal; {total:.0f}s in all (2 busy cores: timings are "
+        "noisy, the counts are what this script proves)."
+    )
     if args.json:
-        args.json.write_text(json.dumps({"runs": runs, "seconds": total, "cases": rows},
-                                        indent=2))
+        args.json.write_text(json.dumps({"runs": runs, "seconds": total, "cases": rows}, indent=2))
     return 1 if bad else 0
 
 

@@ -19,7 +19,11 @@ def test_every_path_in_the_readme_layout_exists() -> None:
     listed = [p for pair in paths for p in pair if p]
     assert len(listed) > 10
     for entry in listed:
-        if entry.endswith("/") and "/" in entry.rstrip("/") and not entry.startswith(("harness", "scenarios", "examples")):
+        if (
+            entry.endswith("/")
+            and "/" in entry.rstrip("/")
+            and not entry.startswith(("harness", "scenarios", "examples"))
+        ):
             entry = "harness/" + entry
         candidates = [ROOT / entry, ROOT / "harness" / entry]
         assert any(c.exists() for c in candidates), f"README lists {entry!r} but it does not exist"
@@ -32,9 +36,13 @@ def test_public_surface_is_small_and_each_name_exported_once() -> None:
 
 
 def test_cli_help_lists_only_implemented_commands() -> None:
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     commands = re.findall(r"^  (\w+)\s", out.split("Commands:", 1)[1], re.M)
     assert {"verify", "gate", "demo", "claims", "report"} <= set(commands)
     for command in commands:
-        sub = subprocess.run([sys.executable, "-m", "harness.cli", command, "--help"], capture_output=True, text=True)
+        sub = subprocess.run(
+            [sys.executable, "-m", "harness.cli", command, "--help"], capture_output=True, text=True
+        )
         assert sub.returncode == 0 and "Usage:" in sub.stdout, command

@@ -20,16 +20,22 @@ def _name(match: re.Match[str], quoted: Mapping[str, str], path: Path) -> str:
     try:
         return quoted[match.group(1)]
     except KeyError:
-        raise UserError(f"{path.name}: no value for ${{{match.group(1)}}}", where=str(path),
-                        hint=f"pass names={{{match.group(1)!r}: 'role_name'}}") from None
+        raise UserError(
+            f"{path.name}: no value for ${{{match.group(1)}}}",
+            where=str(path),
+            hint=f"pass names={{{match.group(1)!r}: 'role_name'}}",
+        ) from None
 
 
 def psycopg() -> Any:
     try:
         return importlib.import_module("psycopg")
     except ImportError:
-        raise UserError("the authz checks need psycopg", where="binding.dsn",
-                        hint="pip install 'fixguard[postgres]'") from None
+        raise UserError(
+            "the authz checks need psycopg",
+            where="binding.dsn",
+            hint="pip install 'fixguard[postgres]'",
+        ) from None
 
 
 @contextmanager
@@ -38,8 +44,11 @@ def connect(dsn: str, *, where: str = "binding.dsn") -> Iterator[Any]:
     try:
         conn = pg.connect(dsn, autocommit=True, connect_timeout=5)
     except pg.OperationalError as exc:
-        raise UserError(f"dsn={dsn!r}: cannot connect ({str(exc).strip()})", where=where,
-                        hint="PostgreSQL must run on loopback, e.g. postgresql://postgres@127.0.0.1/db") from None
+        raise UserError(
+            f"dsn={dsn!r}: cannot connect ({str(exc).strip()})",
+            where=where,
+            hint="PostgreSQL must run on loopback, e.g. postgresql://postgres@127.0.0.1/db",
+        ) from None
     try:
         yield conn
     finally:

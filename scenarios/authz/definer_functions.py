@@ -42,20 +42,32 @@ def no_untrusted_role_can_execute_a_security_definer_function(
     """SECURITY DEFINER bypasses RLS: such functions must not be executable by `roles`."""
     dsn = binding.dsn or target.spec.env.get("DATABASE_URL")
     if not dsn:
-        raise UserError("binding.dsn: no database to check", where="binding.dsn",
-                        hint="set dsn, or DATABASE_URL in the target's env")
+        raise UserError(
+            "binding.dsn: no database to check",
+            where="binding.dsn",
+            hint="set dsn, or DATABASE_URL in the target's env",
+        )
     with connect(dsn) as conn:
-        present = {r for (r,) in conn.execute(
-            "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(binding.roles),))}
-        rows = conn.execute(_QUERY, {"roles": list(binding.roles),
-                                     "schemas": list(binding.schemas)}).fetchall()
+        present = {
+            r
+            for (r,) in conn.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(binding.roles),)
+            )
+        }
+        rows = conn.execute(
+            _QUERY, {"roles": list(binding.roles), "schemas": list(binding.schemas)}
+        ).fetchall()
     if not present:
-        raise UserError(f"binding.roles={list(binding.roles)!r}: none of these roles exists",
-                        where="binding.roles", hint="name the roles your clients log in as")
+        raise UserError(
+            f"binding.roles={list(binding.roles)!r}: none of these roles exists",
+            where="binding.roles",
+            hint="name the roles your clients log in as",
+        )
     flagged = [
         f"{fn} is SECURITY DEFINER and executable by {role!r}"
         + (" (through PUBLIC's default EXECUTE; REVOKE ... FROM PUBLIC)" if public else "")
-        for fn, role, public in rows if fn not in binding.allow
+        for fn, role, public in rows
+        if fn not in binding.allow
     ]
     if flagged:
         raise AssertionError(

@@ -23,17 +23,47 @@ INTERNAL_PATTERNS: tuple[tuple[str, str], ...] = (
     ("a platform string", r"\b(?:Linux|Darwin|Windows)-\d[\w.-]*"),
     ("a database URL", r"\b(?:postgres(?:ql)?|mysql|sqlite|redis|mongodb)(?:\+\w+)?://"),
     ("a filesystem path", r"(?<![\w:/])/(?:tmp|home|root|srv|var|opt|usr|etc|work|app)/[\w.-]+"),
-    ("an environment dump", r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:DB|URL|DIR|KEY|SECRET|TOKEN|PASSWORD|ENV)\b"),
+    (
+        "an environment dump",
+        r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:DB|URL|DIR|KEY|SECRET|TOKEN|PASSWORD|ENV)\b",
+    ),
     ("a stack trace", r"Traceback \(most recent call last\)"),
 )
 
 #: Configuration words that say nothing about the inside: a body holding ``true`` or ``info``
 #: does not leak ``DEBUG=true`` or ``LOG_LEVEL=info``.
-COMMON_VALUES = frozenset({
-    "true", "false", "yes", "none", "null", "info", "debug", "warn", "warning", "error",
-    "critical", "json", "text", "http", "https", "prod", "production", "dev", "development",
-    "test", "testing", "stage", "staging", "local", "localhost", "utf-8", "auto", "default",
-})
+COMMON_VALUES = frozenset(
+    {
+        "true",
+        "false",
+        "yes",
+        "none",
+        "null",
+        "info",
+        "debug",
+        "warn",
+        "warning",
+        "error",
+        "critical",
+        "json",
+        "text",
+        "http",
+        "https",
+        "prod",
+        "production",
+        "dev",
+        "development",
+        "test",
+        "testing",
+        "stage",
+        "staging",
+        "local",
+        "localhost",
+        "utf-8",
+        "auto",
+        "default",
+    }
+)
 
 
 class PublicEndpointsBinding(FindingPolicy):
@@ -53,8 +83,11 @@ class PublicEndpointsBinding(FindingPolicy):
 def _secrets(binding: PublicEndpointsBinding, target: Target) -> list[str]:
     found = list(binding.secrets)
     if binding.env_values:
-        found += [v for v in target.spec.env.values()
-                  if len(v) >= 4 and not v.isdigit() and v.lower() not in COMMON_VALUES]
+        found += [
+            v
+            for v in target.spec.env.values()
+            if len(v) >= 4 and not v.isdigit() and v.lower() not in COMMON_VALUES
+        ]
     found.append(sys.version.split()[0] + " (")  # this interpreter's version, as sys.version
     return [s for s in dict.fromkeys(found) if s]
 
@@ -73,32 +106,41 @@ def unauthenticated_health_and_metrics_expose_no_internals(
 ) -> None:
     """Each path, fetched with no credentials, answers without versions, paths, URLs or env."""
     secrets = _secrets(binding, target)
-    patterns = [(label, re.compile(p)) for label, p in INTERNAL_PATTERNS
-                if label not in binding.ignore]
+    patterns = [
+        (label, re.compile(p)) for label, p in INTERNAL_PATTERNS if label not in binding.ignore
+    ]
     problems: list[str] = []
     with collect() as findings, target.client(timeout=binding.timeout) as client:
         for path in binding.paths:
             try:
                 response = request(client, "GET", path)
             except httpx.HTTPError as exc:
-                report_finding(CHECK, f"GET {path}: {type(exc).__name__}: {exc}",
-                               f"curl -s {target.base_url}{path}")
+                report_finding(
+                    CHECK,
+                    f"GET {path}: {type(exc).__name__}: {exc}",
+                    f"curl -s {target.base_url}{path}",
+                )
                 continue
             body = response.text
-            hits = [f"{label} ({m.group(0)!r})" for label, rx in patterns
-                    if (m := rx.search(body))]
+            hits = [f"{label} ({m.group(0)!r})" for label, rx in patterns if (m := rx.search(body))]
             hits += [f"the configured value {s!r}" for s in secrets if _shown(s, body)]
             if hits:
-                problems.append(f"GET {path} (no credentials) -> {response.status_code} shows "
-                                + "; ".join(hits))
+                problems.append(
+                    f"GET {path} (no credentials) -> {response.status_code} shows "
+                    + "; ".join(hits)
+                )
             elif response.status_code >= 500:
                 # A failing health check shows nothing inside by failing; it is reported apart.
-                report_finding(CHECK, f"GET {path} (no credentials) answered "
-                               f"{response.status_code}, revealing nothing inside",
-                               curl(response.request))
+                report_finding(
+                    CHECK,
+                    f"GET {path} (no credentials) answered "
+                    f"{response.status_code}, revealing nothing inside",
+                    curl(response.request),
+                )
     if problems:
         raise AssertionError(
-            f"{CHECK}: unauthenticated endpoints expose internals\n  " + "\n  ".join(problems)
+            f"{CHECK}: unauthenticated endpoints expose internals\n  "
+            + "\n  ".join(problems)
             + "".join(f"\n  finding: {f.problem}" for f in findings)
         )
     fail_on(CHECK, findings, binding.server_errors)

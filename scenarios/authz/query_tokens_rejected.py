@@ -43,16 +43,21 @@ def tokens_in_the_query_string_are_rejected(binding: QueryTokenBinding, target: 
             raise AssertionError(
                 f"{CHECK}: {binding.call} with the token in "
                 f"{binding.header} answered {ok.status_code}; the binding's token must work "
-                "in the header for the check to mean anything")
+                "in the header for the check to mean anything"
+            )
         anonymous = request(client, binding.call.method, path)
         if anonymous.status_code >= 500:
             # Not served either: the route needs credentials, it just fails badly without.
-            report_finding(CHECK, f"{binding.call} without any credential answered "
-                           f"{anonymous.status_code}", curl(anonymous.request))
+            report_finding(
+                CHECK,
+                f"{binding.call} without any credential answered {anonymous.status_code}",
+                curl(anonymous.request),
+            )
         elif anonymous.status_code not in binding.rejected:
             raise AssertionError(
                 f"{CHECK}: {binding.call} without any credential answered "
-                f"{anonymous.status_code}, not one of {sorted(binding.rejected)}")
+                f"{anonymous.status_code}, not one of {sorted(binding.rejected)}"
+            )
         for name in binding.params:
             for sent in (binding.token, value):
                 answer = request(client, binding.call.method, path, params={name: sent})
@@ -61,11 +66,17 @@ def tokens_in_the_query_string_are_rejected(binding: QueryTokenBinding, target: 
                     accepted.append(f"{shown}\n    repro: {curl(answer.request)}")
                 elif answer.status_code not in binding.rejected:
                     # Not served, so not accepted; but neither the refusal the binding names.
-                    report_finding(CHECK, f"{binding.call} {shown}, neither a success nor one "
-                                   f"of {sorted(binding.rejected)}", curl(answer.request))
+                    report_finding(
+                        CHECK,
+                        f"{binding.call} {shown}, neither a success nor one "
+                        f"of {sorted(binding.rejected)}",
+                        curl(answer.request),
+                    )
     if accepted:
         raise AssertionError(
             f"{CHECK}: {binding.call} accepts a token in the query string, "
-            "where logs and proxies keep it\n  " + "\n  ".join(accepted)
-            + "".join(f"\n  finding: {f.problem}" for f in findings))
+            "where logs and proxies keep it\n  "
+            + "\n  ".join(accepted)
+            + "".join(f"\n  finding: {f.problem}" for f in findings)
+        )
     fail_on(CHECK, findings, binding.server_errors)

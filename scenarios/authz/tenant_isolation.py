@@ -46,8 +46,11 @@ def each_tenant_reads_only_its_own_rows(binding: TenantIsolationBinding, target:
     """For every tenant: as `role` with that tenant set, no row of another tenant is readable."""
     dsn = binding.dsn or target.spec.env.get("DATABASE_URL")
     if not dsn:
-        raise UserError("binding.dsn: no database to check", where="binding.dsn",
-                        hint="set dsn, or DATABASE_URL in the target's env")
+        raise UserError(
+            "binding.dsn: no database to check",
+            where="binding.dsn",
+            hint="set dsn, or DATABASE_URL in the target's env",
+        )
     sql = psycopg().sql
     table = sql.Identifier(*binding.table.split("."))
     column = sql.Identifier(binding.tenant_column)
@@ -62,7 +65,8 @@ def each_tenant_reads_only_its_own_rows(binding: TenantIsolationBinding, target:
                 conn.execute(binding.as_tenant, {"tenant": tenant})
                 rows = conn.execute(
                     sql.SQL("SELECT {c}::text, count(*) FROM {t} GROUP BY 1 ORDER BY 1").format(
-                        c=column, t=table)
+                        c=column, t=table
+                    )
                 ).fetchall()
                 conn.execute("RESET ROLE")
             seen = {owner: int(n) for owner, n in rows}
@@ -73,10 +77,12 @@ def each_tenant_reads_only_its_own_rows(binding: TenantIsolationBinding, target:
             elif binding.require_own_rows and not seen.get(tenant):
                 problems.append(
                     f"as {binding.role!r} for tenant {tenant!r}: read none of its own rows "
-                    "(seed rows for every tenant, or the policy denies everything)")
+                    "(seed rows for every tenant, or the policy denies everything)"
+                )
     if problems:
         raise AssertionError(
             f"authz.tenant_isolation: {binding.table} leaks across tenants\n  "
             + "\n  ".join(problems)
-            + "\n  policies: " + ("; ".join(policies) or "none (is RLS enabled?)")
+            + "\n  policies: "
+            + ("; ".join(policies) or "none (is RLS enabled?)")
         )

@@ -43,7 +43,12 @@ def describe_call(request: Request, base_url: str) -> str:
     for name, value in request.headers.items():
         words += ["-H", f"{name}: {value}"]
     if request.json_body is not None:
-        words += ["-H", "content-type: application/json", "--data-binary",
-                  json.dumps(request.json_body)]
-    return " ".join(shlex.quote(w) for w in
-                    [*words, base_url.rstrip("/") + request.call.render(request.values)])
+        words += [
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            json.dumps(request.json_body),
+        ]
+    return " ".join(
+        shlex.quote(w) for w in [*words, base_url.rstrip("/") + request.call.render(request.values)]
+    )

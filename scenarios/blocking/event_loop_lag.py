@@ -41,8 +41,9 @@ class EventLoopLagBinding(Request):
     @model_validator(mode="after")
     def _enough_requests(self) -> EventLoopLagBinding:
         if self.requests < self.concurrency:
-            raise ValueError(f"requests={self.requests} must be at least "
-                             f"concurrency={self.concurrency}")
+            raise ValueError(
+                f"requests={self.requests} must be at least concurrency={self.concurrency}"
+            )
         return self
 
 
@@ -54,8 +55,10 @@ def event_loop_keeps_ticking_under_load(binding: EventLoopLagBinding, target: Ta
     if loop is None:
         raise UserError(
             f"target kind={target.spec.kind!r}: blocking.event_loop_lag measures the loop of an "
-            "in-process app", where="target.kind",
-            hint="use kind='asgi', or blocking.fast_endpoint_latency for a process target")
+            "in-process app",
+            where="target.kind",
+            hint="use kind='asgi', or blocking.fast_endpoint_latency for a process target",
+        )
     statuses: list[int] = []
     errors: list[str] = []
 
@@ -70,8 +73,9 @@ def event_loop_keeps_ticking_under_load(binding: EventLoopLagBinding, target: Ta
                 while queue:
                     queue.pop()
                     try:
-                        response = await binding.call.asend(client, binding.values,
-                                                            **binding.kwargs())
+                        response = await binding.call.asend(
+                            client, binding.values, **binding.kwargs()
+                        )
                         statuses.append(response.status_code)
                     except httpx.HTTPError as exc:
                         errors.append(f"{type(exc).__name__}: {exc}")
@@ -82,8 +86,9 @@ def event_loop_keeps_ticking_under_load(binding: EventLoopLagBinding, target: Ta
 
     with ExitStack() as stack:
         if binding.slow is not None:
-            stack.enter_context(injected(binding.slow.at, slow_by(binding.slow.seconds),
-                                         where="binding.slow.at"))
+            stack.enter_context(
+                injected(binding.slow.at, slow_by(binding.slow.seconds), where="binding.slow.at")
+            )
         meter = LoopLagMeter(loop, threshold=binding.threshold, interval=binding.interval)
         meter.start()
         try:
@@ -92,25 +97,34 @@ def event_loop_keeps_ticking_under_load(binding: EventLoopLagBinding, target: Ta
             lag = meter.stop()
     done = len(statuses) + len(errors)
     if done != binding.requests:
-        raise AssertionError(f"{CHECK}: {done} of {binding.requests} requests "
-                             "finished; the load did not run as bound")
+        raise AssertionError(
+            f"{CHECK}: {done} of {binding.requests} requests "
+            "finished; the load did not run as bound"
+        )
     server_errors = [s for s in statuses if s >= 500]
     value = lag.stat(binding.statistic)
     with collect() as findings:
         if errors or server_errors:
             # A failing request is not lag: the loop kept ticking or it did not, either way.
             report_finding(
-                CHECK, f"{len(errors)} transport error(s) and {len(server_errors)} 5xx "
+                CHECK,
+                f"{len(errors)} transport error(s) and {len(server_errors)} 5xx "
                 f"answer(s) among {binding.requests} × {binding.call} under load"
-                + (f": {errors[0]}" if errors else ""), rerun_command())
-    slow = (f" with {binding.slow.at} slowed by {binding.slow.seconds * 1000:.0f} ms per call"
-            if binding.slow else "")
+                + (f": {errors[0]}" if errors else ""),
+                rerun_command(),
+            )
+    slow = (
+        f" with {binding.slow.at} slowed by {binding.slow.seconds * 1000:.0f} ms per call"
+        if binding.slow
+        else ""
+    )
     if value > binding.threshold:
         lines: list[Any] = [
             f"{CHECK}: the event loop stalled: lag {binding.statistic} "
             f"{value * 1000:.0f} ms > threshold {binding.threshold * 1000:.0f} ms while "
             f"{binding.concurrency} × {binding.call} ran at once{slow}: a synchronous call "
-            "is running on the event loop thread"]
+            "is running on the event loop thread"
+        ]
         stalls = lag.top_stalls()
         if stalls:
             lines.append("  where the loop thread was during the longest stalls:")
@@ -125,5 +139,6 @@ def event_loop_keeps_ticking_under_load(binding: EventLoopLagBinding, target: Ta
             f"{CHECK}: every one of {binding.requests} × {binding.call} failed "
             f"({len(errors)} transport error(s), {len(server_errors)} 5xx), so the load never "
             "ran the handler and the loop's lag proves nothing\n"
-            f"  {lag.describe()}\n  repro: {rerun_command()}")
+            f"  {lag.describe()}\n  repro: {rerun_command()}"
+        )
     fail_on(CHECK, findings, binding.server_errors)

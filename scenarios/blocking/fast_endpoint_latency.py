@@ -48,13 +48,15 @@ def fast_endpoint_stays_fast_while_slow_requests_run(
     slow_ok = 0
 
     async def main() -> LatencyReport:
-        limits = httpx.Limits(max_connections=binding.in_flight + 2,
-                              max_keepalive_connections=binding.in_flight + 2)
+        limits = httpx.Limits(
+            max_connections=binding.in_flight + 2, max_keepalive_connections=binding.in_flight + 2
+        )
         async with target.async_client(limits=limits, timeout=60.0) as client:
 
             async def fast() -> None:
-                response = await binding.fast.call.asend(client, binding.fast.values,
-                                                         **binding.fast.kwargs())
+                response = await binding.fast.call.asend(
+                    client, binding.fast.values, **binding.fast.kwargs()
+                )
                 if response.status_code >= 500:
                     fast_errors.append(f"{binding.fast.call} answered {response.status_code}")
                 elif response.status_code >= 400:
@@ -68,13 +70,13 @@ def fast_endpoint_stays_fast_while_slow_requests_run(
                 else:
                     slow_ok += 1
 
-            return await probe_latency(fast, slow, in_flight=binding.in_flight,
-                                       probes=binding.probes, gap=binding.gap)
+            return await probe_latency(
+                fast, slow, in_flight=binding.in_flight, probes=binding.probes, gap=binding.gap
+            )
 
     report = asyncio.run(main())
     if len(report.loaded) != binding.probes:
-        raise AssertionError(f"{CHECK}: {len(report.loaded)} of "
-                             f"{binding.probes} probes ran")
+        raise AssertionError(f"{CHECK}: {len(report.loaded)} of {binding.probes} probes ran")
     value = percentile(report.loaded, binding.statistic)
     base = target.base_url
     with collect() as findings:
@@ -102,10 +104,14 @@ def fast_endpoint_stays_fast_while_slow_requests_run(
     if slow_ok == 0:
         cannot.append(f"no {binding.call} succeeded, so nothing slow was in flight")
     if cannot:
-        raise AssertionError("\n".join([
-            f"{CHECK}: the probe proves nothing: " + "; and ".join(cannot),
-            f"  {report.describe()}",
-            *(f"  finding: {f.problem}" for f in findings),
-            f"  repro: {rerun_command()}",
-        ]))
+        raise AssertionError(
+            "\n".join(
+                [
+                    f"{CHECK}: the probe proves nothing: " + "; and ".join(cannot),
+                    f"  {report.describe()}",
+                    *(f"  finding: {f.problem}" for f in findings),
+                    f"  repro: {rerun_command()}",
+                ]
+            )
+        )
     fail_on(CHECK, findings, binding.server_errors)

@@ -120,8 +120,9 @@ def list_answers_one_bounded_page(binding: PaginationBinding, target: Target) ->
         )
 
 
-def _call(binding: PaginationBinding, target: Target, trace: str, params: dict[str, str],
-          limit: int) -> tuple[httpx.Response, int, str]:
+def _call(
+    binding: PaginationBinding, target: Target, trace: str, params: dict[str, str], limit: int
+) -> tuple[httpx.Response, int, str]:
     """Send the call; its answer, the rows it fetched, and how to say they were too many."""
     offset = os.path.getsize(trace)
     with target.client(timeout=binding.timeout) as client:

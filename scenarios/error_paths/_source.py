@@ -48,8 +48,9 @@ def handlers_of(name: str, func: Any) -> list[Handler]:
             type_source = ast.unparse(handler.type) if handler.type is not None else None
             clause = "except" + (f" {type_source}" if type_source else "")
             clause += f" as {handler.name}" if handler.name else ""
-            found.append(Handler(name, file, handler.lineno + offset, body, clause, type_source,
-                                 order))
+            found.append(
+                Handler(name, file, handler.lineno + offset, body, clause, type_source, order)
+            )
     return sorted(found, key=lambda h: h.line)
 
 

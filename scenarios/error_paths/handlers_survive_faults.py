@@ -87,8 +87,11 @@ def _resolve_class(ref: str) -> type[BaseException]:
     else:
         obj = getattr(builtins, ref, None)
     if not (isinstance(obj, type) and issubclass(obj, BaseException)):
-        raise UserError(f"binding.raises={ref!r}: is not an exception class",
-                        where="binding.raises", hint="e.g. 'OSError' or 'httpx.ConnectError'")
+        raise UserError(
+            f"binding.raises={ref!r}: is not an exception class",
+            where="binding.raises",
+            hint="e.g. 'OSError' or 'httpx.ConnectError'",
+        )
     return obj
 
 
@@ -104,8 +107,9 @@ def _caught_types(handler: Handler, func: Any) -> tuple[type[BaseException], ...
     return tuple(t for t in items if isinstance(t, type) and issubclass(t, BaseException))
 
 
-def _fault_types(binding: HandlerFaultsBinding,
-                 handlers: list[tuple[Handler, Any]]) -> list[type[BaseException]]:
+def _fault_types(
+    binding: HandlerFaultsBinding, handlers: list[tuple[Handler, Any]]
+) -> list[type[BaseException]]:
     if binding.raises:
         return [_resolve_class(r) for r in binding.raises]
     found: list[type[BaseException]] = []
@@ -119,8 +123,9 @@ def _fault_types(binding: HandlerFaultsBinding,
 
 def _make(cls: type[BaseException]) -> BaseException:
     """An instance of `cls` (a subclass of it, so the check can tell its fault apart)."""
-    injected: type[BaseException] = type(f"Injected{cls.__name__}", (cls,),
-                                         {"__module__": "fixguard.injected"})
+    injected: type[BaseException] = type(
+        f"Injected{cls.__name__}", (cls,), {"__module__": "fixguard.injected"}
+    )
     message = f"fixguard: injected {cls.__name__}"
     try:
         return injected(message)
@@ -133,8 +138,9 @@ def _make(cls: type[BaseException]) -> BaseException:
 def _split(ref: str) -> tuple[Any, str]:
     module, sep, path = ref.partition(":")
     if not sep or not path:
-        raise UserError(f"binding.dependencies={ref!r}: write 'pkg.mod:attr.path'",
-                        where="binding.dependencies")
+        raise UserError(
+            f"binding.dependencies={ref!r}: write 'pkg.mod:attr.path'", where="binding.dependencies"
+        )
     owner_path, _, attr = path.rpartition(".")
     if owner_path:
         owner = import_object(f"{module}:{owner_path}", field="binding.dependencies")
@@ -142,8 +148,10 @@ def _split(ref: str) -> tuple[Any, str]:
         import_object(ref, field="binding.dependencies")  # a UserError when it is not there
         owner = importlib.import_module(module)
     if not hasattr(owner, attr):
-        raise UserError(f"binding.dependencies={ref!r}: {owner!r} has no attribute {attr!r}",
-                        where="binding.dependencies")
+        raise UserError(
+            f"binding.dependencies={ref!r}: {owner!r} has no attribute {attr!r}",
+            where="binding.dependencies",
+        )
     return owner, attr
 
 
@@ -159,12 +167,16 @@ def _broken(ref: str, run: _Run) -> Iterator[None]:
         return run.instance
 
     if inspect.iscoroutinefunction(plain):
+
         async def raising_async(*args: Any, **kwargs: Any) -> Any:
             raise fail()
+
         replacement: Any = raising_async
     else:
+
         def raising(*args: Any, **kwargs: Any) -> Any:
             raise fail()
+
         replacement = raising
     if isinstance(original, staticmethod | classmethod) or inspect.isclass(owner):
         replacement = staticmethod(replacement)
@@ -200,6 +212,7 @@ def _watched(names: tuple[str, ...], escaped: list[_Escape]) -> Iterator[None]:
 
 def _recording(func: Any, escaped: list[_Escape]) -> Any:
     if inspect.iscoroutinefunction(func):
+
         @functools.wraps(func)
         async def watch_async(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -207,6 +220,7 @@ def _recording(func: Any, escaped: list[_Escape]) -> Any:
             except Exception as exc:
                 escaped.append(_Escape.of(exc))
                 raise
+
         return watch_async
 
     @functools.wraps(func)
@@ -216,6 +230,7 @@ def _recording(func: Any, escaped: list[_Escape]) -> Any:
         except Exception as exc:
             escaped.append(_Escape.of(exc))
             raise
+
     return watch
 
 
@@ -224,14 +239,19 @@ def _drive(binding: HandlerFaultsBinding, target: Target) -> None:
         func = attribute(target, binding.invoke, field="invoke")
         result = func(*binding.args, **binding.kwargs)
         if inspect.isawaitable(result):
+
             async def wait() -> Any:
                 return await result
+
             asyncio.run(wait())
         return
     assert binding.call is not None
     if target.spec.kind not in ("asgi", "python"):
-        raise UserError(f"target kind={target.spec.kind!r}: faults are injected in-process",
-                        where="target.kind", hint="use an asgi target: app = 'pkg.mod:app'")
+        raise UserError(
+            f"target kind={target.spec.kind!r}: faults are injected in-process",
+            where="target.kind",
+            hint="use an asgi target: app = 'pkg.mod:app'",
+        )
     kwargs: dict[str, Any] = {"headers": binding.headers}
     if binding.json_body is not None:
         kwargs["json"] = binding.json_body
@@ -245,8 +265,11 @@ def _frames(tb: TracebackType | None) -> Iterator[TracebackType]:
         tb = tb.tb_next
 
 
-def _reached(instance: BaseException, spans: dict[str, tuple[str, int, int]],
-             handlers: list[tuple[Handler, Any]]) -> list[Handler]:
+def _reached(
+    instance: BaseException,
+    spans: dict[str, tuple[str, int, int]],
+    handlers: list[tuple[Handler, Any]],
+) -> list[Handler]:
     """The handlers the fault passed through: a try body on its traceback whose first
     matching handler therefore ran."""
     out: list[Handler] = []
@@ -285,26 +308,33 @@ class _Escape:
             current = current.__cause__ or current.__context__
         return cls(error, tuple(chain))
 
-    def name_error(self, instance: BaseException | None, names: tuple[str, ...]) -> BaseException | None:
+    def name_error(
+        self, instance: BaseException | None, names: tuple[str, ...]
+    ) -> BaseException | None:
         """The exception of `names` raised while `instance` was being handled, if any."""
         for i, exc in enumerate(self.chain):
-            if any(c.__name__ in names for c in type(exc).__mro__) and \
-                    any(later is instance for later in self.chain[i + 1:]):
+            if any(c.__name__ in names for c in type(exc).__mro__) and any(
+                later is instance for later in self.chain[i + 1 :]
+            ):
                 return exc
         return None
 
-    def other_error(self, instance: BaseException | None,
-                    names: tuple[str, ...]) -> BaseException | None:
+    def other_error(
+        self, instance: BaseException | None, names: tuple[str, ...]
+    ) -> BaseException | None:
         """An exception outside `names` that an except branch raised by accident while
         `instance` was being handled: implicitly chained to it, and not an HTTP answer."""
         for i, exc in enumerate(self.chain):
-            if exc is instance or not any(later is instance for later in self.chain[i + 1:]):
+            if exc is instance or not any(later is instance for later in self.chain[i + 1 :]):
                 continue
             if any(c.__name__ in names for c in type(exc).__mro__):
                 continue
-            deliberate = exc.__cause__ is not None or exc.__suppress_context__ \
-                or isinstance(getattr(exc, "status_code", None), int) \
+            deliberate = (
+                exc.__cause__ is not None
+                or exc.__suppress_context__
+                or isinstance(getattr(exc, "status_code", None), int)
                 or type(exc).__module__ == "fixguard.injected"
+            )
             if not deliberate:
                 return exc
         return None
@@ -324,47 +354,64 @@ def every_except_branch_runs_without_name_errors(
 ) -> None:
     """Each dependency raises each fault in turn; every handler of `functions` must be reached
     and none may raise one of `escapes` (a missing import on an error path)."""
-    functions = {name: import_object(name, field="binding.functions")
-                 for name in binding.functions}
+    functions = {name: import_object(name, field="binding.functions") for name in binding.functions}
     handlers = [(h, func) for name, func in functions.items() for h in handlers_of(name, func)]
     if not handlers:
-        raise UserError(f"binding.functions={list(binding.functions)!r}: no except clause in them",
-                        where="binding.functions", hint="bind the functions that handle errors")
+        raise UserError(
+            f"binding.functions={list(binding.functions)!r}: no except clause in them",
+            where="binding.functions",
+            hint="bind the functions that handle errors",
+        )
     spans = {name: code_span(func) for name, func in functions.items()}
     problems: list[str] = []
     for handler, func in handlers:
         if _caught_types(handler, func) is None:
-            problems.append(f"{handler.label}: the caught type `{handler.type_source}` is "
-                            "itself undefined (NameError when the try body raises)")
+            problems.append(
+                f"{handler.label}: the caught type `{handler.type_source}` is "
+                "itself undefined (NameError when the try body raises)"
+            )
     faults = _fault_types(binding, handlers)
     runs: list[_Run] = []
     with collect() as findings:
         _run_faults(binding, target, faults, handlers, spans, runs, problems)
     reached = {(h.file, h.line) for run in runs for h in run.reached}
-    unreached = [h for h, _ in handlers if (h.file, h.line) not in reached
-                 and f"{h.file.rsplit('/', 1)[-1]}:{h.line}" not in binding.allow_unreached]
+    unreached = [
+        h
+        for h, _ in handlers
+        if (h.file, h.line) not in reached
+        and f"{h.file.rsplit('/', 1)[-1]}:{h.line}" not in binding.allow_unreached
+    ]
     for handler in unreached:
-        problems.append(f"never reached: {handler.label} (no fault from "
-                        f"{', '.join(binding.dependencies)} got there; bind the dependency it "
-                        "guards, or list it in allow_unreached)")
+        problems.append(
+            f"never reached: {handler.label} (no fault from "
+            f"{', '.join(binding.dependencies)} got there; bind the dependency it "
+            "guards, or list it in allow_unreached)"
+        )
     never_called = [r.dependency for r in runs if r.calls == 0]
     if never_called and unreached:
-        problems.append("dependencies never called by the driver: "
-                        + ", ".join(sorted(set(never_called))))
+        problems.append(
+            "dependencies never called by the driver: " + ", ".join(sorted(set(never_called)))
+        )
     if problems:
         tried = ", ".join(f.__name__ for f in faults)
         raise AssertionError(
             f"{CHECK}: except branches that fail or never run "
-            f"(faults tried: {tried})\n  " + "\n  ".join(problems)
+            f"(faults tried: {tried})\n  "
+            + "\n  ".join(problems)
             + "".join(f"\n  finding: {f.problem}" for f in findings)
         )
     fail_on(CHECK, findings, binding.server_errors)
 
 
-def _run_faults(binding: HandlerFaultsBinding, target: Target,
-                faults: list[type[BaseException]], handlers: list[tuple[Handler, Any]],
-                spans: dict[str, tuple[str, int, int]], runs: list[_Run],
-                problems: list[str]) -> None:
+def _run_faults(
+    binding: HandlerFaultsBinding,
+    target: Target,
+    faults: list[type[BaseException]],
+    handlers: list[tuple[Handler, Any]],
+    spans: dict[str, tuple[str, int, int]],
+    runs: list[_Run],
+    problems: list[str],
+) -> None:
     """Each dependency raises each fault in turn while the driver runs; fills `runs` and
     `problems`, and reports what is wrong but not this check's sentence."""
     for dependency in binding.dependencies:
@@ -379,19 +426,34 @@ def _run_faults(binding: HandlerFaultsBinding, target: Target,
             if run.instance is not None:
                 run.reached = _reached(run.instance, spans, handlers)
             runs.append(run)
-            escaped = next((found for e in escapes
-                            if (found := e.name_error(run.instance, binding.escapes)) is not None),
-                           None)
-            other = next((found for e in escapes
-                          if (found := e.other_error(run.instance, binding.escapes)) is not None),
-                         None)
+            escaped = next(
+                (
+                    found
+                    for e in escapes
+                    if (found := e.name_error(run.instance, binding.escapes)) is not None
+                ),
+                None,
+            )
+            other = next(
+                (
+                    found
+                    for e in escapes
+                    if (found := e.other_error(run.instance, binding.escapes)) is not None
+                ),
+                None,
+            )
             if escaped is None and other is not None:
                 where = ", ".join(h.label for h in run.reached) or "a handler"
-                report_finding(CHECK, f"{fault.__name__} from {dependency}: "
-                               f"{type(other).__name__}: {other} was raised while handling it in "
-                               f"{where}, at {_where(other)}", rerun_command())
+                report_finding(
+                    CHECK,
+                    f"{fault.__name__} from {dependency}: "
+                    f"{type(other).__name__}: {other} was raised while handling it in "
+                    f"{where}, at {_where(other)}",
+                    rerun_command(),
+                )
             if escaped is not None:
                 where = ", ".join(h.label for h in run.reached) or "a handler"
                 problems.append(
                     f"{fault.__name__} from {dependency}: {type(escaped).__name__}: {escaped} "
-                    f"escaped from {where}, raised at {_where(escaped)}")
+                    f"escaped from {where}, raised at {_where(escaped)}"
+                )

@@ -31,8 +31,11 @@ class UndefinedNamesBinding(BaseModel):
 def _root(binding: UndefinedNamesBinding, target: Target) -> Path:
     root = binding.root or target.spec.cwd
     if root is None:
-        raise UserError("binding.root: no source folder to lint", where="binding.root",
-                        hint="set root, or cwd on the target")
+        raise UserError(
+            "binding.root: no source folder to lint",
+            where="binding.root",
+            hint="set root, or cwd on the target",
+        )
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"binding.root={str(root)!r}: is not a directory", where="binding.root")
@@ -41,20 +44,37 @@ def _root(binding: UndefinedNamesBinding, target: Target) -> Path:
 
 def run_ruff(root: Path, paths: tuple[str, ...], timeout: float) -> list[dict[str, object]]:
     """F821 diagnostics of `paths` under `root`, as ruff's JSON objects (config ignored)."""
-    command = [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select",
-               "F821", "--output-format", "json", "--exit-zero", *paths]
+    command = [
+        sys.executable,
+        "-m",
+        "ruff",
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--select",
+        "F821",
+        "--output-format",
+        "json",
+        "--exit-zero",
+        *paths,
+    ]
     try:
-        proc = subprocess.run(command, cwd=root, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        proc = subprocess.run(
+            command, cwd=root, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except FileNotFoundError:  # pragma: no cover - sys.executable always exists
         raise UserError("ruff cannot be started", where="binding") from None
     if proc.returncode != 0 or not proc.stdout.strip().startswith("["):
         detail = (proc.stderr or proc.stdout).strip()[-500:]
         if "No module named ruff" in detail:
-            raise UserError("the error_paths checks need ruff", where="binding",
-                            hint="pip install ruff (a fixguard dependency)")
-        raise UserError(f"binding.paths={list(paths)!r}: ruff failed: {detail}",
-                        where="binding.paths")
+            raise UserError(
+                "the error_paths checks need ruff",
+                where="binding",
+                hint="pip install ruff (a fixguard dependency)",
+            )
+        raise UserError(
+            f"binding.paths={list(paths)!r}: ruff failed: {detail}", where="binding.paths"
+        )
     found: list[dict[str, object]] = json.loads(proc.stdout)
     return found
 
@@ -68,7 +88,8 @@ def _except_lines(path: Path) -> tuple[tuple[int, int, int], ...]:
         return ()
     return tuple(
         (h.lineno, h.end_lineno or h.lineno, h.lineno)
-        for h in ast.walk(tree) if isinstance(h, ast.ExceptHandler)
+        for h in ast.walk(tree)
+        if isinstance(h, ast.ExceptHandler)
     )
 
 
@@ -94,12 +115,14 @@ def source_has_no_undefined_names(binding: UndefinedNamesBinding, target: Target
         if f"{rel.as_posix()}:{name}" in binding.allow:
             continue
         _except_lines.cache_clear()
-        flagged.append(f"{rel.as_posix()}:{row}:{col}: undefined name {name!r}"
-                       f"{where_in_code(root / rel, row)}")
+        flagged.append(
+            f"{rel.as_posix()}:{row}:{col}: undefined name {name!r}{where_in_code(root / rel, row)}"
+        )
     if flagged:
         raise AssertionError(
             "error_paths.no_undefined_names: names used but never defined or imported "
-            "(a NameError the first time that line runs)\n  " + "\n  ".join(flagged)
+            "(a NameError the first time that line runs)\n  "
+            + "\n  ".join(flagged)
             + f"\n  rerun: cd {root} && ruff check --isolated --select F821 "
             + " ".join(binding.paths)
         )

@@ -90,17 +90,21 @@ def every_concurrent_call_gets_back_only_its_own_data(
                 try:
                     call(inputs[r.index])
                 except Exception as again:  # it fails without any other call: not a mix-up
-                    alone.setdefault(type(again).__name__,
-                                     f"{binding.call}(data) raised {type(again).__name__}: "
-                                     f"{again} with no other call running")
+                    alone.setdefault(
+                        type(again).__name__,
+                        f"{binding.call}(data) raised {type(again).__name__}: "
+                        f"{again} with no other call running",
+                    )
                     continue
                 raised.append(r)
                 continue
             want = expect(inputs[r.index]) if expect else inputs[r.index]
             if r.value != want:
-                wrong.append(f"worker {r.index}: got {_digest(r.value)} "
-                             f"({len(r.value) if isinstance(r.value, bytes) else '?'} bytes), "
-                             f"expected {_digest(want)}")
+                wrong.append(
+                    f"worker {r.index}: got {_digest(r.value)} "
+                    f"({len(r.value) if isinstance(r.value, bytes) else '?'} bytes), "
+                    f"expected {_digest(want)}"
+                )
         if staging:
             # Leftovers are a cleanup bug, not a mix-up; cleared so each attempt starts empty.
             for name in sorted(os.listdir(staging)):
@@ -112,19 +116,22 @@ def every_concurrent_call_gets_back_only_its_own_data(
             first = raised[0].error
             kinds = sorted({type(r.error).__name__ for r in raised})
             return Violation(
-                what=(f"{len(raised)} of {len(results)} workers raised {', '.join(kinds)}, "
-                      "which the same call alone does not: concurrent calls share what they "
-                      "stage"),
+                what=(
+                    f"{len(raised)} of {len(results)} workers raised {', '.join(kinds)}, "
+                    "which the same call alone does not: concurrent calls share what they "
+                    "stage"
+                ),
                 observed={"worker_errors": len(raised)},
                 expected={"worker_errors": 0},
-                details=(f"worker {raised[0].index}: {type(first).__name__}: {first}",
-                         *wrong[:5]),
+                details=(f"worker {raised[0].index}: {type(first).__name__}: {first}", *wrong[:5]),
             )
         if not wrong:
             return None
         return Violation(
-            what=(f"{len(wrong)} of {len(results)} concurrent calls got data that is not their "
-                  "own: they staged it at one predictable shared path"),
+            what=(
+                f"{len(wrong)} of {len(results)} concurrent calls got data that is not their "
+                "own: they staged it at one predictable shared path"
+            ),
             observed={"corrupted": len(wrong)},
             expected={"corrupted": 0},
             details=tuple(wrong[:6]),
@@ -132,15 +139,25 @@ def every_concurrent_call_gets_back_only_its_own_data(
 
     with collect() as findings, _private_tempdir(binding.private_tmp) as staging:
         result = race_threads(
-            CHECK, setup, work, check,
-            ThreadRace(workers=binding.workers, mode=Mode.BARRIER, seed=binding.seed,
-                       budget=Budget(seconds=binding.budget),
-                       expected_errors=(Exception,)),
+            CHECK,
+            setup,
+            work,
+            check,
+            ThreadRace(
+                workers=binding.workers,
+                mode=Mode.BARRIER,
+                seed=binding.seed,
+                budget=Budget(seconds=binding.budget),
+                expected_errors=(Exception,),
+            ),
         )
         for problem in alone.values():
             report_finding(CHECK, problem, rerun_command())
         if left_behind:
-            report_finding(CHECK, f"staged files were left behind: "
-                           f"{sorted(set(left_behind))[:5]}", rerun_command())
+            report_finding(
+                CHECK,
+                f"staged files were left behind: {sorted(set(left_behind))[:5]}",
+                rerun_command(),
+            )
     assert_holds(result)
     fail_on(CHECK, findings, binding.server_errors)

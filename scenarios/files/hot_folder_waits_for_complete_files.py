@@ -65,7 +65,7 @@ def a_file_is_imported_once_complete_and_never_while_being_written(
         def write() -> None:
             with open(staged, "wb") as fh:
                 for i in range(binding.chunks):
-                    fh.write(content[i * binding.chunk_size:(i + 1) * binding.chunk_size])
+                    fh.write(content[i * binding.chunk_size : (i + 1) * binding.chunk_size])
                     fh.flush()
                     time.sleep(binding.write_interval)
             if staged != final:
@@ -90,14 +90,17 @@ def a_file_is_imported_once_complete_and_never_while_being_written(
     problems = [
         f"imported {name!r} with {len(data)} of {len(content)} bytes"
         + (" while the writer was still writing" if during else "")
-        for name, data, during in imports if data != content
+        for name, data, during in imports
+        if data != content
     ]
     complete = [name for name, data, _ in imports if data == content]
     if len(complete) > 1:
         problems.append(f"imported the complete file {len(complete)} times: {complete}")
     if not complete:
-        problems.append(f"never imported the complete {binding.name!r} within "
-                        f"{binding.settle}s of the writer finishing")
+        problems.append(
+            f"never imported the complete {binding.name!r} within "
+            f"{binding.settle}s of the writer finishing"
+        )
     if problems:
         raise AssertionError(
             f"files.hot_folder_waits_for_complete_files: {binding.watcher}.{binding.scan} "

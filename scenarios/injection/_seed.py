@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 from harness.errors import UserError
 
 
-def run_statements(dsn: str, statements: Sequence[str], *, where: str = "binding.setup_sql") -> None:
+def run_statements(
+    dsn: str, statements: Sequence[str], *, where: str = "binding.setup_sql"
+) -> None:
     """Execute `statements` in one transaction on `dsn` (``sqlite:///path`` or PostgreSQL)."""
     scheme = urlsplit(dsn).scheme
     if scheme == "sqlite":
@@ -21,8 +23,11 @@ def run_statements(dsn: str, statements: Sequence[str], *, where: str = "binding
                 conn.execute(sql)
         return
     if scheme not in ("postgres", "postgresql"):
-        raise UserError(f"dsn={dsn!r}: unknown scheme", where="binding.dsn",
-                        hint="write sqlite:///path/to.db or postgresql://user@host/db")
+        raise UserError(
+            f"dsn={dsn!r}: unknown scheme",
+            where="binding.dsn",
+            hint="write sqlite:///path/to.db or postgresql://user@host/db",
+        )
     psycopg = importlib.import_module("psycopg")
     with psycopg.connect(dsn) as conn:
         for sql in statements:

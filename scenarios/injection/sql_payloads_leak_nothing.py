@@ -70,8 +70,9 @@ class SqlInjectionBinding(FindingPolicy):
         return self
 
 
-def _judge(binding: SqlInjectionBinding, payload: SqlPayload,
-           response: httpx.Response) -> Hit[SqlPayload] | None:
+def _judge(
+    binding: SqlInjectionBinding, payload: SqlPayload, response: httpx.Response
+) -> Hit[SqlPayload] | None:
     """SQL error text or foreign rows are violations; the status alone is at most a finding."""
     body = response.text
     lowered = body.lower()
@@ -111,8 +112,9 @@ def sql_payloads_show_no_sql_text_and_no_foreign_rows(
         run_statements(binding.dsn, binding.setup_sql)
 
     with target.client(timeout=binding.timeout) as client:
-        legit = binding.call.send(client, {binding.param: binding.values[0]},
-                                  headers=binding.headers)
+        legit = binding.call.send(
+            client, {binding.param: binding.values[0]}, headers=binding.headers
+        )
         missing = [m for m in binding.own if m not in legit.text]
         if legit.status_code >= 400 or missing:
             raise UserError(
@@ -125,15 +127,19 @@ def sql_payloads_show_no_sql_text_and_no_foreign_rows(
 
         def attempt(payload: SqlPayload) -> Hit[SqlPayload] | None:
             request = client.build_request(
-                binding.call.method, binding.call.render({binding.param: payload.text}),
-                headers=binding.headers)
+                binding.call.method,
+                binding.call.render({binding.param: payload.text}),
+                headers=binding.headers,
+            )
             response = send_twice(client, request, payload)
             return response if isinstance(response, Hit) else _judge(binding, payload, response)
 
         result = probe(
             sql_corpus(binding.values, families=binding.families),
             sql_payloads(binding.values, families=binding.families),
-            attempt, examples=binding.examples, seed=binding.seed,
+            attempt,
+            examples=binding.examples,
+            seed=binding.seed,
         )
     report_findings(NAME, result)
     if not result.ok:

@@ -36,7 +36,9 @@ class ConfigBoundsBinding(FindingPolicy):
 
 #: Zero first, then negatives of both numeric kinds; Hypothesis shrinks towards 0.
 BAD_VALUES = st.one_of(
-    st.just(0), st.integers(max_value=-1), st.just(0.0),
+    st.just(0),
+    st.integers(max_value=-1),
+    st.just(0.0),
     st.floats(max_value=0.0, allow_nan=False, allow_infinity=True),
 )
 
@@ -52,7 +54,8 @@ def bounds_of_zero_or_less_are_rejected_at_construction(
     except Exception as exc:
         raise AssertionError(
             f"invariants.config_bounds: {binding.factory}(**{binding.kwargs!r}) raised "
-            f"{type(exc).__name__}: {exc}; the valid construction must work first") from exc
+            f"{type(exc).__name__}: {exc}; the valid construction must work first"
+        ) from exc
 
     accepted: list[str] = []
     #: (field, exception type) -> the first call that raised it; reported once each.
@@ -65,9 +68,14 @@ def bounds_of_zero_or_less_are_rejected_at_construction(
         except Exception as exc:
             if not is_one_of(exc, binding.raises):
                 # Refused, so not accepted: a crash where validation belongs is another bug.
-                odd.setdefault((field, type(exc).__name__),
-                               (f"{call} raised {type(exc).__name__}: {exc}, not one of "
-                                f"{list(binding.raises)}", call))
+                odd.setdefault(
+                    (field, type(exc).__name__),
+                    (
+                        f"{call} raised {type(exc).__name__}: {exc}, not one of "
+                        f"{list(binding.raises)}",
+                        call,
+                    ),
+                )
             return None
         return f"{call} was accepted"
 
@@ -79,9 +87,15 @@ def bounds_of_zero_or_less_are_rejected_at_construction(
     if not accepted:
         last: list[str] = []
 
-        @settings(max_examples=binding.examples, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck), phases=(Phase.generate, Phase.shrink),
-                  report_multiple_bugs=False, print_blob=False)
+        @settings(
+            max_examples=binding.examples,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=(Phase.generate, Phase.shrink),
+            report_multiple_bugs=False,
+            print_blob=False,
+        )
         @given(st.sampled_from(binding.fields), BAD_VALUES)
         def prop(field: str, value: float) -> None:
             assert not (isinstance(value, float) and math.isnan(value))
@@ -100,5 +114,7 @@ def bounds_of_zero_or_less_are_rejected_at_construction(
         raise AssertionError(
             f"{CHECK}: bounds of 0 or less must be rejected at construction, "
             "or the object fails later (a cache that evicts everything, a loop that spins)\n  "
-            + "\n  ".join(accepted) + "".join(f"\n  finding: {f.problem}" for f in findings))
+            + "\n  ".join(accepted)
+            + "".join(f"\n  finding: {f.problem}" for f in findings)
+        )
     fail_on(CHECK, findings, binding.server_errors)

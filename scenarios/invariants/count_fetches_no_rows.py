@@ -65,22 +65,32 @@ def counting_fetches_at_most_max_rows_from_the_database(
             f"{CHECK}: {binding.call} fetched {rows} rows "
             f"(~{size} bytes in {fetches} fetch call(s)) from the database to answer a count; "
             f"at most {binding.max_rows} allowed. Let the database count (SELECT count(*))."
-            + (f"\n  finding: it answered {response.status_code}"
-               if response.status_code >= 500 else "") + f"\n  repro: {repro}")
+            + (
+                f"\n  finding: it answered {response.status_code}"
+                if response.status_code >= 500
+                else ""
+            )
+            + f"\n  repro: {repro}"
+        )
     if response.status_code >= 500:
         # It fetched no more than a count, then failed: reported apart, with no count to check.
-        finding = report_finding(CHECK, f"{binding.call} answered {response.status_code} "
-                                 f"(after fetching {rows} row(s)): {response.text[:160]!r}",
-                                 repro)
+        finding = report_finding(
+            CHECK,
+            f"{binding.call} answered {response.status_code} "
+            f"(after fetching {rows} row(s)): {response.text[:160]!r}",
+            repro,
+        )
         fail_on(CHECK, [finding], binding.server_errors)
         return
     if response.status_code >= 400:
         raise AssertionError(
             f"{CHECK}: {binding.call} answered {response.status_code}; the bound call must "
-            f"answer a count for the check to mean anything\n  repro: {repro}")
+            f"answer a count for the check to mean anything\n  repro: {repro}"
+        )
     if binding.field is not None and binding.rows is not None:
         got = response.json().get(binding.field)
         if got != binding.rows:
             raise AssertionError(
                 f"{CHECK}: {binding.call} reported "
-                f"{binding.field}={got!r}, expected {binding.rows}\n  repro: {repro}")
+                f"{binding.field}={got!r}, expected {binding.rows}\n  repro: {repro}"
+            )

@@ -17,8 +17,9 @@ from harness.targets.base import Target
 
 from ._inprocess import attribute, is_one_of
 
-AMOUNTS = st.decimals(min_value=-10_000, max_value=10_000, places=2, allow_nan=False,
-                      allow_infinity=False)
+AMOUNTS = st.decimals(
+    min_value=-10_000, max_value=10_000, places=2, allow_nan=False, allow_infinity=False
+)
 CURRENCIES = ("EUR", "USD", "GBP", "JPY")
 
 
@@ -58,17 +59,23 @@ def _windows(draw: st.DrawFn) -> tuple[float, float]:
 
 
 @st.composite
-def _entries(draw: st.DrawFn, start: float, end: float, currencies: list[str],
-             inside: bool) -> list[tuple[Decimal, str, float]]:
+def _entries(
+    draw: st.DrawFn, start: float, end: float, currencies: list[str], inside: bool
+) -> list[tuple[Decimal, str, float]]:
     """One entry per currency in `currencies` (in order), inside or outside [start, end)."""
     found = []
     for currency in currencies:
         if inside:
             at = draw(st.integers(min_value=int(start), max_value=int(end) - 1))
         else:
-            at = draw(st.one_of(st.integers(min_value=0, max_value=int(start) - 1)
-                                if start > 0 else st.nothing(),
-                                st.integers(min_value=int(end), max_value=int(end) + 50)))
+            at = draw(
+                st.one_of(
+                    st.integers(min_value=0, max_value=int(start) - 1)
+                    if start > 0
+                    else st.nothing(),
+                    st.integers(min_value=int(end), max_value=int(end) + 50),
+                )
+            )
         found.append((draw(AMOUNTS), currency, float(at)))
     return found
 
@@ -84,22 +91,38 @@ def _case(draw: st.DrawFn, kind: str) -> tuple[float, float, list[tuple[Decimal,
         inside += draw(_entries(start, end, [draw(st.sampled_from(others))], inside=True))
         outside = []
     elif kind == "mixed-outside":
-        outside = draw(_entries(start, end, draw(st.lists(st.sampled_from(others), min_size=1,
-                                                          max_size=3)), inside=False))
+        outside = draw(
+            _entries(
+                start,
+                end,
+                draw(st.lists(st.sampled_from(others), min_size=1, max_size=3)),
+                inside=False,
+            )
+        )
     else:
         outside = draw(_entries(start, end, [main] * draw(st.integers(0, 3)), inside=False))
     order = draw(st.permutations(inside + outside))
     return start, end, list(order)
 
 
-def _property(name: str, kind: str, judge: Callable[[float, float, list[Any]], str | None],
-              binding: WindowAggregationBinding) -> str | None:
+def _property(
+    name: str,
+    kind: str,
+    judge: Callable[[float, float, list[Any]], str | None],
+    binding: WindowAggregationBinding,
+) -> str | None:
     """Run one property; the problem text of its minimal counterexample, or None."""
     last: list[str] = []
 
-    @settings(max_examples=binding.examples, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck), phases=(Phase.generate, Phase.shrink),
-              report_multiple_bugs=False, print_blob=False)
+    @settings(
+        max_examples=binding.examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.generate, Phase.shrink),
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
     @given(_case(kind))
     def prop(case: tuple[float, float, list[Any]]) -> None:
         start, end, rows = case
@@ -140,10 +163,12 @@ def mixed_currencies_in_the_window_are_refused_and_single_currency_totals_add_up
         except Exception as exc:
             if not is_one_of(exc, binding.raises):
                 # Not added, so the sentence holds; a crash where a refusal belongs is apart.
-                odd.setdefault(type(exc).__name__,
-                               f"mixed currencies inside the window raised "
-                               f"{type(exc).__name__}: {exc}, not one of {list(binding.raises)}"
-                               f"\n    entries={rows!r} start={start} end={end}")
+                odd.setdefault(
+                    type(exc).__name__,
+                    f"mixed currencies inside the window raised "
+                    f"{type(exc).__name__}: {exc}, not one of {list(binding.raises)}"
+                    f"\n    entries={rows!r} start={start} end={end}",
+                )
             return None
         return f"returned {result!r} instead of raising: it added different currencies"
 
@@ -158,21 +183,35 @@ def mixed_currencies_in_the_window_are_refused_and_single_currency_totals_add_up
             return f"total {total!r} != {want} (the sum of the in-window amounts)"
         return None
 
-    problems = [p for p in (
-        _property("mixed currencies inside the window must raise", "mixed-inside",
-                  mixed_inside, binding),
-        _property("other currencies only outside the window must not raise", "mixed-outside",
-                  summed, binding),
-        _property("a single currency totals to the plain sum", "single", summed, binding),
-    ) if p]
+    problems = [
+        p
+        for p in (
+            _property(
+                "mixed currencies inside the window must raise",
+                "mixed-inside",
+                mixed_inside,
+                binding,
+            ),
+            _property(
+                "other currencies only outside the window must not raise",
+                "mixed-outside",
+                summed,
+                binding,
+            ),
+            _property("a single currency totals to the plain sum", "single", summed, binding),
+        )
+        if p
+    ]
     with collect() as findings:
         for problem in odd.values():
-            report_finding(CHECK, problem, f"{binding.aggregate}(entries, start, end) with the "
-                           "entries shown")
+            report_finding(
+                CHECK, problem, f"{binding.aggregate}(entries, start, end) with the entries shown"
+            )
     if problems:
         raise AssertionError(
             f"{CHECK}: {binding.aggregate} breaks "
             f"{len(problems)} of 3 properties (minimal examples after shrinking)\n  "
-            + "\n  ".join(problems) + "".join(f"\n  finding: {f.problem}" for f in findings)
+            + "\n  ".join(problems)
+            + "".join(f"\n  finding: {f.problem}" for f in findings)
         )
     fail_on(CHECK, findings, binding.server_errors)

@@ -43,7 +43,7 @@ class TraversalBinding(FindingPolicy):
         if self.param not in self.call.placeholders:
             raise ValueError(
                 f"param={self.param!r} is not a placeholder of call={str(self.call)!r} "
-                f"(write e.g. call = \"GET /exports/{{{self.param}}}\")"
+                f'(write e.g. call = "GET /exports/{{{self.param}}}")'
             )
         unknown = [f for f in self.families if f not in TRAVERSAL_FAMILIES]
         if unknown:
@@ -56,8 +56,11 @@ def send_once_more_on_reset(
 ) -> httpx.Response | Hit[TraversalPayload]:
     """Send the payload; see harness.strategies.send_twice for a target that drops it."""
     request = client.build_request(
-        binding.call.method, binding.call.render({binding.param: payload.text}),
-        headers=binding.headers, **kwargs)
+        binding.call.method,
+        binding.call.render({binding.param: payload.text}),
+        headers=binding.headers,
+        **kwargs,
+    )
     return send_twice(client, request, payload)
 
 
@@ -81,8 +84,12 @@ def goals(binding: TraversalBinding, box: Sandbox, new_name: str | None = None) 
     return box.goals(new_name=new_name, through_links=not binding.trusted_symlinks)
 
 
-def judge(binding: TraversalBinding, payload: TraversalPayload, response: httpx.Response,
-          violations: list[str]) -> Hit[TraversalPayload] | None:
+def judge(
+    binding: TraversalBinding,
+    payload: TraversalPayload,
+    response: httpx.Response,
+    violations: list[str],
+) -> Hit[TraversalPayload] | None:
     """One payload's hit: its violations; else its status as a finding; else nothing.
 
     A 5xx fails the check only when the binding sets server_errors = "fail"; an answer outside

@@ -42,7 +42,9 @@ def reads_never_return_a_canary(binding: ReadBinding, target: Target) -> None:
     with target.client(timeout=binding.timeout) as client:
         if binding.control is not None:
             expected = (box.base / binding.control).read_bytes()
-            response = binding.call.send(client, {binding.param: binding.control}, headers=binding.headers)
+            response = binding.call.send(
+                client, {binding.param: binding.control}, headers=binding.headers
+            )
             if response.status_code >= 300 or response.content != expected:
                 raise AssertionError(
                     f"{NAME}: the legitimate file "
@@ -58,17 +60,21 @@ def reads_never_return_a_canary(binding: ReadBinding, target: Target) -> None:
             violations = [f"returned the canary {name}" for name in box.leaked(response.content)]
             after = box.snapshot()
             if after != before:
-                violations.append("changed files outside the base: " + "; ".join(
-                    before.changes(after)))
+                violations.append(
+                    "changed files outside the base: " + "; ".join(before.changes(after))
+                )
                 box.restore(before)
             return judge(binding, payload, response, violations)
 
         aims = goals(binding, box)
         result = probe(
             traversal_corpus(aims, base=base, families=binding.families),
-            traversal_payloads(aims, base=base, families=binding.families,
-                               max_extra=binding.max_extra),
-            attempt, examples=binding.examples, seed=binding.seed,
+            traversal_payloads(
+                aims, base=base, families=binding.families, max_extra=binding.max_extra
+            ),
+            attempt,
+            examples=binding.examples,
+            seed=binding.seed,
         )
     report_findings(NAME, result)
     if not result.ok:

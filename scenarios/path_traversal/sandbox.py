@@ -130,8 +130,11 @@ def create(root: Path) -> Sandbox:
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     if any(root.iterdir()):
-        raise UserError(f"sandbox={str(root)!r}: is not empty", where="binding.sandbox",
-                        hint="pass a new directory for the sandbox")
+        raise UserError(
+            f"sandbox={str(root)!r}: is not empty",
+            where="binding.sandbox",
+            hint="pass a new directory for the sandbox",
+        )
     tokens = {name: f"FIXGUARD-CANARY-{secrets.token_hex(12)}" for name in CANARIES}
     (root / "base").mkdir()
     (root / "base" / "public.txt").write_text("public export\n")

@@ -43,7 +43,8 @@ def writes_never_touch_a_file_outside_the_base(binding: WriteBinding, target: Ta
     aims = goals(binding, box, new_name=binding.new_name)
     base = str(box.base)
     body: dict[str, object] = (
-        {"json": {binding.json_field: binding.body}} if binding.json_field
+        {"json": {binding.json_field: binding.body}}
+        if binding.json_field
         else {"content": binding.body.encode()}
     )
 
@@ -62,13 +63,15 @@ def writes_never_touch_a_file_outside_the_base(binding: WriteBinding, target: Ta
 
         result = probe(
             traversal_corpus(aims, base=base, families=binding.families),
-            traversal_payloads(aims, base=base, families=binding.families,
-                               max_extra=binding.max_extra),
-            attempt, examples=binding.examples, seed=binding.seed,
+            traversal_payloads(
+                aims, base=base, families=binding.families, max_extra=binding.max_extra
+            ),
+            attempt,
+            examples=binding.examples,
+            seed=binding.seed,
         )
     report_findings(NAME, result)
     if not result.ok:
         raise AssertionError(
-            f"{NAME}: {binding.call} wrote outside {base} (sandbox {box.root})\n"
-            f"{describe(result)}"
+            f"{NAME}: {binding.call} wrote outside {base} (sandbox {box.root})\n{describe(result)}"
         )

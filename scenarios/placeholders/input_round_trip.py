@@ -72,8 +72,11 @@ def data_sent_in_is_what_is_stored(binding: RoundTripBinding, target: Target) ->
             """A 5xx stored nothing and read nothing: this key is not judged, only reported."""
             if response.status_code < 500:
                 return False
-            report_finding(CHECK, f"{call} ({key}) answered {response.status_code}: "
-                           f"{response.text[:200]!r}", curl(response.request))
+            report_finding(
+                CHECK,
+                f"{call} ({key}) answered {response.status_code}: {response.text[:200]!r}",
+                curl(response.request),
+            )
             return True
 
         for index, key in enumerate(binding.keys):
@@ -84,8 +87,9 @@ def data_sent_in_is_what_is_stored(binding: RoundTripBinding, target: Target) ->
             if crashed(answer, binding.send, key):
                 continue
             if answer.status_code not in binding.success:
-                problems.append(f"{binding.send} ({key}) answered {answer.status_code}: "
-                                f"{answer.text[:200]!r}")
+                problems.append(
+                    f"{binding.send} ({key}) answered {answer.status_code}: {answer.text[:200]!r}"
+                )
                 continue
             if binding.digest_field is not None:
                 judged += 1
@@ -95,7 +99,8 @@ def data_sent_in_is_what_is_stored(binding: RoundTripBinding, target: Target) ->
                     problems.append(
                         f"{binding.send} ({key}): sent {len(sent)} bytes (sha256 {_short(want)}), "
                         f"the answer's {binding.digest_field} is "
-                        f"{_short(str(got)) if got else repr(got)}: the input was not stored")
+                        f"{_short(str(got)) if got else repr(got)}: the input was not stored"
+                    )
             if binding.fetch is not None:
                 back = binding.fetch.send(client, values, headers=binding.headers)
                 if crashed(back, binding.fetch, key):
@@ -113,16 +118,20 @@ def data_sent_in_is_what_is_stored(binding: RoundTripBinding, target: Target) ->
                 if got != want:
                     problems.append(
                         f"{binding.fetch} ({key}): gave back {len(data)} bytes (sha256 "
-                        f"{_short(got)}) for {len(sent)} sent (sha256 {_short(want)})")
+                        f"{_short(got)}) for {len(sent)} sent (sha256 {_short(want)})"
+                    )
     if not problems and not judged:
         # Nothing compared is no proof that input is kept: the check cannot pass on it.
         raise AssertionError(
             f"{CHECK}: no key could be compared: every send or fetch answered a 5xx\n  "
-            + "\n  ".join(f"finding: {f.problem}" for f in findings))
+            + "\n  ".join(f"finding: {f.problem}" for f in findings)
+        )
     if problems:
         raise AssertionError(
             f"{CHECK}: data sent in does not come back out (a placeholder "
-            "that discards its input?)\n  " + "\n  ".join(problems)
+            "that discards its input?)\n  "
+            + "\n  ".join(problems)
             + "".join(f"\n  finding: {f.problem}" for f in findings)
-            + f"\n  rerun with seed={binding.seed}, size={binding.size}")
+            + f"\n  rerun with seed={binding.seed}, size={binding.size}"
+        )
     fail_on(CHECK, findings, binding.server_errors)

@@ -42,7 +42,9 @@ class UnimplementedRoutesBinding(FindingPolicy):
     timeout: float = Field(default=10.0, gt=0)
 
 
-def routes(schema: dict[str, Any], binding: UnimplementedRoutesBinding) -> list[tuple[str, str, bool]]:
+def routes(
+    schema: dict[str, Any], binding: UnimplementedRoutesBinding
+) -> list[tuple[str, str, bool]]:
     """(METHOD, path template, has a request body) for every operation of the schema."""
     found: list[tuple[str, str, bool]] = []
     for path, item in sorted((schema.get("paths") or {}).items()):
@@ -101,12 +103,17 @@ def no_exposed_route_is_a_placeholder(binding: UnimplementedRoutesBinding, targe
     with collect() as findings, target.client(timeout=binding.timeout) as client:
         answer = client.get(binding.openapi)
         if answer.status_code != 200:
-            raise UserError(f"binding.openapi={binding.openapi!r}: answered {answer.status_code}",
-                            where="binding.openapi", hint="the path of the app's OpenAPI JSON")
+            raise UserError(
+                f"binding.openapi={binding.openapi!r}: answered {answer.status_code}",
+                where="binding.openapi",
+                hint="the path of the app's OpenAPI JSON",
+            )
         listed = routes(answer.json(), binding)
         if not listed:
-            raise UserError(f"binding.openapi={binding.openapi!r}: the schema lists no route",
-                            where="binding.openapi")
+            raise UserError(
+                f"binding.openapi={binding.openapi!r}: the schema lists no route",
+                where="binding.openapi",
+            )
         for method, path, has_body in listed:
             label = f"{method} {path}"
             url = _fill(path, binding)
@@ -128,13 +135,13 @@ def no_exposed_route_is_a_placeholder(binding: UnimplementedRoutesBinding, targe
                 continue
             except httpx.TimeoutException:
                 # Slow is not unimplemented; the blocking and resilience packs bound latency.
-                report_finding(CHECK, f"{label} did not answer within {binding.timeout:g}s",
-                               repro)
+                report_finding(CHECK, f"{label} did not answer within {binding.timeout:g}s", repro)
                 continue
             except Exception as exc:
                 if any(_NOT_IMPLEMENTED == c.__name__ for c in type(exc).__mro__):
-                    flagged.append(f"{label} raised {type(exc).__name__}: {exc}\n    repro: "
-                                   f"{repro}")
+                    flagged.append(
+                        f"{label} raised {type(exc).__name__}: {exc}\n    repro: {repro}"
+                    )
                 else:  # an in-process app's own error, or a dropped connection: not a stub
                     report_finding(CHECK, f"{label} raised {type(exc).__name__}: {exc}", repro)
                 continue
@@ -143,24 +150,34 @@ def no_exposed_route_is_a_placeholder(binding: UnimplementedRoutesBinding, targe
             logged = target.logs()[log_before:]
             # A NotImplementedError the route itself caught (a backend probe with a fallback)
             # left a working route: only one that reached the framework, a 5xx, is a stub.
-            seen = ("raised NotImplementedError: " + str(raised[0]) if raised else
-                    "raised NotImplementedError (seen in the target's log)"
-                    if _NOT_IMPLEMENTED in logged or _NOT_IMPLEMENTED in response.text else "")
+            seen = (
+                "raised NotImplementedError: " + str(raised[0])
+                if raised
+                else "raised NotImplementedError (seen in the target's log)"
+                if _NOT_IMPLEMENTED in logged or _NOT_IMPLEMENTED in response.text
+                else ""
+            )
             if status == 501 and label not in binding.allow and path not in binding.allow:
-                flagged.append(f"{label} answered 501: {response.text[:160]!r}\n    repro: "
-                               f"{repro}")
+                flagged.append(f"{label} answered 501: {response.text[:160]!r}\n    repro: {repro}")
             elif seen and status >= 500:
                 flagged.append(f"{label} answered {status} and {seen}\n    repro: {repro}")
             elif seen:
-                report_finding(CHECK, f"{label} answered {status} but {seen}, handled inside "
-                               "the route", repro)
+                report_finding(
+                    CHECK, f"{label} answered {status} but {seen}, handled inside the route", repro
+                )
             elif status >= 500 and status != 501:
-                report_finding(CHECK, f"{label} answered {status} to a probe with "
-                               f"{binding.default_value!r} in its path parameters"
-                               + (" and an empty JSON body" if has_body else ""), repro)
+                report_finding(
+                    CHECK,
+                    f"{label} answered {status} to a probe with "
+                    f"{binding.default_value!r} in its path parameters"
+                    + (" and an empty JSON body" if has_body else ""),
+                    repro,
+                )
     if flagged:
         raise AssertionError(
             f"{CHECK}: exposed routes that are placeholders (remove "
-            "them from the API, or implement them)\n  " + "\n  ".join(flagged)
-            + "".join(f"\n  finding: {f.problem}" for f in findings))
+            "them from the API, or implement them)\n  "
+            + "\n  ".join(flagged)
+            + "".join(f"\n  finding: {f.problem}" for f in findings)
+        )
     fail_on(CHECK, findings, binding.server_errors)

@@ -47,6 +47,4 @@ def exactly_one_create_wins_and_the_others_conflict(
             expected={"successes": 1, "conflicts": n - 1 - r.out_of_class, "effects": 1},
         )
 
-    contend(
-        "races.exclusive_create", binding, target, judge, server_errors=binding.server_errors
-    )
+    contend("races.exclusive_create", binding, target, judge, server_errors=binding.server_errors)

@@ -47,6 +47,4 @@ def the_final_value_equals_the_number_of_increments(
             expected={"increments": len(r.answers), "final_value": len(r.answers)},
         )
 
-    contend(
-        "races.lost_update", binding, target, judge, server_errors=binding.server_errors
-    )
+    contend("races.lost_update", binding, target, judge, server_errors=binding.server_errors)

@@ -44,6 +44,4 @@ def exactly_one_contender_consumes_the_resource(
             expected={"winners": 1, "refused": len(r.answers) - 1},
         )
 
-    contend(
-        "races.single_consumer", binding, target, judge, server_errors=binding.server_errors
-    )
+    contend("races.single_consumer", binding, target, judge, server_errors=binding.server_errors)

@@ -158,11 +158,16 @@ class Sender:
             path = render(b.call.path, values)
             try:
                 with self.target.client() as client:
-                    response = client.request(b.call.method, path, headers=headers,
-                                              json=render(b.json_body, values))
+                    response = client.request(
+                        b.call.method, path, headers=headers, json=render(b.json_body, values)
+                    )
             except httpx.TransportError as exc:
-                return Verdict(None, f"{type(exc).__name__}: {exc}", crashed=True,
-                               repro=f"{b.call.method} {self.target.base_url}{path}")
+                return Verdict(
+                    None,
+                    f"{type(exc).__name__}: {exc}",
+                    crashed=True,
+                    repro=f"{b.call.method} {self.target.base_url}{path}",
+                )
             shown = f"HTTP {response.status_code} {response.text[:120]}"
             repro = curl(response.request)
             if response.status_code in b.accept:

@@ -32,14 +32,19 @@ def memory_stays_bounded_under_a_nonce_flood(binding: ReplayBinding, target: Tar
             if i % 16 == 0 or i == flood - 1:
                 peak = max(peak, sender.size())
         if crashed:
-            report_finding("replay.bounded_memory", f"{len(crashed)} of {flood} fresh nonces "
-                           f"were neither accepted nor rejected: {crashed[0].shown}",
-                           crashed[0].repro)
+            report_finding(
+                "replay.bounded_memory",
+                f"{len(crashed)} of {flood} fresh nonces "
+                f"were neither accepted nor rejected: {crashed[0].shown}",
+                crashed[0].repro,
+            )
         if peak <= bound and len(crashed) == flood:
             return Violation(  # a guard that never took a nonce was never flooded
                 f"every one of {flood} fresh nonces failed ({crashed[0].shown}), so the flood "
                 "never reached the guard's state: the check cannot judge its bound",
-                observed={"failed": flood}, expected={"failed": f"< {flood}"})
+                observed={"failed": flood},
+                expected={"failed": f"< {flood}"},
+            )
         if peak <= bound:
             return None
         return Violation(

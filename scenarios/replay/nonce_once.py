@@ -28,8 +28,9 @@ def a_nonce_is_accepted_exactly_once(binding: ReplayBinding, target: Target) -> 
         second = sender.send(nonce, time.time())
         if first.accepted is True and second.crashed:
             # The replay was not accepted; that it crashed the guard is reported apart.
-            report_finding(CHECK, f"the replay of an accepted nonce -> {second.shown}",
-                           second.repro)
+            report_finding(
+                CHECK, f"the replay of an accepted nonce -> {second.shown}", second.repro
+            )
             return None
         if first.accepted is True and second.accepted is False:
             return None
@@ -48,8 +49,11 @@ def a_nonce_is_accepted_exactly_once(binding: ReplayBinding, target: Target) -> 
         return Violation(
             f"{r.successes} of {len(r.answers)} concurrent deliveries of one nonce were "
             "accepted: the seen-check and the record are not atomic (lock the nonce dedup)",
-            observed={"accepted": r.successes, "rejected": r.conflicts,
-                      "out_of_class": r.out_of_class},
+            observed={
+                "accepted": r.successes,
+                "rejected": r.conflicts,
+                "out_of_class": r.out_of_class,
+            },
             expected={"accepted": 1, "rejected": len(r.answers) - 1},
         )
 
@@ -57,6 +61,12 @@ def a_nonce_is_accepted_exactly_once(binding: ReplayBinding, target: Target) -> 
         assert_holds(run_sequence(CHECK, in_sequence, seed=binding.seed))
     # A 5xx is no acceptance: one accepted delivery beside crashed ones already answers the
     # question "was the nonce accepted more than once?".
-    contend(CHECK, binding.contention(), target, judge, server_errors=binding.server_errors,
-            contended=lambda r: r.decided >= 1)
+    contend(
+        CHECK,
+        binding.contention(),
+        target,
+        judge,
+        server_errors=binding.server_errors,
+        contended=lambda r: r.decided >= 1,
+    )
     fail_on(CHECK, findings, binding.server_errors)

@@ -17,8 +17,10 @@ from harness.targets.ports import is_loopback_host
 #: of the error, it is the answer.
 ACCESS_LINE = re.compile(r'"[A-Z]+ \S+ HTTP/\d(?:\.\d)?" \d{3}')
 #: Default: what an error log line says (lastResort prints only the message, no level name).
-ERROR_WORDS = (r"(?i)\b(error|errors|exception|traceback|fail\w*|reject\w*|refused|denied|"
-               r"unavailable|timed? ?out|upstream)\b|\b5\d\d\b")
+ERROR_WORDS = (
+    r"(?i)\b(error|errors|exception|traceback|fail\w*|reject\w*|refused|denied|"
+    r"unavailable|timed? ?out|upstream)\b|\b5\d\d\b"
+)
 
 
 class UpstreamRequest(BaseModel):
@@ -65,8 +67,9 @@ class UpstreamRequest(BaseModel):
 def error_lines(log: str, pattern: str) -> list[str]:
     """Lines of `log` that match `pattern`, access-log lines excluded."""
     regex = re.compile(pattern)
-    return [line for line in log.splitlines()
-            if regex.search(line) and not ACCESS_LINE.search(line)]
+    return [
+        line for line in log.splitlines() if regex.search(line) and not ACCESS_LINE.search(line)
+    ]
 
 
 def curl_of(response: httpx.Response) -> str:

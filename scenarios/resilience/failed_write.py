@@ -58,8 +58,11 @@ def failed_upstream_write_is_not_reported_as_success(
 ) -> None:
     """The upstream rejects the write with a 5xx; the call must not answer a success and the
     target's log must gain an error line."""
-    with StubUpstream(statuses={binding.upstream_method: binding.upstream_status},
-                      host=binding.upstream_host, port=binding.upstream_port) as stub:
+    with StubUpstream(
+        statuses={binding.upstream_method: binding.upstream_status},
+        host=binding.upstream_host,
+        port=binding.upstream_port,
+    ) as stub:
         before = len(target.logs())
         records = _Records()  # an in-process target logs here, not to a captured stream
         root = logging.getLogger()
@@ -91,27 +94,39 @@ def failed_upstream_write_is_not_reported_as_success(
             f"{CHECK}: {binding.call} answered {response.status_code} but the "
             f"stub at {binding.upstream} received no {binding.upstream_method} (it saw "
             f"{[f'{r.method} {r.path}' for r in stub.requests]}): the target is not configured "
-            "to call it, so this run proves nothing")
+            "to call it, so this run proves nothing"
+        )
     problems = []
     if response.status_code in binding.success:
         problems.append(
             f"answered {response.status_code} (a success: {response.text[:120]!r}) although the "
             f"upstream answered {binding.upstream_status} to {binding.upstream_method} "
-            f"{rejected[0].path}: the upstream's status is never checked")
+            f"{rejected[0].path}: the upstream's status is never checked"
+        )
     if not logged:
         captured = "" if target.logs() or records.lines else " (nothing was captured at all)"
-        problems.append(f"nothing matching {binding.error_log!r} was logged{captured}: the "
-                        "failure is invisible to operators")
+        problems.append(
+            f"nothing matching {binding.error_log!r} was logged{captured}: the "
+            "failure is invisible to operators"
+        )
     findings = []
     if response.status_code == 500:
         # Not a success and (with the traceback) logged: the sentence holds, but the caller
         # learns "internal error" where a 502/503 would name the upstream.
-        findings.append(report_finding(
-            CHECK, f"{binding.call} answered 500 when the upstream answered "
-            f"{binding.upstream_status} to {binding.upstream_method}: an unhandled error, not "
-            "a deliberate error answer", curl_of(response)))
+        findings.append(
+            report_finding(
+                CHECK,
+                f"{binding.call} answered 500 when the upstream answered "
+                f"{binding.upstream_status} to {binding.upstream_method}: an unhandled error, not "
+                "a deliberate error answer",
+                curl_of(response),
+            )
+        )
     if problems:
-        raise AssertionError(f"{CHECK}: {binding.call}: " + "; and ".join(problems)
-                             + "".join(f"\n  finding: {f.problem}" for f in findings)
-                             + f"\n  repro: {rerun_command()}")
+        raise AssertionError(
+            f"{CHECK}: {binding.call}: "
+            + "; and ".join(problems)
+            + "".join(f"\n  finding: {f.problem}" for f in findings)
+            + f"\n  repro: {rerun_command()}"
+        )
     fail_on(CHECK, findings, binding.server_errors)

@@ -54,8 +54,9 @@ def target_answers_within_bound_when_upstream_hangs(
 
             def send() -> None:
                 try:
-                    outcome["response"] = binding.call.send(client, binding.values,
-                                                            **binding.kwargs())
+                    outcome["response"] = binding.call.send(
+                        client, binding.values, **binding.kwargs()
+                    )
                 except BaseException as exc:  # handed to the checking thread
                     outcome["error"] = exc
 
@@ -72,11 +73,14 @@ def target_answers_within_bound_when_upstream_hangs(
                     f"{len(stub.requests)} request(s) and never replied: the outbound call has "
                     f"no timeout, so the target hangs with it (expected one of "
                     f"{sorted(binding.expect)} within {binding.bound:g}s)\n"
-                    f"  repro: {rerun_command()}")
+                    f"  repro: {rerun_command()}"
+                )
             if isinstance(error, httpx.TransportError):
                 # The target ended the call (it dropped the connection): bounded, not a hang.
-                dropped = (f"{binding.call} dropped the connection after {took:.2f}s while "
-                           f"the upstream hung: {type(error).__name__}: {error}")
+                dropped = (
+                    f"{binding.call} dropped the connection after {took:.2f}s while "
+                    f"the upstream hung: {type(error).__name__}: {error}"
+                )
                 response = None
             elif error is not None:
                 raise error
@@ -88,7 +92,8 @@ def target_answers_within_bound_when_upstream_hangs(
                 f"{CHECK}: {binding.call} answered {answered} in "
                 f"{took:.2f}s without ever connecting to the stub at {binding.upstream}: the "
                 "target is not configured to call it (point its upstream URL there), so this "
-                "run proves nothing")
+                "run proves nothing"
+            )
     with collect() as findings:
         if response is not None:
             _judge_answer(binding, response, took)
@@ -104,13 +109,22 @@ def _judge_answer(binding: HungUpstreamBinding, response: httpx.Response, took: 
         raise AssertionError(
             f"{CHECK}: {binding.call} answered {status} in "
             f"{took:.2f}s while the upstream hung; expected one of "
-            f"{sorted(binding.expect)}: {response.text[:200]!r}\n  repro: {rerun_command()}")
+            f"{sorted(binding.expect)}: {response.text[:200]!r}\n  repro: {rerun_command()}"
+        )
     if status not in binding.expect:
         # It did not hang: it gave up in time and failed, which is a finding.
-        report_finding(CHECK, f"{binding.call} answered {status} in {took:.2f}s while the "
-                       f"upstream hung, not one of {sorted(binding.expect)}: "
-                       f"{response.text[:120]!r}", curl_of(response))
+        report_finding(
+            CHECK,
+            f"{binding.call} answered {status} in {took:.2f}s while the "
+            f"upstream hung, not one of {sorted(binding.expect)}: "
+            f"{response.text[:120]!r}",
+            curl_of(response),
+        )
     if took > binding.bound:
-        report_finding(CHECK, f"{binding.call} answered {status} after {took:.1f}s, past "
-                       f"the bound of {binding.bound:g}s: its outbound timeout is longer "
-                       "than the bound", curl_of(response))
+        report_finding(
+            CHECK,
+            f"{binding.call} answered {status} after {took:.1f}s, past "
+            f"the bound of {binding.bound:g}s: its outbound timeout is longer "
+            "than the bound",
+            curl_of(response),
+        )

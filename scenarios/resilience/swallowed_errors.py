@@ -38,8 +38,11 @@ class Fault(BaseModel):
         return self
 
     def describe(self) -> str:
-        return f"{self.at} raising {self.raises}" if self.raises else \
-            f"{self.at} answering {self.status}"
+        return (
+            f"{self.at} raising {self.raises}"
+            if self.raises
+            else f"{self.at} answering {self.status}"
+        )
 
     def behaviour(self) -> Behaviour:
         if self.status is not None:
@@ -57,9 +60,11 @@ def _exception_class(name: str) -> type[BaseException]:
     else:
         found = getattr(builtins, name, None)
     if not (isinstance(found, type) and issubclass(found, BaseException)):
-        raise UserError(f"binding.fault.raises={name!r}: not an exception class",
-                        where="binding.fault.raises",
-                        hint="a builtin name such as 'OSError', or 'pkg.mod:ErrorClass'")
+        raise UserError(
+            f"binding.fault.raises={name!r}: not an exception class",
+            where="binding.fault.raises",
+            hint="a builtin name such as 'OSError', or 'pkg.mod:ErrorClass'",
+        )
     return found
 
 
@@ -98,8 +103,7 @@ class _Records(logging.Handler):
 
 
 @scenario("resilience.swallowed_errors", binding=SwallowedErrorsBinding)
-def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding,
-                                           target: Target) -> None:
+def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding, target: Target) -> None:
     """With the fault in place, the call raises, returns a declared failure value, or logs at
     `level` or above; returning normally in silence is a swallowed error."""
     level = getattr(logging, binding.level)
@@ -111,8 +115,9 @@ def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding,
     raised: BaseException | None = None
     result: Any = None
     try:
-        with injected(binding.fault.at, binding.fault.behaviour(),
-                      where="binding.fault.at") as injection:
+        with injected(
+            binding.fault.at, binding.fault.behaviour(), where="binding.fault.at"
+        ) as injection:
             try:
                 result = asyncio.run(call_step(binding.call, target.obj, where="binding.call"))
             except UserError:
@@ -125,8 +130,10 @@ def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding,
     if injection.calls == 0:
         raise UserError(
             f"binding.fault.at={binding.fault.at!r}: {binding.call} never reached it, so no "
-            "fault was injected", where="binding.fault.at",
-            hint="inject into a dependency that the call uses")
+            "fault was injected",
+            where="binding.fault.at",
+            hint="inject into a dependency that the call uses",
+        )
     if raised is not None and binding.fault.raises is not None:
         fault = _exception_class(binding.fault.raises)
         if not any(isinstance(e, fault) for e in _chain(raised)):
@@ -136,7 +143,8 @@ def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding,
                 "resilience.swallowed_errors",
                 f"{binding.call} raised {type(raised).__name__}: {raised}, which is neither the "
                 f"injected {binding.fault.raises} nor raised while handling it",
-                rerun_command())
+                rerun_command(),
+            )
             fail_on("resilience.swallowed_errors", [finding], binding.server_errors)
     if raised is not None or result in binding.failure_returns:
         return
@@ -144,11 +152,15 @@ def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding,
     if logged:
         return
     quieter = [f"{r.levelname} {r.name}: {r.getMessage()}" for r in handler.records][:3]
-    raise AssertionError("\n".join([
-        f"resilience.swallowed_errors: the fault ({binding.fault.describe()}, reached "
-        f"{injection.calls} time(s)) was swallowed: {binding.call} returned {result!r} and "
-        f"nothing was logged at {binding.level} or above",
-        "  the caller is told it worked, and operators never hear of the failure",
-        *(f"  logged below {binding.level}: {q}" for q in quieter),
-        f"  repro: {rerun_command()}",
-    ]))
+    raise AssertionError(
+        "\n".join(
+            [
+                f"resilience.swallowed_errors: the fault ({binding.fault.describe()}, reached "
+                f"{injection.calls} time(s)) was swallowed: {binding.call} returned {result!r} and "
+                f"nothing was logged at {binding.level} or above",
+                "  the caller is told it worked, and operators never hear of the failure",
+                *(f"  logged below {binding.level}: {q}" for q in quieter),
+                f"  repro: {rerun_command()}",
+            ]
+        )
+    )

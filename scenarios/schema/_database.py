@@ -40,8 +40,11 @@ class MigrationsBinding(FindingPolicy):
 def root_of(binding: MigrationsBinding, target: Target) -> Path:
     root = binding.root or target.spec.cwd
     if root is None:
-        raise UserError("binding.root: no folder to find the migrations in", where="binding.root",
-                        hint="set root, or cwd on the target")
+        raise UserError(
+            "binding.root: no folder to find the migrations in",
+            where="binding.root",
+            hint="set root, or cwd on the target",
+        )
     return Path(root)
 
 
@@ -51,8 +54,10 @@ def migration_files(binding: MigrationsBinding, target: Target) -> list[Path]:
     for pattern in binding.migrations:
         matched = sorted(Path(p) for p in glob.glob(str(root / pattern)))
         if not matched:
-            raise UserError(f"binding.migrations: {pattern!r} matches nothing under {root}",
-                            where="binding.migrations")
+            raise UserError(
+                f"binding.migrations: {pattern!r} matches nothing under {root}",
+                where="binding.migrations",
+            )
         files += [f for f in matched if f not in files]
     return files
 
@@ -87,11 +92,13 @@ def fresh_database(binding: MigrationsBinding) -> Iterator[FreshDatabase]:
         yield FreshDatabase(admin.rsplit("/", 1)[0] + f"/{name}", roles)
     finally:
         with connect(admin, where="binding.admin_dsn") as conn:
-            conn.execute(pg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                pg.sql.Identifier(name)))
+            conn.execute(
+                pg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    pg.sql.Identifier(name)
+                )
+            )
             for fresh in roles.values():
-                conn.execute(pg.sql.SQL("DROP ROLE IF EXISTS {}").format(
-                    pg.sql.Identifier(fresh)))
+                conn.execute(pg.sql.SQL("DROP ROLE IF EXISTS {}").format(pg.sql.Identifier(fresh)))
 
 
 def apply_migrations(db: FreshDatabase, files: Sequence[Path]) -> None:
@@ -102,8 +109,10 @@ def apply_migrations(db: FreshDatabase, files: Sequence[Path]) -> None:
             try:
                 conn.execute(rename_roles(path.read_text(encoding="utf-8"), db.roles))
             except pg.Error as exc:
-                raise UserError(f"migration {path.name}: PostgreSQL refused it: "
-                                f"{str(exc).strip()}", where=str(path)) from None
+                raise UserError(
+                    f"migration {path.name}: PostgreSQL refused it: {str(exc).strip()}",
+                    where=str(path),
+                ) from None
 
 
 def query(dsn: str, sql: str, params: Any = None) -> list[tuple[Any, ...]]:

@@ -25,15 +25,19 @@ from ._database import (
     query,
 )
 
-_POLICY = re.compile(r"CREATE\s+POLICY\s+\"?(\w+)\"?\s+ON\s+([\w.\"]+)(.*?);",
-                     re.IGNORECASE | re.DOTALL)
+_POLICY = re.compile(
+    r"CREATE\s+POLICY\s+\"?(\w+)\"?\s+ON\s+([\w.\"]+)(.*?);", re.IGNORECASE | re.DOTALL
+)
 _TO = re.compile(r"\bTO\s+(.+?)(?=\s+USING\b|\s+WITH\b|$)", re.IGNORECASE | re.DOTALL)
 _USING_TRUE = re.compile(r"\bUSING\s*\(\s*true\s*\)", re.IGNORECASE)
 _FUNCTION = re.compile(
     r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+([\w.\"]+)\s*\((.*?)\)(.*?)"
-    r"(\$\w*\$)(.*?)\4(.*?);", re.IGNORECASE | re.DOTALL)
-_GRANT = re.compile(r"GRANT\s+EXECUTE\s+ON\s+FUNCTION\s+([\w.\"]+)\s*\(([^)]*)\)\s+TO\s+([^;]+);",
-                    re.IGNORECASE)
+    r"(\$\w*\$)(.*?)\4(.*?);",
+    re.IGNORECASE | re.DOTALL,
+)
+_GRANT = re.compile(
+    r"GRANT\s+EXECUTE\s+ON\s+FUNCTION\s+([\w.\"]+)\s*\(([^)]*)\)\s+TO\s+([^;]+);", re.IGNORECASE
+)
 _COMMENT = re.compile(r"--[^\n]*")
 CHECK = "schema.policy_lint"
 
@@ -43,7 +47,11 @@ class PolicyLintBinding(MigrationsBinding):
 
     #: A definer function whose body matches one of these checks who the caller is.
     ownership_checks: tuple[str, ...] = (
-        r"current_setting\s*\(", r"auth\.uid\s*\(", r"\bcurrent_user\b", r"\bsession_user\b")
+        r"current_setting\s*\(",
+        r"auth\.uid\s*\(",
+        r"\bcurrent_user\b",
+        r"\bsession_user\b",
+    )
     #: Statements (as the superuser) that put rows in the policed tables, so a leak shows.
     seed_sql: tuple[str, ...] = ()
     #: Give the untrusted roles SELECT on every table first, as Supabase's default privileges
@@ -84,9 +92,16 @@ def lint(files: list[Path], binding: PolicyLintBinding) -> list[Finding]:
             to = _TO.search(m.group(3))
             roles = _roles(to.group(1)) if to else ("public",)
             if _USING_TRUE.search(m.group(3)) and untrusted & set(roles):
-                findings.append(Finding("policy", m.group(1), m.group(2).strip('"'),
-                                        tuple(sorted(untrusted & set(roles))), line(m.start()),
-                                        " ".join(m.group(0).split())))
+                findings.append(
+                    Finding(
+                        "policy",
+                        m.group(1),
+                        m.group(2).strip('"'),
+                        tuple(sorted(untrusted & set(roles))),
+                        line(m.start()),
+                        " ".join(m.group(0).split()),
+                    )
+                )
         for m in _FUNCTION.finditer(sql):
             name = m.group(1).strip('"').rsplit(".", 1)[-1].lower()
             functions[name] = (line(m.start()), m.group(3) + m.group(6), m.group(5))
@@ -101,9 +116,16 @@ def lint(files: list[Path], binding: PolicyLintBinding) -> list[Finding]:
             continue
         if any(re.search(p, body, re.IGNORECASE) for p in binding.ownership_checks):
             continue
-        findings.append(Finding("function", name, args, tuple(sorted(untrusted & set(roles))),
-                                where, f"SECURITY DEFINER (defined at {defined}), no ownership "
-                                "check in its body"))
+        findings.append(
+            Finding(
+                "function",
+                name,
+                args,
+                tuple(sorted(untrusted & set(roles))),
+                where,
+                f"SECURITY DEFINER (defined at {defined}), no ownership check in its body",
+            )
+        )
     return [f for f in findings if f"{f.kind}:{f.name}" not in binding.allow]
 
 
@@ -118,11 +140,14 @@ def _confirm(db: FreshDatabase, finding: Finding, binding: PolicyLintBinding) ->
         if fresh is None:
             continue
         if finding.kind == "function":
-            rows = query(db.dsn, "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN "
-                         "pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = %s AND "
-                         "p.prosecdef AND n.nspname = ANY(%s) AND "
-                         "has_function_privilege(%s, p.oid, 'EXECUTE')",
-                         (finding.name, list(binding.schemas), fresh))
+            rows = query(
+                db.dsn,
+                "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN "
+                "pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = %s AND "
+                "p.prosecdef AND n.nspname = ANY(%s) AND "
+                "has_function_privilege(%s, p.oid, 'EXECUTE')",
+                (finding.name, list(binding.schemas), fresh),
+            )
             if rows:
                 results.append(f"role {role!r} can EXECUTE {rows[0][0]} (runs as its owner)")
             continue
@@ -130,16 +155,21 @@ def _confirm(db: FreshDatabase, finding: Finding, binding: PolicyLintBinding) ->
             try:
                 conn.execute("BEGIN")
                 conn.execute(pg.sql.SQL("SET LOCAL ROLE {}").format(pg.sql.Identifier(fresh)))
-                (count,) = conn.execute(pg.sql.SQL("SELECT count(*) FROM {}").format(
-                    pg.sql.Identifier(*finding.table_or_args.split(".")))).fetchone()
+                (count,) = conn.execute(
+                    pg.sql.SQL("SELECT count(*) FROM {}").format(
+                        pg.sql.Identifier(*finding.table_or_args.split("."))
+                    )
+                ).fetchone()
             except pg.Error as exc:
                 results.append(f"(not confirmed: {str(exc).strip().splitlines()[0]})")
                 continue
             finally:
                 conn.execute("ROLLBACK")
         if count:
-            results.append(f"role {role!r}, with no identity set, reads {count} row(s) of "
-                           f"{finding.table_or_args}")
+            results.append(
+                f"role {role!r}, with no identity set, reads {count} row(s) of "
+                f"{finding.table_or_args}"
+            )
     confirmed = [r for r in results if not r.startswith("(not confirmed")]
     return "; ".join(confirmed) if confirmed else None
 
@@ -163,27 +193,37 @@ def untrusted_roles_get_no_blanket_access(binding: PolicyLintBinding, target: Ta
             with connect(db.dsn) as conn:
                 for schema in binding.schemas:
                     for fresh in db.roles.values():
-                        conn.execute(pg.sql.SQL("GRANT USAGE ON SCHEMA {0} TO {1}; GRANT SELECT "
-                                                "ON ALL TABLES IN SCHEMA {0} TO {1}").format(
-                            pg.sql.Identifier(schema), pg.sql.Identifier(fresh)))
+                        conn.execute(
+                            pg.sql.SQL(
+                                "GRANT USAGE ON SCHEMA {0} TO {1}; GRANT SELECT "
+                                "ON ALL TABLES IN SCHEMA {0} TO {1}"
+                            ).format(pg.sql.Identifier(schema), pg.sql.Identifier(fresh))
+                        )
         for finding in findings:
-            what = (f"{finding.where}: policy {finding.name} on {finding.table_or_args} is "
-                    f"USING (true) for {', '.join(finding.roles)}"
-                    if finding.kind == "policy" else
-                    f"{finding.where}: EXECUTE on {finding.name}({finding.table_or_args}) granted "
-                    f"to {', '.join(finding.roles)}; {finding.text}")
+            what = (
+                f"{finding.where}: policy {finding.name} on {finding.table_or_args} is "
+                f"USING (true) for {', '.join(finding.roles)}"
+                if finding.kind == "policy"
+                else f"{finding.where}: EXECUTE on {finding.name}({finding.table_or_args}) granted "
+                f"to {', '.join(finding.roles)}; {finding.text}"
+            )
             shown = _confirm(db, finding, binding)
             if shown is None:
                 # The text looks wrong but the database let no second role in: not proven.
                 unconfirmed.append(what)
-                report_finding(CHECK, f"lint only (not confirmed on the database): {what}",
-                               finding.where)
+                report_finding(
+                    CHECK, f"lint only (not confirmed on the database): {what}", finding.where
+                )
             else:
                 confirmed.append(f"{what}\n    confirmed: {shown}")
     if confirmed:
-        extra = ("\n  lint only (not confirmed on the database):\n    " + "\n    ".join(unconfirmed)
-                 if unconfirmed else "")
+        extra = (
+            "\n  lint only (not confirmed on the database):\n    " + "\n    ".join(unconfirmed)
+            if unconfirmed
+            else ""
+        )
         raise AssertionError(
             f"{CHECK}: untrusted roles get blanket access (confirmed on a fresh "
-            "PostgreSQL with the migrations applied)\n  " + "\n  ".join(confirmed) + extra)
+            "PostgreSQL with the migrations applied)\n  " + "\n  ".join(confirmed) + extra
+        )
     fail_on(CHECK, reported, binding.server_errors)

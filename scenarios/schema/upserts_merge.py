@@ -23,7 +23,9 @@ from ._database import MigrationsBinding, apply_migrations, fresh_database, migr
 
 _UPSERT = re.compile(
     r"INSERT\s+INTO\s+([\w.\"]+)\s*\(([^)]*)\)\s*VALUES\s*\((.*?)\)\s*ON\s+CONFLICT\s*"
-    r"(?:\(([^)]*)\))?", re.IGNORECASE | re.DOTALL)
+    r"(?:\(([^)]*)\))?",
+    re.IGNORECASE | re.DOTALL,
+)
 _PLACEHOLDER = re.compile(r"^(\?|%s|%\((\w+)\)s|\$\d+)$")
 CHECK = "schema.upserts_merge"
 #: SQLSTATEs that refuse the values this check made up, not the statement: a data exception
@@ -61,18 +63,25 @@ def find_upserts(root: Path, patterns: tuple[str, ...]) -> list[Upsert]:
             try:
                 tree = ast.parse(path.read_text(encoding="utf-8"))
             except (OSError, SyntaxError) as exc:
-                raise UserError(f"binding.sources: {path} does not parse ({exc})",
-                                where="binding.sources") from None
+                raise UserError(
+                    f"binding.sources: {path} does not parse ({exc})", where="binding.sources"
+                ) from None
             for node in ast.walk(tree):
                 if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
                     continue
                 match = _UPSERT.search(node.value)
                 if match is None:
                     continue
-                found.append(Upsert(
-                    f"{path.relative_to(root).as_posix()}:{node.lineno}", node.value,
-                    match.group(1).strip('"'), _split(match.group(2)), _split(match.group(3)),
-                    _split(match.group(4) or "")))
+                found.append(
+                    Upsert(
+                        f"{path.relative_to(root).as_posix()}:{node.lineno}",
+                        node.value,
+                        match.group(1).strip('"'),
+                        _split(match.group(2)),
+                        _split(match.group(3)),
+                        _split(match.group(4) or ""),
+                    )
+                )
     return found
 
 
@@ -114,9 +123,13 @@ def _run(dsn: str, upsert: Upsert) -> str | None:
     """None when it ran twice and left one row for its key, else what went wrong."""
     pg = psycopg()
     with connect(dsn) as conn:
-        types = dict(conn.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = %s", (upsert.table.rsplit(".", 1)[-1],)).fetchall())
+        types = dict(
+            conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = %s",
+                (upsert.table.rsplit(".", 1)[-1],),
+            ).fetchall()
+        )
         if not types:
             return f"table {upsert.table!r} does not exist after the migrations"
         sql, params, values = _params(upsert, types)
@@ -127,17 +140,22 @@ def _run(dsn: str, upsert: Upsert) -> str | None:
                 first = str(exc).strip().splitlines()[0]
                 state = getattr(exc, "sqlstate", None) or ""
                 if attempt == "first" and state.startswith(_SAMPLE_REFUSED):
-                    report_finding(CHECK, f"{upsert.where}: INSERT INTO {upsert.table} could not "
-                                   f"be judged: PostgreSQL refused the check's sample values "
-                                   f"({state}: {first})", f"{sql}  -- with {params!r}")
+                    report_finding(
+                        CHECK,
+                        f"{upsert.where}: INSERT INTO {upsert.table} could not "
+                        f"be judged: PostgreSQL refused the check's sample values "
+                        f"({state}: {first})",
+                        f"{sql}  -- with {params!r}",
+                    )
                     return None
                 return f"the {attempt} run failed: {first}"
         key = [c for c in upsert.conflict if c in values]
         if not key:
             return None
         where = " AND ".join(f'"{c}" = %s' for c in key)
-        (count,) = conn.execute(f'SELECT count(*) FROM "{upsert.table}" WHERE {where}',
-                                [values[c] for c in key]).fetchone()
+        (count,) = conn.execute(
+            f'SELECT count(*) FROM "{upsert.table}" WHERE {where}', [values[c] for c in key]
+        ).fetchone()
     if count != 1:
         return f"a duplicate was not merged: {count} rows for ({', '.join(key)})"
     return None
@@ -149,8 +167,10 @@ def every_upsert_runs_and_merges_a_duplicate(binding: UpsertsBinding, target: Ta
     root = root_of(binding, target)
     upserts = find_upserts(root, binding.sources)
     if not upserts:
-        raise UserError(f"binding.sources={list(binding.sources)!r}: no INSERT … ON CONFLICT "
-                        "found in them", where="binding.sources")
+        raise UserError(
+            f"binding.sources={list(binding.sources)!r}: no INSERT … ON CONFLICT found in them",
+            where="binding.sources",
+        )
     files = migration_files(binding, target)
     problems: list[str] = []
     with collect() as findings, fresh_database(binding) as db:
@@ -158,11 +178,16 @@ def every_upsert_runs_and_merges_a_duplicate(binding: UpsertsBinding, target: Ta
         for upsert in upserts:
             problem = _run(db.dsn, upsert)
             if problem is not None:
-                problems.append(f"{upsert.where}: INSERT INTO {upsert.table} … ON CONFLICT "
-                                f"({', '.join(upsert.conflict)}): {problem}")
+                problems.append(
+                    f"{upsert.where}: INSERT INTO {upsert.table} … ON CONFLICT "
+                    f"({', '.join(upsert.conflict)}): {problem}"
+                )
     if problems:
         raise AssertionError(
             f"{CHECK}: upserts that fail or duplicate on PostgreSQL (migrations: "
-            + ", ".join(f.name for f in files) + ")\n  " + "\n  ".join(problems)
-            + "".join(f"\n  finding: {f.problem}" for f in findings))
+            + ", ".join(f.name for f in files)
+            + ")\n  "
+            + "\n  ".join(problems)
+            + "".join(f"\n  finding: {f.problem}" for f in findings)
+        )
     fail_on(CHECK, findings, binding.server_errors)

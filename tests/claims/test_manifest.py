@@ -70,8 +70,12 @@ def schema_verdict():
 
 def test_pyproject_tool_harness(tmp_path: Path) -> None:
     body = GOOD.replace("[run]", "[tool.harness.run]").replace("[policy]", "[tool.harness.policy]")
-    body = body.replace("[[policy.", "[[tool.harness.policy.").replace("[targets.", "[tool.harness.targets.")
-    body = body.replace("[[claims]]", "[[tool.harness.claims]]").replace("[claims.", "[tool.harness.claims.")
+    body = body.replace("[[policy.", "[[tool.harness.policy.").replace(
+        "[targets.", "[tool.harness.targets."
+    )
+    body = body.replace("[[claims]]", "[[tool.harness.claims]]").replace(
+        "[claims.", "[tool.harness.claims."
+    )
     manifest = load_manifest(write(tmp_path, "[project]\nname='x'\n\n" + body, "pyproject.toml"))
     assert [c.id for c in manifest.claims] == ["cap", "schema"]
 
@@ -80,15 +84,27 @@ def test_pyproject_tool_harness(tmp_path: Path) -> None:
     ("old", "new", "line", "fragment"),
     [
         ('severity = "critical"', 'severity = "urgent"', 18, "claims[0](cap).severity='urgent'"),
-        ('severity = "critical"', 'sevrity = "critical"', 18, "claims[0](cap).sevrity: unknown field"),
-        ('fix = ["app/store.py", "app/api.py:10-12"]', 'fix = ["app/api.py:12-10"]', 20, "start <= end"),
+        (
+            'severity = "critical"',
+            'sevrity = "critical"',
+            18,
+            "claims[0](cap).sevrity: unknown field",
+        ),
+        (
+            'fix = ["app/store.py", "app/api.py:10-12"]',
+            'fix = ["app/api.py:12-10"]',
+            20,
+            "start <= end",
+        ),
         ('id = "schema"', 'id = "cap"', None, "id='cap' is used twice"),
         ('tests = ["tests/test_cap.py::test_cap"]', "", 15, "needs 'tests'"),
-        ('timeout = 30', 'timeout = -1', 2, "run.timeout=-1"),
+        ("timeout = 30", "timeout = -1", 2, "run.timeout=-1"),
         ('id = "cap"', 'id = "has space"', 16, "id='has space'"),
     ],
 )
-def test_bad_manifest_names_file_line_and_field(tmp_path: Path, old: str, new: str, line, fragment: str) -> None:
+def test_bad_manifest_names_file_line_and_field(
+    tmp_path: Path, old: str, new: str, line, fragment: str
+) -> None:
     assert old in GOOD
     path = write(tmp_path, GOOD.replace(old, new))
     with pytest.raises(UserError) as info:

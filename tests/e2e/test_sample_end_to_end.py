@@ -32,11 +32,21 @@ def test_demo_gives_every_claim_its_designed_verdict(tmp_path: Path) -> None:
     result = run_demo()
     got = {c.claim_id: c.verdict for c in result.run.claims}
     assert sorted(got) == sorted(ALL_CLAIMS)
-    expected = {claim_id: EXPECTED_SPECIAL.get(claim_id, Verdict.VERIFIED) for claim_id in ALL_CLAIMS}
-    assert got == expected, {k: (expected[k].value, got[k].value) for k in got if got[k] != expected[k]}
+    expected = {
+        claim_id: EXPECTED_SPECIAL.get(claim_id, Verdict.VERIFIED) for claim_id in ALL_CLAIMS
+    }
+    assert got == expected, {
+        k: (expected[k].value, got[k].value) for k in got if got[k] != expected[k]
+    }
     assert result.mismatches == []
     # Every verdict kind the history was built for shows up.
-    assert {Verdict.VERIFIED, Verdict.UNGUARDED, Verdict.STILL_FAILING, Verdict.NOT_REPRODUCED, Verdict.NO_MUTANTS} <= set(got.values())
+    assert {
+        Verdict.VERIFIED,
+        Verdict.UNGUARDED,
+        Verdict.STILL_FAILING,
+        Verdict.NOT_REPRODUCED,
+        Verdict.NO_MUTANTS,
+    } <= set(got.values())
 
     by_id = {c.claim_id: c for c in result.run.claims}
     unguarded = by_id["backup-idempotency"]
@@ -62,7 +72,21 @@ GATED = ("backup-idempotency", "export-traversal", "health-leak", "schema-unique
 
 def gate(repo: Path, base: str, out: Path, *extra: str) -> int:
     claims = [arg for claim_id in GATED for arg in ("--claim", claim_id)]
-    return main(["gate", "--repo", str(repo), "--base", base, "--head", "HEAD", *claims, "--out", str(out), *extra])
+    return main(
+        [
+            "gate",
+            "--repo",
+            str(repo),
+            "--base",
+            base,
+            "--head",
+            "HEAD",
+            *claims,
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def test_gate_fails_on_the_history_with_broken_fixes(tmp_path: Path) -> None:

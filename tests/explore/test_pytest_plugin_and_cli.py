@@ -82,7 +82,9 @@ def _pytest(
 
 
 @pytest.mark.parametrize("plugin", ["harness.concurrency.explore.plugin", None])
-def test_the_marker_fails_a_racy_test_with_a_pasteable_replay_line(tmp_path: Path, plugin: str | None) -> None:
+def test_the_marker_fails_a_racy_test_with_a_pasteable_replay_line(
+    tmp_path: Path, plugin: str | None
+) -> None:
     (tmp_path / "test_user.py").write_text(USER_TESTS)
     run = _pytest(tmp_path, "test_user.py", plugin=plugin)
     assert run.returncode == 1, run.stdout + run.stderr

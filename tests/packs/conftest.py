@@ -245,12 +245,18 @@ def shared_sample(
             box = create(here / "sandbox")
             trace = here / "dbtrace.log"
             planted = f"fg-planted-{rev}-environment"
-            spec = make_sample_spec(checkout(rev), here / "data",
-                                    SHOPAPP_EXPORT_DIR=str(box.base),
-                                    SHOPAPP_ENV=planted, FIXGUARD_DBTRACE=str(trace))
-            spec["command"] = ("{python} -m scenarios.invariants.dbtrace -m uvicorn "
-                               "shopapp.app:app --host 127.0.0.1 --port {port} "
-                               "--log-level warning")
+            spec = make_sample_spec(
+                checkout(rev),
+                here / "data",
+                SHOPAPP_EXPORT_DIR=str(box.base),
+                SHOPAPP_ENV=planted,
+                FIXGUARD_DBTRACE=str(trace),
+            )
+            spec["command"] = (
+                "{python} -m scenarios.invariants.dbtrace -m uvicorn "
+                "shopapp.app:app --host 127.0.0.1 --port {port} "
+                "--log-level warning"
+            )
             target = launch(spec).start()
             started[rev] = SharedSample(target, here / "data", box.root, trace, planted)
         return started[rev]

@@ -68,8 +68,13 @@ def db_target() -> Target:
 
 
 def isolation(dsn: str, role: str) -> dict[str, Any]:
-    return {"dsn": dsn, "role": role, "table": "messages", "tenants": ["tenant-a", "tenant-b"],
-            "setup_sql": SEED}
+    return {
+        "dsn": dsn,
+        "role": role,
+        "table": "messages",
+        "tenants": ["tenant-a", "tenant-b"],
+        "setup_sql": SEED,
+    }
 
 
 @pytest.mark.postgres
@@ -115,7 +120,8 @@ def test_definer_function_granted_to_authenticated_is_flagged(
     with db_target() as target, pytest.raises(AssertionError) as caught:
         run("authz.definer_functions", {"dsn": dsn, "roles": [role]}, target)
     assert f"post_message(text,text,text) is SECURITY DEFINER and executable by {role!r}" in str(
-        caught.value)
+        caught.value
+    )
 
 
 @pytest.mark.postgres
@@ -166,7 +172,7 @@ def test_public_endpoints_on_the_sample(
 
 # --- tokens in the query string: the sample has no auth, so a small app stands in --------------
 
-TOKEN_APP = textwrap.dedent('''
+TOKEN_APP = textwrap.dedent("""
     from fastapi import FastAPI, HTTPException, Request
 
     app = FastAPI()
@@ -187,13 +193,17 @@ TOKEN_APP = textwrap.dedent('''
         if sent != TOKEN:
             raise HTTPException(401, "unauthenticated")
         return {"user": "alice"}
-''')
+""")
 
 
 def test_query_tokens_are_caught_when_accepted_and_pass_when_rejected(tmp_path: Path) -> None:
     (tmp_path / "token_app.py").write_text(TOKEN_APP)
-    spec = {"kind": "process", "cwd": tmp_path, "health": "/healthz",
-            "command": "{python} -m uvicorn token_app:app --port {port} --log-level warning"}
+    spec = {
+        "kind": "process",
+        "cwd": tmp_path,
+        "health": "/healthz",
+        "command": "{python} -m uvicorn token_app:app --port {port} --log-level warning",
+    }
     with launch(spec) as target:
         lenient = {"call": "GET /lenient/me", "token": "s3cret-token"}
         with pytest.raises(AssertionError, match=r"\?token='s3cret-token' -> 200"):
@@ -206,7 +216,7 @@ def test_query_tokens_are_caught_when_accepted_and_pass_when_rejected(tmp_path: 
 
 # --- precision: a 5xx is not a leak, a common config word is not a secret -----------------------
 
-PRECISION_APP = textwrap.dedent('''
+PRECISION_APP = textwrap.dedent("""
     import os
 
     from fastapi import FastAPI, HTTPException, Request
@@ -239,7 +249,7 @@ PRECISION_APP = textwrap.dedent('''
         if request.headers.get("authorization", "") != f"Bearer {TOKEN}":
             raise HTTPException(401, "unauthenticated")
         return {"user": "alice"}
-''')
+""")
 
 
 @pytest.fixture(scope="module")
@@ -247,9 +257,13 @@ def precision_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     """An app that is right about authz and wrong elsewhere: 5xx answers, a DEBUG flag."""
     folder = tmp_path_factory.mktemp("authz-precision")
     (folder / "precision_app.py").write_text(PRECISION_APP)
-    spec = {"kind": "process", "cwd": folder, "health": "/healthz",
-            "env": {"FEATURE_DEBUG": "true", "LOG_LEVEL": "info"},
-            "command": "{python} -m uvicorn precision_app:app --port {port} --log-level warning"}
+    spec = {
+        "kind": "process",
+        "cwd": folder,
+        "health": "/healthz",
+        "env": {"FEATURE_DEBUG": "true", "LOG_LEVEL": "info"},
+        "command": "{python} -m uvicorn precision_app:app --port {port} --log-level warning",
+    }
     with launch(spec) as target:
         yield target
 
@@ -260,7 +274,8 @@ def test_a_5xx_from_a_public_endpoint_is_a_finding_not_a_leak(precision_app: Tar
     with collect() as seen:
         run("authz.public_endpoints_hide_internals", {}, precision_app)
     assert [f.problem for f in seen] == [
-        "GET /health (no credentials) answered 503, revealing nothing inside"]
+        "GET /health (no credentials) answered 503, revealing nothing inside"
+    ]
     assert seen[0].repro.startswith("curl ") and seen[0].repro.endswith("/health")
     with pytest.raises(AssertionError, match='server_errors = "fail"'):
         run("authz.public_endpoints_hide_internals", {"server_errors": "fail"}, precision_app)
@@ -268,10 +283,10 @@ def test_a_5xx_from_a_public_endpoint_is_a_finding_not_a_leak(precision_app: Tar
 
 def test_a_5xx_that_shows_a_traceback_is_still_a_leak(precision_app: Target) -> None:
     with pytest.raises(AssertionError) as caught:
-        run("authz.public_endpoints_hide_internals", {"paths": ["/crashing-health"]},
-            precision_app)
+        run("authz.public_endpoints_hide_internals", {"paths": ["/crashing-health"]}, precision_app)
     assert "GET /crashing-health (no credentials) -> 500 shows a filesystem path" in str(
-        caught.value)
+        caught.value
+    )
     assert "a stack trace" in str(caught.value)
 
 
@@ -280,8 +295,11 @@ def test_a_common_config_word_from_the_env_is_not_a_secret(precision_app: Target
     # value is still caught where it appears as a whole value.
     run("authz.public_endpoints_hide_internals", {"paths": ["/metrics"]}, precision_app)
     with pytest.raises(AssertionError, match=r"the configured value 'requests_total'"):
-        run("authz.public_endpoints_hide_internals",
-            {"paths": ["/metrics"], "secrets": ["requests_total"]}, precision_app)
+        run(
+            "authz.public_endpoints_hide_internals",
+            {"paths": ["/metrics"], "secrets": ["requests_total"]},
+            precision_app,
+        )
 
 
 def test_a_5xx_on_a_query_token_is_a_finding_not_an_acceptance(precision_app: Target) -> None:

@@ -24,18 +24,31 @@ MIGRATIONS = "migrations/001_init.sql"
 #: In-process: every DB query takes 50 ms (a loaded database), 8 summaries at a time. On the
 #: base the heartbeat waits for whole queries (p95 ~ 400-600 ms on 2 busy cores); on the head
 #: it stays under ~30 ms. The threshold sits between, with room on both sides.
-LAG_BINDING = {"call": "GET /reports/summary", "concurrency": 8, "requests": 24,
-               "threshold": 0.2, "slow": {"at": "shopapp.db:Database.query", "seconds": 0.05}}
+LAG_BINDING = {
+    "call": "GET /reports/summary",
+    "concurrency": 8,
+    "requests": 24,
+    "threshold": 0.2,
+    "slow": {"at": "shopapp.db:Database.query", "seconds": 0.05},
+}
 #: Over HTTP: 4 summaries kept in flight over 100 000 tickets (~0.1-0.2 s per query). Measured
 #: on 2 busy cores, 15 runs each: base p50 620-1500 ms, head under 300 ms in every run (with
 #: 40 000 tickets the base passed 4 runs in 50: the queries were too short to queue behind).
-LATENCY_BINDING = {"call": "GET /reports/summary", "fast": {"call": "GET /healthz"},
-                   "in_flight": 4, "probes": 8, "threshold": 0.3}
-TICKETS = 250_000  # the summary must block the loop well past the threshold, even on a loaded CI box
+LATENCY_BINDING = {
+    "call": "GET /reports/summary",
+    "fast": {"call": "GET /healthz"},
+    "in_flight": 4,
+    "probes": 8,
+    "threshold": 0.3,
+}
+TICKETS = (
+    250_000  # the summary must block the loop well past the threshold, even on a loaded CI box
+)
 
 
-def _lag_check(tree: Path, data: Path, sample_modules: Any,
-               monkeypatch: pytest.MonkeyPatch) -> None:
+def _lag_check(
+    tree: Path, data: Path, sample_modules: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SHOPAPP_DATA_DIR", str(data))
     with sample_modules(tree), launch({"kind": "asgi", "app": "shopapp.app:app"}) as target:
         run("blocking.event_loop_lag", LAG_BINDING, target)
@@ -50,27 +63,34 @@ def test_loop_lag_fails_on_base_at_the_sync_query(
         _lag_check(checkout("base"), tmp_path / "data", sample_modules, monkeypatch)
     message = str(caught.value)
     assert message.startswith("blocking.event_loop_lag: the event loop stalled: lag p95 ")
-    assert ("while 8 × GET /reports/summary ran at once with shopapp.db:Database.query slowed "
-            "by 50 ms per call: a synchronous call is running on the event loop thread") in message
+    assert (
+        "while 8 × GET /reports/summary ran at once with shopapp.db:Database.query slowed "
+        "by 50 ms per call: a synchronous call is running on the event loop thread"
+    ) in message
     assert "shopapp/reports.py:15 build_summary (rows = db.query(" in message
     assert time.perf_counter() - started < 30
 
 
 @pytest.mark.timeout(60)
 def test_loop_lag_passes_on_the_fixed_head(
-    checkout: Checkout, sample_modules: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    checkout: Checkout,
+    sample_modules: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     fixed: Callable[[str], None],
 ) -> None:
     fixed("blocking-db")
     _lag_check(checkout("head"), tmp_path / "data", sample_modules, monkeypatch)
 
 
-def test_loop_lag_needs_an_in_process_app(
-    checkout: Checkout, sample_modules: Any
-) -> None:
-    with sample_modules(checkout("base")), launch({"kind": "python",
-                                                   "factory": "shopapp.notifier:Notifier"}) as t:
-        with pytest.raises(UserError, match=r"blocking\.event_loop_lag measures the loop of an in-process app"):
+def test_loop_lag_needs_an_in_process_app(checkout: Checkout, sample_modules: Any) -> None:
+    with (
+        sample_modules(checkout("base")),
+        launch({"kind": "python", "factory": "shopapp.notifier:Notifier"}) as t,
+    ):
+        with pytest.raises(
+            UserError, match=r"blocking\.event_loop_lag measures the loop of an in-process app"
+        ):
             run("blocking.event_loop_lag", LAG_BINDING, t)
 
 
@@ -81,7 +101,8 @@ def _seed(tree: Path, data: Path) -> None:
         conn.executescript((tree / MIGRATIONS).read_text())
         conn.executemany(
             "INSERT INTO tickets (id, user_id, used, created_at) VALUES (?, ?, ?, 0)",
-            ((f"t{i}", f"u{i % 97}", i % 2) for i in range(TICKETS)))
+            ((f"t{i}", f"u{i % 97}", i % 2) for i in range(TICKETS)),
+        )
     conn.close()
 
 
@@ -99,8 +120,10 @@ def test_fast_endpoint_is_slow_on_base_while_summaries_run(
         _latency_check(checkout("base"), tmp_path / "data", sample_spec)
     message = str(caught.value)
     assert message.startswith("blocking.fast_endpoint_latency: GET /healthz took p50 ")
-    assert ("while 4 × GET /reports/summary were in flight: the slow handler blocks the "
-            "server's event loop") in message
+    assert (
+        "while 4 × GET /reports/summary were in flight: the slow handler blocks the "
+        "server's event loop"
+    ) in message
     assert "over 8 probes" in message
 
 
@@ -179,7 +202,8 @@ def test_loop_lag_reports_5xx_apart_and_fails_on_them_only_when_asked() -> None:
         with collect() as seen:
             run("blocking.event_loop_lag", FLAKY_LAG, target)
         assert [f.problem for f in seen] == [
-            "0 transport error(s) and 4 5xx answer(s) among 8 × GET /work under load"]
+            "0 transport error(s) and 4 5xx answer(s) among 8 × GET /work under load"
+        ]
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
             run("blocking.event_loop_lag", {**FLAKY_LAG, "server_errors": "fail"}, target)
 
@@ -207,8 +231,9 @@ def test_fast_endpoint_reports_a_failing_slow_call_apart() -> None:
         assert seen and all(f.problem == "GET /work answered 500" for f in seen), seen
         assert seen[0].repro.startswith("curl -s -X GET ") and seen[0].repro.endswith("/work")
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run("blocking.fast_endpoint_latency", {**FLAKY_LATENCY, "server_errors": "fail"},
-                target)
+            run(
+                "blocking.fast_endpoint_latency", {**FLAKY_LATENCY, "server_errors": "fail"}, target
+            )
 
 
 @pytest.mark.timeout(60)
@@ -229,6 +254,9 @@ def test_fast_endpoint_with_no_slow_call_succeeding_proves_nothing() -> None:
         return app
 
     with launch({"kind": "asgi", "factory": broken}) as target:
-        with pytest.raises(AssertionError, match=r"the probe proves nothing: no GET /work "
-                                                 r"succeeded"):
+        with pytest.raises(
+            AssertionError,
+            match=r"the probe proves nothing: no GET /work "
+            r"succeeded",
+        ):
             run("blocking.fast_endpoint_latency", FLAKY_LATENCY, target)

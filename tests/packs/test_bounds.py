@@ -113,8 +113,12 @@ def test_pagination_passes_at_the_head(shared_sample: Any, fixed: Callable[[str]
     with pytest.raises(AssertionError, match="answered 404"):
         run(
             "bounds.list_is_paginated",
-            {**binding, "setup_sql": [], "params": {"limit": "100000"},
-             "call": "GET /orders/absent"},
+            {
+                **binding,
+                "setup_sql": [],
+                "params": {"limit": "100000"},
+                "call": "GET /orders/absent",
+            },
             shared.target,
         )
 

@@ -22,8 +22,11 @@ FAULTS = {
     "invoke": "publish",
     "args": ["order-1", "paid"],
 }
-PUBLISHER = {"kind": "python", "factory": "shopapp.publisher:Publisher",
-             "kwargs": {"upstream_url": "http://127.0.0.1:9"}}
+PUBLISHER = {
+    "kind": "python",
+    "factory": "shopapp.publisher:Publisher",
+    "kwargs": {"upstream_url": "http://127.0.0.1:9"},
+}
 
 
 @contextmanager
@@ -33,20 +36,24 @@ def publisher_target(tree: Path, sample_modules: Any) -> Iterator[Target]:
         yield target
 
 
-def test_static_check_lists_the_undefined_names_on_the_base(checkout: Any,
-                                                            sample_modules: Any) -> None:
+def test_static_check_lists_the_undefined_names_on_the_base(
+    checkout: Any, sample_modules: Any
+) -> None:
     with publisher_target(checkout("base"), sample_modules) as target:
         with pytest.raises(AssertionError) as caught:
             run("error_paths.no_undefined_names", STATIC, target)
     message = str(caught.value)
-    assert "shopapp/publisher.py:30:30: undefined name 'datetime' (on the except branch at " \
-           "line 25)" in message
+    assert (
+        "shopapp/publisher.py:30:30: undefined name 'datetime' (on the except branch at "
+        "line 25)" in message
+    )
     assert "shopapp/publisher.py:30:43: undefined name 'timezone'" in message
     assert message.count("undefined name") == 2, message
 
 
-def test_static_check_passes_on_the_head(checkout: Any, sample_modules: Any,
-                                         fixed: Callable[[str], None]) -> None:
+def test_static_check_passes_on_the_head(
+    checkout: Any, sample_modules: Any, fixed: Callable[[str], None]
+) -> None:
     fixed("publisher-import")
     with publisher_target(checkout("head"), sample_modules) as target:
         run("error_paths.no_undefined_names", STATIC, target)
@@ -67,13 +74,16 @@ def test_injected_fault_drives_the_handler_into_a_name_error_on_the_base(
     message = str(caught.value)
     assert "faults tried: HTTPError" in message
     assert "NameError: name 'datetime' is not defined escaped from " in message
-    assert "publisher.py:25 `except httpx.HTTPError as exc` in " \
-           "shopapp.publisher:Publisher.publish, raised at " in message
+    assert (
+        "publisher.py:25 `except httpx.HTTPError as exc` in "
+        "shopapp.publisher:Publisher.publish, raised at " in message
+    )
     assert "never reached" not in message
 
 
-def test_injected_faults_pass_on_the_head(checkout: Any, sample_modules: Any,
-                                          fixed: Callable[[str], None]) -> None:
+def test_injected_faults_pass_on_the_head(
+    checkout: Any, sample_modules: Any, fixed: Callable[[str], None]
+) -> None:
     fixed("publisher-import")
     with publisher_target(checkout("head"), sample_modules) as target:
         run("error_paths.handlers_survive_faults", FAULTS, target)
@@ -81,8 +91,9 @@ def test_injected_faults_pass_on_the_head(checkout: Any, sample_modules: Any,
         assert target.obj.publish.__func__.__globals__["httpx"].post.__name__ == "post"
 
 
-def test_a_handler_no_fault_reaches_is_reported(checkout: Any, sample_modules: Any,
-                                                fixed: Callable[[str], None]) -> None:
+def test_a_handler_no_fault_reaches_is_reported(
+    checkout: Any, sample_modules: Any, fixed: Callable[[str], None]
+) -> None:
     fixed("publisher-import")
     binding = {**FAULTS, "dependencies": ["shopapp.publisher:httpx.get"]}
     with publisher_target(checkout("head"), sample_modules) as target:
@@ -92,38 +103,57 @@ def test_a_handler_no_fault_reaches_is_reported(checkout: Any, sample_modules: A
     assert "never reached: " in message and "`except httpx.HTTPError as exc`" in message
     assert "dependencies never called by the driver: shopapp.publisher:httpx.get" in message
     with publisher_target(checkout("head"), sample_modules) as target:
-        run("error_paths.handlers_survive_faults",
-            {**binding, "allow_unreached": ["publisher.py:27"]}, target)
+        run(
+            "error_paths.handlers_survive_faults",
+            {**binding, "allow_unreached": ["publisher.py:27"]},
+            target,
+        )
 
 
 @pytest.mark.parametrize(("rev", "fails"), [("base", True), ("head", False)])
-def test_faults_through_http_on_an_asgi_target(rev: str, fails: bool, checkout: Any,
-                                              sample_modules: Any, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_faults_through_http_on_an_asgi_target(
+    rev: str,
+    fails: bool,
+    checkout: Any,
+    sample_modules: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("SHOPAPP_DATA_DIR", str(tmp_path))
     binding: dict[str, Any] = {k: v for k, v in FAULTS.items() if k not in ("invoke", "args")}
-    binding.update(call="POST /orders/{order}/events/{event}",
-                   values={"order": "o-9", "event": "paid"}, raises=["httpx.ConnectError"])
+    binding.update(
+        call="POST /orders/{order}/events/{event}",
+        values={"order": "o-9", "event": "paid"},
+        raises=["httpx.ConnectError"],
+    )
     tree = checkout(rev)
-    with sample_modules(tree), launch({"kind": "asgi", "app": "shopapp.app:app",
-                                       "cwd": str(tree)}) as target:
+    with (
+        sample_modules(tree),
+        launch({"kind": "asgi", "app": "shopapp.app:app", "cwd": str(tree)}) as target,
+    ):
         if fails:
-            with pytest.raises(AssertionError, match="ConnectError from shopapp.publisher:httpx"
-                                                     r".post: NameError"):
+            with pytest.raises(
+                AssertionError,
+                match="ConnectError from shopapp.publisher:httpx"
+                r".post: NameError",
+            ):
                 run("error_paths.handlers_survive_faults", binding, target)
         else:
             run("error_paths.handlers_survive_faults", binding, target)
 
 
 def test_bindings_are_checked() -> None:
-    with launch({"kind": "python", "factory": "importlib:import_module",
-                 "kwargs": {"name": "json"}}) as target:
+    with launch(
+        {"kind": "python", "factory": "importlib:import_module", "kwargs": {"name": "json"}}
+    ) as target:
         with pytest.raises(UserError, match="exactly one of call"):
-            run("error_paths.handlers_survive_faults",
-                {**FAULTS, "call": "POST /x"}, target)
+            run("error_paths.handlers_survive_faults", {**FAULTS, "call": "POST /x"}, target)
         with pytest.raises(UserError, match="no except clause"):
-            run("error_paths.handlers_survive_faults",
-                {**FAULTS, "functions": ["json:dumps"], "invoke": "dumps"}, target)
+            run(
+                "error_paths.handlers_survive_faults",
+                {**FAULTS, "functions": ["json:dumps"], "invoke": "dumps"},
+                target,
+            )
         with pytest.raises(UserError, match=r"binding\.root"):
             run("error_paths.no_undefined_names", STATIC, target)
 
@@ -147,16 +177,20 @@ class _Fetcher:
 def test_another_exception_raised_on_the_except_branch_is_a_finding() -> None:
     from harness.findings import collect
 
-    binding = {"functions": [f"{__name__}:_Fetcher.fetch"],
-               "dependencies": [f"{__name__}:_Fetcher.download"], "invoke": "fetch"}
+    binding = {
+        "functions": [f"{__name__}:_Fetcher.fetch"],
+        "dependencies": [f"{__name__}:_Fetcher.download"],
+        "invoke": "fetch",
+    }
     with launch({"kind": "python", "factory": _Fetcher}) as target:
         with collect() as seen:
             run("error_paths.handlers_survive_faults", binding, target)
         assert len(seen) == 1, seen
-        assert seen[0].problem.startswith(f"OSError from {__name__}:_Fetcher.download: "
-                                          "KeyError: 'fallback' was raised while handling it "
-                                          "in "), seen[0].problem
+        assert seen[0].problem.startswith(
+            f"OSError from {__name__}:_Fetcher.download: "
+            "KeyError: 'fallback' was raised while handling it "
+            "in "
+        ), seen[0].problem
         assert "`except OSError` in " in seen[0].problem
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run("error_paths.handlers_survive_faults", {**binding, "server_errors": "fail"},
-                target)
+            run("error_paths.handlers_survive_faults", {**binding, "server_errors": "fail"}, target)

@@ -16,8 +16,17 @@ from harness.mutation.visit import Discovery, discover, mutants_of_file
 from harness.outcomes import MutantStatus
 from harness.sample import SampleRepo
 
-FAST_PYTEST = ("-q", "-p", "no:hypothesispytest", "-p", "no:xdist", "-p", "no:timeout",
-               "-p", "no:cacheprovider")
+FAST_PYTEST = (
+    "-q",
+    "-p",
+    "no:hypothesispytest",
+    "-p",
+    "no:xdist",
+    "-p",
+    "no:timeout",
+    "-p",
+    "no:cacheprovider",
+)
 
 PACK_TEST = '''
 """Runs the error_paths pack against the checkout pytest runs in (a mutant copy)."""
@@ -103,20 +112,31 @@ def publisher_fix(sample_repo: SampleRepo) -> tuple[str, object]:
     return head, scope_from_diff(sample_repo.path, parent, head, files=["shopapp/publisher.py"])
 
 
-def _run(sample_repo: SampleRepo, publisher_fix: tuple[str, object], tests: Path,
-         store: Path) -> list[object]:
+def _run(
+    sample_repo: SampleRepo, publisher_fix: tuple[str, object], tests: Path, store: Path
+) -> list[object]:
     head, scope = publisher_fix
     found = discover(scope, lambda path: git.show(sample_repo.path, head, path))  # type: ignore[arg-type]
     wanted = [m.id for m in found.mutants if m.family is Family.IMPORT_REMOVAL]
-    options = MutationOptions(repo=sample_repo.path, rev=head, scope=scope,  # type: ignore[arg-type]
-                              tests=[str(tests)], python=sys.executable,
-                              pytest_args=list(FAST_PYTEST), workers=1, store=store,
-                              mutant_ids=wanted, fork=False)  # only this operator's mutant: CPU is scarce
+    options = MutationOptions(
+        repo=sample_repo.path,
+        rev=head,
+        scope=scope,  # type: ignore[arg-type]
+        tests=[str(tests)],
+        python=sys.executable,
+        pytest_args=list(FAST_PYTEST),
+        workers=1,
+        store=store,
+        mutant_ids=wanted,
+        fork=False,
+    )  # only this operator's mutant: CPU is scarce
     result = run_mutation(options)
     removal = [m for m in result.mutants if m.operator == "import-removal"]
     assert len(removal) == 1, [(m.operator, m.line) for m in result.mutants]
-    assert "-from datetime import datetime, timezone\n+from datetime import timezone" in \
-        removal[0].diff
+    assert (
+        "-from datetime import datetime, timezone\n+from datetime import timezone"
+        in removal[0].diff
+    )
     return removal
 
 

@@ -16,8 +16,12 @@ from harness.targets.base import Target
 
 @contextmanager
 def module_target(tree: Path, module: str, sample_modules: Any) -> Iterator[Target]:
-    with sample_modules(tree), launch({"kind": "python", "factory": "importlib:import_module",
-                                       "kwargs": {"name": module}}) as target:
+    with (
+        sample_modules(tree),
+        launch(
+            {"kind": "python", "factory": "importlib:import_module", "kwargs": {"name": module}}
+        ) as target,
+    ):
         yield target
 
 
@@ -30,8 +34,10 @@ def test_staging_fails_on_the_buggy_base_shared_path(checkout: Any, sample_modul
             run("files.concurrent_staging_keeps_data_apart", STAGING, target)
     message = str(caught.value)
     assert "files.concurrent_staging_keeps_data_apart:" in message
-    assert ("concurrent calls got data that is not their own" in message
-            or "raised FileNotFoundError" in message)
+    assert (
+        "concurrent calls got data that is not their own" in message
+        or "raised FileNotFoundError" in message
+    )
     assert "repro: FIXGUARD_SEED=" in message
 
 
@@ -71,8 +77,9 @@ def test_hot_folder_in_place_writer_defeats_the_suffix_fix(
     fixed("hotfolder-partial")
     with module_target(checkout("head"), "shopapp.hotfolder", sample_modules) as target:
         with pytest.raises(AssertionError, match=r"imported 'orders\.csv' with"):
-            run("files.hot_folder_waits_for_complete_files", {**HOT, "protocol": "in-place"},
-                target)
+            run(
+                "files.hot_folder_waits_for_complete_files", {**HOT, "protocol": "in-place"}, target
+            )
 
 
 # --- precision: a call that fails alone, or leaves files, is not mixing data ---------------------
@@ -103,9 +110,14 @@ def test_staging_reports_errors_of_the_call_alone_and_leftovers_apart() -> None:
         with collect() as seen:
             run("files.concurrent_staging_keeps_data_apart", binding, target)
         problems = [f.problem for f in seen]
-        assert problems[0] == ("process_upload(data) raised ValueError: uploads from worker 0 "
-                               "are over quota with no other call running"), problems
+        assert problems[0] == (
+            "process_upload(data) raised ValueError: uploads from worker 0 "
+            "are over quota with no other call running"
+        ), problems
         assert problems[1].startswith("staged files were left behind: ['upload-"), problems
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run("files.concurrent_staging_keeps_data_apart",
-                {**binding, "server_errors": "fail"}, target)
+            run(
+                "files.concurrent_staging_keeps_data_apart",
+                {**binding, "server_errors": "fail"},
+                target,
+            )

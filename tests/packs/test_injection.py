@@ -47,8 +47,7 @@ def run_on_sqlite(rev: str, shared_sample: Callable[[str], Any]) -> None:
     finally:
         # A binding whose legitimate call shows none of the caller's rows proves nothing.
         with pytest.raises(UserError, match=r"binding.values\[0\]='thread_1'"):
-            run(CHECK, binding(shared.sqlite_dsn, own=["NOT-THERE"], setup_sql=[]),
-                shared.target)
+            run(CHECK, binding(shared.sqlite_dsn, own=["NOT-THERE"], setup_sql=[]), shared.target)
 
 
 def test_fails_on_the_buggy_base_with_a_tautology_that_reads_tenant_b(
@@ -61,8 +60,9 @@ def test_fails_on_the_buggy_base_with_a_tautology_that_reads_tenant_b(
     # The minimal payload is a violation (foreign rows); a lone quote's bare 500 is listed
     # after the violations, as a finding: it is not by itself proof of injection.
     violations, findings = message.split("  findings (")
-    assert re.search(r"minimal payload: SqlPayload\(.*family='tautology'\): returned another",
-                     violations)
+    assert re.search(
+        r"minimal payload: SqlPayload\(.*family='tautology'\): returned another", violations
+    )
     assert "answered 500" not in violations
     assert "SqlPayload(\"thread_1'\", family='quote-break'): answered 500" in findings
 
@@ -75,8 +75,13 @@ def test_passes_on_the_fixed_head(shared_sample: Any, fixed: Callable[[str], Non
 @pytest.mark.postgres
 @pytest.mark.parametrize(("rev", "broken"), [("base", True), ("head", False)])
 def test_on_postgresql_base_fails_and_head_passes(
-    rev: str, broken: bool, tmp_path: Path, checkout: Any, sample_spec: Any,
-    postgres_db: str, fixed: Callable[[str], None],
+    rev: str,
+    broken: bool,
+    tmp_path: Path,
+    checkout: Any,
+    sample_spec: Any,
+    postgres_db: str,
+    fixed: Callable[[str], None],
 ) -> None:
     if not broken:
         fixed("thread-sqli")

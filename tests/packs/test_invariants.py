@@ -19,8 +19,12 @@ from scenarios.invariants import dbtrace
 @contextmanager
 def module_target(tree: Path, module: str, sample_modules: Any) -> Iterator[Target]:
     """A `python` target whose object is `module`, imported from the checkout `tree`."""
-    with sample_modules(tree), launch({"kind": "python", "factory": "importlib:import_module",
-                                       "kwargs": {"name": module}}) as target:
+    with (
+        sample_modules(tree),
+        launch(
+            {"kind": "python", "factory": "importlib:import_module", "kwargs": {"name": module}}
+        ) as target,
+    ):
         yield target
 
 
@@ -59,8 +63,9 @@ def test_window_aggregation_catches_a_fix_that_also_refuses_currencies_outside_t
             return original(entries, start, end)
 
         ledger.total_in_window = over_eager
-        with pytest.raises(AssertionError, match="only outside the window must not raise: "
-                                                 "raised ValueError"):
+        with pytest.raises(
+            AssertionError, match="only outside the window must not raise: raised ValueError"
+        ):
             run("invariants.window_aggregation", LEDGER, target)
 
 
@@ -76,11 +81,17 @@ SEED_TICKETS = (
 
 def run_stats(rev: str, shared_sample: Callable[[str], Any], tmp_path: Path) -> None:
     shared = shared_sample(rev)
-    binding = {"call": "GET /stats", "setup_sql": list(SEED_TICKETS), "dsn": shared.sqlite_dsn,
-               "field": "tickets", "rows": TICKETS}
+    binding = {
+        "call": "GET /stats",
+        "setup_sql": list(SEED_TICKETS),
+        "dsn": shared.sqlite_dsn,
+        "field": "tickets",
+        "rows": TICKETS,
+    }
     with pytest.raises(UserError, match="must run under the tracer"):
-        run("invariants.count_fetches_no_rows", {**binding, "trace": tmp_path / "no"},
-            shared.target)
+        run(
+            "invariants.count_fetches_no_rows", {**binding, "trace": tmp_path / "no"}, shared.target
+        )
     run("invariants.count_fetches_no_rows", binding, shared.target)
 
 
@@ -112,8 +123,11 @@ def test_tracer_counts_psycopg_fetches_too(postgres_db: str, tmp_path: Path) -> 
         "    c.execute('SELECT generate_series(1, 25)').fetchall()\n"
         "    c.execute('SELECT 1').fetchone()\n"
     )
-    subprocess.run([sys.executable, "-c", code, str(trace), postgres_db], check=True,
-                   cwd=Path(__file__).resolve().parents[2])
+    subprocess.run(
+        [sys.executable, "-c", code, str(trace), postgres_db],
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     rows, size, calls = dbtrace.read(str(trace))
     assert (rows, calls) == (26, 2) and size > 0
 
@@ -126,26 +140,28 @@ def test_config_bounds_fail_when_a_zero_window_is_accepted(
 ) -> None:
     with module_target(checkout("head"), "shopapp.webhooks", sample_modules) as target:
         with pytest.raises(AssertionError) as caught:
-            run("invariants.config_bounds",
-                {"factory": "ReplayGuard", "fields": ["window", "max_entries"]}, target)
+            run(
+                "invariants.config_bounds",
+                {"factory": "ReplayGuard", "fields": ["window", "max_entries"]},
+                target,
+            )
     assert "ReplayGuard(window=0) was accepted" in str(caught.value)
     assert "ReplayGuard(max_entries=0) was accepted" in str(caught.value)
 
 
-def test_config_bounds_pass_when_construction_validates(
-    checkout: Any, sample_modules: Any
-) -> None:
+def test_config_bounds_pass_when_construction_validates(checkout: Any, sample_modules: Any) -> None:
     with module_target(checkout("head"), "shopapp.cache", sample_modules) as target:
         run("invariants.config_bounds", {"factory": "LRUCache", "fields": ["max_size"]}, target)
 
 
-def test_config_bounds_need_a_valid_construction_first(
-    checkout: Any, sample_modules: Any
-) -> None:
+def test_config_bounds_need_a_valid_construction_first(checkout: Any, sample_modules: Any) -> None:
     with module_target(checkout("head"), "shopapp.tickets", sample_modules) as target:
         with pytest.raises(AssertionError, match="the valid construction must work first"):
-            run("invariants.config_bounds",
-                {"factory": "TicketStore", "fields": ["max_pending"]}, target)
+            run(
+                "invariants.config_bounds",
+                {"factory": "TicketStore", "fields": ["max_pending"]},
+                target,
+            )
         with pytest.raises(UserError, match="has no attribute 'Nope'"):
             run("invariants.config_bounds", {"factory": "Nope", "fields": ["x"]}, target)
 
@@ -185,11 +201,15 @@ def test_config_bounds_report_a_crash_apart_from_an_acceptance() -> None:
             run("invariants.config_bounds", {"factory": "Pool", "fields": ["size"]}, target)
         assert [f.problem for f in seen] == [
             "Pool(size=0) raised ZeroDivisionError: integer division or modulo by zero, not one "
-            "of ['ValueError', 'TypeError']"]
+            "of ['ValueError', 'TypeError']"
+        ]
         assert seen[0].repro == "Pool(size=0)"
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run("invariants.config_bounds",
-                {"factory": "Pool", "fields": ["size"], "server_errors": "fail"}, target)
+            run(
+                "invariants.config_bounds",
+                {"factory": "Pool", "fields": ["size"], "server_errors": "fail"},
+                target,
+            )
 
 
 def test_window_aggregation_reports_a_crash_on_mixed_currencies_apart() -> None:
@@ -199,12 +219,13 @@ def test_window_aggregation_reports_a_crash_on_mixed_currencies_apart() -> None:
         with collect() as seen:
             run("invariants.window_aggregation", LEDGER, target)
         assert len(seen) == 1 and seen[0].problem.startswith(
-            "mixed currencies inside the window raised KeyError: "), seen
+            "mixed currencies inside the window raised KeyError: "
+        ), seen
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
             run("invariants.window_aggregation", {**LEDGER, "server_errors": "fail"}, target)
 
 
-COUNT_APP = '''
+COUNT_APP = """
 import sqlite3, sys
 
 from fastapi import FastAPI, HTTPException
@@ -221,7 +242,7 @@ def stats():
     with sqlite3.connect(DB) as conn:
         (count,) = conn.execute("SELECT count(*) FROM tickets").fetchone()
     raise HTTPException(503, f"the cache of {count} tickets is warming up")
-'''
+"""
 
 
 def test_count_reports_a_5xx_apart_when_the_count_fetched_one_row(tmp_path: Path) -> None:
@@ -235,16 +256,24 @@ def test_count_reports_a_5xx_apart_when_the_count_fetched_one_row(tmp_path: Path
         conn.executemany("INSERT INTO tickets VALUES (?)", [(f"t{i}",) for i in range(50)])
     conn.close()
     (tmp_path / "count_app.py").write_text(COUNT_APP)
-    spec = {"kind": "process", "cwd": tmp_path, "health": "/healthz",
-            "env": {"COUNT_DB": str(db), dbtrace.ENV: str(trace),
-                    "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-            "command": "{python} -m scenarios.invariants.dbtrace -m uvicorn count_app:app "
-                       "--port {port} --log-level warning"}
+    spec = {
+        "kind": "process",
+        "cwd": tmp_path,
+        "health": "/healthz",
+        "env": {
+            "COUNT_DB": str(db),
+            dbtrace.ENV: str(trace),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        },
+        "command": "{python} -m scenarios.invariants.dbtrace -m uvicorn count_app:app "
+        "--port {port} --log-level warning",
+    }
     binding = {"call": "GET /stats", "field": "tickets", "rows": 50}
     with launch(spec) as target:
         with collect() as seen:
             run("invariants.count_fetches_no_rows", binding, target)
         assert [f.problem.split(":")[0] for f in seen] == [
-            "GET /stats answered 503 (after fetching 1 row(s))"]
+            "GET /stats answered 503 (after fetching 1 row(s))"
+        ]
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
             run("invariants.count_fetches_no_rows", {**binding, "server_errors": "fail"}, target)

@@ -91,7 +91,7 @@ def test_null_byte_gets_a_4xx_on_the_corrected_head(
 
 # --- writes: the sample has no write endpoint, so a 20-line PUT app stands in ---------------
 
-WRITE_APP = textwrap.dedent('''
+WRITE_APP = textwrap.dedent("""
     import os, re
     from pathlib import Path
     from fastapi import FastAPI, HTTPException, Request
@@ -121,7 +121,7 @@ WRITE_APP = textwrap.dedent('''
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise HTTPException(404, "no such directory") from None
         return {"written": len(data)}
-''')
+""")
 
 
 @pytest.fixture(scope="module")
@@ -131,12 +131,18 @@ def serve_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     (root / "app").mkdir()
     (root / "app" / "files_app.py").write_text(WRITE_APP)
     boxes = {v: create(root / f"sandbox-{v}") for v in ("lenient", "strict")}
-    with launch({
-        "kind": "process", "cwd": root / "app", "health": "/healthz",
-        "command": "{python} -m uvicorn files_app:app --port {port} --log-level warning",
-        "env": {"LENIENT_DIR": str(boxes["lenient"].base),
-                "STRICT_DIR": str(boxes["strict"].base)},
-    }) as target:
+    with launch(
+        {
+            "kind": "process",
+            "cwd": root / "app",
+            "health": "/healthz",
+            "command": "{python} -m uvicorn files_app:app --port {port} --log-level warning",
+            "env": {
+                "LENIENT_DIR": str(boxes["lenient"].base),
+                "STRICT_DIR": str(boxes["strict"].base),
+            },
+        }
+    ) as target:
         yield {"target": target, **boxes}
 
 
@@ -153,8 +159,11 @@ def test_write_check_fails_when_a_payload_modifies_the_canary(serve_files: Any) 
 
 def test_write_check_passes_when_names_are_resolved_and_contained(serve_files: Any) -> None:
     target, box = serve_files["target"], serve_files["strict"]
-    run(WRITE, {"call": "PUT /strict/files/{name}", "sandbox": str(box.root), "examples": 20},
-        target)
+    run(
+        WRITE,
+        {"call": "PUT /strict/files/{name}", "sandbox": str(box.root), "examples": 20},
+        target,
+    )
     assert target.client().put("/strict/files/ok.txt", content=b"x").status_code == 200
     assert (box.base / "ok.txt").read_bytes() == b"x"
 
@@ -164,11 +173,21 @@ def test_write_check_passes_when_names_are_resolved_and_contained(serve_files: A
 
 def test_corpus_spells_every_family_the_issue_lists() -> None:
     texts = {p.text for p in traversal_corpus(["/s/canary.txt"], base="/s/base")}
-    for expected in ["../canary.txt", "..\\canary.txt", "%2e%2e%2fcanary.txt",
-                     "%252e%252e%252fcanary.txt", "%c0%ae%c0%ae/canary.txt", "/s/canary.txt",
-                     "C:\\s\\canary.txt", "\\\\127.0.0.1\\c$\\s\\canary.txt",
-                     "../canary.txt\x00.txt", "....//canary.txt", "..././canary.txt",
-                     "..;/canary.txt", "////s/canary.txt"]:
+    for expected in [
+        "../canary.txt",
+        "..\\canary.txt",
+        "%2e%2e%2fcanary.txt",
+        "%252e%252e%252fcanary.txt",
+        "%c0%ae%c0%ae/canary.txt",
+        "/s/canary.txt",
+        "C:\\s\\canary.txt",
+        "\\\\127.0.0.1\\c$\\s\\canary.txt",
+        "../canary.txt\x00.txt",
+        "....//canary.txt",
+        "..././canary.txt",
+        "..;/canary.txt",
+        "////s/canary.txt",
+    ]:
         assert expected in texts
     mixed = traversal_corpus(["/s/x/canary.txt"], base="/s/base", families=["mixed-separators"])
     assert mixed[0].text == "../x\\canary.txt"
@@ -176,7 +195,9 @@ def test_corpus_spells_every_family_the_issue_lists() -> None:
 
 def test_strategy_and_payload_reprs_rebuild_the_call() -> None:
     strategy = traversal_payloads(["/s/canary.txt"], base="/s/base", max_extra=1)
-    assert repr(strategy) == "traversal_payloads(goals=['/s/canary.txt'], base='/s/base', max_extra=1)"
+    assert (
+        repr(strategy) == "traversal_payloads(goals=['/s/canary.txt'], base='/s/base', max_extra=1)"
+    )
     assert repr(TraversalPayload("../x", "dotdot")) == "TraversalPayload('../x', family='dotdot')"
     with pytest.raises(TypeError, match=r"families=.*unknown \[.dotdott.\]"):
         traversal_corpus(["/a"], families=["dotdott"])
@@ -199,9 +220,13 @@ def test_hypothesis_shrinks_a_deep_payload_to_the_minimal_one() -> None:
     def attempt(p: TraversalPayload) -> Hit[TraversalPayload] | None:
         return Hit(p, "deep") if p.text.count("..") >= 3 and "../" in p.text else None
 
-    result = probe(traversal_corpus(["/a/b/c/base/../x"], base="/a/b/c/base"),
-                   traversal_payloads(["/a/b/c/x"], base="/a/b/c/base", max_extra=3),
-                   attempt, examples=200, seed=1)
+    result = probe(
+        traversal_corpus(["/a/b/c/base/../x"], base="/a/b/c/base"),
+        traversal_payloads(["/a/b/c/x"], base="/a/b/c/base", max_extra=3),
+        attempt,
+        examples=200,
+        seed=1,
+    )
     assert result.phase == "hypothesis"
     assert result.minimal is not None
     assert result.minimal.payload.text == "../../../b/c/x"
@@ -240,7 +265,7 @@ def test_sandbox_snapshot_sees_and_restore_undoes_every_change_outside_the_base(
 
 # --- precision: a check judges traversal only; 5xx and the operator's own links are apart -----
 
-READ_APP = textwrap.dedent('''
+READ_APP = textwrap.dedent("""
     import os
     from pathlib import Path
     from fastapi import FastAPI, HTTPException
@@ -279,7 +304,7 @@ READ_APP = textwrap.dedent('''
         if not path.is_file():
             raise HTTPException(404)
         return FileResponse(path)
-''')
+""")
 
 
 @pytest.fixture(scope="module")
@@ -288,17 +313,26 @@ def serve_reads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Targ
     (root / "app").mkdir()
     (root / "app" / "reads_app.py").write_text(READ_APP)
     box = create(root / "sandbox")
-    with launch({
-        "kind": "process", "cwd": root / "app", "health": "/healthz",
-        "command": "{python} -m uvicorn reads_app:app --port {port} --log-level warning",
-        "env": {"READ_BASE": str(box.base)},
-    }) as target:
+    with launch(
+        {
+            "kind": "process",
+            "cwd": root / "app",
+            "health": "/healthz",
+            "command": "{python} -m uvicorn reads_app:app --port {port} --log-level warning",
+            "env": {"READ_BASE": str(box.base)},
+        }
+    ) as target:
         yield target, box
 
 
 def reads(box: Sandbox, route: str, **extra: Any) -> dict[str, Any]:
-    return {"call": f"GET /{route}/{{name}}", "sandbox": str(box.root), "examples": 20,
-            "seed": 7, **extra}
+    return {
+        "call": f"GET /{route}/{{name}}",
+        "sandbox": str(box.root),
+        "examples": 20,
+        "seed": 7,
+        **extra,
+    }
 
 
 def test_a_500_on_a_nul_byte_is_a_finding_not_an_escape(serve_reads: Any) -> None:
@@ -349,22 +383,29 @@ def test_probe_picks_its_minimal_payload_among_violations_and_lists_findings_aft
             return Hit(p, "returned the canary")
         return None
 
-    result = probe(traversal_corpus(["/s/canary.txt"], base="/s/base"),
-                   traversal_payloads(["/s/canary.txt"], base="/s/base"), attempt, examples=0)
+    result = probe(
+        traversal_corpus(["/s/canary.txt"], base="/s/base"),
+        traversal_payloads(["/s/canary.txt"], base="/s/base"),
+        attempt,
+        examples=0,
+    )
     assert not result.ok
     assert result.minimal is not None and result.minimal.payload.family == "percent-encoded"
     text = describe(result)
     assert text.index("percent-encoded") < text.index("findings (1, not this check's bug class)")
     assert "null-byte" in text.split("findings (")[1]
 
-    only_findings = probe(traversal_corpus(["/s/canary.txt"], base="/s/base", families=["null-byte"]),
-                          traversal_payloads(["/s/canary.txt"], base="/s/base"),
-                          attempt, examples=0)
+    only_findings = probe(
+        traversal_corpus(["/s/canary.txt"], base="/s/base", families=["null-byte"]),
+        traversal_payloads(["/s/canary.txt"], base="/s/base"),
+        attempt,
+        examples=0,
+    )
     assert only_findings.ok and only_findings.minimal is None
     assert [h.payload.family for h in only_findings.findings] == ["null-byte"]
 
 
-DROPPING_APP = textwrap.dedent('''
+DROPPING_APP = textwrap.dedent("""
     import os, sys
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from pathlib import Path
@@ -393,7 +434,7 @@ DROPPING_APP = textwrap.dedent('''
             self.wfile.write(body)
 
     ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
-''')
+""")
 
 
 @pytest.mark.parametrize("dies", [False, True], ids=["drops-bad-input", "crashes"])
@@ -402,13 +443,21 @@ def test_a_dropped_request_is_a_finding_while_the_target_still_answers(
 ) -> None:
     (tmp_path / "dropping_app.py").write_text(DROPPING_APP)
     box = create(tmp_path / "sandbox")
-    binding = {"call": "GET /files/{name}", "sandbox": str(box.root), "examples": 0,
-               "families": ["dotdot", "null-byte"]}
-    with launch({
-        "kind": "process", "cwd": tmp_path, "health": "/files/public.txt",
-        "command": "{python} dropping_app.py {port}",
-        "env": {"READ_BASE": str(box.base), "DIE_ON_NUL": "1" if dies else "0"},
-    }) as target:
+    binding = {
+        "call": "GET /files/{name}",
+        "sandbox": str(box.root),
+        "examples": 0,
+        "families": ["dotdot", "null-byte"],
+    }
+    with launch(
+        {
+            "kind": "process",
+            "cwd": tmp_path,
+            "health": "/files/public.txt",
+            "command": "{python} dropping_app.py {port}",
+            "env": {"READ_BASE": str(box.base), "DIE_ON_NUL": "1" if dies else "0"},
+        }
+    ) as target:
         if dies:
             with pytest.raises(AssertionError, match="the target stopped answering"):
                 run(READ, binding, target)
@@ -416,6 +465,5 @@ def test_a_dropped_request_is_a_finding_while_the_target_still_answers(
         with collect() as seen:
             run(READ, binding, target)
     dropped = [f for f in seen if "family='null-byte'" in f.problem]
-    assert dropped and all("the target still answers other requests" in f.problem
-                           for f in dropped)
+    assert dropped and all("the target still answers other requests" in f.problem for f in dropped)
     assert "%00" in dropped[0].repro

@@ -16,16 +16,16 @@ from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import launch
 
-ROUND_TRIP = {"send": "PUT /avatars/{key}", "fetch": "GET /avatars/{key}",
-              "digest_field": "sha256"}
+ROUND_TRIP = {"send": "PUT /avatars/{key}", "fetch": "GET /avatars/{key}", "digest_field": "sha256"}
 
 
 #: The base's order sync retries forever (order-sync-retries): not this pack's finding.
 ROUTES = {"exclude": ["POST /orders/{order_id}/sync"]}
 
 
-def test_both_checks_fail_on_the_base(checkout: Any, sample_spec: Callable[..., dict[str, Any]],
-                                      tmp_path: Path) -> None:
+def test_both_checks_fail_on_the_base(
+    checkout: Any, sample_spec: Callable[..., dict[str, Any]], tmp_path: Path
+) -> None:
     with launch(sample_spec(checkout("base"), tmp_path / "data")) as target:
         with pytest.raises(AssertionError) as routes:
             run("placeholders.no_unimplemented_routes", ROUTES, target)
@@ -39,8 +39,12 @@ def test_both_checks_fail_on_the_base(checkout: Any, sample_spec: Callable[..., 
     assert "GET /avatars/{key} (fg-round-trip-2): gave back 0 bytes" in message
 
 
-def test_both_checks_pass_at_the_head(checkout: Any, sample_spec: Callable[..., dict[str, Any]],
-                                      tmp_path: Path, fixed: Callable[[str], None]) -> None:
+def test_both_checks_pass_at_the_head(
+    checkout: Any,
+    sample_spec: Callable[..., dict[str, Any]],
+    tmp_path: Path,
+    fixed: Callable[[str], None],
+) -> None:
     fixed("avatar-placeholder")
     with launch(sample_spec(checkout("head"), tmp_path / "data")) as target:
         run("placeholders.no_unimplemented_routes", ROUTES, target)
@@ -72,11 +76,16 @@ def test_not_implemented_error_is_found_in_process_and_allow_is_honoured() -> No
         with pytest.raises(AssertionError) as caught:
             run("placeholders.no_unimplemented_routes", {}, target)
         message = str(caught.value)
-        assert "POST /voices/{voice_id}/synthesize answered 500 and raised " \
-               "NotImplementedError: cloned synthesis is not wired up" in message
+        assert (
+            "POST /voices/{voice_id}/synthesize answered 500 and raised "
+            "NotImplementedError: cloned synthesis is not wired up" in message
+        )
         assert "GET /legacy answered 501" in message and "/ready" not in message
-        run("placeholders.no_unimplemented_routes",
-            {"allow": ["GET /legacy"], "exclude": ["/voices/{voice_id}/synthesize"]}, target)
+        run(
+            "placeholders.no_unimplemented_routes",
+            {"allow": ["GET /legacy"], "exclude": ["/voices/{voice_id}/synthesize"]},
+            target,
+        )
 
 
 def test_bindings_are_checked() -> None:
@@ -142,8 +151,11 @@ def test_a_500_and_a_handled_not_implemented_error_are_findings_not_stubs() -> N
         ], problems
         assert all(f.repro.startswith("curl ") for f in seen)
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run("placeholders.no_unimplemented_routes", {**IMPLEMENTED, "server_errors": "fail"},
-                target)
+            run(
+                "placeholders.no_unimplemented_routes",
+                {**IMPLEMENTED, "server_errors": "fail"},
+                target,
+            )
 
 
 def test_a_5xx_on_one_key_is_a_finding_and_the_other_key_is_still_judged() -> None:
@@ -154,10 +166,11 @@ def test_a_5xx_on_one_key_is_a_finding_and_the_other_key_is_still_judged() -> No
         with collect() as seen:
             run("placeholders.input_round_trip", binding, target)
         assert [f.problem.split(":")[0] for f in seen] == [
-            "PUT /blobs/{key} (fg-round-trip-2) answered 503"]
+            "PUT /blobs/{key} (fg-round-trip-2) answered 503"
+        ]
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
             run("placeholders.input_round_trip", {**binding, "server_errors": "fail"}, target)
-        with pytest.raises(AssertionError, match="no key could be compared: every send or "
-                                                 "fetch answered a 5xx"):
-            run("placeholders.input_round_trip", {**binding, "send": "PUT /broken/{key}"},
-                target)
+        with pytest.raises(
+            AssertionError, match="no key could be compared: every send or fetch answered a 5xx"
+        ):
+            run("placeholders.input_round_trip", {**binding, "send": "PUT /broken/{key}"}, target)

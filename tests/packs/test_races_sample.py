@@ -124,7 +124,9 @@ def test_shared_cache_fails_on_the_base_and_passes_on_the_fixed_head(
     results = {}
     for rev in ("base", "head"):
         with sample_modules(checkout(rev)):
-            spec = TargetSpec(kind="python", factory="shopapp.cache:LRUCache", kwargs={"max_size": 8})
+            spec = TargetSpec(
+                kind="python", factory="shopapp.cache:LRUCache", kwargs={"max_size": 8}
+            )
             with launch(spec) as target:
                 results[rev] = failure_of("races.shared_cache", {}, target)
     assert results["base"] is not None and "races.shared_cache: " in results["base"]

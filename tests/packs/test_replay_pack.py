@@ -203,7 +203,9 @@ def test_freshness_reports_a_crash_on_a_non_finite_timestamp_apart() -> None:
         assert check("replay.freshness", CrashingGuard, GUARD) is None
     assert [f.problem for f in seen] == [
         f"{name} timestamp -> raised OverflowError: cannot convert float infinity or NaN to a "
-        "window slot" for name in ("NaN", "inf", "-inf")]
+        "window slot"
+        for name in ("NaN", "inf", "-inf")
+    ]
     assert seen[0].repro.startswith("CrashingGuard.check(")
     failure = check("replay.freshness", CrashingGuard, {**GUARD, "server_errors": "fail"})
     assert failure is not None and 'server_errors = "fail"' in failure
@@ -217,7 +219,7 @@ def test_bounded_memory_cannot_judge_a_guard_that_takes_no_nonce() -> None:
     assert failure is not None and "the check cannot judge its bound" in failure
 
 
-WEBHOOK_APP = textwrap.dedent('''
+WEBHOOK_APP = textwrap.dedent("""
     import threading
 
     from fastapi import FastAPI, Header, HTTPException
@@ -238,7 +240,7 @@ WEBHOOK_APP = textwrap.dedent('''
                 raise HTTPException(500, "duplicate key value violates unique constraint")
             seen.add(x_nonce)
         return {"accepted": True}
-''')
+""")
 
 
 @pytest.mark.timeout(90)
@@ -246,18 +248,31 @@ def test_nonce_once_over_http_reports_a_5xx_replay_apart(tmp_path: Path) -> None
     from harness.findings import collect
 
     (tmp_path / "webhook_app.py").write_text(WEBHOOK_APP)
-    spec = TargetSpec(kind="process", cwd=tmp_path, health="/healthz",
-                      command="{python} -m uvicorn webhook_app:app --port {port} "
-                              "--log-level warning")
-    binding = {"call": "POST /webhooks", "headers": {"X-Nonce": "{nonce}"}, "accept": [200],
-               "reject": [409], "workers": 4, "budget": 1.0, "max_attempts": 5}
+    spec = TargetSpec(
+        kind="process",
+        cwd=tmp_path,
+        health="/healthz",
+        command="{python} -m uvicorn webhook_app:app --port {port} --log-level warning",
+    )
+    binding = {
+        "call": "POST /webhooks",
+        "headers": {"X-Nonce": "{nonce}"},
+        "accept": [200],
+        "reject": [409],
+        "workers": 4,
+        "budget": 1.0,
+        "max_attempts": 5,
+    }
     with launch(spec) as target:
         with collect() as seen:
             run("replay.nonce_once", binding, target)
         problems = [f.problem for f in seen]
         assert problems[0].startswith("the replay of an accepted nonce -> HTTP 500 "), problems
         assert seen[0].repro.startswith("curl ") and "x-nonce: " in seen[0].repro
-        assert re.match(r"\d+ of \d+ answers to POST /webhooks in \d+ of \d+ attempt\(s\) "
-                        r"were HTTP 500", problems[-1]), problems
+        assert re.match(
+            r"\d+ of \d+ answers to POST /webhooks in \d+ of \d+ attempt\(s\) "
+            r"were HTTP 500",
+            problems[-1],
+        ), problems
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
             run("replay.nonce_once", {**binding, "server_errors": "fail"}, target)

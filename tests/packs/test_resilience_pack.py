@@ -34,8 +34,12 @@ def served(
         def get(rev: str) -> tuple[Target, str]:
             if rev not in started:
                 upstream = f"http://127.0.0.1:{free_port()}"
-                spec = sample_spec(checkout(rev), tmp_path_factory.mktemp(f"data-{rev}"),
-                                   SHOPAPP_UPSTREAM_URL=upstream, SHOPAPP_PRICING_TIMEOUT="1")
+                spec = sample_spec(
+                    checkout(rev),
+                    tmp_path_factory.mktemp(f"data-{rev}"),
+                    SHOPAPP_UPSTREAM_URL=upstream,
+                    SHOPAPP_PRICING_TIMEOUT="1",
+                )
                 started[rev] = (stack.enter_context(launch(spec)), upstream)
             return started[rev]
 
@@ -43,8 +47,11 @@ def served(
 
 
 def _hung_check(target: Target, upstream: str) -> None:
-    run("resilience.hung_upstream", {"call": "GET /prices/{sku}", "values": {"sku": "abc"},
-                                     "upstream": upstream, "bound": 3.0}, target)
+    run(
+        "resilience.hung_upstream",
+        {"call": "GET /prices/{sku}", "values": {"sku": "abc"}, "upstream": upstream, "bound": 3.0},
+        target,
+    )
 
 
 @pytest.mark.timeout(60)
@@ -53,8 +60,9 @@ def test_hung_upstream_fails_on_base_because_the_call_waits_forever(served: Any)
     with pytest.raises(AssertionError) as caught:
         _hung_check(*served("base"))
     message = str(caught.value)
-    assert message.startswith("resilience.hung_upstream: GET /prices/{sku} did not answer within "
-                              "3s")
+    assert message.startswith(
+        "resilience.hung_upstream: GET /prices/{sku} did not answer within 3s"
+    )
     assert "accepted 1 connection(s), received 1 request(s) and never replied" in message
     assert "the outbound call has no timeout" in message
     assert time.perf_counter() - started < 30
@@ -73,13 +81,24 @@ def test_hung_upstream_refuses_a_target_that_never_calls_the_stub(served: Any) -
     target, _ = served("base")
     elsewhere = f"http://127.0.0.1:{free_port()}"  # the target is not told about this one
     with pytest.raises(AssertionError, match="without ever connecting to the stub"):
-        run("resilience.hung_upstream", {"call": "GET /healthz", "upstream": elsewhere,
-                                         "bound": 3.0, "expect": [200]}, target)
+        run(
+            "resilience.hung_upstream",
+            {"call": "GET /healthz", "upstream": elsewhere, "bound": 3.0, "expect": [200]},
+            target,
+        )
 
 
 def _failed_write_check(target: Target, upstream: str) -> None:
-    run("resilience.failed_write", {"call": "PATCH /inventory/{sku}", "values": {"sku": "abc"},
-                                    "json": {"quantity": 3}, "upstream": upstream}, target)
+    run(
+        "resilience.failed_write",
+        {
+            "call": "PATCH /inventory/{sku}",
+            "values": {"sku": "abc"},
+            "json": {"quantity": 3},
+            "upstream": upstream,
+        },
+        target,
+    )
 
 
 @pytest.mark.timeout(60)
@@ -87,17 +106,16 @@ def test_failed_write_fails_on_base_reporting_success_in_silence(served: Any) ->
     with pytest.raises(AssertionError) as caught:
         _failed_write_check(*served("base"))
     message = str(caught.value)
-    assert message.startswith("resilience.failed_write: PATCH /inventory/{sku}: answered 200 (a "
-                              "success: ")
+    assert message.startswith(
+        "resilience.failed_write: PATCH /inventory/{sku}: answered 200 (a success: "
+    )
     assert "although the upstream answered 503 to PATCH /items/abc" in message
     assert "the upstream's status is never checked" in message
     assert "; and nothing matching " in message and "was logged" in message
 
 
 @pytest.mark.timeout(60)
-def test_failed_write_passes_on_the_fixed_head(
-    served: Any, fixed: Callable[[str], None]
-) -> None:
+def test_failed_write_passes_on_the_fixed_head(served: Any, fixed: Callable[[str], None]) -> None:
     fixed("patch-unchecked")
     _failed_write_check(*served("head"))
 
@@ -114,8 +132,11 @@ def _inventory_sync() -> Any:
 
 def _swallow_check(tree: Path, sample_modules: Any, fault: dict[str, Any]) -> None:
     with sample_modules(tree), launch({"kind": "python", "factory": _inventory_sync}) as target:
-        run("resilience.swallowed_errors", {"call": {"call": "push_stock", "args": ["sku-1", 3]},
-                                            "fault": fault}, target)
+        run(
+            "resilience.swallowed_errors",
+            {"call": {"call": "push_stock", "args": ["sku-1", 3]}, "fault": fault},
+            target,
+        )
 
 
 UPSTREAM_503 = {"at": "httpx:AsyncClient.send", "status": 503}
@@ -130,7 +151,8 @@ def test_swallowed_error_fails_on_base_when_the_upstream_answers_503(
     assert message.startswith(
         "resilience.swallowed_errors: the fault (httpx:AsyncClient.send answering 503, reached "
         "1 time(s)) was swallowed: push_stock('sku-1', 3) returned True and nothing was logged "
-        "at WARNING or above")
+        "at WARNING or above"
+    )
 
 
 def test_swallowed_error_passes_on_the_fixed_head(
@@ -144,16 +166,22 @@ def test_a_raised_fault_that_propagates_is_not_swallowed(
     checkout: Checkout, sample_modules: Any
 ) -> None:
     # Even the base propagates a transport error: the check tells the two apart.
-    _swallow_check(checkout("base"), sample_modules,
-                   {"at": "httpx:AsyncClient.send", "raises": "httpx:ConnectError"})
+    _swallow_check(
+        checkout("base"),
+        sample_modules,
+        {"at": "httpx:AsyncClient.send", "raises": "httpx:ConnectError"},
+    )
 
 
 def test_a_fault_the_call_never_reaches_is_a_user_error(
     checkout: Checkout, sample_modules: Any
 ) -> None:
     with pytest.raises(UserError, match="never reached it"):
-        _swallow_check(checkout("base"), sample_modules,
-                       {"at": "shopapp.settings:load_settings_file", "raises": "OSError"})
+        _swallow_check(
+            checkout("base"),
+            sample_modules,
+            {"at": "shopapp.settings:load_settings_file", "raises": "OSError"},
+        )
 
 
 def test_fault_binding_takes_exactly_one_kind() -> None:
@@ -162,8 +190,9 @@ def test_fault_binding_takes_exactly_one_kind() -> None:
 
 
 @contextmanager
-def _in_process(tree: Path, data: Path, sample_modules: Any,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Target, str]]:
+def _in_process(
+    tree: Path, data: Path, sample_modules: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Target, str]]:
     upstream = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("SHOPAPP_DATA_DIR", str(data))
     monkeypatch.setenv("SHOPAPP_UPSTREAM_URL", upstream)
@@ -179,21 +208,30 @@ def test_hung_upstream_in_process_fails_within_the_bound_instead_of_hanging(
     started = time.perf_counter()
     with _in_process(checkout("base"), tmp_path, sample_modules, monkeypatch) as (target, up):
         with pytest.raises(AssertionError, match=r"did not answer within 2s"):
-            run("resilience.hung_upstream", {"call": "GET /prices/abc", "upstream": up,
-                                             "bound": 2.0}, target)
+            run(
+                "resilience.hung_upstream",
+                {"call": "GET /prices/abc", "upstream": up, "bound": 2.0},
+                target,
+            )
     assert time.perf_counter() - started < 20
 
 
 @pytest.mark.timeout(60)
 def test_failed_write_in_process_reads_the_log_records(
-    checkout: Checkout, sample_modules: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    checkout: Checkout,
+    sample_modules: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     fixed: Callable[[str], None],
 ) -> None:
     fixed("patch-unchecked")
     with _in_process(checkout("head"), tmp_path, sample_modules, monkeypatch) as (target, up):
         assert target.logs() == ""  # nothing is captured from an in-process app's streams
-        run("resilience.failed_write", {"call": "PATCH /inventory/abc", "json": {"quantity": 3},
-                                        "upstream": up}, target)
+        run(
+            "resilience.failed_write",
+            {"call": "PATCH /inventory/abc", "json": {"quantity": 3}, "upstream": up},
+            target,
+        )
 
 
 # --- precision: slow but bounded is not a hang; a 500 is not a success ---------------------------
@@ -268,7 +306,8 @@ def test_a_500_for_a_failed_write_is_a_finding_not_a_success() -> None:
             run("resilience.failed_write", binding, target)
         assert [f.problem for f in seen] == [
             "PATCH /write answered 500 when the upstream answered 503 to PATCH: an unhandled "
-            "error, not a deliberate error answer"]
+            "error, not a deliberate error answer"
+        ]
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
             run("resilience.failed_write", {**binding, "server_errors": "fail"}, target)
 
@@ -290,13 +329,16 @@ class _Syncer:
 def test_an_exception_unrelated_to_the_fault_is_a_finding() -> None:
     from harness.findings import collect
 
-    binding = {"call": {"call": "push"}, "fault": {"at": f"{__name__}:_Syncer.fetch",
-                                                   "raises": "OSError"}}
+    binding = {
+        "call": {"call": "push"},
+        "fault": {"at": f"{__name__}:_Syncer.fetch", "raises": "OSError"},
+    }
     with launch({"kind": "python", "factory": _Syncer}) as target:
         with collect() as seen:
             run("resilience.swallowed_errors", binding, target)
         assert len(seen) == 1 and seen[0].problem.startswith(
             "push() raised TypeError: 'NoneType' object is not subscriptable, which is neither "
-            "the injected OSError nor raised while handling it"), seen
+            "the injected OSError nor raised while handling it"
+        ), seen
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
             run("resilience.swallowed_errors", {**binding, "server_errors": "fail"}, target)

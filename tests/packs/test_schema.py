@@ -20,15 +20,23 @@ pytestmark = pytest.mark.postgres
 
 MIGRATIONS = ["migrations/*.sql", "migrations/postgres/*.sql"]
 UPSERTS = {"migrations": MIGRATIONS, "sources": ["shopapp/*.py"]}
-POLICIES = {"migrations": MIGRATIONS, "seed_sql": [
-    "INSERT INTO loyalty_points VALUES ('c-1', 'coffee', 3), ('c-2', 'coffee', 5)"]}
+POLICIES = {
+    "migrations": MIGRATIONS,
+    "seed_sql": ["INSERT INTO loyalty_points VALUES ('c-1', 'coffee', 3), ('c-2', 'coffee', 5)"],
+}
 
 
 @contextmanager
 def tree_target(tree: Path) -> Iterator[Target]:
     """A `python` target on the checkout: the checks read its files and need no server."""
-    with launch({"kind": "python", "factory": "importlib:import_module",
-                 "kwargs": {"name": "json"}, "cwd": str(tree)}) as target:
+    with launch(
+        {
+            "kind": "python",
+            "factory": "importlib:import_module",
+            "kwargs": {"name": "json"},
+            "cwd": str(tree),
+        }
+    ) as target:
         yield target
 
 
@@ -39,10 +47,13 @@ def admin(postgres_admin: str) -> Iterator[str]:
 
     def leftovers() -> tuple[int, int]:
         with psycopg.connect(postgres_admin) as conn:
-            dbs = conn.execute("SELECT count(*) FROM pg_database "
-                               "WHERE datname LIKE 'fixguard_schema_%'").fetchone()
-            roles = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname ~ "
-                                 "'^fg_(authenticated|anon)_[0-9a-f]{10}$'").fetchone()
+            dbs = conn.execute(
+                "SELECT count(*) FROM pg_database WHERE datname LIKE 'fixguard_schema_%'"
+            ).fetchone()
+            roles = conn.execute(
+                "SELECT count(*) FROM pg_roles WHERE rolname ~ "
+                "'^fg_(authenticated|anon)_[0-9a-f]{10}$'"
+            ).fetchone()
         assert dbs is not None and roles is not None
         return int(dbs[0]), int(roles[0])
 
@@ -56,15 +67,18 @@ def test_upsert_without_a_matching_unique_fails_on_the_base(checkout: Any, admin
         with pytest.raises(AssertionError) as caught:
             run("schema.upserts_merge", {**UPSERTS, "admin_dsn": admin}, target)
     message = str(caught.value)
-    assert "shopapp/loyalty.py:19: INSERT INTO loyalty_points … ON CONFLICT (customer_id): the " \
-           "first run failed: there is no unique or exclusion constraint matching the ON " \
-           "CONFLICT specification" in message
+    assert (
+        "shopapp/loyalty.py:19: INSERT INTO loyalty_points … ON CONFLICT (customer_id): the "
+        "first run failed: there is no unique or exclusion constraint matching the ON "
+        "CONFLICT specification" in message
+    )
     # the usage upsert (schema-unique, fixed on SQLite only by its own commit) fails here too
     assert "shopapp/usage.py:" in message and "ON CONFLICT (account_id, day)" in message
 
 
-def test_upserts_run_and_merge_at_the_head(checkout: Any, admin: str,
-                                           fixed: Callable[[str], None]) -> None:
+def test_upserts_run_and_merge_at_the_head(
+    checkout: Any, admin: str, fixed: Callable[[str], None]
+) -> None:
     fixed("loyalty-upsert")
     with tree_target(checkout("head")) as target:
         run("schema.upserts_merge", {**UPSERTS, "admin_dsn": admin}, target)
@@ -75,17 +89,21 @@ def test_policy_lint_findings_are_confirmed_on_the_base(checkout: Any, admin: st
         with pytest.raises(AssertionError) as caught:
             run("schema.policy_lint", {**POLICIES, "admin_dsn": admin}, target)
     message = str(caught.value)
-    assert "003_loyalty_policies.sql:7: policy loyalty_read on loyalty_points is USING (true) " \
-           "for authenticated\n    confirmed: role 'authenticated', with no identity set, " \
-           "reads 2 row(s) of loyalty_points" in message
-    assert "EXECUTE on award_points(text, text, integer) granted to authenticated; SECURITY " \
-           "DEFINER (defined at 003_loyalty_policies.sql:9), no ownership check in its body\n" \
-           "    confirmed: role 'authenticated' can EXECUTE award_points(text,text,integer)" \
-           in message
+    assert (
+        "003_loyalty_policies.sql:7: policy loyalty_read on loyalty_points is USING (true) "
+        "for authenticated\n    confirmed: role 'authenticated', with no identity set, "
+        "reads 2 row(s) of loyalty_points" in message
+    )
+    assert (
+        "EXECUTE on award_points(text, text, integer) granted to authenticated; SECURITY "
+        "DEFINER (defined at 003_loyalty_policies.sql:9), no ownership check in its body\n"
+        "    confirmed: role 'authenticated' can EXECUTE award_points(text,text,integer)" in message
+    )
 
 
-def test_policy_lint_passes_at_the_head(checkout: Any, admin: str,
-                                        fixed: Callable[[str], None]) -> None:
+def test_policy_lint_passes_at_the_head(
+    checkout: Any, admin: str, fixed: Callable[[str], None]
+) -> None:
     fixed("loyalty-upsert")
     with tree_target(checkout("head")) as target:
         run("schema.policy_lint", {**POLICIES, "admin_dsn": admin}, target)
@@ -97,8 +115,16 @@ def test_a_lint_finding_the_database_does_not_confirm_does_not_fail(
     # Without table privileges the role reads nothing: the policy is reported, not confirmed,
     # and the function finding alone (allowed here) is the only confirmed one.
     with tree_target(checkout("base")) as target:
-        run("schema.policy_lint", {**POLICIES, "admin_dsn": admin, "grant_tables": False,
-                                   "allow": ["function:award_points"]}, target)
+        run(
+            "schema.policy_lint",
+            {
+                **POLICIES,
+                "admin_dsn": admin,
+                "grant_tables": False,
+                "allow": ["function:award_points"],
+            },
+            target,
+        )
 
 
 def test_bindings_are_checked(checkout: Any) -> None:
@@ -112,14 +138,19 @@ def test_bindings_are_checked(checkout: Any) -> None:
 def test_an_unconfirmed_lint_finding_is_reported_apart(checkout: Any, admin: str) -> None:
     from harness.findings import collect
 
-    binding = {**POLICIES, "admin_dsn": admin, "grant_tables": False,
-               "allow": ["function:award_points"]}
+    binding = {
+        **POLICIES,
+        "admin_dsn": admin,
+        "grant_tables": False,
+        "allow": ["function:award_points"],
+    }
     with tree_target(checkout("base")) as target:
         with collect() as seen:
             run("schema.policy_lint", binding, target)
         assert [f.problem for f in seen] == [
             "lint only (not confirmed on the database): 003_loyalty_policies.sql:7: policy "
-            "loyalty_read on loyalty_points is USING (true) for authenticated"]
+            "loyalty_read on loyalty_points is USING (true) for authenticated"
+        ]
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
             run("schema.policy_lint", {**binding, "server_errors": "fail"}, target)
 
@@ -132,18 +163,21 @@ def test_sample_values_postgres_refuses_are_a_finding_not_a_failed_upsert(
     (tmp_path / "migrations").mkdir()
     (tmp_path / "migrations" / "001.sql").write_text(
         "CREATE TABLE devices (id uuid PRIMARY KEY, name text NOT NULL);\n"
-        "CREATE TABLE tags (name text PRIMARY KEY, uses integer NOT NULL);\n")
+        "CREATE TABLE tags (name text PRIMARY KEY, uses integer NOT NULL);\n"
+    )
     (tmp_path / "store.py").write_text(
         'DEVICE = "INSERT INTO devices (id, name) VALUES (%s, %s) ON CONFLICT (id) '
         'DO UPDATE SET name = excluded.name"\n'
         'TAG = "INSERT INTO tags (name, uses) VALUES (%s, %s) ON CONFLICT (name) '
-        'DO UPDATE SET uses = tags.uses + 1"\n')
+        'DO UPDATE SET uses = tags.uses + 1"\n'
+    )
     binding = {"migrations": ["migrations/*.sql"], "sources": ["*.py"], "admin_dsn": admin}
     with tree_target(tmp_path) as target:
         with collect() as seen:
             run("schema.upserts_merge", binding, target)
         assert len(seen) == 1 and seen[0].problem.startswith(
             "store.py:1: INSERT INTO devices could not be judged: PostgreSQL refused the check's "
-            "sample values (22P02: invalid input syntax for type uuid"), seen
+            "sample values (22P02: invalid input syntax for type uuid"
+        ), seen
         with pytest.raises(AssertionError, match='server_errors = "fail"'):
             run("schema.upserts_merge", {**binding, "server_errors": "fail"}, target)

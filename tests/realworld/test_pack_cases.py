@@ -89,8 +89,9 @@ def test_the_path_traversal_cases_are_there() -> None:
 
 
 def test_check_flag_validates_offline_and_exits_zero() -> None:
-    proc = subprocess.run([sys.executable, str(RUNNER), "--check"], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(RUNNER), "--check"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("pack case files valid")
 
@@ -101,13 +102,22 @@ def test_check_flag_validates_offline_and_exits_zero() -> None:
         # A binding field the check's model rejects is named as binding.<field>.
         (("examples = 0 }", "examples = -1 }"), 11, "binding.examples"),
         (("examples = 0 }", "examples = 0, colour = 1 }"), 11, "binding.colour"),
-        (('check = "path_traversal.read_stays_inside_base"',
-          'check = "path_traversal.nope"'), 2, "check"),
+        (
+            ('check = "path_traversal.read_stays_inside_base"', 'check = "path_traversal.nope"'),
+            2,
+            "check",
+        ),
         (('deps = ["uvicorn==0.29.0"]', 'deps = ["uvicorn>=0.29"]'), 7, "deps"),
         (('app = "apps/starlette_static.py"', 'app = "apps/missing.py"'), 8, "app"),
         (("violation = false\n", ""), 21, "expected.new.violation"),
-        (('history = ["2026-12-04: expectations written before the first run"]',
-          'history = ["later"]'), 14, "history"),
+        (
+            (
+                'history = ["2026-12-04: expectations written before the first run"]',
+                'history = ["later"]',
+            ),
+            14,
+            "history",
+        ),
         (('"{python} {app} --port {port}', '"{python} {app} --port {port} {home}'), 9, "command"),
     ],
 )
@@ -127,7 +137,9 @@ def test_a_bad_case_file_is_one_line_naming_file_and_field(
 def test_a_key_after_a_table_header_gets_a_hint(tmp_path: Path) -> None:
     # TOML files a key written after [expected.new] under that table, not at the top level.
     path = write_case(tmp_path, GOOD + 'note = "after the header"\n')
-    with pytest.raises(packcase.CaseError, match=r":24: expected\.new\.note: unknown field \(top-level"):
+    with pytest.raises(
+        packcase.CaseError, match=r":24: expected\.new\.note: unknown field \(top-level"
+    ):
         packcase.load_case(path)
 
 
@@ -135,7 +147,9 @@ def test_the_cli_prints_one_line_and_exits_2_on_a_bad_case(tmp_path: Path) -> No
     write_case(tmp_path, GOOD.replace("examples = 0 }", "examples = -1 }"))
     proc = subprocess.run(
         [sys.executable, str(RUNNER), "--check", "--cases-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
@@ -143,8 +157,14 @@ def test_the_cli_prints_one_line_and_exits_2_on_a_bad_case(tmp_path: Path) -> No
 
 
 def _outcome(case: Any, release: str, **got: object) -> Any:
-    outcome = packs_run.Outcome("tiny-static", "path_traversal.read_stays_inside_base", release,
-                                "starlette", "0", case.expectation(release))
+    outcome = packs_run.Outcome(
+        "tiny-static",
+        "path_traversal.read_stays_inside_base",
+        release,
+        "starlette",
+        "0",
+        case.expectation(release),
+    )
     for key, value in got.items():
         setattr(outcome, key, value)
     return outcome
@@ -165,8 +185,13 @@ def test_findings_must_match_both_ways(tmp_path: Path) -> None:
 
 def test_the_violation_must_be_the_expected_one(tmp_path: Path) -> None:
     case = packcase.load_case(write_case(tmp_path, GOOD))
-    other = _outcome(case, "old", violation=True, findings=["answered 500"],
-                     message="the legitimate file 'public.txt' was not served (HTTP 404)")
+    other = _outcome(
+        case,
+        "old",
+        violation=True,
+        findings=["answered 500"],
+        message="the legitimate file 'public.txt' was not served (HTTP 404)",
+    )
     assert other.mismatches() == [
         "violation does not show 'returned the canary base-evil/secret.txt'"
     ]
@@ -180,10 +205,10 @@ def test_target_spec_fills_the_app_and_sandbox_and_keeps_the_nox_env_out(
     text = GOOD.replace("sandbox = true", 'sandbox = true\nenv = { ROOT = "{sandbox}" }')
     case = packcase.load_case(write_case(tmp_path, text))
     box = tmp_path / "my box"
-    spec = TargetSpec.parse(packs_run.target_spec(case, Path("/venv/bin/python"), box,
-                                                  tmp_path / "log"))
-    assert spec.command == (f"{{python}} {case.app_path} --port {{port}} "
-                            f"--directory '{box}/base'")
+    spec = TargetSpec.parse(
+        packs_run.target_spec(case, Path("/venv/bin/python"), box, tmp_path / "log")
+    )
+    assert spec.command == (f"{{python}} {case.app_path} --port {{port}} --directory '{box}/base'")
     assert spec.python == "/venv/bin/python"
     assert spec.env["ROOT"] == str(box)
     assert "PYTHONPATH" not in spec.env and not spec.inherit_env
@@ -211,8 +236,10 @@ def test_a_check_runs_in_process_against_a_process_target(
     server.write_text(STDLIB_STATIC)
     text = GOOD.replace('"{python} {app} --port', f'"{{python}} {server} --port')
     text = text.replace('health = "/health"', 'health = "/public.txt"')
-    text = text.replace("examples = 0 }", "examples = 0, families = [\"dotdot\"], "
-                        f"trusted_symlinks = {str(trusted).lower()} }}")
+    text = text.replace(
+        "examples = 0 }",
+        f'examples = 0, families = ["dotdot"], trusted_symlinks = {str(trusted).lower()} }}',
+    )
     text = text.replace('call = "GET /static/{name}"', 'call = "GET /{name}"')
     case = packcase.load_case(write_case(tmp_path / "cases", text))
     sandbox = packs_run.make_sandbox(tmp_path / "sandbox")

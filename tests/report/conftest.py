@@ -10,7 +10,9 @@ from harness.verify.results import ClaimResult, MutantRecord, RunRecord, RunResu
 SOURCE = "import threading\n\nclass Store:\n    def add(self, x):\n        with self._lock:\n            self.items.append(x)\n"
 
 
-def _claim(claim_id: str, verdict: Verdict, mutants: list[MutantRecord], excused: str | None = None) -> ClaimResult:
+def _claim(
+    claim_id: str, verdict: Verdict, mutants: list[MutantRecord], excused: str | None = None
+) -> ClaimResult:
     return ClaimResult(
         claim_id=claim_id,
         title=f"Finding {claim_id} <script>alert(1)</script>",
@@ -22,7 +24,11 @@ def _claim(claim_id: str, verdict: Verdict, mutants: list[MutantRecord], excused
         fix=("shop/store.py",),
         repeats=3,
         min_failures=1,
-        base_runs=[RunRecord("base", 0, RunOutcome.FAILED, 0.5, ("tests/test_x.py::test_y",), "E assert 3 <= 2")],
+        base_runs=[
+            RunRecord(
+                "base", 0, RunOutcome.FAILED, 0.5, ("tests/test_x.py::test_y",), "E assert 3 <= 2"
+            )
+        ],
         head_runs=[RunRecord("head", i, RunOutcome.PASSED, 0.4) for i in range(3)],
         mutants=mutants,
         skipped={"logging": 2},
@@ -63,7 +69,11 @@ def sample_run() -> RunResult:
                 _mutant(5, MutantStatus.SURVIVED, reverting=False),
             ],
         ),
-        _claim("backup-key", Verdict.UNGUARDED, [_mutant(3, MutantStatus.KILLED), _mutant(4, MutantStatus.SURVIVED)]),
+        _claim(
+            "backup-key",
+            Verdict.UNGUARDED,
+            [_mutant(3, MutantStatus.KILLED), _mutant(4, MutantStatus.SURVIVED)],
+        ),
         _claim("health", Verdict.NOT_REPRODUCED, []),
         _claim("export", Verdict.STILL_FAILING, []),
         _claim("flaky", Verdict.FLAKY, []),

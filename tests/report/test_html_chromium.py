@@ -12,13 +12,21 @@ from harness.verify.results import RunResult
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 pytestmark = [
     pytest.mark.chromium,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+    ),
 ]
 
 
@@ -50,7 +58,9 @@ def test_html_report_renders_in_headless_chromium(sample_run: RunResult, tmp_pat
             for chart in ("#chart-kill-ratio", "#chart-runtime", "#chart-verdicts"):
                 box = page.locator(chart).bounding_box()
                 assert box is not None and box["width"] > 100 and box["height"] > 20
-            assert page.locator("#chart-kill-ratio g.claim-bar").count() == 2  # two claims ran mutants
+            assert (
+                page.locator("#chart-kill-ratio g.claim-bar").count() == 2
+            )  # two claims ran mutants
             assert "50%" in page.locator("#chart-kill-ratio").inner_html()
             # The one gap is shown apart from the one weak spot, each with its diff.
             assert page.locator("table.mutants-gap tr.mutant-survived").count() == 1

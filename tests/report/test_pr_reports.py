@@ -261,8 +261,12 @@ def test_junit_adds_a_review_suite(pr_run: RunResult, tmp_path: Path) -> None:
     claims, review, pr_suite = root.findall("testsuite")
     # Unproven hunks and regressions fail a suite of their own.
     assert pr_suite.get("name") == "fixguard.pr"
-    assert pr_suite.get("failures") == pr_suite.get("tests") == str(
-        len(pr_run.pr.unproven) + len(pr_run.pr.of(Klass.P2F))  # type: ignore[union-attr]
+    assert (
+        pr_suite.get("failures")
+        == pr_suite.get("tests")
+        == str(
+            len(pr_run.pr.unproven) + len(pr_run.pr.of(Klass.P2F))  # type: ignore[union-attr]
+        )
     )
     assert [c.get("name") for c in claims.findall("testcase")] == ["auto-1", "auto-2"]
     assert review.get("name") == "fixguard.review"

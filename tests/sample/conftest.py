@@ -46,8 +46,9 @@ class Checkout:
 
 def git(repo: Path, *args: str) -> str:
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    proc = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True
+    )
     return proc.stdout.strip()
 
 
@@ -71,9 +72,22 @@ def start_pytest(path: Path, node_ids: list[str], data_dir: Path) -> Checkout:
     env = {**os.environ, "SHOPAPP_DATA_DIR": str(data_dir), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTEST_ADDOPTS", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:harness",
-         f"--junitxml={junit}", *node_ids],
-        cwd=path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:harness",
+            f"--junitxml={junit}",
+            *node_ids,
+        ],
+        cwd=path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     return Checkout(path, process, junit)
 

@@ -31,12 +31,15 @@ LENGTH_GUARD = (
 
 
 @pytest.fixture(scope="session")
-def runs(sample_repo: SampleRepo, corrected_repo: SampleRepo,
-         tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+def runs(
+    sample_repo: SampleRepo, corrected_repo: SampleRepo, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, str]]:
     """Start every pytest run at once (they are mostly waiting on barriers and timeouts)."""
     data = tmp_path_factory.mktemp("shopapp-data")
     nodes = [n for ids in regression_tests(sample_repo).values() for n in ids]
-    fixed_up = [n for claim in corrected_repo.fixups for n in regression_tests(corrected_repo)[claim]]
+    fixed_up = [
+        n for claim in corrected_repo.fixups for n in regression_tests(corrected_repo)[claim]
+    ]
 
     mutant = worktree(sample_repo, "head-without-length-bound", sample_repo.head)
     backups = mutant / "shopapp" / "backups.py"
@@ -47,14 +50,26 @@ def runs(sample_repo: SampleRepo, corrected_repo: SampleRepo,
 
     started: dict[str, Checkout] = {
         "base": start_pytest(
-            worktree(sample_repo, "base-with-head-tests", sample_repo.base,
-                     tests_from=sample_repo.head), nodes, data),
+            worktree(
+                sample_repo, "base-with-head-tests", sample_repo.base, tests_from=sample_repo.head
+            ),
+            nodes,
+            data,
+        ),
         "head": start_pytest(worktree(sample_repo, "head", sample_repo.head), nodes, data),
         "corrected-base": start_pytest(
-            worktree(corrected_repo, "base-with-corrected-tests", corrected_repo.base,
-                     tests_from=corrected_repo.head), fixed_up, data),
+            worktree(
+                corrected_repo,
+                "base-with-corrected-tests",
+                corrected_repo.base,
+                tests_from=corrected_repo.head,
+            ),
+            fixed_up,
+            data,
+        ),
         "corrected-head": start_pytest(
-            worktree(corrected_repo, "head", corrected_repo.head), nodes, data),
+            worktree(corrected_repo, "head", corrected_repo.head), nodes, data
+        ),
         "mutant": start_pytest(mutant, [BACKUP_TEST, FIXUP_COPY], data),
     }
     return {name: checkout.outcomes() for name, checkout in started.items()}
@@ -68,8 +83,9 @@ def _claim_outcomes(repo: SampleRepo, outcomes: dict[str, str], claim: str) -> d
 
 
 @pytest.mark.parametrize("claim", CLAIM_IDS)
-def test_regression_test_fails_on_the_base(claim: str, sample_repo: SampleRepo,
-                                           runs: dict[str, dict[str, str]]) -> None:
+def test_regression_test_fails_on_the_base(
+    claim: str, sample_repo: SampleRepo, runs: dict[str, dict[str, str]]
+) -> None:
     outcomes = _claim_outcomes(sample_repo, runs["base"], claim)
     if claim in NOT_REPRODUCED:
         assert set(outcomes.values()) == {"passed"}, outcomes
@@ -78,8 +94,9 @@ def test_regression_test_fails_on_the_base(claim: str, sample_repo: SampleRepo,
 
 
 @pytest.mark.parametrize("claim", CLAIM_IDS)
-def test_regression_test_passes_at_the_head(claim: str, sample_repo: SampleRepo,
-                                            runs: dict[str, dict[str, str]]) -> None:
+def test_regression_test_passes_at_the_head(
+    claim: str, sample_repo: SampleRepo, runs: dict[str, dict[str, str]]
+) -> None:
     outcomes = _claim_outcomes(sample_repo, runs["head"], claim)
     if claim in STILL_FAILING:
         assert "failed" in outcomes.values(), f"{claim} should still fail at head: {outcomes}"
@@ -88,8 +105,9 @@ def test_regression_test_passes_at_the_head(claim: str, sample_repo: SampleRepo,
 
 
 @pytest.mark.parametrize("claim", CLAIM_IDS)
-def test_corrected_history_reproduces_and_passes(claim: str, corrected_repo: SampleRepo,
-                                                 runs: dict[str, dict[str, str]]) -> None:
+def test_corrected_history_reproduces_and_passes(
+    claim: str, corrected_repo: SampleRepo, runs: dict[str, dict[str, str]]
+) -> None:
     # A claim without a fix-up has the same test file as in the uncorrected history.
     base_run = runs["corrected-base"] if claim in corrected_repo.fixups else runs["base"]
     on_base = _claim_outcomes(corrected_repo, base_run, claim)
@@ -99,23 +117,26 @@ def test_corrected_history_reproduces_and_passes(claim: str, corrected_repo: Sam
 
 
 def test_unguarded_length_bound_survives_the_head_test_only(
-        runs: dict[str, dict[str, str]]) -> None:
+    runs: dict[str, dict[str, str]],
+) -> None:
     mutant = runs["mutant"]
     assert mutant[BACKUP_TEST] == "passed", "the head's test should miss the >255 bound"
     fixup_node = f"{FIXUP_COPY}::test_idempotency_key_contract"
     assert mutant[fixup_node] == "failed", "the fix-up's test should kill the mutant"
 
 
-def test_each_fix_commit_touches_only_its_claimed_files_and_tests(
-        sample_repo: SampleRepo) -> None:
+def test_each_fix_commit_touches_only_its_claimed_files_and_tests(sample_repo: SampleRepo) -> None:
     claims = {c["id"]: c for c in load_claims(sample_repo.manifest)}
     assert list(sample_repo.commits) == list(claims), "fix patches and claims differ"
     for claim_id, sha in sample_repo.commits.items():
         changed = set(git(sample_repo.path, "show", "--name-only", "--format=", sha).split())
         tests = {node.split("::")[0] for node in claims[claim_id]["tests"]}
         assert changed - tests == set(claims[claim_id]["fix"]), claim_id
-        added = set(git(sample_repo.path, "show", "--name-only", "--diff-filter=A",
-                        "--format=", sha).split())
+        added = set(
+            git(
+                sample_repo.path, "show", "--name-only", "--diff-filter=A", "--format=", sha
+            ).split()
+        )
         assert tests <= added, f"{claim_id}: the fix commit does not add its test"
 
 

@@ -42,13 +42,11 @@ def test_manifest_is_committed_on_the_base(sample_repo: SampleRepo) -> None:
     assert len(load_claims(sample_repo.manifest)) == len(sample_repo.commits)
 
 
-def test_materialise_is_deterministic(sample_repo: SampleRepo,
-                                      corrected_repo: SampleRepo) -> None:
+def test_materialise_is_deterministic(sample_repo: SampleRepo, corrected_repo: SampleRepo) -> None:
     # Two independent materialisations (one with fix-ups on top) share every sha.
     assert corrected_repo.base == sample_repo.base
     assert corrected_repo.commits == sample_repo.commits
-    assert list(corrected_repo.fixups) == ["backup-idempotency", "export-traversal",
-                                           "health-leak"]
+    assert list(corrected_repo.fixups) == ["backup-idempotency", "export-traversal", "health-leak"]
     assert git(corrected_repo.path, "rev-parse", f"{corrected_repo.head}~3") == sample_repo.head
 
 
@@ -84,11 +82,13 @@ def _free_port() -> int:
 
 def test_app_serves_healthz_under_uvicorn(sample_repo: SampleRepo, tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "SHOPAPP_DATA_DIR": str(tmp_path / "data"),
-           "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "SHOPAPP_DATA_DIR": str(tmp_path / "data"), "PYTHONDONTWRITEBYTECODE": "1"}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "shopapp.app:app", "--port", str(port)],
-        cwd=sample_repo.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=sample_repo.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30

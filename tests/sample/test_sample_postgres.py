@@ -77,12 +77,16 @@ def pg_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_head_runs_on_postgres(sample_repo: SampleRepo, pg_database: str,
-                               tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_head_runs_on_postgres(
+    sample_repo: SampleRepo, pg_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     data = tmp_path_factory.mktemp("pg-data")
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, pg_database, str(data)],
-        cwd=sample_repo.path, capture_output=True, text=True, timeout=120,
+        cwd=sample_repo.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "SHOPAPP_DATA_DIR": str(data), "PYTHONDONTWRITEBYTECODE": "1"},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

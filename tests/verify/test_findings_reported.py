@@ -30,6 +30,7 @@ def _only_named_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     # their run for a reason that has nothing to do with findings.
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
+
 REPORTING_TEST = (
     "from harness.findings import report_finding\n\n\n"
     "def test_reads_stay_inside():\n"

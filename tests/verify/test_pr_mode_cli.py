@@ -78,8 +78,9 @@ def test_one_hunk_proven_one_unproven_is_verified_and_fails_the_policy(
     [unproven] = pr["unproven"]
     assert (unproven["file"], unproven["start"]) == ("pkg/calc.py", 6)
     assert "+    return x + x" in unproven["diff"]
-    assert "unproven: pkg/calc.py:6-6 (no F2P test runs it, not even at import)" in (
-        run["policy_failures"]
+    assert (
+        "unproven: pkg/calc.py:6-6 (no F2P test runs it, not even at import)"
+        in (run["policy_failures"])
     )
     if command == "gate":  # plus the changed-line mutation against the PR's tests
         assert run["diff_mutants"], "the gate mutates every changed line"
@@ -241,8 +242,9 @@ def test_with_a_manifest_only_the_claims_verified_stand_behind_a_finding(tmp_pat
         "double is off by one": ("no fix found in this PR", None),
     }
     assert code == 1
-    assert "finding 'double is off by one': marked fixed, but no fix found in this PR" in (
-        run["policy_failures"]
+    assert (
+        "finding 'double is off by one': marked fixed, but no fix found in this PR"
+        in (run["policy_failures"])
     )
 
 

@@ -31,14 +31,20 @@ def multi_repo(tmp_path: Path) -> Path:
     repo = tmp_path / "multi"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    base = {"pkg/__init__.py": "", "tests/__init__.py": "", "harness.toml": MANIFEST.format(claims="".join(CLAIM.format(name=n) for n in NAMES))}
+    base = {
+        "pkg/__init__.py": "",
+        "tests/__init__.py": "",
+        "harness.toml": MANIFEST.format(claims="".join(CLAIM.format(name=n) for n in NAMES)),
+    }
     for n in NAMES:
         base[f"pkg/{n}.py"] = "def cap(x):\n    return x\n"
     commit(repo, base, "base")
     fixed = {}
     for i, n in enumerate(NAMES):
         limit = 10 + i
-        fixed[f"pkg/{n}.py"] = f"def cap(x):\n    if x > {limit}:\n        raise ValueError(x)\n    return x\n"
+        fixed[f"pkg/{n}.py"] = (
+            f"def cap(x):\n    if x > {limit}:\n        raise ValueError(x)\n    return x\n"
+        )
         # delta's test never checks the boundary, so its `>` → `>=` mutant survives: a weak
         # spot (it makes the check stricter, it does not undo it), listed but not a gap.
         edge = f"    assert cap({limit}) == {limit}\n    with pytest.raises(ValueError):\n        cap({limit + 1})\n"
@@ -69,7 +75,9 @@ def test_three_shards_merged_equal_the_unsharded_gate(multi_repo: Path, tmp_path
         out = tmp_path / f"shard{k}"
         main([*args, "--shard", f"{k}/3", "--out", str(out)])
         shard_dirs.append(out)
-    shard_claims = [json.loads((d / "results.json").read_text())["run"]["claims"] for d in shard_dirs]
+    shard_claims = [
+        json.loads((d / "results.json").read_text())["run"]["claims"] for d in shard_dirs
+    ]
     ids = [c["claim_id"] for claims in shard_claims for c in claims]
     assert sorted(ids) == sorted(NAMES)  # each claim in exactly one shard
     merged_code = main(["merge", *map(str, shard_dirs), "--out", str(tmp_path / "merged")])
@@ -84,14 +92,31 @@ def test_three_shards_merged_equal_the_unsharded_gate(multi_repo: Path, tmp_path
     assert merged_code == whole_code
     assert sorted(merged["run"]["policy_failures"]) == sorted(whole["run"]["policy_failures"])
     # Each changed-line mutant was run by exactly one shard.
-    per_shard = [json.loads((d / "results.json").read_text())["run"]["diff_mutants"] for d in shard_dirs]
+    per_shard = [
+        json.loads((d / "results.json").read_text())["run"]["diff_mutants"] for d in shard_dirs
+    ]
     flat = [m["id"] for mutants in per_shard for m in mutants]
     assert len(flat) == len(set(flat)) == len(whole["run"]["diff_mutants"])
 
 
-def test_merge_refuses_overlapping_or_foreign_shards(multi_repo: Path, tmp_path: Path, capsys) -> None:
+def test_merge_refuses_overlapping_or_foreign_shards(
+    multi_repo: Path, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "s0"
-    main(["gate", "--repo", str(multi_repo), "--base", "HEAD~1", "--shard", "0/2", "--no-diff-mutation", "--out", str(out)])
+    main(
+        [
+            "gate",
+            "--repo",
+            str(multi_repo),
+            "--base",
+            "HEAD~1",
+            "--shard",
+            "0/2",
+            "--no-diff-mutation",
+            "--out",
+            str(out),
+        ]
+    )
     assert main(["merge", str(out), str(out), "--out", str(tmp_path / "m")]) == 2
     assert "is in two shards" in capsys.readouterr().err
     assert main(["gate", "--repo", str(multi_repo), "--base", "HEAD~1", "--shard", "3/2"]) == 2

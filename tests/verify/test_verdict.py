@@ -74,9 +74,13 @@ def test_decide(base, head, mutants, n, k, expected) -> None:
 def test_reasons_name_the_evidence() -> None:
     _, reason = decide(runs("base", NC), runs("head", P), [], repeats=1, min_failures=1)
     assert "not_collected" in reason and "not a reproduction" in reason
-    _, reason = decide(runs("base", F), runs("head", P), [mutant(MutantStatus.SURVIVED)], repeats=1, min_failures=1)
+    _, reason = decide(
+        runs("base", F), runs("head", P), [mutant(MutantStatus.SURVIVED)], repeats=1, min_failures=1
+    )
     assert "m0 (sync_removal: with, survives)" in reason
-    _, reason = decide(runs("base", T), runs("head", P), [mutant(MutantStatus.KILLED)], repeats=1, min_failures=1)
+    _, reason = decide(
+        runs("base", T), runs("head", P), [mutant(MutantStatus.KILLED)], repeats=1, min_failures=1
+    )
     assert "by timeout" in reason
 
 

@@ -64,7 +64,9 @@ def test_a_guard_the_claim_test_misses_is_killed_by_another_test(
     assert guard[0]["killing_test"] == "tests/test_clamp.py::test_bad_bounds"
     # Nothing on the guard's own lines (2-3) was killed by the claim's test.
     by_claim = [m for m in result["mutants"] if m["killed_by"] == "claim"]
-    assert by_claim and not any(m["line"] in (2, 3) and m["family"] != "hunk revert" for m in by_claim)
+    assert by_claim and not any(
+        m["line"] in (2, 3) and m["family"] != "hunk revert" for m in by_claim
+    )
 
 
 def test_untested_guard_is_unguarded_when_only_claim_tests_count(
@@ -89,11 +91,14 @@ def test_test_that_passes_on_base_is_not_reproduced(third_repo: Path, tmp_path: 
     assert code == 1
 
 
-def test_test_importing_a_name_the_fix_adds_is_not_collected_on_base(third_repo: Path, tmp_path: Path) -> None:
+def test_test_importing_a_name_the_fix_adds_is_not_collected_on_base(
+    third_repo: Path, tmp_path: Path
+) -> None:
     commit(
         third_repo,
         {
-            "pkg/calc.py": FIX["pkg/calc.py"] + "\n\ndef spread(low, high):\n    return high - low\n",
+            "pkg/calc.py": FIX["pkg/calc.py"]
+            + "\n\ndef spread(low, high):\n    return high - low\n",
             "tests/test_spread.py": "from pkg.calc import spread\n\n\ndef test_spread():\n    assert spread(2, 5) == 3\n",
         },
         "calc: add spread",
@@ -132,7 +137,15 @@ def test_hang_on_base_is_a_reproduction_by_timeout(tmp_path: Path) -> None:
         "retry: bound the attempts",
     )
     _, doc = verify(
-        repo, tmp_path / "out", "--tests", "tests/test_retry.py", "--timeout", "8", "--no-mutate", "--env", "PYTHONPATH=."
+        repo,
+        tmp_path / "out",
+        "--tests",
+        "tests/test_retry.py",
+        "--timeout",
+        "8",
+        "--no-mutate",
+        "--env",
+        "PYTHONPATH=.",
     )
     result = claim(doc)
     assert result["base_runs"][0]["outcome"] == "timed_out"
@@ -143,14 +156,55 @@ def test_hang_on_base_is_a_reproduction_by_timeout(tmp_path: Path) -> None:
 
 
 def test_bad_refs_and_dirty_tree_are_user_errors(third_repo: Path, tmp_path: Path, capsys) -> None:
-    assert main(["verify", "--repo", str(third_repo), "--base", "nope", "--tests", "tests/test_clamp.py"]) == 2
+    assert (
+        main(
+            [
+                "verify",
+                "--repo",
+                str(third_repo),
+                "--base",
+                "nope",
+                "--tests",
+                "tests/test_clamp.py",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "--base='nope' is not a commit" in err and "Traceback" not in err
-    assert main(["verify", "--repo", str(third_repo), "--base", "HEAD~1", "--head", "zzz", "--tests", "t.py"]) == 2
+    assert (
+        main(
+            [
+                "verify",
+                "--repo",
+                str(third_repo),
+                "--base",
+                "HEAD~1",
+                "--head",
+                "zzz",
+                "--tests",
+                "t.py",
+            ]
+        )
+        == 2
+    )
     assert "--head='zzz'" in capsys.readouterr().err
     (third_repo / "pkg" / "calc.py").write_text("# local edit\n")
     before = tree_hash(third_repo)
-    assert main(["verify", "--repo", str(third_repo), "--base", "HEAD~1", "--tests", "tests/test_clamp.py"]) == 2
+    assert (
+        main(
+            [
+                "verify",
+                "--repo",
+                str(third_repo),
+                "--base",
+                "HEAD~1",
+                "--tests",
+                "tests/test_clamp.py",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "uncommitted changes (pkg/calc.py)" in err and "--allow-dirty" in err
     assert tree_hash(third_repo) == before
@@ -158,31 +212,46 @@ def test_bad_refs_and_dirty_tree_are_user_errors(third_repo: Path, tmp_path: Pat
     assert "not inside a git repository" in capsys.readouterr().err
 
 
-def test_tests_that_cannot_be_collected_on_head_are_a_user_error(third_repo: Path, tmp_path: Path, capsys) -> None:
+def test_tests_that_cannot_be_collected_on_head_are_a_user_error(
+    third_repo: Path, tmp_path: Path, capsys
+) -> None:
     # Checked by one collection on the head before any run: exit 2, no verdict, no reports.
     code, doc = verify(third_repo, tmp_path / "out", "--tests", "tests/test_missing.py")
     assert code == 2 and doc == {}
     assert "--tests='tests/test_missing.py': not found on the head" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("manifest_text", ['[[claims]]\nid = "x"\ntitle = "t"\nseverity = "urgent"\ntests = ["a"]\n'])
+@pytest.mark.parametrize(
+    "manifest_text", ['[[claims]]\nid = "x"\ntitle = "t"\nseverity = "urgent"\ntests = ["a"]\n']
+)
 def test_bad_manifest_exit_2(third_repo: Path, tmp_path: Path, capsys, manifest_text: str) -> None:
     path = tmp_path / "harness.toml"
     path.write_text(manifest_text)
-    assert main(["verify", "--repo", str(third_repo), "--base", "HEAD~1", "--manifest", str(path)]) == 2
+    assert (
+        main(["verify", "--repo", str(third_repo), "--base", "HEAD~1", "--manifest", str(path)])
+        == 2
+    )
     assert f"{path}:4" in capsys.readouterr().err
 
 
-def test_gate_with_a_red_suite_at_head_reports_instead_of_crashing(third_repo: Path, tmp_path: Path) -> None:
-    commit(third_repo, {"tests/test_unrelated.py": "def test_red():\n    assert False\n"}, "a red test")
+def test_gate_with_a_red_suite_at_head_reports_instead_of_crashing(
+    third_repo: Path, tmp_path: Path
+) -> None:
+    commit(
+        third_repo, {"tests/test_unrelated.py": "def test_red():\n    assert False\n"}, "a red test"
+    )
     out = tmp_path / "gate"
     manifest = tmp_path / "harness.toml"
-    manifest.write_text('[[claims]]\nid = "clamp"\ntitle = "clamp"\ntests = ["tests/test_clamp.py"]\nfix = ["pkg/calc.py"]\n')
+    manifest.write_text(
+        '[[claims]]\nid = "clamp"\ntitle = "clamp"\ntests = ["tests/test_clamp.py"]\nfix = ["pkg/calc.py"]\n'
+    )
     args = ["gate", "--repo", str(third_repo), "--base", "HEAD~2", "--manifest", str(manifest)]
     code = main([*args, "--out", str(out)])
     assert code == 1
     doc = json.loads((out / "results.json").read_text())
     failures = doc["run"]["policy_failures"]
-    assert any(f.startswith("changed lines: mutation could not run: baseline") for f in failures), failures
+    assert any(f.startswith("changed lines: mutation could not run: baseline") for f in failures), (
+        failures
+    )
     assert "mutation could not run" in (out / "summary.md").read_text()
     assert doc["verdicts"] == {"clamp": "VERIFIED"}  # the claim itself is still judged

@@ -35,7 +35,7 @@ line-length = 100
 def test_splice_takes_only_the_pytest_section() -> None:
     out = splice_section(BASE_PYPROJECT, HEAD_PYPROJECT, CONFIG_SECTIONS["pyproject.toml"])
     assert 'filterwarnings = ["error::ResourceWarning"]' in out
-    assert 'requests==2.0' in out and "requests==3.0" not in out  # the base's dependencies stay
+    assert "requests==2.0" in out and "requests==3.0" not in out  # the base's dependencies stay
     assert "line-length = 80" in out and "line-length = 100" not in out
     assert len(re.findall(r"^\[tool\.pytest\.ini_options\]", out, re.M)) == 1
 
@@ -51,7 +51,15 @@ def test_overlay_and_worktrees_leave_the_user_tree_alone(tmp_path: Path) -> None
     repo = tmp_path / "r"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    base = commit(repo, {"app.py": "X = 1\n", "pyproject.toml": BASE_PYPROJECT, "tests/test_a.py": "def test_a(): pass\n"}, "base")
+    base = commit(
+        repo,
+        {
+            "app.py": "X = 1\n",
+            "pyproject.toml": BASE_PYPROJECT,
+            "tests/test_a.py": "def test_a(): pass\n",
+        },
+        "base",
+    )
     head = commit(
         repo,
         {
@@ -64,13 +72,20 @@ def test_overlay_and_worktrees_leave_the_user_tree_alone(tmp_path: Path) -> None
         "head",
     )
     before = tree_hash(repo)
-    with worktrees(repo, base, head, test_paths=("tests/**", "**/conftest.py", "pyproject.toml")) as (b, h):
+    with worktrees(
+        repo, base, head, test_paths=("tests/**", "**/conftest.py", "pyproject.toml")
+    ) as (b, h):
         assert (b.path / "app.py").read_text() == "X = 1\n"  # base source
         assert (b.path / "tests" / "test_new.py").exists()  # head tests
         assert (b.path / "tests" / "test_a.py").read_text() == "def test_a(): assert 1\n"
         assert "filterwarnings" in (b.path / "pyproject.toml").read_text()
         assert "requests==2.0" in (b.path / "pyproject.toml").read_text()
-        assert sorted(b.overlaid) == ["pyproject.toml", "tests/conftest.py", "tests/test_a.py", "tests/test_new.py"]
+        assert sorted(b.overlaid) == [
+            "pyproject.toml",
+            "tests/conftest.py",
+            "tests/test_a.py",
+            "tests/test_new.py",
+        ]
         assert (h.path / "app.py").read_text() == "X = 2\n"
         paths = [b.path, h.path]
     assert not any(p.exists() for p in paths)

@@ -92,7 +92,9 @@ class PackCase(BaseModel):
     @classmethod
     def _check(cls, value: str) -> str:
         if not CHECK_NAME.match(value):
-            raise ValueError("must be '<pack>.<check>', e.g. 'path_traversal.read_stays_inside_base'")
+            raise ValueError(
+                "must be '<pack>.<check>', e.g. 'path_traversal.read_stays_inside_base'"
+            )
         return value
 
     @field_validator("deps")
@@ -104,7 +106,9 @@ class PackCase(BaseModel):
     @classmethod
     def _app(cls, value: str) -> str:
         if value.startswith("/") or ".." in Path(value).parts:
-            raise ValueError("must be a path relative to benchmarks/realworld/packs/, e.g. 'apps/x.py'")
+            raise ValueError(
+                "must be a path relative to benchmarks/realworld/packs/, e.g. 'apps/x.py'"
+            )
         if not (PACKS_DIR / value).is_file():
             raise ValueError(f"no such file {PACKS_DIR / value}")
         return value
@@ -112,7 +116,9 @@ class PackCase(BaseModel):
     @field_validator("command")
     @classmethod
     def _command(cls, value: str) -> str:
-        unknown = sorted(set(_PLACEHOLDER.findall(value)) - {*RUNNER_PLACEHOLDERS, *TARGET_PLACEHOLDERS})
+        unknown = sorted(
+            set(_PLACEHOLDER.findall(value)) - {*RUNNER_PLACEHOLDERS, *TARGET_PLACEHOLDERS}
+        )
         if unknown:
             raise ValueError(f"unknown placeholder {{{unknown[0]}}}")
         if "{port}" not in value:
@@ -123,7 +129,9 @@ class PackCase(BaseModel):
     @classmethod
     def _env(cls, value: dict[str, str]) -> dict[str, str]:
         for key, text in value.items():
-            unknown = sorted(set(_PLACEHOLDER.findall(text)) - {*RUNNER_PLACEHOLDERS, *TARGET_PLACEHOLDERS})
+            unknown = sorted(
+                set(_PLACEHOLDER.findall(text)) - {*RUNNER_PLACEHOLDERS, *TARGET_PLACEHOLDERS}
+            )
             if unknown:
                 raise ValueError(f"{key}: unknown placeholder {{{unknown[0]}}}")
         return value
@@ -194,8 +202,9 @@ def load_case(path: Path) -> PackCase:
         raise CaseError(f"{path}: not valid TOML: {exc}") from None
     data.setdefault("name", path.stem)
     if data["name"] != path.stem:
-        raise CaseError(f"{path}:{_line_of(text, ('name',))}: name: {data['name']!r} must match "
-                        "the file name")
+        raise CaseError(
+            f"{path}:{_line_of(text, ('name',))}: name: {data['name']!r} must match the file name"
+        )
     try:
         case = PackCase(**data)
     except ValidationError as exc:

@@ -90,12 +90,19 @@ class Outcome:
         wrong: list[str] = []
         if self.violation != exp.violation:
             wrong.append(f"violation: expected {_yes(exp.violation)}, got {_yes(self.violation)}")
-        wrong += [f"violation does not show {s!r}" for s in exp.violation_shows
-                  if s not in self.message]
-        wrong += [f"no finding shows {s!r}" for s in exp.findings
-                  if not any(s in f for f in self.findings)]
-        wrong += [f"unexpected finding: {f.splitlines()[0][:160]}" for f in self.findings
-                  if not any(s in f for s in exp.findings)]
+        wrong += [
+            f"violation does not show {s!r}" for s in exp.violation_shows if s not in self.message
+        ]
+        wrong += [
+            f"no finding shows {s!r}"
+            for s in exp.findings
+            if not any(s in f for f in self.findings)
+        ]
+        wrong += [
+            f"unexpected finding: {f.splitlines()[0][:160]}"
+            for f in self.findings
+            if not any(s in f for s in exp.findings)
+        ]
         return wrong
 
     def got(self) -> str:
@@ -137,8 +144,9 @@ def venv_for(case: PackCase, release: Release, cache: Path) -> tuple[Path, list[
     Two runners sharing the cache (two people calibrating at once) take turns on each venv.
     """
     python = interpreter()
-    version = subprocess.run([python, "-c", "import sys; print(sys.version)"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [python, "-c", "import sys; print(sys.version)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     pins = [f"{case.package}=={case.version(release)}", *sorted(case.deps)]
     venv = cache / "venvs" / _key(python, version, *pins)
     venv.parent.mkdir(parents=True, exist_ok=True)
@@ -154,8 +162,9 @@ def _build_venv(python: str, venv: Path, pins: list[str]) -> None:
         shutil.rmtree(venv)
     subprocess.run([python, "-m", "venv", str(venv)], check=True, capture_output=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
-    proc = subprocess.run([*pip, "install", "-q", "--prefer-binary", *pins],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [*pip, "install", "-q", "--prefer-binary", *pins], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines() or ["no output"]
         raise BuildError(f"pip install {' '.join(pins)}: {lines[-1]}")
@@ -199,8 +208,14 @@ def target_spec(case: PackCase, python: Path, sandbox: Path | None, log: Path) -
 
 def run_release(case: PackCase, release: Release, cache: Path) -> Outcome:
     """Install, start and check one release of `case`; never raises for the release's faults."""
-    outcome = Outcome(case.name, case.check, release, case.package, case.version(release),
-                      case.expectation(release))
+    outcome = Outcome(
+        case.name,
+        case.check,
+        release,
+        case.package,
+        case.version(release),
+        case.expectation(release),
+    )
     building = time.monotonic()
     try:
         python, outcome.installed = venv_for(case, release, cache)
@@ -283,10 +298,19 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--case", action="append", default=[], metavar="NAME")
     parser.add_argument("--check", action="store_true", help="validate the case files and stop")
-    parser.add_argument("--release", choices=RELEASES, action="append", default=[],
-                        help="only this release of each case (repeatable; default both)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
-                        help="the realworld cache; pack venvs and logs go under its packs/")
+    parser.add_argument(
+        "--release",
+        choices=RELEASES,
+        action="append",
+        default=[],
+        help="only this release of each case (repeatable; default both)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help="the realworld cache; pack venvs and logs go under its packs/",
+    )
     parser.add_argument("--cases-dir", type=Path, default=CASES_DIR)
     parser.add_argument("--json", type=Path, default=None, help="also write the outcomes here")
     args = parser.parse_args(argv)
@@ -302,8 +326,11 @@ def main(argv: list[str]) -> int:
     outcomes: list[Outcome] = []
     for case in cases:
         for release in args.release or RELEASES:
-            print(f"-- {case.name}: {case.check} on {case.package} {case.version(release)} "
-                  f"({release})", flush=True)
+            print(
+                f"-- {case.name}: {case.check} on {case.package} {case.version(release)} "
+                f"({release})",
+                flush=True,
+            )
             outcome = run_release(case, release, cache)
             mark = "ok" if outcome.ok else "MISMATCH: " + "; ".join(outcome.mismatches())
             print(f"   {outcome.got()} in {outcome.seconds:.1f}s [{mark}]", flush=True)
