@@ -290,7 +290,7 @@ class ServerPool:
         random hash seed.
         """
         server_env = {**bytecode_env(), **env}
-        key = (str(cwd), python, tuple(sorted(server_env.items())))
+        key = self._key(cwd, python, env)
 
         def launch(
             args: Sequence[str],
@@ -312,6 +312,15 @@ class ServerPool:
             return code
 
         return launch
+
+    def distrust(self, cwd: Path, python: str, env: Mapping[str, str]) -> None:
+        """Runs of this kind start new interpreters from now on (a fork ended otherwise)."""
+        with self._lock:
+            self._failed.add(self._key(cwd, python, env))
+
+    @staticmethod
+    def _key(cwd: Path, python: str, env: Mapping[str, str]) -> tuple[object, ...]:
+        return (str(cwd), python, tuple(sorted({**bytecode_env(), **env}.items())))
 
     def _acquire(
         self, key: tuple[object, ...], cwd: Path, python: str, env: Mapping[str, str]

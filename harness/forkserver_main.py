@@ -63,13 +63,21 @@ def _cache_metadata() -> None:
     metadata.distributions = distributions  # type: ignore[assignment,unused-ignore]
 
 
+#: What a new interpreter has imported by the time pytest installs its assertion rewriter.
+_BARE: frozenset[str] = frozenset()
+
+
 def _warm() -> None:
+    global _BARE
     import pytest  # noqa: F401
 
+    _BARE = frozenset(sys.modules)
     try:
         _cache_metadata()
     except Exception:
         pass
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return  # pytest will not load them: nor does the server
     try:
         from importlib.metadata import entry_points
 
@@ -115,6 +123,32 @@ def warmable_modules() -> list[str]:
     return sorted(found)
 
 
+def _quiet_preimported() -> None:
+    """Let pytest's rewriter pass over the modules the server imported ahead of it.
+
+    A new interpreter imports the installed plugins (and whatever a run imports) after pytest
+    installs its assertion rewriter, which rewrites the plugins' modules; here the server has
+    imported them already, and pytest would warn "Module already imported so cannot be
+    rewritten", an error under `-W error`. That warning is the server's doing, never the run's,
+    so it is dropped for those modules only; their asserts stay plain asserts (the same outcome,
+    a shorter message).
+    """
+    try:
+        from _pytest.assertion.rewrite import AssertionRewritingHook
+    except ImportError:
+        return
+    warn = getattr(AssertionRewritingHook, "_warn_already_imported", None)
+    if warn is None:
+        return
+    preimported = frozenset(sys.modules) - _BARE
+
+    def _warn_already_imported(self: Any, name: str) -> None:
+        if name not in preimported:
+            warn(self, name)
+
+    AssertionRewritingHook._warn_already_imported = _warn_already_imported  # type: ignore[method-assign]
+
+
 def _child(request: dict[str, Any], patches: list[Any], close: tuple[int, ...]) -> None:
     os.setsid()
     for fd in close:
@@ -134,10 +168,16 @@ def _child(request: dict[str, Any], patches: list[Any], close: tuple[int, ...]) 
     fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
+    # The server's stdin carries its requests: a test that reads fd 0 must not take them.
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     code = 3
     try:
         import pytest
 
+        # What `python -m pytest ARGS` shows the code under test (argparse reads it).
+        sys.argv = [os.path.join(os.path.dirname(pytest.__file__), "__main__.py")]
+        sys.argv += list(request["args"])
+        _quiet_preimported()
         code = int(pytest.main(list(request["args"])))
         if request.get("modules"):
             with open(request["modules"], "w", encoding="utf-8") as handle:
@@ -257,6 +297,7 @@ class Preloaded:
 
         if sys.path[0] != os.getcwd():
             sys.path.insert(0, os.getcwd())
+        _quiet_preimported()
         sys.settrace(self._trace)
         threading.settrace(self._trace)
         try:

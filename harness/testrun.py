@@ -101,6 +101,8 @@ class TestRun:
     perturbed: tuple[str, ...] = ()
     #: A replay command per failing perturbed test (same seed, same files).
     replays: tuple[str, ...] = ()
+    #: True when the run forked from a warm server instead of starting a new interpreter.
+    forked: bool = False
 
     @property
     def ok(self) -> bool:
@@ -378,6 +380,7 @@ def run_pytest(
         ended = None
         if launch is not None:
             ended = _forked(launch, args, env or {}, run_env, timeout, junit, outcomes_file)
+        forked = ended is not None
         if ended is None:
             started = time.monotonic()
             ended = _spawned(command, cwd, run_env, timeout)
@@ -421,6 +424,7 @@ def run_pytest(
         perturb=perturb or "",
         perturbed=perturbed,
         replays=replays,
+        forked=forked,
     )
 
 

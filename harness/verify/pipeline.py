@@ -26,7 +26,7 @@ from ..forkserver import ServerPool
 from ..mutation.inputs import Inputs
 from ..outcomes import RunOutcome, Verdict
 from ..paths import cache_dir
-from ..testrun import TestRun, deselect_args, run_pytest
+from ..testrun import Launch, TestRun, deselect_args, run_pytest
 from .collection import Collectable, check_node_ids
 from .discovery import discover
 from .perturbation import Targets, targets
@@ -460,16 +460,29 @@ class ClaimJob:
             stored = self.reuse.get(key)
             if stored is not None:
                 return stored
-        run = run_pytest(
-            ws.path,
-            self.nodeids,
-            python=self.python,
-            pytest_args=self.pytest_args(),
-            env=env,
-            timeout=timeout,
-            perturb=perturb,
-            launch=forks.launcher(ws.path, self.python, env) if forks is not None else None,
-        )
+
+        def once(launch: Launch | None) -> TestRun:
+            return run_pytest(
+                ws.path,
+                self.nodeids,
+                python=self.python,
+                pytest_args=self.pytest_args(),
+                env=env,
+                timeout=timeout,
+                perturb=perturb,
+                launch=launch,
+            )
+
+        launch = forks.launcher(ws.path, self.python, env) if forks is not None else None
+        run = once(launch)
+        if run.forked and run.outcome not in _JUDGED:
+            # A run that judged nothing, or a timeout, may be the fork's doing (a lock some
+            # import held as the server forked): it counts only as a new interpreter's. Where
+            # that ends otherwise, this kind of run stops forking.
+            fresh = once(None)
+            if fresh.outcome is not run.outcome and forks is not None:
+                forks.distrust(ws.path, self.python, env)
+            run = fresh
         result = record(side, index, run)
         if self.reuse is not None:
             self.reuse.put(key, result)
@@ -555,6 +568,8 @@ GENERATED_FILES = {
 
 
 _FAILS = frozenset({RunOutcome.FAILED, RunOutcome.TIMED_OUT})
+#: Outcomes a forked claim run gives as they are; any other is run again in a new interpreter.
+_JUDGED = frozenset({RunOutcome.PASSED, RunOutcome.FAILED})
 
 
 def record(side: str, index: int, run: TestRun) -> RunRecord:

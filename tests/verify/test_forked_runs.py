@@ -5,6 +5,7 @@ interpreter whenever the server cannot serve.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from harness.forkserver import ServerPool
 from harness.outcomes import RunOutcome
 from harness.testrun import TestRun, run_pytest
 from harness.verify.pipeline import ClaimJob, VerifyOptions, verify
+from harness.verify.workspace import Workspace
 
 from .test_precision_verdicts import make_repo
 
@@ -65,6 +67,37 @@ def test_a_forked_run_is_judged_as_a_new_interpreters_run(tmp_path: Path, ending
     assert judged(forked) == judged(fresh)
     # The command that reproduces it, either way (each run has its own JUnit file).
     assert shown(forked.command) == shown(fresh.command)
+
+
+def installed_plugin(site: Path) -> None:
+    """An installed pytest plugin distribution (as pip leaves one): pytest marks its modules
+    for assertion rewriting before it loads them."""
+    site.mkdir()
+    (site / "myplug.py").write_text(
+        "import pytest\n\n\n@pytest.fixture\ndef answer():\n    assert True\n    return 42\n"
+    )
+    info = site / "myplug-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: myplug\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[pytest11]\nmyplug = myplug\n")
+    (info / "RECORD").write_text("myplug.py,,\nmyplug-1.0.dist-info/METADATA,,\n")
+
+
+def test_warnings_as_errors_see_no_warning_of_the_servers_making(tmp_path: Path):
+    """The server imports installed plugins before pytest's rewriter exists; a new interpreter
+    never warns that they "cannot be rewritten", so a forked run must not either."""
+    installed_plugin(tmp_path / "site")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n")
+    (tree / "test_it.py").write_text("def test_a(answer):\n    assert answer == 42\n")
+    env = {"PYTHONPATH": str(tmp_path / "site")}
+    fresh = run(tree, None, **env)
+    assert fresh.outcome is RunOutcome.PASSED, fresh.log_tail
+    with ServerPool() as pool:
+        forked = [run(tree, pool, **env) for _ in range(2)]  # the 2nd after warming
+        assert pool.forked == 2
+    assert [judged(r) for r in forked] == [judged(fresh)] * 2, forked[0].log_tail
 
 
 def test_the_server_never_serves_a_stale_file_of_the_work_tree(tmp_path: Path):
@@ -122,6 +155,53 @@ def test_repeats_get_seed_index_plus_one_unless_the_manifest_sets_one(tmp_path: 
     assert (
         envs(RunSettings(repeats=2, env={"PYTHONHASHSEED": "0"})) == [{"PYTHONHASHSEED": "0"}] * 2
     )
+
+
+def test_a_forked_child_shows_the_code_what_a_new_interpreter_shows(tmp_path: Path):
+    """argv as `python -m pytest ARGS` has it (code under test may parse it), and a stdin that
+    is not the server's request pipe."""
+    (tmp_path / "test_it.py").write_text(
+        "import json, os, sys\n\n\ndef test_argv():\n"
+        "    args = [a for a in sys.argv[1:] if not a.startswith('--junitxml=')]\n"
+        "    json.dump([os.path.basename(sys.argv[0]), args], open(os.environ['OUT'], 'w'))\n"
+    )
+    fresh_out, forked_out = tmp_path / "fresh.json", tmp_path / "forked.json"
+    assert run(tmp_path, None, OUT=str(fresh_out)).ok
+    with ServerPool() as pool:
+        assert run(tmp_path, pool, OUT=str(forked_out)).ok
+        (tmp_path / "test_it.py").write_text(
+            "import os\n\n\ndef test_stdin():\n    assert os.read(0, 100) == b''\n"
+        )
+        assert run(tmp_path, pool).ok  # reads EOF, and takes none of the server's requests
+        assert run(tmp_path, pool).ok  # so the server still serves
+        assert pool.forked == 3
+    fresh_argv = json.loads(fresh_out.read_text())
+    assert fresh_argv[0] == "__main__.py"
+    assert json.loads(forked_out.read_text()) == fresh_argv
+
+
+#: Ends only in a forked child (whose __main__ is the server): a stand-in for a run that a
+#: fork spoils, such as a lock an import held as the server forked.
+FORK_ONLY_CRASH = (
+    "import os, __main__\n\n\ndef test_a():\n"
+    "    if __main__.__file__.endswith('fixguard_forkserver.py'):\n        os._exit(0)\n"
+)
+
+
+def test_a_forked_claim_run_that_judged_nothing_counts_only_as_a_new_interpreters(
+    tmp_path: Path,
+):
+    (tmp_path / "test_it.py").write_text(FORK_ONLY_CRASH)
+    with ServerPool() as pool:
+        raw = run(tmp_path, pool)
+        assert (raw.outcome, raw.forked) == (RunOutcome.CRASHED, True)  # the fork's doing
+        claim = Claim(id="c", title="t", tests=("test_it.py::test_a",), fix=("f.py",))
+        options = VerifyOptions(repo=tmp_path, base="a", head="b", manifest=Manifest())
+        side = Workspace("head", tmp_path, "0" * 40)
+        job = ClaimJob.build(options, claim, side, side)
+        records = [job.run_once(side, 0, pool) for _ in range(2)]
+        assert [r.outcome for r in records] == [RunOutcome.PASSED] * 2
+        assert pool.forked == 2, "the first claim run forked; after it, this kind no longer does"
 
 
 def test_a_server_that_cannot_start_means_new_interpreters(tmp_path: Path):
