@@ -26,7 +26,7 @@ that wrote nothing, or tests that never reach the fix lines raise `TargetError` 
 Stages (one module each, as in cargo-mutants): `scope` (what lines), `families`/`generic`/`arid`
 (operators and what is not worth mutating), `visit` (find mutants), `mutant` (apply, diff),
 `inputs` (what a run reads, by content: the keys of stored results), `workspace` (isolated
-copies), `lab` (baseline, then mutants, k-of-n; `count_mutants` sizes a run before it
+copies), `copies` (one set of copies and servers per verify run, lent to each claim), `lab` (baseline, then mutants, k-of-n; `count_mutants` sizes a run before it
 starts), `warm` (the fork servers of the worker copies, harness.forkserver's, one per copy and
 hash seed; `probe_plugin` and `probe_sitecustomize` run inside the project's interpreter and
 import nothing from the harness), `filters` (pure

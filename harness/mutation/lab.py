@@ -7,8 +7,9 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -212,12 +213,11 @@ def run_mutation(
         if plan is None or plan.pending:
             count = len(plan.pending) if plan is not None else len(mutants)
             workers = max(1, min(options.workers, count))
-            with workspaces(
-                repo, rev, workers, workdir=options.workdir, setup=options.setup, env=options.env
-            ) as spaces:
+            with _copies(options, repo, rev, workers) as (spaces, pooled):
                 # A fork server costs about one plain run to start: worth it from two runs per
                 # worker on. The baseline then runs in it too, instead of a new interpreter.
-                servers = (
+                # A pool's servers outlive this claim, so they are worth it from the first run.
+                servers = pooled or (
                     ForkServers(options.python, options.env)
                     if options.fork and count >= 2 * len(spaces)
                     else None
@@ -240,10 +240,11 @@ def run_mutation(
                             environment_hash,
                             rev,
                         )
-                    use = servers if len(plan.pending) >= 2 * len(spaces) else None
+                    worth = pooled is not None or len(plan.pending) >= 2 * len(spaces)
+                    use = servers if worth else None
                     _run_pending(plan, spaces, baseline, options, store, reporter, rev, use)
                 finally:
-                    if servers is not None:
+                    if servers is not None and pooled is None:
                         servers.close()
         results = [plan.results[m.id] for m in mutants if m.id in plan.results]
     finally:
@@ -261,6 +262,29 @@ def run_mutation(
     )
     reporter.run_finished(result)
     return result
+
+
+@contextmanager
+def _copies(
+    options: MutationOptions, repo: Path, rev: str, workers: int
+) -> Iterator[tuple[list[Workspace], ForkServers | None]]:
+    """The run's worker copies: leased from the verify run's pool (with its servers), or made
+    for this run alone (servers: None, the caller decides)."""
+    if options.copies is not None:
+        with options.copies.lease(
+            rev,
+            workers,
+            setup=options.setup,
+            env=options.env,
+            python=options.python,
+            fork=options.fork,
+        ) as leased:
+            yield leased
+        return
+    with workspaces(
+        repo, rev, workers, workdir=options.workdir, setup=options.setup, env=options.env
+    ) as spaces:
+        yield spaces, None
 
 
 def _measure(

@@ -6,9 +6,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..outcomes import MutantStatus
 from .scope import Scope
+
+if TYPE_CHECKING:
+    from .copies import CopyPool
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,9 @@ class MutationOptions:
     #: A `--harness-perturb` spec without a seed (`auto:files=pkg/store.py`): every run of a
     #: mutant perturbs scheduling in those files, run i with seed i + 1 (harness.perturb_plugin).
     perturb: str | None = None
+    #: The verify run's worker copies and fork servers, shared by its claims (None: this run
+    #: makes its own). Decides nothing about a result, only where the runs happen.
+    copies: CopyPool | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

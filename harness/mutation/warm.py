@@ -51,6 +51,26 @@ class ForkServers:
             runner = self._servers[key]
         return None if runner is None or runner.broken else runner
 
+    def reset(self, space: Workspace) -> None:
+        """`space` goes to another claim: what this one made ready (its warm list, its
+        preloaded tests) is made again for that one. The servers and their imports stay."""
+        with self._lock:
+            for key, runner in self._servers.items():
+                if key[0] == space.root:
+                    self.ready.discard(key)
+                    if runner is not None:
+                        runner.preloaded = False
+
+    def retire(self, space: Workspace) -> None:
+        """`space` is gone: its servers stop."""
+        with self._lock:
+            keys = [key for key in self._servers if key[0] == space.root]
+            runners = [self._servers.pop(key) for key in keys]
+            self.ready.difference_update(keys)
+        for runner in runners:
+            if runner is not None:
+                runner.close()
+
     def close(self) -> None:
         with self._lock:
             servers = [s for s in self._servers.values() if s is not None]

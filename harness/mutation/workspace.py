@@ -93,14 +93,7 @@ def workspaces(
     """
     cleanup.prune_dead_runs(repo)
     with cleanup.temp_dir("fixguard-mutants-", workdir) as tmp:
-        probe_dir = tmp / "probe"
-        probe_dir.mkdir()
-        here = Path(__file__)
-        shutil.copyfile(here.with_name("probe_plugin.py"), probe_dir / f"{PROBE_MODULE}.py")
-        # Child interpreters of the baseline (a target server) record fix-line hits too.
-        shutil.copyfile(here.with_name("probe_sitecustomize.py"), probe_dir / "sitecustomize.py")
-        shutil.copyfile(SERVER_SOURCE, probe_dir / f"{FORKSERVER_MODULE}.py")
-        copy_perturb_plugin(probe_dir)
+        probe_dir = new_probe_dir(tmp)
         first = tmp / "w0"
         git.export(repo, rev, first)
         roots = [first]
@@ -111,11 +104,24 @@ def workspaces(
         spaces = [Workspace(root, probe_dir) for root in roots]
         if setup:
             for space in spaces:
-                _run_setup(space, setup, env or {})
+                run_setup(space, setup, env or {})
         yield spaces
 
 
-def _run_setup(space: Workspace, command: str, env: Mapping[str, str]) -> None:
+def new_probe_dir(parent: Path) -> Path:
+    """`parent/probe`: the plugins and the fork server every copy's runs load from PYTHONPATH."""
+    probe_dir = parent / "probe"
+    probe_dir.mkdir()
+    here = Path(__file__)
+    shutil.copyfile(here.with_name("probe_plugin.py"), probe_dir / f"{PROBE_MODULE}.py")
+    # Child interpreters of the baseline (a target server) record fix-line hits too.
+    shutil.copyfile(here.with_name("probe_sitecustomize.py"), probe_dir / "sitecustomize.py")
+    shutil.copyfile(SERVER_SOURCE, probe_dir / f"{FORKSERVER_MODULE}.py")
+    copy_perturb_plugin(probe_dir)
+    return probe_dir
+
+
+def run_setup(space: Workspace, command: str, env: Mapping[str, str]) -> None:
     run_env = dict(os.environ)
     run_env.update(space.env(env))
     proc = subprocess.run(

@@ -20,6 +20,7 @@ from ..mutation import (
     scope_from_diff,
     scope_from_ranges,
 )
+from ..mutation.copies import CopyPool
 from ..mutation.events import NullReporter
 from ..mutation.scope import restrict
 from ..outcomes import MutantStatus
@@ -80,6 +81,7 @@ def claim_options(
     options: VerifyOptions,
     workdir: Path,
     workers: int,
+    copies: CopyPool | None = None,
 ) -> MutationOptions:
     """The mutation run of one claim: its fix's scope, its tests, its settings and its store."""
     scope = build_scope(repo, base, head, job.claim.fix)
@@ -113,6 +115,7 @@ def claim_options(
         run_unreached=True,
         perturb=job.mutant_perturb_spec(),
         fork=options.fork,
+        copies=copies,
     )
 
 

@@ -23,6 +23,7 @@ from ..claims.draft import DraftClaim
 from ..claims.model import DEFAULT_RUN, Claim, Manifest, RunSettings
 from ..errors import UserError
 from ..forkserver import ServerPool
+from ..mutation.copies import CopyPool
 from ..mutation.inputs import Inputs
 from ..outcomes import RunOutcome, Verdict
 from ..paths import cache_dir
@@ -231,29 +232,35 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
             per_claim = max(1, options.workers // lanes)
 
             workdir = head_ws.path.parent
-            mutations = {
-                job.claim.id: guard.claim_options(
-                    root, base_sha, head_sha, job, options, workdir, per_claim
-                )
-                for job in eligible
-            }
+            # One set of worker copies and fork servers for every claim
+            # (harness.mutation.copies), gone when the stage ends.
+            with CopyPool(root, workdir) as copies:
+                mutations = {
+                    job.claim.id: guard.claim_options(
+                        root, base_sha, head_sha, job, options, workdir, per_claim, copies
+                    )
+                    for job in eligible
+                }
 
-            def guard_one(job: ClaimJob) -> None:
-                started_at = time.monotonic()
-                job.mutants, job.skipped, job.error = guard.mutate_claim(
-                    mutations[job.claim.id], job, reporter
-                )
-                # The suite-kill phase is timed on its own ("suite"): stages add up to the claim.
-                job.timings["mutate"] = time.monotonic() - started_at - job.timings.get("suite", 0)
+                def guard_one(job: ClaimJob) -> None:
+                    started_at = time.monotonic()
+                    job.mutants, job.skipped, job.error = guard.mutate_claim(
+                        mutations[job.claim.id], job, reporter
+                    )
+                    # The suite-kill phase is timed on its own ("suite"): stages add up to the claim.
+                    job.timings["mutate"] = (
+                        time.monotonic() - started_at - job.timings.get("suite", 0)
+                    )
 
-            # The costliest claims first (longest processing time first): the stage does not
-            # end on one long claim started late while the other lane idles.
-            costs = {
-                job.claim.id: guard.estimated_cost(mutations[job.claim.id], job) for job in eligible
-            }
-            by_cost = sorted(eligible, key=lambda job: -costs[job.claim.id])
-            with ThreadPoolExecutor(max_workers=lanes) as pool:
-                list(pool.map(guard_one, by_cost))
+                # The costliest claims first (longest processing time first): the stage does not
+                # end on one long claim started late while the other lane idles.
+                costs = {
+                    job.claim.id: guard.estimated_cost(mutations[job.claim.id], job)
+                    for job in eligible
+                }
+                by_cost = sorted(eligible, key=lambda job: -costs[job.claim.id])
+                with ThreadPoolExecutor(max_workers=lanes) as pool:
+                    list(pool.map(guard_one, by_cost))
         for job in jobs:
             results.append(job.finish(options.mutate))
             reporter.claim_finished(results[-1])
