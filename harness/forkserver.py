@@ -96,8 +96,11 @@ class WarmRunner:
     def _expect_ready(self, answer: dict[str, object]) -> None:
         if not answer.get("ready"):
             self.close()
+            stale, threads = answer.get("project_modules"), answer.get("threads", 1)
             raise WarmUnavailable(
-                f"warming imported project modules: {answer.get('project_modules')}"
+                f"warming imported project modules: {stale}"
+                if stale
+                else f"warming started threads ({threads} running): a fork could hang on a lock"
             )
 
     def warm(self, modules: Sequence[str]) -> None:

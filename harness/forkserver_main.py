@@ -190,12 +190,31 @@ def _child(request: dict[str, Any], patches: list[Any], close: tuple[int, ...]) 
         traceback.print_exc()
         code = 3
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except Exception:
-            pass
+        _end_as_an_interpreter_does()
         os._exit(code)
+
+
+def _end_as_an_interpreter_does() -> None:
+    """What a new interpreter does after its last line, before the process exits.
+
+    It waits for every non-daemon thread (a thread the code under test leaked and never
+    stopped keeps a `python -m pytest` from ending: the run times out) and runs the atexit
+    handlers; `os._exit` alone would skip both, and such a run would pass here and fail there.
+    """
+    import atexit
+    import threading
+
+    for step in (getattr(threading, "_shutdown", None), atexit._run_exitfuncs):
+        try:
+            if step is not None:
+                step()
+        except BaseException:
+            pass
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        pass
 
 
 def _serve_one(
@@ -242,6 +261,9 @@ class Preloaded:
         #: A code object's filename -> its realpath when it is the project's, else "".
         self._where: dict[str, str] = {}
         self.failure = self._collect(args)
+        if not self.failure and len(sys._current_frames()) > 1:
+            # A lock that thread holds as a child forks would be held in the child forever.
+            self.failure = "collecting the tests started a thread"
         #: realpath of a project file -> its live functions, and its text as loaded.
         self.functions: dict[str, list[types.FunctionType]] = {}
         self.sources: dict[str, tuple[str, str]] = {}
@@ -490,6 +512,20 @@ def _preloaded_main(args: list[str], requests_fd: int, answers_fd: int) -> None:
         os._exit(code)
 
 
+def _ready(out: IO[str]) -> bool:
+    """Say whether children may fork from here, and why not.
+
+    Not when the server holds a module of the checkout (children would run stale code), nor
+    when an import started a thread: a lock that thread held as the server forked would stay
+    held in the child forever, and the child would hang where a new interpreter runs on.
+    """
+    stale = _project_modules()
+    threads = len(sys._current_frames())
+    ready = not stale and threads == 1
+    _say(out, {"ready": ready, "project_modules": stale, "threads": threads})
+    return ready
+
+
 def _say(out: IO[str], answer: dict[str, Any]) -> None:
     out.write(json.dumps(answer) + "\n")
     out.flush()
@@ -504,9 +540,7 @@ def main() -> None:
     # child's collections (pytest runs several at the end of a session) walk only its own objects.
     gc.freeze()
     out = sys.stdout
-    stale = _project_modules()
-    _say(out, {"ready": not stale, "project_modules": stale})
-    if stale:
+    if not _ready(out):
         return
     preload = None
     for line in sys.stdin:
@@ -514,9 +548,7 @@ def main() -> None:
         if "warm" in request:
             _import_all(list(request["warm"]))
             gc.freeze()
-            stale = _project_modules()
-            _say(out, {"ready": not stale, "project_modules": stale})
-            if stale:
+            if not _ready(out):
                 return
             continue
         if "preload" in request:

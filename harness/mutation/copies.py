@@ -1,4 +1,4 @@
-"""One set of worker copies and fork servers per verify run, lent to each claim's mutants in turn.
+"""One set of worker copies, fork servers and coverage maps per verify run, shared by its claims.
 
 Made per claim, each claim's mutation run paid for its own copies of the head, its own fork
 servers (one per copy and k-of-n hash seed) and their warm-up before its first mutant ran: about
@@ -13,7 +13,8 @@ three seconds a claim, most of a small claim's time. A CopyPool keeps both betwe
   its preloaded tests) is made again for the next claim.
 
 Copies are kept per (revision, setup, env, interpreter): only claims with the same settings
-share them. `harness mutate` (one claim) makes its copies itself, as before.
+share them. The pool also keeps the run's coverage maps: every claim's suite phase measures the
+whole suite over all the claims' fix files, so the first one's map serves the rest. `harness mutate` (one claim) makes its copies itself, as before.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from .. import cleanup
 from . import git
@@ -46,6 +48,9 @@ class CopyPool:
         self._stack = ExitStack()
         self._folder: Path | None = None
         self._probe: Path | None = None
+        #: Coverage maps measured in this run, by key: a claim's suite phase reuses the map
+        #: another claim's measured (harness.mutation.lab; each is also in that claim's store).
+        self.maps: dict[str, dict[str, Any]] = {}
         #: Copies made, and copies lent again after a fresh export (for the tests and notes).
         self.made = 0
         self.reused = 0

@@ -29,7 +29,16 @@ from . import git
 from .callers import def_headers
 from .events import MutationReporter, NullReporter
 from .families import Family
-from .filters import ALL_TESTS, decide, is_kill, only_ids, select_tests, shard, should_stop
+from .filters import (
+    ALL_TESTS,
+    covers,
+    decide,
+    is_kill,
+    only_ids,
+    select_tests,
+    shard,
+    should_stop,
+)
 from .inputs import EVERY_TEST, Inputs, environment, harness_digest
 from .mutant import Mutant
 from .options import MutantResult, MutationOptions, MutationResult
@@ -189,6 +198,7 @@ def run_mutation(
 
     environment_hash = environment(options.python or "python3")
     files = sorted({m.file for m in mutants})
+    measured_files = sorted({*files, *options.map_files})
     # The coverage map is a function of what the baseline's tests depend on: a push that leaves
     # those alone reuses it, and then only mutants without a stored result need worker copies.
     measure_key = cache_key(
@@ -198,12 +208,14 @@ def run_mutation(
         list(options.pytest_args),
         sorted(options.env.items()),
         options.setup,
-        files,
+        measured_files,
         options.exclude_red_tests,
     )
     try:
         reporter.baseline_started(options.tests)
         stored = store.get_record(measure_key)
+        if stored is None and options.copies is not None:
+            stored = options.copies.maps.get(measure_key)  # another claim measured it
         measured = Baseline.from_json(stored) if stored is not None else None
         plan: Plan | None = None
         if measured is not None:
@@ -224,8 +236,10 @@ def run_mutation(
                 )
                 try:
                     if plan is None:
-                        measured = _measure(spaces, options, files, servers)
+                        measured = _measure(spaces, options, measured_files, servers)
                         store.put_record(measure_key, "baseline", measured.to_json())
+                        if options.copies is not None:
+                            options.copies.maps[measure_key] = measured.to_json()
                         baseline = _reaching(measured, options, files, mutants)
                         reporter.baseline_finished(
                             baseline.duration, baseline.reaching, baseline.engine
@@ -378,7 +392,11 @@ def _measure(
 def _reaching(
     baseline: Baseline, options: MutationOptions, files: Sequence[str], mutants: Sequence[Mutant]
 ) -> Baseline:
-    """The baseline with the tests that reach the fix lines; none reaching is an error."""
+    """The baseline with the tests that reach the fix lines; none reaching is an error.
+
+    The excluded tests (`exclude_tests`) are taken out of the map first: they judge no mutant.
+    """
+    baseline = _without(baseline, options.exclude_tests)
     reaching: set[str] = set()
     reached_any = False
     # The lines that show a mutant is reached: the fix lines, and where a hunk revert puts
@@ -390,13 +408,34 @@ def _reaching(
         reached_any = reached_any or bool(contexts)
         reaching.update(c for c in contexts if c)
     if not reached_any and not (options.run_unreached and options.tests):
+        which = "other" if options.exclude_tests else "selected"
         raise TargetError(
-            "baseline: no selected test reaches the fix lines "
+            f"baseline: no {which} test reaches the fix lines "
             f"({options.scope.describe()}); a surviving mutant there would prove nothing",
             hint="name tests that exercise the fix with --tests, or check the scope",
             log_tail=baseline.log_tail,
         )
     return replace(baseline, reaching=tuple(sorted(reaching)))
+
+
+def _without(baseline: Baseline, excluded: Sequence[str]) -> Baseline:
+    """`baseline` as if the tests `excluded` names (files, classes, node ids) had not run."""
+    if not excluded:
+        return baseline
+
+    def kept(context: str) -> bool:
+        return not context or not any(covers(selector, context) for selector in excluded)
+
+    lines = {
+        path: {n: [c for c in contexts if kept(c)] for n, contexts in by_line.items()}
+        for path, by_line in baseline.lines.items()
+    }
+    return replace(
+        baseline,
+        lines={path: {n: c for n, c in by.items() if c} for path, by in lines.items()},
+        concurrency_tests=frozenset(t for t in baseline.concurrency_tests if kept(t)),
+        calls={t: s for t, s in baseline.calls.items() if kept(t)},
+    )
 
 
 def _discover(
@@ -599,8 +638,9 @@ def _plan(
 
 
 def _mutant_args(options: MutationOptions, baseline: Baseline) -> list[str]:
-    """The mutant runs' pytest args: tests red without any mutant cannot judge one."""
-    return [*options.pytest_args, *deselect_args(baseline.red_tests)]
+    """The mutant runs' pytest args: tests red without any mutant cannot judge one, nor can
+    the excluded ones."""
+    return [*options.pytest_args, *deselect_args([*options.exclude_tests, *baseline.red_tests])]
 
 
 def _run_pending(

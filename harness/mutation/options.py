@@ -72,6 +72,12 @@ class MutationOptions:
     #: A `--harness-perturb` spec without a seed (`auto:files=pkg/store.py`): every run of a
     #: mutant perturbs scheduling in those files, run i with seed i + 1 (harness.perturb_plugin).
     perturb: str | None = None
+    #: Files the coverage map records besides the mutants' own (every claim's fix files, in a
+    #: suite phase): one whole-suite map per head and settings then serves each claim.
+    map_files: Sequence[str] = ()
+    #: Tests that judge no mutant here (the claim's own, which already ran): left out of the
+    #: coverage map's use and deselected in every mutant run, though the map measures them.
+    exclude_tests: Sequence[str] = ()
     #: The verify run's worker copies and fork servers, shared by its claims (None: this run
     #: makes its own). Decides nothing about a result, only where the runs happen.
     copies: CopyPool | None = field(default=None, compare=False, repr=False)

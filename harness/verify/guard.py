@@ -25,7 +25,6 @@ from ..mutation.events import NullReporter
 from ..mutation.scope import restrict
 from ..outcomes import MutantStatus
 from ..paths import cache_dir
-from ..testrun import deselect_args
 from .results import MutantRecord
 from .workspace import claim_test_files
 
@@ -135,10 +134,17 @@ def estimated_cost(mutation: MutationOptions, job: ClaimJob) -> float:
 
 
 def mutate_claim(
-    mutation: MutationOptions, job: ClaimJob, reporter: VerifyReporter
+    mutation: MutationOptions,
+    job: ClaimJob,
+    reporter: VerifyReporter,
+    map_files: Sequence[str] = (),
 ) -> tuple[list[MutantRecord], dict[str, int], str | None]:
     """Mutants on the claim's fix lines (`claim_options`); a baseline problem comes back as an
-    error message."""
+    error message.
+
+    `map_files` (every claim's fix files) go into the suite phase's coverage map, so the claims
+    of one run measure the whole suite once between them.
+    """
     reporter.claim_progress(job.claim.id, "mutating the fix lines")
     try:
         result: MutationResult = run_mutation(mutation, reporter=_Progress(job.claim.id, reporter))
@@ -161,8 +167,10 @@ def mutate_claim(
             # the concurrency families (a removed lock) and tests marked harness_concurrency.
             concurrency=False,
             perturb=None,
-            # The claim's own tests already ran against these mutants.
-            pytest_args=[*job.pytest_args(), *deselect_args(job.nodeids)],
+            # The claim's own tests already ran against these mutants: measured with the rest
+            # (the map is the same for every claim), then left out.
+            exclude_tests=tuple(job.nodeids),
+            map_files=tuple(map_files),
             store=mutation.store.with_name(f"claim-{job.claim.id}-suite.sqlite3")
             if mutation.store
             else None,

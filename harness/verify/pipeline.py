@@ -242,10 +242,13 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
                     for job in eligible
                 }
 
+                # A suite phase's coverage map covers every claim's fix files: one map serves all.
+                fix_files = sorted({f.path for m in mutations.values() for f in m.scope.files})
+
                 def guard_one(job: ClaimJob) -> None:
                     started_at = time.monotonic()
                     job.mutants, job.skipped, job.error = guard.mutate_claim(
-                        mutations[job.claim.id], job, reporter
+                        mutations[job.claim.id], job, reporter, fix_files
                     )
                     # The suite-kill phase is timed on its own ("suite"): stages add up to the claim.
                     job.timings["mutate"] = (
@@ -483,9 +486,10 @@ class ClaimJob:
         launch = forks.launcher(ws.path, self.python, env) if forks is not None else None
         run = once(launch)
         if run.forked and run.outcome not in _JUDGED:
-            # A run that judged nothing, or a timeout, may be the fork's doing (a lock some
-            # import held as the server forked): it counts only as a new interpreter's. Where
-            # that ends otherwise, this kind of run stops forking.
+            # A run that judged nothing may be the fork's doing: it counts only as a new
+            # interpreter's. Where that ends otherwise, this kind of run stops forking. (A
+            # timeout is judged: servers fork only while they run a single thread, so no lock
+            # is held across the fork, and a child ends as an interpreter does.)
             fresh = once(None)
             if fresh.outcome is not run.outcome and forks is not None:
                 forks.distrust(ws.path, self.python, env)
@@ -576,7 +580,7 @@ GENERATED_FILES = {
 
 _FAILS = frozenset({RunOutcome.FAILED, RunOutcome.TIMED_OUT})
 #: Outcomes a forked claim run gives as they are; any other is run again in a new interpreter.
-_JUDGED = frozenset({RunOutcome.PASSED, RunOutcome.FAILED})
+_JUDGED = frozenset({RunOutcome.PASSED, RunOutcome.FAILED, RunOutcome.TIMED_OUT})
 
 
 def record(side: str, index: int, run: TestRun) -> RunRecord:

@@ -229,3 +229,120 @@ def test_a_hang_times_out_by_its_own_tests_not_the_slowest_elsewhere(fix_repo):
         limit = float(re.match(r"timeout after ([0-9.]+)s", mutant.killing_test or "")[1])
         # Three times the whole baseline was the old limit; the 4 s sleeper is not its business.
         assert limit < 3 * result.baseline_duration - 9.0, (limit, result.baseline_duration)
+
+
+def suite_phase(repo, scope, own, map_files, **extra):
+    """A claim's suite phase as harness.verify.guard builds it: every test, the claim's own
+    left out, the map over every claim's fix files."""
+    return options(
+        repo,
+        scope,
+        workers=1,
+        exclude_tests=own,
+        map_files=map_files,
+        exclude_red_tests=True,
+        **extra,
+    )
+
+
+#: Two fixes in one file; each claim's own tests, and the other claim's, reach both.
+CROSSED = {
+    "pkg/__init__.py": "",
+    "pkg/prices.py": """
+        def price(amount):
+            return amount * 2
+
+
+        def label(amount):
+            return str(price(amount)) + " EUR"
+    """,
+    "tests/test_price.py": """
+        from pkg.prices import label, price
+
+
+        def test_price():
+            assert price(3) == 6
+
+
+        def test_label_of_one():
+            assert label(1) == "2 EUR"
+    """,
+    "tests/test_label.py": """
+        from pkg.prices import label
+
+
+        def test_label():
+            assert label(2) == "4 EUR"
+    """,
+}
+
+
+def test_one_coverage_map_serves_every_claims_suite_phase(fix_repo, tmp_path, monkeypatch):
+    """Two claims (one per function of pkg/prices.py, each with its own test file) measure the
+    whole suite once between them, and each gets what a map of its own (with its tests
+    deselected, as before) gives: the other claim's tests judge its mutants, its own never do."""
+    from harness.mutation import lab
+    from harness.mutation.copies import CopyPool
+
+    repo = fix_repo({"README.md": "x\n"}, CROSSED)
+    claims = {
+        "price": (
+            scope_from_ranges(repo.path, repo.head, ["pkg/prices.py:1-2"]),
+            ("tests/test_price.py",),
+        ),
+        "label": (
+            scope_from_ranges(repo.path, repo.head, ["pkg/prices.py:5-6"]),
+            ("tests/test_label.py",),
+        ),
+    }
+    measured: list[tuple[str, ...]] = []
+    real = lab._measure
+
+    def counting(spaces, opts, files, servers=None):
+        measured.append(tuple(files))
+        return real(spaces, opts, files, servers)
+
+    monkeypatch.setattr(lab, "_measure", counting)
+    with CopyPool(repo.path, tmp_path) as pool:
+        shared = {
+            name: run_mutation(suite_phase(repo, scope, own, ["pkg/prices.py"], copies=pool))
+            for name, (scope, own) in claims.items()
+        }
+    assert measured == [("pkg/prices.py",)], "one whole-suite map for both claims"
+    for name, (scope, own) in claims.items():
+        alone = run_mutation(
+            options(
+                repo, scope, workers=1, exclude_red_tests=True, pytest_args=["--deselect", own[0]]
+            )
+        )
+        assert [(m.id, m.status, m.killing_test) for m in shared[name].mutants] == [
+            (m.id, m.status, m.killing_test) for m in alone.mutants
+        ]
+        assert shared[name].mutants and not any(
+            own[0] in t for m in shared[name].mutants for t in m.tests
+        )
+    assert all(m.status is MutantStatus.KILLED for r in shared.values() for m in r.mutants)
+
+
+def test_a_map_without_the_excluded_tests_keeps_every_other_test():
+    baseline = Baseline(
+        duration=1.0,
+        engine="settrace",
+        lines={
+            "pkg/a.py": {
+                3: ["t/test_a.py::test_x", "t/test_b.py::test_y", ""],
+                4: ["t/test_a.py::T::test_z"],
+            }
+        },
+        concurrency_tests=frozenset({"t/test_a.py::test_x", "t/test_b.py::test_y"}),
+        reaching=(),
+        calls={"t/test_a.py::test_x": 0.5, "t/test_b.py::test_y": 0.25},
+    )
+    from harness.mutation.lab import _without
+
+    left = _without(baseline, ["t/test_a.py"])
+    assert left.lines == {"pkg/a.py": {3: ["t/test_b.py::test_y", ""]}}  # import-time hits stay
+    assert left.concurrency_tests == {"t/test_b.py::test_y"}
+    assert left.calls == {"t/test_b.py::test_y": 0.25}
+    assert 4 not in _without(baseline, ["t/test_a.py::T"]).lines["pkg/a.py"]
+    assert _without(baseline, []) is baseline

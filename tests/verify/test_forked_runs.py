@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.claims.model import Claim, Manifest, RunSettings
-from harness.forkserver import ServerPool
+from harness.forkserver import SERVER_SOURCE, ServerPool, WarmRunner, WarmUnavailable
 from harness.outcomes import RunOutcome
 from harness.testrun import TestRun, run_pytest
 from harness.verify.pipeline import ClaimJob, VerifyOptions, verify
@@ -38,6 +38,17 @@ ENDINGS = {
     "collection error": ("import no_such_module_anywhere\n\n\ndef test_a():\n    pass\n", 60.0),
     "no tests": ("X = 1\n", 60.0),
     "timeout": ("def test_a():\n    pass\n\n\ndef test_b():\n    time.sleep(60)\n", 4.0),
+    # A leaked non-daemon thread keeps a new interpreter from ending: the run times out.
+    "leaked thread": (
+        "import threading\n\n\ndef test_a():\n"
+        "    threading.Thread(target=time.sleep, args=(60,)).start()\n",
+        4.0,
+    ),
+    # An atexit handler runs after pytest reported: its failure is output, not an outcome.
+    "atexit": (
+        "import atexit\n\n\ndef test_a():\n    atexit.register(print, 'atexit ran')\n",
+        60.0,
+    ),
 }
 
 
@@ -65,6 +76,8 @@ def test_a_forked_run_is_judged_as_a_new_interpreters_run(tmp_path: Path, ending
         forked = run(tmp_path, pool, timeout)
         assert pool.forked == 1, "the run must have forked from the server"
     assert judged(forked) == judged(fresh)
+    if ending == "atexit":
+        assert "atexit ran" in forked.log_tail and "atexit ran" in fresh.log_tail
     # The command that reproduces it, either way (each run has its own JUnit file).
     assert shown(forked.command) == shown(fresh.command)
 
@@ -202,6 +215,23 @@ def test_a_forked_claim_run_that_judged_nothing_counts_only_as_a_new_interpreter
         records = [job.run_once(side, 0, pool) for _ in range(2)]
         assert [r.outcome for r in records] == [RunOutcome.PASSED] * 2
         assert pool.forked == 2, "the first claim run forked; after it, this kind no longer does"
+
+
+def test_a_server_whose_imports_started_a_thread_is_never_forked_from(tmp_path: Path):
+    """A lock that thread held at the fork would be held in the child forever: a hang that a new
+    interpreter never has, which would count as a timeout."""
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "mod" / "spinning.py").write_text(
+        "import threading, time\n\nthreading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+    )
+    (tmp_path / "tree").mkdir()
+    server = WarmRunner(
+        tmp_path / "tree", SERVER_SOURCE, sys.executable, {"PYTHONPATH": str(tmp_path / "mod")}
+    )
+    server.warm(["json"])  # a plain module: still ready
+    with pytest.raises(WarmUnavailable, match="started threads"):
+        server.warm(["spinning"])
+    assert server._proc.poll() is not None  # the server is gone
 
 
 def test_a_server_that_cannot_start_means_new_interpreters(tmp_path: Path):
