@@ -73,7 +73,8 @@ class MutationOptions:
     #: mutant perturbs scheduling in those files, run i with seed i + 1 (harness.perturb_plugin).
     perturb: str | None = None
     #: Files the coverage map records besides the mutants' own (every claim's fix files, in a
-    #: suite phase): one whole-suite map per head and settings then serves each claim.
+    #: verify run): one map per test set and settings then serves each claim that runs it, and
+    #: one whole-suite map serves every claim's suite phase.
     map_files: Sequence[str] = ()
     #: Tests that judge no mutant here (the claim's own, which already ran): left out of the
     #: coverage map's use and deselected in every mutant run, though the map measures them.

@@ -137,13 +137,12 @@ def mutate_claim(
     mutation: MutationOptions,
     job: ClaimJob,
     reporter: VerifyReporter,
-    map_files: Sequence[str] = (),
 ) -> tuple[list[MutantRecord], dict[str, int], str | None]:
     """Mutants on the claim's fix lines (`claim_options`); a baseline problem comes back as an
     error message.
 
-    `map_files` (every claim's fix files) go into the suite phase's coverage map, so the claims
-    of one run measure the whole suite once between them.
+    The suite phase keeps the claim's `map_files` (every claim's fix files, set by the
+    pipeline), so the claims of one run measure the whole suite once between them.
     """
     reporter.claim_progress(job.claim.id, "mutating the fix lines")
     try:
@@ -170,7 +169,6 @@ def mutate_claim(
             # The claim's own tests already ran against these mutants: measured with the rest
             # (the map is the same for every claim), then left out.
             exclude_tests=tuple(job.nodeids),
-            map_files=tuple(map_files),
             store=mutation.store.with_name(f"claim-{job.claim.id}-suite.sqlite3")
             if mutation.store
             else None,

@@ -242,13 +242,17 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
                     for job in eligible
                 }
 
-                # A suite phase's coverage map covers every claim's fix files: one map serves all.
-                fix_files = sorted({f.path for m in mutations.values() for f in m.scope.files})
+                # Every coverage map records every claim's fix files: the claims with the same
+                # tests and settings (and so every claim's suite phase) measure one between them.
+                fix_files = tuple(
+                    sorted({f.path for m in mutations.values() for f in m.scope.files})
+                )
+                mutations = {k: replace(m, map_files=fix_files) for k, m in mutations.items()}
 
                 def guard_one(job: ClaimJob) -> None:
                     started_at = time.monotonic()
                     job.mutants, job.skipped, job.error = guard.mutate_claim(
-                        mutations[job.claim.id], job, reporter, fix_files
+                        mutations[job.claim.id], job, reporter
                     )
                     # The suite-kill phase is timed on its own ("suite"): stages add up to the claim.
                     job.timings["mutate"] = (

@@ -346,3 +346,66 @@ def test_a_map_without_the_excluded_tests_keeps_every_other_test():
     assert left.calls == {"t/test_b.py::test_y": 0.25}
     assert 4 not in _without(baseline, ["t/test_a.py::T"]).lines["pkg/a.py"]
     assert _without(baseline, []) is baseline
+
+
+#: Two fixes in two files, proved by one test file.
+TWO_FILES = {
+    "pkg/__init__.py": "",
+    "pkg/prices.py": """
+        def price(amount):
+            return amount * 2
+    """,
+    "pkg/labels.py": """
+        from pkg.prices import price
+
+
+        def label(amount):
+            return str(price(amount)) + " EUR"
+    """,
+    "tests/test_all.py": """
+        from pkg.labels import label
+        from pkg.prices import price
+
+
+        def test_price():
+            assert price(3) == 6
+
+
+        def test_label():
+            assert label(1) == "2 EUR"
+    """,
+}
+
+
+def test_claims_with_the_same_tests_measure_one_map_between_them(fix_repo, tmp_path, monkeypatch):
+    """Two claims on different fix lines, proved by the same test file: the pipeline gives
+    both every claim's fix files to record, so one run of that file under the probe serves both."""
+    from harness.mutation import lab
+    from harness.mutation.copies import CopyPool
+
+    repo = fix_repo({"README.md": "x\n"}, TWO_FILES)
+    scopes = [
+        scope_from_ranges(repo.path, repo.head, ["pkg/prices.py:1-2"]),
+        scope_from_ranges(repo.path, repo.head, ["pkg/labels.py:4-5"]),
+    ]
+    measured: list[tuple[str, ...]] = []
+    real = lab._measure
+
+    def counting(spaces, opts, files, servers=None):
+        measured.append(tuple(files))
+        return real(spaces, opts, files, servers)
+
+    monkeypatch.setattr(lab, "_measure", counting)
+
+    def claim(scope, **extra):
+        return options(repo, scope, workers=1, tests=["tests/test_all.py"], **extra)
+
+    with CopyPool(repo.path, tmp_path) as pool:
+        both = ["pkg/labels.py", "pkg/prices.py"]
+        shared = [run_mutation(claim(s, map_files=both, copies=pool)) for s in scopes]
+    assert measured == [tuple(both)]
+    for scope, result in zip(scopes, shared, strict=True):
+        alone = run_mutation(claim(scope))
+        assert result.mutants and [(m.id, m.status, m.killing_test) for m in result.mutants] == [
+            (m.id, m.status, m.killing_test) for m in alone.mutants
+        ]
