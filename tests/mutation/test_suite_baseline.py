@@ -231,6 +231,21 @@ def test_a_hang_times_out_by_its_own_tests_not_the_slowest_elsewhere(fix_repo):
         assert limit < 3 * result.baseline_duration - 9.0, (limit, result.baseline_duration)
 
 
+def measures(monkeypatch) -> list[tuple[str, ...]]:
+    """The files of every coverage map the lab measures from now on."""
+    from harness.mutation import lab
+
+    measured: list[tuple[str, ...]] = []
+    real = lab._measure
+
+    def counting(spaces, opts, files, servers=None):
+        measured.append(tuple(files))
+        return real(spaces, opts, files, servers)
+
+    monkeypatch.setattr(lab, "_measure", counting)
+    return measured
+
+
 def suite_phase(repo, scope, own, map_files, **extra):
     """A claim's suite phase as harness.verify.guard builds it: every test, the claim's own
     left out, the map over every claim's fix files."""
@@ -281,7 +296,6 @@ def test_one_coverage_map_serves_every_claims_suite_phase(fix_repo, tmp_path, mo
     """Two claims (one per function of pkg/prices.py, each with its own test file) measure the
     whole suite once between them, and each gets what a map of its own (with its tests
     deselected, as before) gives: the other claim's tests judge its mutants, its own never do."""
-    from harness.mutation import lab
     from harness.mutation.copies import CopyPool
 
     repo = fix_repo({"README.md": "x\n"}, CROSSED)
@@ -295,14 +309,7 @@ def test_one_coverage_map_serves_every_claims_suite_phase(fix_repo, tmp_path, mo
             ("tests/test_label.py",),
         ),
     }
-    measured: list[tuple[str, ...]] = []
-    real = lab._measure
-
-    def counting(spaces, opts, files, servers=None):
-        measured.append(tuple(files))
-        return real(spaces, opts, files, servers)
-
-    monkeypatch.setattr(lab, "_measure", counting)
+    measured = measures(monkeypatch)
     with CopyPool(repo.path, tmp_path) as pool:
         shared = {
             name: run_mutation(suite_phase(repo, scope, own, ["pkg/prices.py"], copies=pool))
@@ -380,7 +387,6 @@ TWO_FILES = {
 def test_claims_with_the_same_tests_measure_one_map_between_them(fix_repo, tmp_path, monkeypatch):
     """Two claims on different fix lines, proved by the same test file: the pipeline gives
     both every claim's fix files to record, so one run of that file under the probe serves both."""
-    from harness.mutation import lab
     from harness.mutation.copies import CopyPool
 
     repo = fix_repo({"README.md": "x\n"}, TWO_FILES)
@@ -388,14 +394,7 @@ def test_claims_with_the_same_tests_measure_one_map_between_them(fix_repo, tmp_p
         scope_from_ranges(repo.path, repo.head, ["pkg/prices.py:1-2"]),
         scope_from_ranges(repo.path, repo.head, ["pkg/labels.py:4-5"]),
     ]
-    measured: list[tuple[str, ...]] = []
-    real = lab._measure
-
-    def counting(spaces, opts, files, servers=None):
-        measured.append(tuple(files))
-        return real(spaces, opts, files, servers)
-
-    monkeypatch.setattr(lab, "_measure", counting)
+    measured = measures(monkeypatch)
 
     def claim(scope, **extra):
         return options(repo, scope, workers=1, tests=["tests/test_all.py"], **extra)
