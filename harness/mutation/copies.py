@@ -91,7 +91,7 @@ class CopyPool:
             spaces, reused = idle[:count], len(idle[:count])
             del idle[:count]
             names = [next(self._names) for _ in range(count - reused)]
-            servers = self._servers.get(kind)
+            servers = self._servers.get(kind) if fork else None
             if servers is None and fork:
                 servers = self._servers[kind] = ForkServers(python, env)
             folder, probe = self._folder, self._probe

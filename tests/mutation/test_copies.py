@@ -53,6 +53,8 @@ def test_the_servers_stay_up_and_are_made_ready_again_for_the_next_claim(fix_rep
             assert first is not None
             first.preloaded = True  # what a claim made ready for itself
             servers.ready.add((spaces[0].root, None))
+        with lease(pool, repo.head, fork=False) as (spaces, none):
+            assert none is None  # a claim run without forks gets no server, even one that is up
         with lease(pool, repo.head, fork=True) as (spaces, again):
             assert again is servers
             server = again.get(spaces[0])
