@@ -26,9 +26,6 @@ from typing import Any
 
 from .leaks.collector import is_library_file
 
-#: Statistics a threshold can apply to.
-STATISTICS = ("p50", "p90", "p95", "max")
-
 
 def percentile(values: Sequence[float], which: str) -> float:
     """``p50`` / ``p90`` / ``p95`` / ``max`` of `values` (0.0 for no values)."""

@@ -61,7 +61,8 @@ class MutantStatus(StrEnum):
 
 
 class Verdict(StrEnum):
-    """The per-claim outcome; see DESIGN.md for the exact definitions."""
+    """The per-claim outcome; the rule is in harness.verify.verdict, explained in the README
+    ("Reverting mutants and weak spots")."""
 
     VERIFIED = "VERIFIED"
     UNGUARDED = "UNGUARDED"

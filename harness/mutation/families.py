@@ -117,7 +117,7 @@ def is_negation(edit: Edit) -> bool:
 
 
 def is_reverting(edit: Edit) -> bool:
-    """See DESIGN.md, "Reverting mutants and weak spots"."""
+    """See the README, "Reverting mutants and weak spots"."""
     return edit.family.is_reverting or is_negation(edit)
 
 

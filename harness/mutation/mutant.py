@@ -31,7 +31,7 @@ class Mutant:
     diff: str
     source: str
     #: It undoes the fix or puts the bug class back (a survivor means UNGUARDED); otherwise a
-    #: survivor is a weak spot (see DESIGN.md, "Reverting mutants and weak spots").
+    #: survivor is a weak spot (see the README, "Reverting mutants and weak spots").
     reverting: bool = True
 
     @property

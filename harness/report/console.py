@@ -114,11 +114,6 @@ class ConsoleReporter:
         if self._task is not None:
             self.progress.advance(self._task)
 
-    def mutant_progress(self, done: int, total: int) -> None:
-        task = self._running_task()
-        if task is not None:
-            self.progress.update(task, step=f"mutants {done}/{total}")
-
 
 def verdict_table(run: RunResult) -> Table:
     table = Table(title=f"Fixguard verdicts ({run.duration:.1f}s)", show_lines=False)

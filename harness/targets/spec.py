@@ -17,7 +17,7 @@ from .ports import is_loopback_host
 
 #: Placeholders a process command (and its env values) may use.
 PLACEHOLDERS = ("port", "python", "host")
-_PLACEHOLDER_RE = re.compile(r"\{(port|python|host)\}")
+_PLACEHOLDER_RE = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
 
 class TargetSpec(BaseModel):

@@ -77,7 +77,9 @@ def decide(
     min_failures: int,
     strict: bool = False,
 ) -> tuple[Verdict, str]:
-    """Apply DESIGN.md's definitions. `mutants` is None when mutation was not run.
+    """Apply the verdict rule (the README, "Reverting mutants and weak spots").
+
+    `mutants` is None when mutation was not run.
 
     A reverting mutant that no test detects makes the claim UNGUARDED; any other undetected
     mutant is a weak spot, listed in the reason, and decides only under `strict`.
