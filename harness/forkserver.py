@@ -64,6 +64,8 @@ class WarmRunner:
         self.preloaded = False
         #: Why the preloaded copy is not there, when it was asked for.
         self.preload_note = ""
+        #: Modules this server was asked to import (`warm`), whether or not they imported.
+        self.warmed: set[str] = set()
         run_env = dict(os.environ)
         run_env.update(env)
         run_env.pop("FIXGUARD_PROBE_OUT", None)
@@ -104,9 +106,15 @@ class WarmRunner:
             )
 
     def warm(self, modules: Sequence[str]) -> None:
-        """Also import these third-party modules (what the baseline loaded) once, for every run."""
-        if modules:
-            self._expect_ready(self._ask({"warm": list(modules)}))
+        """Also import these third-party modules (what the baseline loaded) once, for every run.
+
+        Only the ones not asked for before are sent: a server lent to another claim, or
+        learning after each run, is asked for mostly what it has.
+        """
+        new = [name for name in modules if name not in self.warmed]
+        if new:
+            self._expect_ready(self._ask({"warm": new}))
+            self.warmed.update(new)
 
     def preload(self, pytest_args: Sequence[str]) -> bool:
         """Collect these tests once in a server of their own; whether that worked."""
@@ -264,9 +272,9 @@ class ServerPool:
         self._idle: dict[tuple[object, ...], list[WarmRunner]] = {}
         self._started: list[WarmRunner] = []
         self._failed: set[tuple[object, ...]] = set()
-        #: Kinds whose warming pulled in a file of the work tree: their servers stay cold.
+        #: Kinds whose warming pulled in a file of the work tree (or started a thread): their
+        #: servers stay cold.
         self._cold: set[tuple[object, ...]] = set()
-        self._warmed: dict[int, set[str]] = {}
         self._stack = contextlib.ExitStack()
         self._folder: Path | None = None
         #: Runs served by a forked child (the rest started new interpreters).
@@ -343,26 +351,24 @@ class ServerPool:
             raise WarmUnavailable(f"the fork server did not start: {exc}") from exc
         with self._lock:
             self._started.append(server)
-            self._warmed[id(server)] = set()
         return server
 
     def _release(self, server: WarmRunner, key: tuple[object, ...], modules: Path) -> None:
         """Back to the idle list, first importing what the run imported that it has not."""
         try:
-            names = set(json.loads(modules.read_text(encoding="utf-8")))
+            names = sorted(set(json.loads(modules.read_text(encoding="utf-8"))))
         except (OSError, ValueError, TypeError):
-            names = set()  # the run did not finish: nothing learned
+            names = []  # the run did not finish: nothing learned
         with self._lock:
-            new = sorted(names - self._warmed[id(server)]) if key not in self._cold else []
-        if new:
+            cold = key in self._cold
+        if not cold:
             try:
-                server.warm(new)
-            except WarmUnavailable:  # a module pulled in a file of the work tree
+                server.warm(names)
+            except WarmUnavailable:  # an import pulled in a file of the tree, or a thread
                 with self._lock:
                     self._cold.add(key)
                 self._discard(server, key, failed=False)
                 return
-            self._warmed[id(server)].update(new)
         with self._lock:
             self._idle.setdefault(key, []).append(server)
 
