@@ -26,8 +26,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Ruff lint and format check over harness/, scenarios/, tests/ and benchmarks/."""
-    session.install("ruff>=0.4")
+    """Import contracts, ruff lint and ruff format over harness/, scenarios/, tests/, benchmarks/."""
+    session.install("ruff>=0.4", "import-linter>=2.17")
+    # The contracts (pyproject.toml) read the packages' source from the checkout.
+    session.run("lint-imports", env={"PYTHONPATH": "."})
     session.run("ruff", "check", "harness", "scenarios", "tests", "benchmarks", "noxfile.py")
     session.run(
         "ruff", "format", "--check", "harness", "scenarios", "tests", "benchmarks", "noxfile.py"

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from harness.claims.load import load_manifest
 from harness.demo import expected_verdict, run_demo
-from harness.verify.pipeline import VerifyOptions, verify
+from harness.verify.job import VerifyOptions
+from harness.verify.pipeline import verify
 from harness.verify.results import RunResult
 
 TARGET_WARM_SECONDS = 15.0

@@ -25,6 +25,7 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator, model_validator
 
 from .errors import UserError
+from .imports import import_object
 
 if TYPE_CHECKING:
     from .targets.base import Target
@@ -213,7 +214,9 @@ class EffectCounter(BaseModel):
     def count(self, target: Target) -> int:
         """The current count, read from `target`."""
         if self.call is not None:
-            return _as_count(_import(self.call)(target), f"{self.call}(target)")
+            return _as_count(
+                import_object(self.call, field="binding.effect")(target), f"{self.call}(target)"
+            )
         if self.http is not None:
             with target.client() as client:
                 response = self.http.send(client)
@@ -235,14 +238,6 @@ class EffectCounter(BaseModel):
 
 
 _DSN_SCHEMES = {"sqlite", "postgres", "postgresql"}
-
-
-def _import(ref: str) -> Any:
-    module, _, attr = ref.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def _as_count(value: Any, what: str) -> int:

@@ -15,7 +15,8 @@ from pathlib import Path
 from .claims.load import load_manifest
 from .outcomes import Verdict
 from .sample import SampleRepo, materialise
-from .verify.pipeline import VerifyOptions, VerifyReporter, new_run_id, verify
+from .verify.job import VerifyOptions, VerifyReporter, new_run_id
+from .verify.pipeline import verify
 from .verify.policy import evaluate
 from .verify.results import RunResult
 

@@ -29,6 +29,20 @@ def test_every_path_in_the_readme_layout_exists() -> None:
         assert any(c.exists() for c in candidates), f"README lists {entry!r} but it does not exist"
 
 
+def test_the_readme_layout_names_every_entry_of_the_harness_package() -> None:
+    """The layout's `harness/` lines are `ls harness/`: nothing missing, nothing extra."""
+    block = (ROOT / "README.md").read_text().split("## Layout", 1)[1].split("```", 2)[1]
+    named = set(re.findall(r"^  ([\w.]+/?)(?=\s|$)", block, re.M))
+    named = {n for n in named if "/" not in n.rstrip("/")}
+    on_disk = {
+        p.name + ("/" if p.is_dir() else "")
+        for p in (ROOT / "harness").iterdir()
+        if p.name not in ("__init__.py", "__pycache__") and not p.name.endswith(".pyc")
+    }
+    assert sorted(on_disk - named) == [], "in harness/ but not in the README's layout"
+    assert sorted(named - on_disk) == [], "in the README's layout but not in harness/"
+
+
 def test_public_surface_is_small_and_each_name_exported_once() -> None:
     assert len(harness.__all__) == len(set(harness.__all__))
     for name in harness.__all__:

@@ -11,7 +11,7 @@ from rich.console import Console
 from ..errors import UserError
 from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
-from ..verify.pipeline import VerifyOptions, new_run_id
+from ..verify.job import VerifyOptions, new_run_id
 from ..verify.policy import exit_code
 from .options import (
     allow_dirty_option,

@@ -10,7 +10,8 @@ from rich.console import Console
 from ..errors import UserError
 from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
-from ..verify.pipeline import VerifyOptions, new_run_id, verify
+from ..verify.job import VerifyOptions, new_run_id
+from ..verify.pipeline import verify
 from ..verify.policy import evaluate, exit_code
 from .options import (
     EXIT_CODES_HELP,

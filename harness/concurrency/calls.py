@@ -40,7 +40,8 @@ def render(value: Any, values: Mapping[str, Any]) -> Any:
     return value
 
 
-def _http_or_method(value: Any) -> Any:
+def http_or_method(value: Any) -> Any:
+    """``"POST /path"`` text becomes an `HttpCall`; a bare method name stays as it is."""
     if isinstance(value, str) and not _METHOD_NAME.fullmatch(value.strip()):
         return HttpCall.model_validate(value)
     return value
@@ -60,7 +61,7 @@ class Call(BaseModel):
     @field_validator("call", mode="before")
     @classmethod
     def _parse_call(cls, value: Any) -> Any:
-        return _http_or_method(value)
+        return http_or_method(value)
 
     @property
     def is_http(self) -> bool:
@@ -125,7 +126,7 @@ class ContentionBinding(BaseModel):
     @field_validator("call", mode="before")
     @classmethod
     def _parse_call(cls, value: Any) -> Any:
-        return _http_or_method(value)
+        return http_or_method(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> ContentionBinding:

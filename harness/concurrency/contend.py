@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from ..bindings import EffectCounter, HttpCall
 from ..errors import TargetError, UserError
 from ..findings import Finding, FindingMode, fail_on, fail_with, report_finding
+from ..imports import import_object
 from .aio import AsyncRace, race_async
 from .attempts import AttemptOutcome, Budget, run_attempts
 from .calls import Call, ContentionBinding, ObjectEffect, render
@@ -463,8 +464,6 @@ def fresh_subject(target: Target, overrides: dict[str, Any] | None = None) -> An
             )
         return target.obj
     if isinstance(factory, str):
-        from ..targets.inprocess import import_object
-
         factory = import_object(factory, field="target.factory")
     if inspect.isgeneratorfunction(factory) and not overrides:
         return target.obj  # a generator factory owns teardown; reuse the launched object
@@ -648,8 +647,6 @@ def count_effect(effect: Any, target: Target, subject: Any, values: dict[str, An
     if effect.sql is not None:
         return _sql_count(effect.sql, effect.dsn or _target_dsn(target), values)
     assert effect.call is not None
-    from ..targets.inprocess import import_object
-
     fn = import_object(effect.call, field="binding.effect.call")
     params = inspect.signature(fn).parameters
     extra = {k: v for k, v in values.items() if k in params}

@@ -11,7 +11,6 @@ The replacement wraps the original, keeps its sync/async kind, and counts its ca
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import threading
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UserError
+from ..imports import import_owner
 
 #: A wrapper factory: given the original callable, returns the (sync) behaviour to run
 #: instead; async originals get the same behaviour awaited after the original's signature.
@@ -40,38 +40,12 @@ class Injection:
             self.calls += 1
 
 
-def resolve_owner(ref: str, *, where: str) -> tuple[Any, str, Any]:
-    """``"pkg.mod:Class.attr"`` -> (owner object, attribute name, current value)."""
-    module_name, sep, path = ref.partition(":")
-    if not sep or not module_name or not path:
-        raise UserError(
-            f"{where}={ref!r}: must be 'pkg.module:attr' or 'pkg.module:Class.attr'", where=where
-        )
-    try:
-        owner: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(
-            f"{where}={ref!r}: cannot import {module_name!r} ({exc})", where=where
-        ) from exc
-    *parents, attr = path.split(".")
-    for part in parents:
-        try:
-            owner = getattr(owner, part)
-        except AttributeError:
-            raise UserError(
-                f"{where}={ref!r}: {owner!r} has no attribute {part!r}", where=where
-            ) from None
-    if not hasattr(owner, attr):
-        raise UserError(f"{where}={ref!r}: {owner!r} has no attribute {attr!r}", where=where)
-    return owner, attr, inspect.getattr_static(owner, attr)
-
-
 @contextmanager
 def injected(
     ref: str, behaviour: Behaviour, *, where: str = "binding.inject"
 ) -> Iterator[Injection]:
     """Replace `ref` with `behaviour` inside the block; the original is always restored."""
-    owner, attr, original = resolve_owner(ref, where=where)
+    owner, attr, original = import_owner(ref, field=where)
     func = original.__func__ if isinstance(original, staticmethod | classmethod) else original
     if not callable(func):
         raise UserError(f"{where}={ref!r}: is a {type(func).__name__}, not a callable", where=where)

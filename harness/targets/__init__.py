@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import Target
-from .kinds import KindInfo, known_kinds, register_kind, target_class
+from .kinds import KindInfo, known_kinds
 from .ports import free_port, is_loopback_host
+from .registry import register_kind, target_class
 from .spec import TargetSpec
 
 __all__ = [

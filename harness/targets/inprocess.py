@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import importlib
 import inspect
 import sys
 import threading
@@ -21,33 +20,13 @@ from typing import Any, TypeVar
 import httpx
 
 from ..errors import TargetError, UserError
+from ..imports import import_object
 from .base import Target
 from .spec import TargetSpec
 
 T = TypeVar("T")
 ASGIApp = Callable[..., Any]
 _Message = dict[str, Any]
-
-
-def import_object(ref: str, *, field: str) -> Any:
-    """``"pkg.mod:attr.sub"`` -> the object; a UserError naming `field` when it is not there."""
-    module_name, _, attr_path = ref.partition(":")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(
-            f"{field}={ref!r}: module {module_name!r} cannot be imported ({exc})",
-            where=field,
-            hint="check the spelling, and that the project is on sys.path",
-        ) from exc
-    for part in attr_path.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise UserError(
-                f"{field}={ref!r}: {module_name!r} has no attribute {attr_path!r}", where=field
-            ) from None
-    return obj
 
 
 def add_import_path(folder: Path | None) -> str | None:

@@ -12,15 +12,9 @@ from ..errors import TargetError
 from ..mutation import MutationOptions, run_mutation, scope_from_diff
 from ..mutation.filters import shard
 from ..paths import cache_dir
-from .guard import to_record
-from .pipeline import (
-    VerifyOptions,
-    VerifyReporter,
-    check_refs,
-    head_sources,
-    review_findings,
-    verify,
-)
+from .claim_mutation import to_record
+from .job import VerifyOptions, VerifyReporter
+from .pipeline import check_refs, head_sources, review_findings, verify
 from .policy import DIFF_ERROR_PREFIX, evaluate
 from .preflight import Places, check_python
 from .prmode import PrEvidence

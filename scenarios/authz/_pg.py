@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from harness.pack import UserError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: ``${name}`` in a migration file; ``$$`` bodies are left alone.

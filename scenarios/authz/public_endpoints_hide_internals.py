@@ -8,10 +8,7 @@ import sys
 import httpx
 from pydantic import Field
 
-from harness.findings import FindingPolicy, collect, fail_on, report_finding
-from harness.scenario import scenario
-from harness.strategies import curl
-from harness.targets.base import Target
+from harness.pack import FindingPolicy, Target, collect, curl, fail_on, report_finding, scenario
 
 from ._http import request
 

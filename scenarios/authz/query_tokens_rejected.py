@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from harness.bindings import HttpCall, StatusSet
-from harness.findings import FindingPolicy, collect, fail_on, report_finding
-from harness.scenario import scenario
-from harness.strategies import curl
-from harness.targets.base import Target
+from harness.pack import (
+    FindingPolicy,
+    HttpCall,
+    StatusSet,
+    Target,
+    collect,
+    curl,
+    fail_on,
+    report_finding,
+    scenario,
+)
 
 from ._http import request
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import UserError
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, UserError, scenario
 
 from ._pg import connect, psycopg
 

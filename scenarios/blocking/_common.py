@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.bindings import HttpCall
+from harness.pack import HttpCall
 
 
 class Slowdown(BaseModel):

@@ -9,13 +9,20 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, model_validator
 
-from harness.blocking import LoopLagMeter, loop_of
-from harness.errors import UserError
-from harness.findings import FindingMode, collect, fail_on, report_finding
-from harness.leaks import injected, slow_by
-from harness.leaks.probe import rerun_command
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    FindingMode,
+    LoopLagMeter,
+    Target,
+    UserError,
+    collect,
+    fail_on,
+    injected,
+    loop_of,
+    report_finding,
+    rerun_command,
+    scenario,
+    slow_by,
+)
 
 from ._common import Request, Slowdown
 

@@ -8,11 +8,18 @@ from typing import Literal
 import httpx
 from pydantic import Field
 
-from harness.blocking import LatencyReport, percentile, probe_latency
-from harness.findings import FindingMode, collect, fail_on, report_finding
-from harness.leaks.probe import rerun_command
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    FindingMode,
+    LatencyReport,
+    Target,
+    collect,
+    fail_on,
+    percentile,
+    probe_latency,
+    report_finding,
+    rerun_command,
+    scenario,
+)
 
 from ._common import Request, describe_call
 

@@ -10,13 +10,17 @@ from urllib.parse import urlencode
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.bindings import HttpCall
-from harness.concurrency.contend import curl_command
-from harness.concurrency.lastbyte import HttpRequest
-from harness.errors import UserError
-from harness.findings import FindingMode, fail_on, report_finding
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    FindingMode,
+    HttpCall,
+    HttpRequest,
+    Target,
+    UserError,
+    curl_command,
+    fail_on,
+    report_finding,
+    scenario,
+)
 from scenarios.injection._seed import run_statements
 from scenarios.invariants import dbtrace
 

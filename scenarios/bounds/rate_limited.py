@@ -9,12 +9,18 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.bindings import HttpCall, StatusSet
-from harness.concurrency.contend import curl_command
-from harness.concurrency.lastbyte import HttpRequest
-from harness.findings import FindingMode, fail_on, fail_with, report_finding
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    FindingMode,
+    HttpCall,
+    HttpRequest,
+    StatusSet,
+    Target,
+    curl_command,
+    fail_on,
+    fail_with,
+    report_finding,
+    scenario,
+)
 
 
 class RateLimitBinding(BaseModel):

@@ -10,13 +10,18 @@ from typing import Any
 import httpx
 from pydantic import Field
 
-from harness.bindings import StatusSet
-from harness.concurrency.contend import curl_command
-from harness.concurrency.lastbyte import HttpRequest
-from harness.findings import Finding, FindingMode, fail_on, report_finding
-from harness.leaks import StubUpstream
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    Finding,
+    FindingMode,
+    HttpRequest,
+    StatusSet,
+    StubUpstream,
+    Target,
+    curl_command,
+    fail_on,
+    report_finding,
+    scenario,
+)
 from scenarios.resilience._common import UpstreamRequest
 
 

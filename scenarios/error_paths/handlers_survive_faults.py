@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import functools
-import importlib
 import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,13 +15,19 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, model_validator
 
-from harness.bindings import HttpCall
-from harness.errors import UserError
-from harness.findings import FindingPolicy, collect, fail_on, report_finding
-from harness.leaks.probe import rerun_command
-from harness.scenario import scenario
-from harness.targets.base import Target
-from harness.targets.inprocess import import_object
+from harness.pack import (
+    FindingPolicy,
+    HttpCall,
+    Target,
+    UserError,
+    collect,
+    fail_on,
+    import_object,
+    import_owner,
+    report_finding,
+    rerun_command,
+    scenario,
+)
 from scenarios.invariants._inprocess import attribute
 
 from ._source import Handler, code_span, handlers_of
@@ -136,22 +141,7 @@ def _make(cls: type[BaseException]) -> BaseException:
 
 
 def _split(ref: str) -> tuple[Any, str]:
-    module, sep, path = ref.partition(":")
-    if not sep or not path:
-        raise UserError(
-            f"binding.dependencies={ref!r}: write 'pkg.mod:attr.path'", where="binding.dependencies"
-        )
-    owner_path, _, attr = path.rpartition(".")
-    if owner_path:
-        owner = import_object(f"{module}:{owner_path}", field="binding.dependencies")
-    else:
-        import_object(ref, field="binding.dependencies")  # a UserError when it is not there
-        owner = importlib.import_module(module)
-    if not hasattr(owner, attr):
-        raise UserError(
-            f"binding.dependencies={ref!r}: {owner!r} has no attribute {attr!r}",
-            where="binding.dependencies",
-        )
+    owner, attr, _ = import_owner(ref, field="binding.dependencies")
     return owner, attr
 
 

@@ -11,9 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import UserError
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, UserError, scenario
 
 
 class UndefinedNamesBinding(BaseModel):

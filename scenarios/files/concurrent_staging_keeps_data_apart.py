@@ -11,14 +11,22 @@ from typing import Any
 
 from pydantic import Field
 
-from harness.concurrency.attempts import Budget
-from harness.concurrency.report import assert_holds
-from harness.concurrency.result import Mode, Violation, WorkerResult
-from harness.concurrency.threads import ThreadRace, race_threads
-from harness.findings import FindingPolicy, collect, fail_on, report_finding
-from harness.leaks.probe import rerun_command
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    Budget,
+    FindingPolicy,
+    Mode,
+    Target,
+    ThreadRace,
+    Violation,
+    WorkerResult,
+    assert_holds,
+    collect,
+    fail_on,
+    race_threads,
+    report_finding,
+    rerun_command,
+    scenario,
+)
 from scenarios.invariants._inprocess import attribute
 
 CHECK = "files.concurrent_staging_keeps_data_apart"

@@ -11,8 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, scenario
 from scenarios.invariants._inprocess import attribute
 
 

@@ -9,15 +9,28 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.bindings import HttpCall, StatusSet
-from harness.concurrency.calls import ContentionBinding, Effect, _http_or_method, render
-from harness.concurrency.contend import count_effect, curl_command, fresh_subject, preflight
-from harness.concurrency.lastbyte import HttpRequest, send_raw
-from harness.concurrency.report import format_failure
-from harness.concurrency.result import RaceResult
-from harness.errors import UserError
-from harness.findings import FindingMode, fail_on, fail_with, report_finding
-from harness.targets.base import Target
+from harness.pack import (
+    ContentionBinding,
+    Effect,
+    FindingMode,
+    HttpCall,
+    HttpRequest,
+    RaceResult,
+    StatusSet,
+    Target,
+    UserError,
+    count_effect,
+    curl_command,
+    fail_on,
+    fail_with,
+    format_failure,
+    fresh_subject,
+    http_or_method,
+    render,
+    report_finding,
+    send_raw,
+)
+from harness.pack import contention_preflight as preflight
 
 
 class IdempotencyBinding(BaseModel):
@@ -59,7 +72,7 @@ class IdempotencyBinding(BaseModel):
     @field_validator("call", mode="before")
     @classmethod
     def _parse_call(cls, value: Any) -> Any:
-        return _http_or_method(value)
+        return http_or_method(value)
 
     @model_validator(mode="after")
     def _disjoint(self) -> IdempotencyBinding:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from harness.concurrency.contend import Round, contend
-from harness.concurrency.result import Violation
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Round, Target, Violation, contend, scenario
 
 from ._common import IdempotencyBinding
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from harness.concurrency.attempts import run_sequence
-from harness.concurrency.result import Violation
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, Violation, run_sequence, scenario
 
 from ._common import IdempotencyBinding, Sender
 

@@ -6,11 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from harness.concurrency.attempts import run_sequence
-from harness.concurrency.report import assert_holds
-from harness.concurrency.result import Violation
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, Violation, assert_holds, run_sequence, scenario
 
 from ._common import IdempotencyBinding, Sender
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from contextlib import closing
 from urllib.parse import urlsplit
 
-from harness.errors import UserError
+from harness.pack import UserError
 
 
 def run_statements(

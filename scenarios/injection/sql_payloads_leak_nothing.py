@@ -5,24 +5,25 @@ from __future__ import annotations
 import httpx
 from pydantic import ConfigDict, Field, model_validator
 
-from harness.bindings import HttpCall, StatusSet
-from harness.errors import UserError
-from harness.findings import FindingPolicy
-from harness.scenario import scenario
-from harness.strategies import (
+from harness.pack import (
     SQL_ERROR_MARKERS,
     SQL_FAMILIES,
+    FindingPolicy,
     Hit,
+    HttpCall,
     SqlPayload,
+    StatusSet,
+    Target,
+    UserError,
     curl,
     describe,
     probe,
     report_findings,
+    scenario,
     send_twice,
     sql_corpus,
     sql_payloads,
 )
-from harness.targets.base import Target
 
 from ._seed import run_statements
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.errors import UserError
-from harness.targets.base import Target
+from harness.pack import Target, UserError
 
 
 def attribute(target: Target, name: str, *, field: str) -> Any:

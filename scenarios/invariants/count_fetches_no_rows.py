@@ -7,12 +7,16 @@ from pathlib import Path
 
 from pydantic import Field
 
-from harness.bindings import HttpCall
-from harness.errors import UserError
-from harness.findings import FindingPolicy, fail_on, report_finding
-from harness.scenario import scenario
-from harness.strategies import curl
-from harness.targets.base import Target
+from harness.pack import (
+    FindingPolicy,
+    HttpCall,
+    Target,
+    UserError,
+    curl,
+    fail_on,
+    report_finding,
+    scenario,
+)
 from scenarios.injection._seed import run_statements
 
 from . import dbtrace

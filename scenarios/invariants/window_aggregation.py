@@ -11,9 +11,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from pydantic import Field
 
-from harness.findings import FindingPolicy, collect, fail_on, report_finding
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import FindingPolicy, Target, collect, fail_on, report_finding, scenario
 
 from ._inprocess import attribute, is_one_of
 

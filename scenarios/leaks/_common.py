@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
 import shlex
 from collections.abc import Callable, Mapping, Sequence
@@ -11,9 +10,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.errors import UserError
-from harness.findings import Finding, FindingMode, fail_on, fail_with, report_finding
-from harness.leaks import Counter, LeakReport, measure
+from harness.pack import (
+    Counter,
+    Finding,
+    FindingMode,
+    LeakReport,
+    UserError,
+    fail_on,
+    fail_with,
+    import_object,
+    measure,
+    report_finding,
+)
 
 COUNTERS = ("fds", "sockets", "threads", "tasks")
 
@@ -79,15 +87,7 @@ class Step(BaseModel):
 def resolve_call(step: Step, obj: Any, *, where: str) -> Callable[..., Any]:
     """The callable a step names: imported for ``pkg.mod:func``, else looked up on `obj`."""
     if ":" in step.call:
-        module, _, attr = step.call.partition(":")
-        try:
-            found: Any = importlib.import_module(module)
-            for part in attr.split("."):
-                found = getattr(found, part)
-        except (ImportError, AttributeError) as exc:
-            raise UserError(
-                f"{where}={step.call!r}: cannot be imported ({exc})", where=where
-            ) from None
+        found: Any = import_object(step.call, field=where)
     else:
         if obj is None:
             raise UserError(
@@ -124,17 +124,7 @@ def import_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in overrides.items():
         if isinstance(value, str) and ":" in value and " " not in value:
-            module, _, attr = value.partition(":")
-            try:
-                found: Any = importlib.import_module(module)
-                for part in attr.split("."):
-                    found = getattr(found, part)
-            except (ImportError, AttributeError) as exc:
-                raise UserError(
-                    f"binding.overrides.{key}={value!r}: cannot be imported ({exc})",
-                    where=f"binding.overrides.{key}",
-                ) from None
-            value = found
+            value = import_object(value, field=f"binding.overrides.{key}")
         out[key] = value
     return out
 

@@ -8,14 +8,18 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from harness.bindings import HttpCall
-from harness.concurrency.contend import curl_command
-from harness.concurrency.lastbyte import HttpRequest
-from harness.errors import UserError
-from harness.leaks import CallableCounter, Counter, PgConnectionCounter
-from harness.scenario import scenario
-from harness.targets.base import Target
-from harness.targets.inprocess import import_object
+from harness.pack import (
+    CallableCounter,
+    Counter,
+    HttpCall,
+    HttpRequest,
+    PgConnectionCounter,
+    Target,
+    UserError,
+    curl_command,
+    import_object,
+    scenario,
+)
 
 from ._common import LeakBudget, Odd, Step, call_step, judge_leaks
 

@@ -7,15 +7,15 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from harness.leaks import (
+from harness.pack import (
     Counter,
     FdCounter,
     SocketCounter,
+    Target,
     TaskCounter,
     ThreadCounter,
+    scenario,
 )
-from harness.scenario import scenario
-from harness.targets.base import Target
 
 from ._common import LeakBudget, Step, call_step, judge_leaks
 

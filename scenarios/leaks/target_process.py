@@ -7,13 +7,19 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field
 
-from harness.bindings import HttpCall, StatusSet
-from harness.concurrency.contend import curl_command
-from harness.concurrency.lastbyte import HttpRequest
-from harness.errors import UserError
-from harness.leaks import Counter, FdCounter, SocketCounter, ThreadCounter
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    Counter,
+    FdCounter,
+    HttpCall,
+    HttpRequest,
+    SocketCounter,
+    StatusSet,
+    Target,
+    ThreadCounter,
+    UserError,
+    curl_command,
+    scenario,
+)
 
 from ._common import LeakBudget, Odd, judge_leaks
 

@@ -7,11 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import UserError
-from harness.leaks.probe import rerun_command
-from harness.scenario import scenario
-from harness.targets.base import Target
-from harness.targets.inprocess import import_object
+from harness.pack import Target, UserError, import_object, rerun_command, scenario
 
 from ._common import Step, call_step, import_overrides
 

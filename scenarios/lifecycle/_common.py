@@ -10,14 +10,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.concurrency.aio import AsyncRace, ExplorerScheduler, race_async
-from harness.concurrency.attempts import Budget
-from harness.concurrency.report import format_failure
-from harness.concurrency.result import RaceResult, Violation, WorkerResult
-from harness.errors import UserError
-from harness.findings import FindingMode, fail_on, fail_with, report_finding
-from harness.targets.base import Target
-from harness.targets.inprocess import import_object
+from harness.pack import (
+    AsyncRace,
+    Budget,
+    ExplorerScheduler,
+    FindingMode,
+    RaceResult,
+    Target,
+    UserError,
+    Violation,
+    WorkerResult,
+    fail_on,
+    fail_with,
+    format_failure,
+    import_object,
+    race_async,
+    report_finding,
+)
 
 _IMPORT_LIKE = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
 

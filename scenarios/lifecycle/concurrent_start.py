@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from harness.concurrency.result import Violation, WorkerResult
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, Violation, WorkerResult, scenario
 
 from ._common import (
     Attempt,

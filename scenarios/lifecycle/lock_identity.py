@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from harness.concurrency.result import Violation, WorkerResult
-from harness.errors import UserError
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, UserError, Violation, WorkerResult, scenario
 
 from ._common import (
     HANG_FACTOR,

@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from harness.concurrency.report import assert_holds
-from harness.concurrency.result import Violation, WorkerResult
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, Violation, WorkerResult, assert_holds, scenario
 
 from ._common import (
     Attempt,

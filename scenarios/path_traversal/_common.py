@@ -8,10 +8,16 @@ from typing import Any
 import httpx
 from pydantic import ConfigDict, Field, model_validator
 
-from harness.bindings import HttpCall, StatusSet
-from harness.findings import FindingPolicy
-from harness.strategies import TRAVERSAL_FAMILIES, Hit, TraversalPayload, send_twice
-from harness.strategies import curl as repro_command
+from harness.pack import (
+    TRAVERSAL_FAMILIES,
+    FindingPolicy,
+    Hit,
+    HttpCall,
+    StatusSet,
+    TraversalPayload,
+    send_twice,
+)
+from harness.pack import curl as repro_command
 
 from .sandbox import Sandbox
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from harness.scenario import scenario
-from harness.strategies import (
+from harness.pack import (
     Hit,
+    Target,
     TraversalPayload,
     describe,
     probe,
     report_findings,
+    scenario,
     traversal_corpus,
     traversal_payloads,
 )
-from harness.targets.base import Target
 
 from ._common import TraversalBinding, curl, goals, judge, send_once_more_on_reset
 from .sandbox import open_sandbox

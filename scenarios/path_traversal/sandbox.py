@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.pack import UserError
 
 LAYOUT_FILE = "sandbox.json"
 #: Files outside the base that hold a canary token, relative to the root.

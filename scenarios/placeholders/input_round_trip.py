@@ -9,11 +9,17 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, model_validator
 
-from harness.bindings import HttpCall, StatusSet
-from harness.findings import FindingPolicy, collect, fail_on, report_finding
-from harness.scenario import scenario
-from harness.strategies import curl
-from harness.targets.base import Target
+from harness.pack import (
+    FindingPolicy,
+    HttpCall,
+    StatusSet,
+    Target,
+    collect,
+    curl,
+    fail_on,
+    report_finding,
+    scenario,
+)
 
 CHECK = "placeholders.input_round_trip"
 _EMPTY = hashlib.sha256(b"").hexdigest()

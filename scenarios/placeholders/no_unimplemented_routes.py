@@ -13,11 +13,16 @@ from typing import Any
 import httpx
 from pydantic import Field
 
-from harness.errors import UserError
-from harness.findings import FindingPolicy, collect, fail_on, report_finding
-from harness.scenario import scenario
-from harness.strategies import curl
-from harness.targets.base import Target
+from harness.pack import (
+    FindingPolicy,
+    Target,
+    UserError,
+    collect,
+    curl,
+    fail_on,
+    report_finding,
+    scenario,
+)
 
 CHECK = "placeholders.no_unimplemented_routes"
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from harness.bindings import StatusSet
-from harness.concurrency.calls import ContentionBinding
-from harness.concurrency.contend import Round, contend
-from harness.concurrency.result import Violation
-from harness.findings import FindingMode
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    ContentionBinding,
+    FindingMode,
+    Round,
+    StatusSet,
+    Target,
+    Violation,
+    contend,
+    scenario,
+)
 
 
 class CapacityLimitBinding(ContentionBinding):

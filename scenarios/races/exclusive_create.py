@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from harness.concurrency.calls import ContentionBinding, Effect
-from harness.concurrency.contend import Round, contend
-from harness.concurrency.result import Violation
-from harness.findings import FindingMode
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    ContentionBinding,
+    Effect,
+    FindingMode,
+    Round,
+    Target,
+    Violation,
+    contend,
+    scenario,
+)
 
 
 class ExclusiveCreateBinding(ContentionBinding):

@@ -13,15 +13,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.concurrency.attempts import Budget
-from harness.concurrency.contend import fresh_subject
-from harness.concurrency.preempt import Preemption, TargetFiles
-from harness.concurrency.report import assert_holds
-from harness.concurrency.result import Mode, Violation, WorkerResult
-from harness.concurrency.threads import ThreadRace, race_threads
-from harness.errors import UserError
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    Budget,
+    Mode,
+    Preemption,
+    Target,
+    TargetFiles,
+    ThreadRace,
+    UserError,
+    Violation,
+    WorkerResult,
+    assert_holds,
+    fresh_subject,
+    race_threads,
+    scenario,
+)
 
 
 class SharedCacheBinding(BaseModel):

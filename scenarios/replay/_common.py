@@ -9,13 +9,21 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.bindings import HttpCall, StatusSet
-from harness.concurrency.calls import ContentionBinding, ObjectEffect, _http_or_method, render
-from harness.concurrency.contend import count_effect, fresh_subject, preflight
-from harness.errors import UserError
-from harness.findings import FindingMode
-from harness.strategies import curl
-from harness.targets.base import Target
+from harness.pack import (
+    ContentionBinding,
+    FindingMode,
+    HttpCall,
+    ObjectEffect,
+    StatusSet,
+    Target,
+    UserError,
+    count_effect,
+    curl,
+    fresh_subject,
+    http_or_method,
+    render,
+)
+from harness.pack import contention_preflight as preflight
 
 
 class FakeClock:
@@ -74,7 +82,7 @@ class ReplayBinding(BaseModel):
     @field_validator("call", mode="before")
     @classmethod
     def _parse_call(cls, value: Any) -> Any:
-        return _http_or_method(value)
+        return http_or_method(value)
 
     @model_validator(mode="after")
     def _disjoint(self) -> ReplayBinding:

@@ -31,10 +31,7 @@ from hypothesis.stateful import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.concurrency.contend import fresh_subject
-from harness.errors import UserError
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, UserError, fresh_subject, scenario
 
 from ._common import FakeClock
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 
-from harness.concurrency.attempts import run_sequence
-from harness.concurrency.report import assert_holds
-from harness.concurrency.result import Violation
-from harness.findings import collect, fail_on, report_finding
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    Target,
+    Violation,
+    assert_holds,
+    collect,
+    fail_on,
+    report_finding,
+    run_sequence,
+    scenario,
+)
 
 from ._common import ReplayBinding, Sender
 

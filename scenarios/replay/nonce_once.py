@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from harness.concurrency.attempts import run_sequence
-from harness.concurrency.contend import Round, contend
-from harness.concurrency.report import assert_holds
-from harness.concurrency.result import Violation
-from harness.findings import collect, fail_on, report_finding
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    Round,
+    Target,
+    Violation,
+    assert_holds,
+    collect,
+    contend,
+    fail_on,
+    report_finding,
+    run_sequence,
+    scenario,
+)
 
 from ._common import ReplayBinding, Sender
 

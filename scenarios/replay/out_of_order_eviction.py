@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from harness.concurrency.attempts import run_sequence
-from harness.concurrency.report import assert_holds
-from harness.concurrency.result import Violation
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, Violation, assert_holds, run_sequence, scenario
 
 from ._common import FakeClock, ReplayBinding, Sender, require_in_process
 

@@ -9,9 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness.bindings import HttpCall
-from harness.strategies import curl
-from harness.targets.ports import is_loopback_host
+from harness.pack import HttpCall, curl, is_loopback_host
 
 #: uvicorn/gunicorn access-log lines ("GET /x HTTP/1.1" 502): a status there is not a log
 #: of the error, it is the answer.

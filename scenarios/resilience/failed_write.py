@@ -8,12 +8,16 @@ import time
 
 from pydantic import Field, field_validator
 
-from harness.bindings import StatusSet
-from harness.findings import FindingMode, fail_on, report_finding
-from harness.leaks import StubUpstream
-from harness.leaks.probe import rerun_command
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    FindingMode,
+    StatusSet,
+    StubUpstream,
+    Target,
+    fail_on,
+    report_finding,
+    rerun_command,
+    scenario,
+)
 
 from ._common import ERROR_WORDS, UpstreamRequest, curl_of, error_lines
 

@@ -10,12 +10,17 @@ from typing import Any
 import httpx
 from pydantic import Field
 
-from harness.bindings import StatusSet
-from harness.findings import FindingMode, collect, fail_on, report_finding
-from harness.leaks import StubUpstream
-from harness.leaks.probe import rerun_command
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    FindingMode,
+    StatusSet,
+    StubUpstream,
+    Target,
+    collect,
+    fail_on,
+    report_finding,
+    rerun_command,
+    scenario,
+)
 
 from ._common import UpstreamRequest, curl_of
 

@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import importlib
 import logging
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.errors import UserError
-from harness.findings import FindingMode, fail_on, report_finding
-from harness.leaks import answer_status, injected, raise_error
-from harness.leaks.inject import Behaviour
-from harness.leaks.probe import rerun_command
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import (
+    Behaviour,
+    FindingMode,
+    Target,
+    UserError,
+    answer_status,
+    fail_on,
+    import_object,
+    injected,
+    raise_error,
+    report_finding,
+    rerun_command,
+    scenario,
+)
 from scenarios.leaks._common import Step, call_step
 
 
@@ -52,11 +58,9 @@ class Fault(BaseModel):
 
 
 def _exception_class(name: str) -> type[BaseException]:
+    found: Any
     if ":" in name:
-        module, _, attr = name.partition(":")
-        found: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            found = getattr(found, part, None)
+        found = import_object(name, field="binding.fault.raises")
     else:
         found = getattr(builtins, name, None)
     if not (isinstance(found, type) and issubclass(found, BaseException)):

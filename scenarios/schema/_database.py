@@ -14,9 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
-from harness.errors import UserError
-from harness.findings import FindingPolicy
-from harness.targets.base import Target
+from harness.pack import FindingPolicy, Target, UserError
 from scenarios.authz._pg import connect, psycopg
 
 #: The admin DSN when the binding gives none; the same variable the test suite honours.

@@ -10,9 +10,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from harness.findings import collect, fail_on, report_finding
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, collect, fail_on, report_finding, scenario
 from scenarios.authz._pg import connect, psycopg
 from scenarios.injection._seed import run_statements
 

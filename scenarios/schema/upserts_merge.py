@@ -13,10 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
-from harness.errors import UserError
-from harness.findings import collect, fail_on, report_finding
-from harness.scenario import scenario
-from harness.targets.base import Target
+from harness.pack import Target, UserError, collect, fail_on, report_finding, scenario
 from scenarios.authz._pg import connect, psycopg
 
 from ._database import MigrationsBinding, apply_migrations, fresh_database, migration_files, root_of

@@ -247,7 +247,7 @@ def measures(monkeypatch) -> list[tuple[str, ...]]:
 
 
 def suite_phase(repo, scope, own, map_files, **extra):
-    """A claim's suite phase as harness.verify.guard builds it: every test, the claim's own
+    """A claim's suite phase as harness.verify.claim_mutation builds it: every test, the claim's own
     left out, the map over every claim's fix files."""
     return options(
         repo,

@@ -17,7 +17,8 @@ from harness.claims.model import Claim, Manifest, RunSettings
 from harness.forkserver import SERVER_SOURCE, ServerPool, WarmRunner, WarmUnavailable
 from harness.outcomes import RunOutcome
 from harness.testrun import TestRun, run_pytest
-from harness.verify.pipeline import ClaimJob, VerifyOptions, verify
+from harness.verify.job import ClaimJob, VerifyOptions
+from harness.verify.pipeline import verify
 from harness.verify.workspace import Workspace
 
 from .test_precision_verdicts import make_repo

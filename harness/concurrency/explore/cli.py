@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...errors import HarnessError, UserError
+from ...imports import import_module, walk
 from ...outcomes import ExitCode
 from .explorer import explore, replay
 
@@ -48,19 +49,8 @@ def load_target(target: str) -> Any:
     else:
         if os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())
-        try:
-            module = importlib.import_module(where)
-        except ImportError as error:
-            raise UserError(f"target={target!r}: {error}", hint="check the module path") from None
-    obj: Any = module
-    for part in name.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise UserError(
-                f"target={target!r}: {where} has no {name!r}", hint="check the function name"
-            ) from None
-    return obj
+        module = import_module(where, ref=target, field="target")
+    return walk(module, name.split("."), ref=target, field="target")
 
 
 def build_parser() -> argparse.ArgumentParser:

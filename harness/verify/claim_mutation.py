@@ -1,4 +1,8 @@
-"""The "guarded" step: run the mutation engine on one claim's fix lines with the claim's tests."""
+"""Mutation testing of one claim's fix: its scope, its options, its mutants' records.
+
+This is the step that decides whether a fix is guarded: the engine (`harness.mutation`) mutates
+the fix's lines and runs the claim's tests, then the suite's, against each mutant.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..claims.model import FixRange
 from ..errors import TargetError, UserError
@@ -25,11 +28,9 @@ from ..mutation.events import NullReporter
 from ..mutation.scope import restrict
 from ..outcomes import MutantStatus
 from ..paths import cache_dir
+from .job import ClaimJob, VerifyOptions, VerifyReporter
 from .results import MutantRecord
 from .workspace import claim_test_files
-
-if TYPE_CHECKING:
-    from .pipeline import ClaimJob, VerifyOptions, VerifyReporter
 
 
 def build_scope(repo: Path, base: str, head: str, fix: Sequence[FixRange]) -> Scope:
