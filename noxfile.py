@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import nox
 
@@ -11,23 +15,70 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 PYTHON = "3.11"
+#: The versions the suite runs on (pyproject's classifiers say the same).
+PYTHONS = ["3.11", "3.12", "3.13"]
+#: The whole demo, end to end: run on the first version only (it exercises no
+#: interpreter-specific code the rest of the suite does not).
+END_TO_END = "tests/e2e/test_sample_end_to_end.py"
+PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 
-def _install(session: nox.Session) -> None:
-    session.install("-e", ".[dev]")
+def _works(command: str) -> bool:
+    found = shutil.which(command)
+    return (
+        found is not None
+        and subprocess.run([found, "-c", "pass"], capture_output=True).returncode == 0
+    )
 
 
-@nox.session(python=PYTHON)
+def _put_interpreters_on_path() -> None:
+    """pyenv's shims answer only for its active versions: link its other installed versions
+    of PYTHONS into a folder on PATH, so nox finds python3.12 and python3.13 there."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    links = Path(tempfile.gettempdir()) / "fixguard-nox-pythons"
+    for version in PYTHONS:
+        name = f"python{version}"
+        if _works(name):
+            continue
+        found = sorted(
+            root.glob(f"versions/{version}.*/bin/{name}"),
+            key=lambda p: [int(n) for n in p.parts[-3].split(".") if n.isdigit()],
+        )
+        if found:
+            links.mkdir(exist_ok=True)
+            (links / name).unlink(missing_ok=True)
+            (links / name).symlink_to(found[-1])
+    if links.is_dir():
+        os.environ["PATH"] = f"{links}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+_put_interpreters_on_path()
+
+
+def _install(session: nox.Session, extras: str = "all", *groups: str) -> None:
+    """The project with `extras`, then the tools of each PEP 735 dependency group."""
+    session.install("-e", f".[{extras}]")
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run the harness's own test suite (unit, integration, scenario packs); CI runs this."""
-    _install(session)
-    session.run("pytest", *(session.posargs or ["-n", "2", "--dist", "loadfile"]))
+    """The harness's own test suite on 3.11, 3.12 and 3.13 (`-s tests-3.12` for one); CI runs this.
+
+    3.11 runs everything; 3.12 and 3.13 everything but the end-to-end demo module.
+    """
+    _install(session, "all", "test")
+    args = session.posargs or ["-n", "2", "--dist", "loadfile"]
+    if session.python != PYTHONS[0]:
+        args = [*args, "--ignore", END_TO_END]
+    session.run("pytest", *args)
 
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Import contracts, ruff lint and ruff format over harness/, scenarios/, tests/, benchmarks/."""
-    session.install("ruff>=0.4", "import-linter>=2.17")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     # The contracts (pyproject.toml) read the packages' source from the checkout.
     session.run("lint-imports", env={"PYTHONPATH": "."})
     session.run("ruff", "check", "harness", "scenarios", "tests", "benchmarks", "noxfile.py")
@@ -39,21 +90,21 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy over the harness and the scenario packs."""
-    _install(session)
+    _install(session, "all", "test", "typecheck")
     session.run("mypy", "harness", "scenarios")
 
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """Materialise the sample service's history and verify every claim; writes reports/."""
-    _install(session)
+    _install(session, "sample")
     session.run("harness", "demo", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def scenarios(session: nox.Session) -> None:
     """Run the scenario packs' self-tests against the bundled sample service."""
-    _install(session)
+    _install(session, "all", "test")
     session.run("pytest", "scenarios", "tests/packs", *session.posargs)
 
 
@@ -68,7 +119,7 @@ def gate(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def mutation(session: nox.Session) -> None:
     """Periodic deep run: plain mutmut over the whole harness package."""
-    _install(session)
+    _install(session, "all", "test")
     session.run("mutmut", "run", *session.posargs)
 
 
@@ -81,7 +132,7 @@ def realworld(session: nox.Session) -> None:
     runs the pack calibration suite instead (scenario checks against real services,
     benchmarks/realworld/packs/), with the same --case, --check, --json and --cache flags.
     """
-    _install(session)
+    _install(session, "all", "test")
     args = list(session.posargs)
     if "--packs" in args:
         args.remove("--packs")
@@ -93,5 +144,5 @@ def realworld(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks (not CI): each prints a ratio against a baseline measured in the same run."""
-    _install(session)
+    _install(session, "all", "test")
     session.run("python", "benchmarks/run_all.py", *session.posargs)

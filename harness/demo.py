@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .claims.load import load_manifest
 from .outcomes import Verdict
-from .sample import SampleRepo, materialise
+from .sample import SampleRepo, materialise, require_sample_stack
 from .verify.job import VerifyOptions, VerifyReporter, new_run_id
 from .verify.pipeline import verify
 from .verify.policy import evaluate
@@ -57,6 +57,7 @@ def run_demo(
     fork: bool = True,
 ) -> DemoResult:
     """Materialise the sample repo (in `workdir` or a temp dir) and verify its claims."""
+    require_sample_stack()
     owned = workdir is None
     root = Path(tempfile.mkdtemp(prefix="fixguard-demo-")) if workdir is None else workdir
     try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,24 @@ AUTHOR_EMAIL = "sample@fixguard.invalid"
 EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 _COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "*.sqlite3*")
+
+
+#: What the sample service's code and tests import: the `sample` extra.
+SAMPLE_STACK = ("fastapi", "uvicorn", "httpx")
+
+
+def require_sample_stack() -> None:
+    """A UserError naming the extra when this interpreter cannot run the sample's tests.
+
+    Without this, every sample test would fail to import on both sides, and the demo would
+    report verdicts about an environment rather than about the fixes.
+    """
+    missing = [name for name in SAMPLE_STACK if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UserError(
+            f"the sample service needs {', '.join(missing)}, which {sys.executable} cannot import",
+            hint="pip install 'fixguard[sample]' (nox -s demo installs it)",
+        )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
 
 pytestmark = pytest.mark.skipif(
-    not Path(LINT_IMPORTS).exists(), reason="import-linter is not installed (pip install -e .[dev])"
+    not Path(LINT_IMPORTS).exists(),
+    reason="import-linter is not installed (nox -s tests installs it)",
 )
 
 

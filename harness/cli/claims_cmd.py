@@ -65,7 +65,13 @@ def import_command(report: Path, out: Path | None) -> int:
     default=None,
     help="Manifest to read (default: ./harness.toml or pyproject's [tool.harness]).",
 )
-def list_command(manifest: Path | None) -> int:
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Exit 0 when there is no manifest here (the pre-commit hook: a pyproject.toml "
+    "without [tool.harness] is not an error).",
+)
+def list_command(manifest: Path | None, allow_missing: bool) -> int:
     """Validate the manifest and list its claims, each ready, draft or error.
 
     \b
@@ -76,6 +82,9 @@ def list_command(manifest: Path | None) -> int:
     """
     path = manifest or find_manifest(Path("."))
     if path is None:
+        if allow_missing:
+            click.echo("no harness.toml or [tool.harness] here: nothing to check", err=True)
+            return 0
         raise UserError("no harness.toml or [tool.harness] here", hint="pass --manifest PATH")
     loaded = load_manifest(path)
     places = Places.of(loaded)

@@ -55,8 +55,8 @@ def demo_command(
 ) -> int:
     """Materialise the sample service's buggy base plus fix commits, and verify every claim.
 
-    Prints the verdict table, writes summary.md, results.json, junit.xml, results.sarif and
-    index.html to --out, and exits 1 if any verdict differs from what the sample was built
+    Prints the verdict table, writes summary.md, results.json, mutation.json, junit.xml,
+    results.sarif and index.html to --out, and exits 1 if any verdict differs from what the sample was built
     to show (most VERIFIED; one UNGUARDED, STILL_FAILING, NOT_REPRODUCED and NO_MUTANTS).
     """
     from ..demo import run_demo

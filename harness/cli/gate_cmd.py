@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 
 from ..errors import UserError
+from ..report.annotations import emit
 from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
 from ..verify.job import VerifyOptions, new_run_id
@@ -155,4 +157,6 @@ def gate_command(
     if summary and not shard:  # shards leave the summary to `harness merge`
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(written["md"].read_text(encoding="utf-8"))
+    if not shard:  # and the annotations
+        emit(run, os.environ, sys.stdout)
     return int(exit_code(run.policy_failures))

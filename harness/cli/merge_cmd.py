@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from ..report.annotations import emit
 from ..report.console import print_run
 from ..report.merge import merge_runs
 from ..report.writer import read_results, write_reports
@@ -31,4 +34,5 @@ def merge_command(shards: tuple[Path, ...], out: Path) -> int:
     merged = merge_runs(runs, where=[str(p) for p in shards])
     written = write_reports(merged, out)
     print_run(merged, Console(highlight=False), written)
+    emit(merged, os.environ, sys.stdout)  # workflow annotations in GitHub Actions
     return int(exit_code(merged.policy_failures))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 
 from ..errors import UserError
+from ..report.annotations import emit
 from ..report.console import ConsoleReporter, print_run
 from ..report.writer import write_reports
 from ..verify.job import VerifyOptions, new_run_id
@@ -133,4 +136,5 @@ def verify_command(
     run.policy_failures = evaluate(run, loaded.policy)
     written = write_reports(run, reports)
     print_run(run, console, written)
+    emit(run, os.environ, sys.stdout)  # workflow annotations in GitHub Actions
     return int(exit_code(run.policy_failures))

@@ -1,12 +1,14 @@
-"""Generic operators: mutmut 3.8.1's operator table, used as a library (libcst node in, nodes out).
+"""Generic operators: mutmut 3.8's operator table, used as a library (libcst node in, nodes out).
 
 We import `mutmut.mutation.mutators.mutation_operators` and mutmut's never-mutate lists. These
-are mutmut internals, so the version is pinned in pyproject.toml and
-`tests/mutation/test_mutmut_contract.py` fails loudly when they move.
+are mutmut internals, so pyproject.toml admits only the releases `MUTMUT_RANGE` names (3.8.x,
+from 3.8.1), and `tests/mutation/test_mutmut_contract.py` fails loudly when they move: the
+table's shape, and the exact mutants it makes of a fixed snippet.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -16,12 +18,21 @@ from mutmut.mutation.mutators import mutation_operators
 
 from .families import Edit, Family
 
-MUTMUT_VERSION = "3.8.1"
+#: The releases whose operator table the contract test was run against: 3.8.x from 3.8.1.
+MUTMUT_RANGE = ">=3.8.1,<3.9"
+_LOWEST, _BELOW = (3, 8, 1), (3, 9)
 
-if mutmut.__version__ != MUTMUT_VERSION:  # pragma: no cover - guarded by the contract test
+
+def _release(version: str) -> tuple[int, ...]:
+    """The leading numbers of a version: "3.8.2rc1" -> (3, 8, 2)."""
+    numbers = re.match(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?", version)
+    return tuple(int(n) for n in numbers.groups() if n is not None) if numbers else ()
+
+
+if not _LOWEST <= _release(mutmut.__version__) < _BELOW:  # pragma: no cover - the contract test
     raise ImportError(
-        f"mutmut=={mutmut.__version__!r}: the harness reuses mutmut {MUTMUT_VERSION}'s internal "
-        f"operator table (pip install mutmut=={MUTMUT_VERSION})"
+        f"mutmut=={mutmut.__version__}: the harness reuses mutmut's internal operator table, "
+        f"which it was checked against for mutmut{MUTMUT_RANGE} (pip install 'mutmut{MUTMUT_RANGE}')"
     )
 
 

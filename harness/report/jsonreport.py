@@ -1,4 +1,8 @@
-"""results.json: the versioned machine-readable record; mutants follow mutation-testing-elements."""
+"""results.json: the versioned machine-readable record.
+
+Its `mutationReport` is mutation.json's document (`stryker.mutation_report`), so a reader of one
+file has both.
+"""
 
 from __future__ import annotations
 
@@ -7,62 +11,8 @@ from typing import Any
 
 from .. import __version__
 from ..errors import UserError
-from ..outcomes import MutantStatus
-from ..verify.results import SCHEMA_VERSION, MutantRecord, RunResult, run_from_jsonable, to_jsonable
-
-#: mutation-testing-elements statuses (schema v2).
-MTE_STATUS = {
-    MutantStatus.KILLED: "Killed",
-    MutantStatus.TIMEOUT: "Timeout",
-    MutantStatus.SURVIVED: "Survived",
-    MutantStatus.NO_COVERAGE: "NoCoverage",
-    MutantStatus.INVALID: "CompileError",
-    MutantStatus.SKIPPED: "Ignored",
-    MutantStatus.PENDING: "Pending",
-}
-
-
-def _mte_mutant(mutant: MutantRecord, source: str) -> dict[str, Any]:
-    lines = source.splitlines()
-    text = lines[mutant.line - 1] if 0 < mutant.line <= len(lines) else ""
-    entry: dict[str, Any] = {
-        "id": mutant.id,
-        "mutatorName": f"{mutant.family}/{mutant.operator}",
-        "replacement": mutant.replacement or mutant.diff,
-        "location": {
-            "start": {"line": mutant.line, "column": mutant.column + 1},
-            "end": {"line": mutant.line, "column": max(len(text), mutant.column) + 1},
-        },
-        "status": MTE_STATUS[mutant.status],
-        "duration": round(mutant.duration * 1000),
-        "testsCompleted": mutant.runs,
-        "statusReason": f"killed in {mutant.kills} of {mutant.runs} runs" if mutant.runs else "",
-    }
-    if mutant.killing_test:
-        entry["killedBy"] = [mutant.killing_test]
-    return entry
-
-
-def mutation_report(run: RunResult) -> dict[str, Any]:
-    files: dict[str, dict[str, Any]] = {}
-    all_mutants = [m for c in run.claims for m in c.mutants] + list(run.diff_mutants)
-    seen: set[str] = set()
-    for mutant in all_mutants:
-        if mutant.id in seen:
-            continue
-        seen.add(mutant.id)
-        source = run.sources.get(mutant.file, "")
-        entry = files.setdefault(
-            mutant.file, {"language": "python", "source": source, "mutants": []}
-        )
-        entry["mutants"].append(_mte_mutant(mutant, source))
-    return {
-        "schemaVersion": "2",
-        "thresholds": {"high": 100, "low": 80},
-        "projectRoot": run.repo,
-        "framework": {"name": "fixguard", "version": __version__},
-        "files": files,
-    }
+from ..verify.results import SCHEMA_VERSION, RunResult, run_from_jsonable, to_jsonable
+from .stryker import mutation_report
 
 
 def _run_doc(run: RunResult) -> dict[str, Any]:

@@ -20,9 +20,12 @@ from .. import __version__
 from ..outcomes import Verdict
 from ..verify.prmode import FindingOutcome, FindingState, PrEvidence, TestClass
 from ..verify.results import ClaimResult, MutantRecord, RunResult
+from .stryker import span
 from .summary import FLAGGED, finding_where
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+#: The package's index page (pyproject.toml's project.urls has the same address).
+INFORMATION_URI = "https://pypi.org/project/fixguard/"
 RULES = {
     "surviving-mutant": "A mutant on the fix lines survived: no test notices if this part of the fix is removed.",
     "weak-spot": "A tweak of the fix (a boundary, a literal, a message) that no test notices; it does not undo the fix.",
@@ -37,6 +40,56 @@ PR_RULES = {
     "unproven-hunk": "Changed code that no F2P test executes: nothing shows that it fixes anything.",
     "regression": "A test that passes on the base and fails on the head (P2F).",
 }
+#: Per rule: what to do about a result (SARIF `help`), its default level and its tags.
+HELP = {
+    "surviving-mutant": (
+        "Add or strengthen a test that fails when this part of the fix is undone; the result's "
+        "message shows the mutant as a diff.",
+        "warning",
+        ("mutation-testing", "regression"),
+    ),
+    "weak-spot": (
+        "Optional: a test that pins the exact boundary or value would kill it. Weak spots decide "
+        'the verdict only under --strict or policy weak_spots = "fail".',
+        "note",
+        ("mutation-testing", "weak-spot"),
+    ),
+    "claim-unverified": (
+        "Read the claim's verdict and reason in summary.md; its reproduce command reruns its tests.",
+        "warning",
+        ("verification",),
+    ),
+    "check-finding": (
+        "Look at the finding's text: it is a problem a check met outside its own bug class.",
+        "note",
+        ("scenario-check",),
+    ),
+    "finding-marked-fixed": (
+        "Add the fix, or a test that fails on the base and passes on the head, or unmark the finding.",
+        "error",
+        ("review", "pr-mode"),
+    ),
+    "finding-unproven": (
+        "Add a test that executes the changed lines and fails without them.",
+        "warning",
+        ("review", "pr-mode"),
+    ),
+    "finding-not-fixed": (
+        "The review finding is still open in this PR.",
+        "note",
+        ("review", "pr-mode"),
+    ),
+    "unproven-hunk": (
+        "Add a test that fails on the base and passes on the head and executes this hunk.",
+        "warning",
+        ("pr-mode",),
+    ),
+    "regression": (
+        "The test passed before this PR: fix the regression or the test.",
+        "error",
+        ("pr-mode", "regression"),
+    ),
+}
 LEVEL = {
     Verdict.STILL_FAILING: "error",
     Verdict.ERROR: "error",
@@ -47,24 +100,35 @@ LEVEL = {
 }
 
 
-def _location(file: str, line: int) -> dict[str, Any]:
+def _location(file: str, line: int, region: dict[str, int] | None = None) -> dict[str, Any]:
     return {
         "physicalLocation": {
             "artifactLocation": {"uri": file, "uriBaseId": "SRCROOT"},
-            "region": {"startLine": max(1, line)},
+            "region": region or {"startLine": max(1, line)},
         }
     }
 
 
-def _mutant_result(mutant: MutantRecord, owner: str, *, weak: bool = False) -> dict[str, Any]:
+def _mutant_result(
+    mutant: MutantRecord, owner: str, sources: dict[str, str], *, weak: bool = False
+) -> dict[str, Any]:
     what = "is a weak spot" if weak else "survived"
+    changed = span(sources.get(mutant.file, ""), mutant.diff)
+    region = None
+    if changed is not None:
+        region = {
+            "startLine": changed.start_line,
+            "startColumn": changed.start_column,
+            "endLine": changed.end_line,
+            "endColumn": changed.end_column,
+        }
     return {
         "ruleId": "weak-spot" if weak else "surviving-mutant",
         "level": "note" if weak else "warning",
         "message": {
             "text": f"{mutant.id} ({mutant.family}: {mutant.operator}) {what} [{owner}]\n{mutant.diff}"
         },
-        "locations": [_location(mutant.file, mutant.line)],
+        "locations": [_location(mutant.file, mutant.line, region)],
         "partialFingerprints": {"mutantId": mutant.id},
     }
 
@@ -171,19 +235,34 @@ def _pr_results(run: RunResult, pr: PrEvidence) -> list[dict[str, Any]]:
     return results
 
 
+def _rule(rule: str, text: str) -> dict[str, Any]:
+    help_text, level, tags = HELP[rule]
+    return {
+        "id": rule,
+        "name": "".join(part.title() for part in rule.split("-")),
+        "shortDescription": {"text": text},
+        "fullDescription": {"text": text},
+        "help": {"text": help_text, "markdown": help_text},
+        "defaultConfiguration": {"level": level},
+        "properties": {"tags": ["fixguard", *tags]},
+    }
+
+
 def render_sarif(run: RunResult) -> str:
     results: list[dict[str, Any]] = []
     for claim in run.claims:
         owner = f"claim {claim.claim_id}"
-        results.extend(_mutant_result(m, owner, weak=True) for m in claim.weak_spots)
+        results.extend(_mutant_result(m, owner, run.sources, weak=True) for m in claim.weak_spots)
         results.extend(_finding_results(claim))
         if claim.verdict is Verdict.VERIFIED or claim.excused:
             continue
         results.append(_claim_result(claim))
         gaps = claim.gaps if claim.gaps else [m for m in claim.survivors if not m.weak_spot]
-        results.extend(_mutant_result(m, owner) for m in gaps)
+        results.extend(_mutant_result(m, owner, run.sources) for m in gaps)
     results.extend(
-        _mutant_result(m, "changed lines") for m in run.diff_mutants if m.status.value == "survived"
+        _mutant_result(m, "changed lines", run.sources)
+        for m in run.diff_mutants
+        if m.status.value == "survived"
     )
     rules = dict(RULES)
     if run.pr is not None:
@@ -198,11 +277,8 @@ def render_sarif(run: RunResult) -> str:
                     "driver": {
                         "name": "fixguard",
                         "version": __version__,
-                        "informationUri": "https://example.invalid/fixguard",
-                        "rules": [
-                            {"id": rule, "shortDescription": {"text": text}}
-                            for rule, text in rules.items()
-                        ],
+                        "informationUri": INFORMATION_URI,
+                        "rules": [_rule(rule, text) for rule, text in rules.items()],
                     }
                 },
                 "originalUriBaseIds": {"SRCROOT": {"uri": "file://" + run.repo.rstrip("/") + "/"}},

@@ -11,11 +11,13 @@ from .html import render_html
 from .jsonreport import load_json, render_json
 from .junit import render_junit
 from .sarif import render_sarif
+from .stryker import render_mutation
 from .summary import render_summary
 
 FORMATS: dict[str, tuple[str, Callable[[RunResult], str]]] = {
     "md": ("summary.md", render_summary),
     "json": ("results.json", render_json),
+    "mutation": ("mutation.json", render_mutation),
     "junit": ("junit.xml", render_junit),
     "sarif": ("results.sarif", render_sarif),
     "html": ("index.html", render_html),

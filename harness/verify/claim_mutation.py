@@ -219,6 +219,7 @@ def merge_suite(record: MutantRecord, suite: MutantResult | None) -> MutantRecor
             runs=record.runs + suite.runs,
             duration=record.duration + suite.duration,
             reused=record.reused and suite.cached,
+            tests=_union(record.tests, suite.tests),
         )
     if status is MutantStatus.SURVIVED:
         return replace(
@@ -226,8 +227,13 @@ def merge_suite(record: MutantRecord, suite: MutantResult | None) -> MutantRecor
             status=status,
             runs=record.runs + suite.runs,
             reused=record.reused and suite.cached,
+            tests=_union(record.tests, suite.tests),
         )
     return record
+
+
+def _union(first: tuple[str, ...], then: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*first, *then)))
 
 
 def to_record(mutant: MutantResult, killed_by: str = "claim") -> MutantRecord:
@@ -248,4 +254,5 @@ def to_record(mutant: MutantResult, killed_by: str = "claim") -> MutantRecord:
         reverting=mutant.reverting,
         killed_by=killed_by if status.is_detected else None,
         reused=mutant.cached,
+        tests=mutant.tests,
     )

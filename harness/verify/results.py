@@ -90,6 +90,9 @@ class MutantRecord:
     killed_by: str | None = None
     #: True when every run behind it was stored from an earlier run with the same inputs.
     reused: bool = False
+    #: The node ids run against it: the claim's tests that reach it, then the suite's
+    #: (mutation.json's `coveredBy`).
+    tests: tuple[str, ...] = ()
 
     @property
     def undetected(self) -> bool:
@@ -273,7 +276,10 @@ def run_record_from_jsonable(data: dict[str, Any]) -> RunRecord:
 
 
 def _mutant(data: dict[str, Any]) -> MutantRecord:
-    return MutantRecord(**{**data, "status": MutantStatus(data["status"])})
+    # `tests` is absent from a results.json written before mutation.json listed them.
+    return MutantRecord(
+        **{**data, "status": MutantStatus(data["status"]), "tests": tuple(data.get("tests", ()))}
+    )
 
 
 #: Keys results.json adds to a claim for its readers, derived from the claim's other fields.

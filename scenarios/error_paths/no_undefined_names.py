@@ -68,7 +68,7 @@ def run_ruff(root: Path, paths: tuple[str, ...], timeout: float) -> list[dict[st
             raise UserError(
                 "the error_paths checks need ruff",
                 where="binding",
-                hint="pip install ruff (a fixguard dependency)",
+                hint="pip install 'fixguard[error-paths]' (or pip install ruff)",
             )
         raise UserError(
             f"binding.paths={list(paths)!r}: ruff failed: {detail}", where="binding.paths"

@@ -72,7 +72,7 @@ def no_task_outlives_close(binding: TaskLeakBinding, target: Target) -> None:
         raise UserError(
             "leaks.tasks needs pyleak, which is not installed",
             where="scenario",
-            hint="pip install 'fixguard[dev]' (or pip install pyleak)",
+            hint="pip install 'fixguard[leaks]' (or pip install pyleak)",
         ) from None
     obj = _fresh(target, binding.overrides)
     leaked: TaskLeakError | None = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +16,8 @@ from harness.report.console import print_run
 from harness.report.merge import merge_runs
 from harness.report.writer import read_results, write_reports
 from harness.verify.results import ClaimFinding, ClaimResult, RunResult, to_jsonable
+
+from .test_html_chromium import CHROMIUM, chromium_page
 
 TRAVERSAL = (
     "path_traversal.read_stays_inside_base: HTTP 500 on '../canary.txt\\x00.txt' <b>*boom*</b>\n"
@@ -224,33 +225,21 @@ def test_console_shows_the_first_three_and_says_where_the_rest_are(run: RunResul
     assert "problem 2" in text and "problem 3" not in text
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-
-
 @pytest.mark.chromium
 @pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
 )
 def test_html_findings_render_in_headless_chromium(run: RunResult, tmp_path: Path) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
     html = write_reports(run, tmp_path, ["html"])["html"]
     errors: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(html.as_uri())
-            page.wait_for_load_state("load")
-            items = page.locator("#claim-ticket-cap ul.findings li")
-            assert items.count() == 3
-            assert items.nth(0).is_visible()
-            assert "<b>*boom*</b>" in items.nth(0).inner_text()
-            assert items.nth(0).locator("pre").inner_text().startswith("repro: curl -i ")
-            row = page.locator('#verdict-matrix tr[data-claim="ticket-cap"]')
-            assert row.locator(".verdict").inner_text() == "VERIFIED"
-            assert row.locator(".findings-count").inner_text() == "3 findings"
-        finally:
-            browser.close()
+    with chromium_page(html.as_uri(), errors) as page:
+        page.wait_for_load_state("load")
+        items = page.locator("#claim-ticket-cap ul.findings li")
+        assert items.count() == 3
+        assert items.nth(0).is_visible()
+        assert "<b>*boom*</b>" in items.nth(0).inner_text()
+        assert items.nth(0).locator("pre").inner_text().startswith("repro: curl -i ")
+        row = page.locator('#verdict-matrix tr[data-claim="ticket-cap"]')
+        assert row.locator(".verdict").inner_text() == "VERIFIED"
+        assert row.locator(".findings-count").inner_text() == "3 findings"
     assert errors == []

@@ -88,6 +88,7 @@ def test_report_command_re_renders_from_results_json(sample_run: RunResult, tmp_
     assert sorted(p.name for p in (tmp_path / "again").iterdir()) == [
         "index.html",
         "junit.xml",
+        "mutation.json",
         "results.json",
         "results.sarif",
         "summary.md",

@@ -30,6 +30,8 @@ def verify(repo: Path, out: Path, *args: str) -> tuple[int, dict]:
     return code, doc["run"]["claims"][0]
 
 
+#: The test that proves the AGE fix.
+AGE_TEST = "tests/test_age.py::test_future_is_rejected"
 AGE_BASE = {"pkg/age.py": "def age(now, stamp):\n    return now - stamp\n"}
 AGE_FIX = {
     "pkg/age.py": (

@@ -1,0 +1,133 @@
+"""`pip install .` with no extras, in a new virtualenv, is enough to verify a plain pytest repo.
+
+The engine's dependencies alone: no web framework, no server, no linter. The check builds the
+wheel from a copy of this checkout (so nothing is written into it), installs it, and runs the
+installed `harness` console script on a repo built here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..verify.test_precision_verdicts import AGE_BASE, AGE_FIX, AGE_TEST, make_repo
+
+ROOT = Path(__file__).resolve().parents[2]
+#: What the extras bring, which a plain install must not.
+EXTRAS_ONLY = {"fastapi", "starlette", "uvicorn", "ruff", "pyleak", "docker", "psycopg"}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("install")
+    source = root / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".nox",
+            "__pycache__",
+            "*.pyc",
+            "*.egg-info",
+            "build",
+            "dist",
+            "reports",
+            "mutants",
+        ),
+    )
+    env_dir = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True, timeout=120)
+    pip = [
+        str(env_dir / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+    ]
+    done = subprocess.run([*pip, str(source)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return env_dir
+
+
+def _installed(venv: Path) -> set[str]:
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {row["name"].lower() for row in json.loads(out)}
+
+
+def test_a_plain_install_brings_no_extra(venv: Path) -> None:
+    names = _installed(venv)
+    assert {"fixguard", "mutmut", "libcst", "hypothesis", "pytest"} <= names
+    assert names & EXTRAS_ONLY == set()
+
+
+def test_the_installed_package_is_typed_and_says_its_license(venv: Path) -> None:
+    probe = (
+        "import importlib.metadata as m, pathlib, harness;"
+        "md = m.metadata('fixguard');"
+        "print(md['License-Expression'], md['Requires-Python'],"
+        " (pathlib.Path(harness.__file__).parent / 'py.typed').is_file())"
+    )
+    # Run away from the checkout: its own harness/ and egg-info must not be what is read.
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=venv,
+    ).stdout.split()
+    assert out == ["MIT", ">=3.11.4", "True"]
+
+
+def test_a_plain_install_verifies_a_plain_pytest_repo(venv: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, AGE_BASE, AGE_FIX)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [
+            str(venv / "bin" / "harness"),
+            "verify",
+            "--repo",
+            str(repo),
+            "--base",
+            "HEAD~1",
+            "--tests",
+            AGE_TEST,
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    claim = json.loads((out / "results.json").read_text())["run"]["claims"][0]
+    assert claim["verdict"] == "VERIFIED", (claim["reason"], done.stdout[-2000:])
+    assert done.returncode == 0
+    # The project's tests ran under the venv's interpreter, the one the console script uses.
+    assert claim["base_runs"][0]["command"].startswith(str(venv / "bin" / "python"))
+
+
+def test_the_demo_without_the_sample_extra_names_the_extra(venv: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(venv / "bin" / "harness"), "demo", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert "fixguard[sample]" in done.stderr + done.stdout
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
