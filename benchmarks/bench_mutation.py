@@ -31,8 +31,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import git as mgit
 from harness.mutation import MutationOptions, run_mutation, scope_from_diff
-from harness.mutation import git as mgit
 
 print = functools.partial(print, flush=True)
 

@@ -24,7 +24,6 @@ import os
 import secrets
 import shutil
 import stat
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,6 +34,8 @@ from typing import Any
 
 import psutil
 
+from . import git
+from .errors import UserError
 from .paths import bytecode_mirror
 
 #: A live run's start time may read a little differently in another process (the boot time
@@ -186,10 +187,9 @@ def remove_worktree(repo: Path, path: Path) -> None:
 
 def _git(repo: Path, *args: str) -> bool:
     try:
-        proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, check=False)
-    except OSError:  # git missing, or the repo's folder is gone
+        return git.run(repo, *args).returncode == 0
+    except (UserError, OSError):  # git missing, or the repo's folder is gone
         return False
-    return proc.returncode == 0
 
 
 def _alive(entry: dict[str, Any]) -> bool:

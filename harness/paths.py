@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 from pathlib import Path
+
+from . import git
+from .errors import UserError
 
 
 def repo_identity(repo: Path) -> str:
     """The repository's root commit (stable across clones and paths), else a hash of the path."""
-    proc = subprocess.run(
-        ["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo, capture_output=True, text=True
-    )
+    try:
+        proc = git.run(repo, "rev-list", "--max-parents=0", "HEAD")
+    except UserError:  # no git, or not a folder
+        return hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:16]
     roots = proc.stdout.split()
     if proc.returncode == 0 and roots:
         return sorted(roots)[0][:16]

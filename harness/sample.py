@@ -5,13 +5,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import git
 from .errors import InternalError, UserError
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "examples" / "sample_service"
@@ -103,9 +103,7 @@ class _Git:
         return commit_env(self.step)
 
     def __call__(self, *args: str) -> str:
-        proc = subprocess.run(
-            ["git", *args], cwd=self.repo, env=self.env(), capture_output=True, text=True
-        )
+        proc = git.run(self.repo, *args, env=self.env())
         if proc.returncode != 0:
             raise InternalError(
                 f"git {' '.join(args)} failed in {self.repo}: {proc.stderr.strip()}",

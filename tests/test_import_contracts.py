@@ -60,7 +60,7 @@ def test_the_checkout_keeps_every_contract(tmp_path: Path) -> None:
         # The core reaching up into the CLI.
         ("harness/errors.py", "from harness.cli import main", "cli > pipeline"),
         # A part reaching up into the pipeline.
-        ("harness/mutation/git.py", "from harness.verify import results", "cli > pipeline"),
+        ("harness/mutation/scope.py", "from harness.verify import results", "cli > pipeline"),
         # Independent siblings in one layer.
         ("harness/strategies/_sql.py", "import harness.blocking", "cli > pipeline"),
         # A pack going around the façade.

@@ -27,8 +27,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from .. import cleanup
-from . import git
+from .. import cleanup, git
 from .warm import ForkServers
 from .workspace import Workspace, new_probe_dir, run_setup
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 
-from . import git
+from .. import git
 from .scope import DEFAULT_TEST_GLOBS, is_test_path
 
 #: Files no test run reads: changing them re-runs nothing.

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .. import git
 from ..errors import TargetError, UserError
 from ..forkserver import WarmRunner, WarmUnavailable
 from ..outcomes import MutantStatus, RunOutcome
@@ -25,7 +26,6 @@ from ..testrun import (
     perturb_plugin_digest,
     run_pytest,
 )
-from . import git
 from .callers import def_headers
 from .events import MutationReporter, NullReporter
 from .families import Family

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
 
+from .. import git
 from ..errors import UserError
-from . import git
 from .tokens import Position, added_tokens, block_path, lines_of
 
 #: Paths (fnmatch, `*` crosses `/`) that hold tests rather than source; never mutated.

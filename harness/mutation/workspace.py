@@ -11,12 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import cleanup
+from .. import cleanup, git
 from ..errors import TargetError
 from ..forkserver import FORKSERVER_MODULE, SERVER_SOURCE
 from ..paths import bytecode_env
 from ..testrun import copy_perturb_plugin, tail
-from . import git
 
 PROBE_MODULE = "fixguard_probe"
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from .. import cleanup
 from ..claims.model import CONCURRENCY_REPEATS, DEFAULT_RUN, RunSettings
 from ..errors import InternalError, TargetError, UserError
+from ..git import resolve_commit
 from ..mutation.scope import DEFAULT_TEST_GLOBS
 from ..mutation.scope import is_test_path as scope_test_path
 from ..mutation.workspace import PROBE_MODULE
@@ -35,7 +36,6 @@ from .workspace import (
     changed_files,
     claim_test_files,
     overlay_tests,
-    resolve_ref,
     run_setup,
     worktrees,
 )
@@ -306,8 +306,8 @@ def discover(
     """
     reporter = reporter or _NullReporter()
     settings = DEFAULT_RUN.merged(settings)
-    base_sha = resolve_ref(repo, base, field="--base")
-    head_sha = resolve_ref(repo, head, field="--head")
+    base_sha = resolve_commit(repo, base, field="--base")
+    head_sha = resolve_commit(repo, head, field="--head")
     if spaces is None:
         with _own_worktrees(repo, base_sha, head_sha, settings) as own:
             return discover(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..claims.model import FixRange
-from ..mutation.git import git
+from ..git import git
 from ..mutation.scope import scope_from_diff
 from ..perturb_plugin import Spec, format_lines
 from .workspace import claim_test_files

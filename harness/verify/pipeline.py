@@ -7,7 +7,6 @@ interpreter in temp worktrees; the user's tree is only read.
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from pathlib import Path
 from ..claims.model import DEFAULT_RUN, Claim, Manifest
 from ..errors import UserError
 from ..forkserver import ServerPool
+from ..git import git, repo_root, resolve_commit, show
 from ..mutation.copies import CopyPool
 from ..mutation.inputs import Inputs
 from ..paths import cache_dir
@@ -31,22 +31,14 @@ from .prmode import FindingOutcome, PrEvidence, manifest_evidence, pr_manifest
 from .results import ClaimResult, RunResult
 from .reuse import RunReuse
 from .review_match import match_findings
-from .workspace import (
-    claim_test_files,
-    dirty_files,
-    git,
-    repo_root,
-    resolve_ref,
-    run_setup,
-    worktrees,
-)
+from .workspace import claim_test_files, dirty_files, run_setup, worktrees
 
 
 def check_refs(repo: Path, base: str, head: str, allow_dirty: bool) -> tuple[Path, str, str]:
     """Resolve the repo and refs, refusing a dirty tree when the head is the checkout."""
     root = repo_root(repo)
-    base_sha = resolve_ref(root, base, field="--base")
-    head_sha = resolve_ref(root, head, field="--head")
+    base_sha = resolve_commit(root, base, field="--base")
+    head_sha = resolve_commit(root, head, field="--head")
     if base_sha == head_sha:
         raise UserError(
             f"--base={base!r} and --head={head!r} are the same commit; nothing to verify"
@@ -246,15 +238,9 @@ def head_sources(repo: Path, head: str, files: set[str]) -> dict[str, str]:
     """The head's text of each mutated file, for the mutation-testing-elements report."""
     sources: dict[str, str] = {}
     for file in sorted(files):
-        proc = subprocess.run(
-            ["git", "show", f"{head}:{file}"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            errors="replace",
-        )
-        if proc.returncode == 0:
-            sources[file] = proc.stdout
+        text = show(repo, head, file)
+        if text is not None:
+            sources[file] = text
     return sources
 
 

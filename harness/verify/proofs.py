@@ -15,12 +15,12 @@ import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
+from ..git import git
 from ..mutation.callers import FUNCTIONS, def_headers
 from ..mutation.filters import ALL_TESTS, select_tests
 from ..mutation.scope import is_test_path as scope_test_path
 from ..mutation.scope import parse_unified_diff
 from .prmode import AutoClaim, PrHunk
-from .workspace import git
 
 #: file (repo-relative) → line → coverage contexts (node ids; "" = ran at import time).
 LineContexts = Mapping[str, Mapping[int, Sequence[str]]]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import cleanup
 from ..errors import TargetError, UserError
-from ..mutation.git import QUOTE_PATHS_AS_THEY_ARE
+from ..git import git, show_bytes
 from ..testrun import tail
 
 #: Sections of shared config files that count as test config; the rest stays the base's.
@@ -25,52 +25,6 @@ CONFIG_SECTIONS = {
     "setup.cfg": re.compile(r"^\[tool:pytest\]\s*$"),
     "tox.ini": re.compile(r"^\[pytest\]\s*$"),
 }
-
-
-def git(repo: Path, *args: str, check: bool = True) -> str:
-    """Run git in `repo` and return stdout. A failure is a UserError quoting git's message."""
-    try:
-        proc = subprocess.run(
-            ["git", *QUOTE_PATHS_AS_THEY_ARE, *args],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            errors="replace",
-        )
-    except FileNotFoundError:
-        raise UserError("git is not installed or not on PATH") from None
-    if check and proc.returncode != 0:
-        message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
-        raise UserError(f"git {' '.join(args[:2])}: {message}", where=str(repo))
-    return proc.stdout
-
-
-def repo_root(path: Path) -> Path:
-    if not path.exists():
-        raise UserError(f"repo={str(path)!r} does not exist")
-    proc = subprocess.run(
-        ["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        raise UserError(f"repo={str(path)!r} is not inside a git repository")
-    return Path(proc.stdout.strip())
-
-
-def resolve_ref(repo: Path, ref: str, *, field: str = "ref") -> str:
-    """The commit sha `ref` names, or a UserError naming the flag and the bad value."""
-    proc = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise UserError(
-            f"{field}={ref!r} is not a commit in this repository",
-            where=str(repo),
-            hint="check the branch or sha; in CI fetch enough history (fetch-depth: 0)",
-        )
-    return proc.stdout.strip()
 
 
 def dirty_files(repo: Path) -> list[str]:
@@ -161,9 +115,9 @@ def overlay_tests(
     for path in listed:
         if not is_test_path(path, patterns) and path not in extra:
             continue
-        content = subprocess.run(
-            ["git", "show", f"{head}:{path}"], cwd=repo, capture_output=True, check=True
-        ).stdout
+        content = show_bytes(repo, head, path)
+        if content is None:
+            raise UserError(f"git show {head}:{path}: listed but unreadable", where=str(repo))
         dest = tree / path
         header = CONFIG_SECTIONS.get(Path(path).name) if "/" not in path else None
         if header is not None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import textwrap
 
-from harness.mutation import git, scope_from_diff
+from harness import git
+from harness.mutation import scope_from_diff
 from harness.mutation.families import Family
 from harness.mutation.revert import reverted_source
 from harness.mutation.visit import discover

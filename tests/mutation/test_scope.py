@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness import git
 from harness.errors import UserError
-from harness.mutation import git, scope_from_diff, scope_from_ranges
+from harness.mutation import scope_from_diff, scope_from_ranges
 from harness.mutation.families import Family
 from harness.mutation.mutant import changed_lines
 from harness.mutation.scope import is_test_path, parse_range
@@ -100,7 +101,7 @@ def test_scope_from_ranges_checks_the_file_and_its_length(fix_repo):
 
 def test_bad_ref_is_a_user_error(fix_repo):
     repo = fix_repo(LOCK_BASE, LOCK_FIX)
-    with pytest.raises(UserError, match="base='no-such-ref': not a commit"):
+    with pytest.raises(UserError, match="base='no-such-ref' is not a commit"):
         scope_from_diff(repo.path, "no-such-ref", repo.head)
 
 
