@@ -12,6 +12,7 @@ class CapacityLimitBinding(BaseModel):
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 import sqlite3
 import string
@@ -211,18 +212,32 @@ class EffectCounter(BaseModel):
             raise ValueError("dsn is only used with sql")
         return self
 
-    def count(self, target: Target) -> int:
-        """The current count, read from `target`."""
+    def count(self, target: Target, values: Mapping[str, Any] | None = None) -> int:
+        """The current count, read from `target`.
+
+        `values` are the attempt's ``{key}`` and friends: they fill the HTTP path's
+        placeholders and the SQL's ``:name`` parameters, and a ``call`` receives the ones its
+        signature names as keyword arguments.
+        """
+        values = dict(values or {})
         if self.call is not None:
-            return _as_count(
-                import_object(self.call, field="binding.effect")(target), f"{self.call}(target)"
-            )
+            fn = import_object(self.call, field="binding.effect.call")
+            params = inspect.signature(fn).parameters
+            extra = {k: v for k, v in values.items() if k in params}
+            return as_count(fn(target, **extra), f"{self.call}(target)")
         if self.http is not None:
+            try:
+                path = self.http.render(values)
+            except KeyError as exc:
+                raise UserError(
+                    f"effect={str(self.http)!r}: {exc.args[0]}", where="binding.effect"
+                ) from None
             with target.client() as client:
-                response = self.http.send(client)
+                response = client.request(self.http.method, path)
             if response.status_code >= 400:
                 raise UserError(
-                    f"effect={str(self.http)!r}: answered HTTP {response.status_code}, not a count",
+                    f"effect={str(self.http)!r}: answered HTTP {response.status_code} for "
+                    f"{path!r}, not a count",
                     where="binding.effect",
                 )
             return _count_from_json(response.json(), self.field, str(self.http))
@@ -234,13 +249,16 @@ class EffectCounter(BaseModel):
                 where="binding.effect.dsn",
                 hint="set effect.dsn, or DATABASE_URL in the target's env",
             )
-        return _sql_count(self.sql, dsn)
+        return _sql_count(self.sql, dsn if "://" in dsn else f"sqlite:///{dsn}", values)
 
 
 _DSN_SCHEMES = {"sqlite", "postgres", "postgresql"}
+#: A ``:name`` parameter of an effect query (not a ``::type`` cast).
+_SQL_PARAM = re.compile(r"(?<!:):([A-Za-z_]\w*)")
 
 
-def _as_count(value: Any, what: str) -> int:
+def as_count(value: Any, what: str) -> int:
+    """`value` as a count (an int, not a bool); a UserError naming the effect otherwise."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise UserError(f"effect={what!r}: returned {value!r}, not an int", where="binding.effect")
     return value
@@ -256,16 +274,26 @@ def _count_from_json(body: Any, field: str, what: str) -> int:
                 where="binding.effect.field",
             )
         body = body[field]
-    return _as_count(body, what)
+    return as_count(body, what)
 
 
-def _sql_count(sql: str, dsn: str) -> int:
+def _sql_count(sql: str, dsn: str, values: Mapping[str, Any]) -> int:
+    """One number from a read-only query; ``:name`` parameters take the attempt's values."""
+    names = set(_SQL_PARAM.findall(sql))
+    params = {k: v for k, v in values.items() if k in names}
+    missing = names - params.keys()
+    if missing:
+        raise UserError(
+            f"effect.sql={sql!r}: no value for :{', :'.join(sorted(missing))} "
+            f"(known: {', '.join(sorted(values)) or 'none'})",
+            where="binding.effect.sql",
+        )
     parts = urlsplit(dsn)
     if parts.scheme == "sqlite":
         path = dsn.split(":///", 1)[1] if ":///" in dsn else parts.path
         uri = f"file:{Path(path)}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True)) as conn:
-            row = conn.execute(sql).fetchone()
+        with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
+            row = conn.execute(sql, params).fetchone()
     else:
         try:
             psycopg = importlib.import_module("psycopg")
@@ -276,9 +304,9 @@ def _sql_count(sql: str, dsn: str) -> int:
                 hint="pip install 'fixguard[postgres]'",
             ) from None
         with psycopg.connect(dsn) as conn:
-            row = conn.execute(sql).fetchone()
+            row = conn.execute(_SQL_PARAM.sub(r"%(\1)s", sql), params).fetchone()
     if row is None or len(row) != 1:
         raise UserError(
             f"effect.sql={sql!r}: must return one row with one number", where="binding.effect.sql"
         )
-    return _as_count(row[0], sql)
+    return as_count(row[0], sql)

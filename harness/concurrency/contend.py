@@ -12,17 +12,15 @@ import asyncio
 import inspect
 import shlex
 import socket
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..bindings import EffectCounter, HttpCall
+from ..bindings import EffectCounter, HttpCall, as_count
 from ..errors import TargetError, UserError
 from ..findings import Finding, FindingMode, fail_on, fail_with, report_finding
 from ..imports import import_object
@@ -621,90 +619,6 @@ def count_effect(effect: Any, target: Target, subject: Any, values: dict[str, An
             found = getattr(found, part)
         if callable(found):
             found = found(*render(effect.args, values))
-        return _as_int(len(found) if not isinstance(found, int) else found, effect.attr)
+        return as_count(len(found) if not isinstance(found, int) else found, effect.attr)
     assert isinstance(effect, EffectCounter)
-    if effect.http is not None:
-        path = render(effect.http.path, values)
-        with target.client() as client:
-            response = client.request(effect.http.method, path)
-        if response.status_code >= 400:
-            raise UserError(
-                f"binding.effect={str(effect.http)!r}: answered HTTP {response.status_code} "
-                f"for {path!r}, not a count",
-                where="binding.effect",
-            )
-        body = response.json()
-        if isinstance(body, list):
-            return len(body)
-        if isinstance(body, dict):
-            if effect.field not in body:
-                raise UserError(
-                    f"binding.effect.field={effect.field!r}: not in the answer (keys: {sorted(body)})",
-                    where="binding.effect.field",
-                )
-            body = body[effect.field]
-        return _as_int(body, str(effect.http))
-    if effect.sql is not None:
-        return _sql_count(effect.sql, effect.dsn or _target_dsn(target), values)
-    assert effect.call is not None
-    fn = import_object(effect.call, field="binding.effect.call")
-    params = inspect.signature(fn).parameters
-    extra = {k: v for k, v in values.items() if k in params}
-    return _as_int(fn(target, **extra), effect.call)
-
-
-def _target_dsn(target: Target) -> str:
-    env = dict(getattr(getattr(target, "spec", None), "env", {}) or {})
-    for name in ("DATABASE_URL", "SHOPAPP_DB"):
-        if env.get(name):
-            value = env[name]
-            return value if "://" in value else f"sqlite:///{value}"
-    raise UserError(
-        "binding.effect.dsn: missing, and the target's env has no DATABASE_URL",
-        where="binding.effect.dsn",
-    )
-
-
-def _sql_count(sql: str, dsn: str, values: dict[str, Any]) -> int:
-    import re
-
-    names = set(re.findall(r"(?<!:):([A-Za-z_]\w*)", sql))
-    params = {k: v for k, v in values.items() if k in names}
-    missing = names - params.keys()
-    if missing:
-        raise UserError(
-            f"binding.effect.sql={sql!r}: no value for :{', :'.join(sorted(missing))} "
-            f"(known: {', '.join(sorted(values))})",
-            where="binding.effect.sql",
-        )
-    parts = urlsplit(dsn)
-    if parts.scheme == "sqlite":
-        path = dsn.split(":///", 1)[1]
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as conn:
-            row = conn.execute(sql, params).fetchone()
-    else:
-        try:
-            import psycopg
-        except ImportError:
-            raise UserError(
-                f"binding.effect.dsn={dsn!r}: PostgreSQL needs psycopg "
-                "(pip install 'fixguard[postgres]')",
-                where="binding.effect.dsn",
-            ) from None
-        pg_sql = re.sub(r"(?<!:):([A-Za-z_]\w*)", r"%(\1)s", sql)
-        with psycopg.connect(dsn) as conn:
-            row = conn.execute(pg_sql, params).fetchone()
-    if row is None or len(row) != 1:
-        raise UserError(
-            f"binding.effect.sql={sql!r}: must return one row with one number",
-            where="binding.effect.sql",
-        )
-    return _as_int(row[0], sql)
-
-
-def _as_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UserError(
-            f"binding.effect={what!r}: gave {value!r}, not a count", where="binding.effect"
-        )
-    return value
+    return effect.count(target, values)

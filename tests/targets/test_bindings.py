@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from harness.bindings import EffectCounter, HttpCall
+from harness.concurrency.contend import count_effect
 from harness.errors import UserError
-from harness.targets import Target, TargetSpec, launch
+from harness.targets import Target, TargetSpec, create, launch
 
 
 def test_http_call_parses_renders_and_quotes() -> None:
@@ -91,6 +93,36 @@ def test_sql_counter_on_sqlite(tmp_path: Path) -> None:
         with pytest.raises(UserError, match="no database") as info:
             EffectCounter.model_validate("select count(*) from t").count(target)
         assert info.value.where == "binding.effect.dsn"
+
+
+def test_one_counter_fills_the_attempts_values_and_reads_only_database_url(tmp_path: Path) -> None:
+    """Packs and tests count through the same `EffectCounter.count`: `:key` and `{key}` take
+    the attempt's values, and the database is the effect's dsn or the target's DATABASE_URL,
+    never another variable a particular app happens to read."""
+    db = tmp_path / "app.db"
+    with closing(sqlite3.connect(db)) as conn:
+        conn.executescript("CREATE TABLE t (k TEXT); INSERT INTO t VALUES ('a'), ('a'), ('b');")
+        conn.commit()
+    counter = EffectCounter.model_validate("SELECT count(*) FROM t WHERE k = :key")
+
+    def target_with(env: dict[str, str]) -> Target:
+        # A process target that is never started: a SQL count reads only its spec's env.
+        return create({"kind": "process", "command": "{python} -m http.server {port}", "env": env})
+
+    target = target_with({"DATABASE_URL": str(db)})
+    assert counter.count(target, {"key": "a"}) == 2
+    assert count_effect(counter, target, None, {"key": "b"}) == 1
+    with pytest.raises(UserError, match=r"no value for :key \(known: other\)"):
+        counter.count(target, {"other": 1})
+    with pytest.raises(UserError, match="no database to run it on"):
+        count_effect(counter, target_with({"SHOPAPP_DB": str(db)}), None, {"key": "a"})
+
+
+def test_http_counter_fills_the_path_from_the_attempts_values(app_target: Target) -> None:
+    counter = EffectCounter.model_validate("GET /{name}")
+    assert counter.count(app_target, {"name": "list"}) == 2
+    with pytest.raises(UserError, match="no value for name"):
+        counter.count(app_target)
 
 
 @pytest.mark.parametrize(
