@@ -18,23 +18,10 @@ from pydantic import (
 
 from ..errors import UserError
 from ..outcomes import Verdict
+from ..testpaths import DEFAULT_TEST_PATHS
 
 FIX_RANGE = re.compile(r"^(?P<file>[^:]+?)(?::(?P<start>\d+)(?:-(?P<end>\d+))?)?$")
 CLAIM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-DEFAULT_TEST_PATHS = (
-    "tests/**",
-    "test/**",
-    "**/tests/**",
-    "**/test/**",
-    "**/test_*.py",
-    "**/*_test.py",
-    "**/conftest.py",
-    "pytest.ini",
-    "setup.cfg",
-    "tox.ini",
-    "pyproject.toml",
-)
 
 
 class Strict(BaseModel):

@@ -31,7 +31,7 @@ from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 
 from .. import git
-from .scope import DEFAULT_TEST_GLOBS, is_test_path
+from ..testpaths import TEST_GLOBS, is_test_path
 
 #: Files no test run reads: changing them re-runs nothing.
 INERT_GLOBS: tuple[str, ...] = (
@@ -78,7 +78,7 @@ class Inputs:
     """A revision's files by content (path → blob id), split into what each run depends on."""
 
     files: Mapping[str, str]
-    test_globs: Sequence[str] = DEFAULT_TEST_GLOBS
+    test_globs: Sequence[str] = TEST_GLOBS
     #: Test files named by a claim (anywhere in the tree): always counted per test.
     named: frozenset[str] = frozenset()
     _cache: dict[object, str] = field(default_factory=dict, compare=False, repr=False)
@@ -89,7 +89,7 @@ class Inputs:
         repo: Path,
         rev: str,
         *,
-        test_globs: Sequence[str] = DEFAULT_TEST_GLOBS,
+        test_globs: Sequence[str] = TEST_GLOBS,
         overlay: Path | None = None,
         overlaid: Iterable[str] = (),
         named: Iterable[str] = (),

@@ -19,25 +19,12 @@ import codecs
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from fnmatch import fnmatch
 from pathlib import Path
 
 from .. import git
 from ..errors import UserError
+from ..testpaths import TEST_GLOBS, is_test_path
 from .tokens import Position, added_tokens, block_path, lines_of
-
-#: Paths (fnmatch, `*` crosses `/`) that hold tests rather than source; never mutated.
-DEFAULT_TEST_GLOBS: tuple[str, ...] = (
-    "tests/*",
-    "test/*",
-    "*/tests/*",
-    "*/test/*",
-    "test_*.py",
-    "*/test_*.py",
-    "*_test.py",
-    "conftest.py",
-    "*/conftest.py",
-)
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _RANGE = re.compile(r"^(?P<file>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
@@ -114,10 +101,6 @@ class _FileDiff:
     removed: list[str] = field(default_factory=list)
     deleted: bool = False
     hunks: list[_DiffHunk] = field(default_factory=list)
-
-
-def is_test_path(path: str, globs: Sequence[str] = DEFAULT_TEST_GLOBS) -> bool:
-    return any(fnmatch(path, g) or (g.startswith("**/") and fnmatch(path, g[3:])) for g in globs)
 
 
 def _diff_path(text: str) -> str:
@@ -223,7 +206,7 @@ def scope_from_diff(
     head: str,
     files: Iterable[str] | None = None,
     *,
-    test_globs: Sequence[str] = DEFAULT_TEST_GLOBS,
+    test_globs: Sequence[str] = TEST_GLOBS,
 ) -> Scope:
     """The fix tokens of `base..head`, restricted to non-test `.py` files (and to `files`)."""
     repo = Path(repo)

@@ -22,11 +22,10 @@ from .. import cleanup
 from ..claims.model import CONCURRENCY_REPEATS, DEFAULT_RUN, RunSettings
 from ..errors import InternalError, TargetError, UserError
 from ..git import resolve_commit
-from ..mutation.scope import DEFAULT_TEST_GLOBS
-from ..mutation.scope import is_test_path as scope_test_path
 from ..mutation.workspace import PROBE_MODULE
 from ..mutation.workspace import Workspace as ProbeSpace
 from ..outcomes import RunOutcome
+from ..testpaths import TEST_GLOBS, is_test_path
 from ..testrun import TestRun, deselect_args, run_pytest, tail
 from .collection import _COLLECTING, _collect, _collection_error, _relative
 from .prmode import WHOLE_FILE, AutoClaim, PrEvidence, PrHunk, TestClass, TestEvidence
@@ -148,7 +147,7 @@ def changed_test_files(changed: Sequence[str], head_tree: Path, globs: Sequence[
         name = path.rsplit("/", 1)[-1]
         if not path.endswith(".py") or name in ("conftest.py", "__init__.py"):
             continue
-        if scope_test_path(path, globs) and (head_tree / path).is_file():
+        if is_test_path(path, globs) and (head_tree / path).is_file():
             found.append(path)
     return sorted(found)
 
@@ -158,9 +157,7 @@ def source_files(changed: Sequence[str], head_tree: Path, globs: Sequence[str]) 
     return sorted(
         path
         for path in changed
-        if path.endswith(".py")
-        and not scope_test_path(path, globs)
-        and (head_tree / path).is_file()
+        if path.endswith(".py") and not is_test_path(path, globs) and (head_tree / path).is_file()
     )
 
 
@@ -350,7 +347,7 @@ def _discover(
     tools: Path,
     reporter: DiscoveryReporter,
 ) -> PrEvidence:
-    globs = settings.test_paths or DEFAULT_TEST_GLOBS
+    globs = settings.test_paths or TEST_GLOBS
     base, head = base_ws.sha, head_ws.sha
     changed = changed_files(repo, base, head)
     files = changed_test_files(changed, head_ws.path, globs)
@@ -387,7 +384,7 @@ def other_files(changed: Sequence[str], head_tree: Path, globs: Sequence[str]) -
         path
         for path in changed
         if not path.endswith(".py")
-        and not scope_test_path(path, globs)
+        and not is_test_path(path, globs)
         and (head_tree / path).is_file()
     )
 

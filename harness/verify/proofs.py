@@ -18,8 +18,8 @@ from pathlib import Path
 from ..git import git
 from ..mutation.callers import FUNCTIONS, def_headers
 from ..mutation.filters import ALL_TESTS, select_tests
-from ..mutation.scope import is_test_path as scope_test_path
 from ..mutation.scope import parse_unified_diff
+from ..testpaths import is_test_path
 from .prmode import AutoClaim, PrHunk
 
 #: file (repo-relative) → line → coverage contexts (node ids; "" = ran at import time).
@@ -42,7 +42,7 @@ def pr_hunks(repo: Path, base: str, head: str, test_globs: Sequence[str]) -> lis
     text = git(repo, "diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", base, head)
     hunks: list[PrHunk] = []
     for fd in parse_unified_diff(text):
-        if not fd.path.endswith(".py") or scope_test_path(fd.path, test_globs):
+        if not fd.path.endswith(".py") or is_test_path(fd.path, test_globs):
             continue
         for h in fd.hunks:
             changed = [*h.removed, *h.added.values()]

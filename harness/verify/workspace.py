@@ -6,7 +6,6 @@ The user's work tree is never written: worktrees live under a temp dir, are regi
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import subprocess
 from collections.abc import Collection, Iterator, Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 from .. import cleanup
 from ..errors import TargetError, UserError
 from ..git import git, show_bytes
+from ..testpaths import is_test_path
 from ..testrun import tail
 
 #: Sections of shared config files that count as test config; the rest stays the base's.
@@ -36,10 +36,6 @@ def dirty_files(repo: Path) -> list[str]:
 def changed_files(repo: Path, base: str, head: str) -> list[str]:
     out = git(repo, "diff", "--name-only", "--no-renames", f"{base}..{head}")
     return [line for line in out.splitlines() if line]
-
-
-def is_test_path(path: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatch(path, pattern) for pattern in patterns)
 
 
 def splice_section(base_text: str, head_text: str, header: re.Pattern[str]) -> str:

@@ -9,8 +9,9 @@ from harness.errors import UserError
 from harness.mutation import scope_from_diff, scope_from_ranges
 from harness.mutation.families import Family
 from harness.mutation.mutant import changed_lines
-from harness.mutation.scope import is_test_path, parse_range
+from harness.mutation.scope import parse_range
 from harness.mutation.visit import discover
+from harness.testpaths import is_test_path
 
 from .conftest import LOCK_BASE, LOCK_FIX
 

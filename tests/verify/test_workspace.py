@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from harness.testpaths import DEFAULT_TEST_PATHS, TEST_CONFIG, is_test_path
 from harness.verify.workspace import CONFIG_SECTIONS, overlay_tests, splice_section, worktrees
 
 from .conftest import commit, git, tree_hash
@@ -91,6 +92,14 @@ def test_overlay_and_worktrees_leave_the_user_tree_alone(tmp_path: Path) -> None
     assert not any(p.exists() for p in paths)
     assert tree_hash(repo) == before
     assert git(repo, "worktree", "list").count("\n") == 1
+    # The default test paths take a root conftest.py and root test files too, as the mutation
+    # scope does (the two once disagreed: the base kept its own root conftest.py).
+    commit(repo, {"conftest.py": "ROOT = 'head'\n", "test_root.py": "def test_r(): pass\n"}, "root")
+    rooted = tmp_path / "rooted"
+    rooted.mkdir()
+    laid = overlay_tests(repo, "HEAD", rooted, DEFAULT_TEST_PATHS)
+    assert {"conftest.py", "test_root.py"} <= set(laid)
+    assert all(is_test_path(path) for path in laid if path not in TEST_CONFIG)
     # Overlaying again is idempotent.
     target = tmp_path / "copy"
     target.mkdir()
