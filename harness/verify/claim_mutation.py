@@ -237,7 +237,12 @@ def _union(first: tuple[str, ...], then: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def to_record(mutant: MutantResult, killed_by: str = "claim") -> MutantRecord:
-    """The engine's MutantResult as the report's MutantRecord (a stable, serialisable copy)."""
+    """The engine's MutantResult as the report's MutantRecord (a stable, serialisable copy).
+
+    Lossless: every field of the result has its field in the record (`cached` is `reused`),
+    which tests/verify/test_records.py keeps true. `killed_by` names whose tests ran, for a
+    result that does not say.
+    """
     status = MutantStatus(mutant.status)
     return MutantRecord(
         id=mutant.id,
@@ -252,7 +257,7 @@ def to_record(mutant: MutantResult, killed_by: str = "claim") -> MutantRecord:
         runs=mutant.runs,
         duration=mutant.duration,
         reverting=mutant.reverting,
-        killed_by=killed_by if status.is_detected else None,
+        killed_by=(mutant.killed_by or killed_by) if status.is_detected else None,
         reused=mutant.cached,
         tests=mutant.tests,
     )
