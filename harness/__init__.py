@@ -3,6 +3,8 @@
 The public surface is small; everything else lives in sub-packages and is internal.
 """
 
+import logging
+
 from .errors import HarnessError, InternalError, TargetError, UserError
 from .outcomes import ExitCode, MutantStatus, RunOutcome, Verdict
 
@@ -18,3 +20,6 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# A library logs and lets the program decide where it goes (`harness -v` shows it on stderr).
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -37,6 +38,8 @@ import psutil
 from . import git
 from .errors import UserError
 from .paths import bytecode_mirror
+
+log = logging.getLogger(__name__)
 
 #: A live run's start time may read a little differently in another process (the boot time
 #: psutil adds is rounded); within this, the same pid is the same run. Erring towards "alive"
@@ -265,6 +268,14 @@ def prune_dead_runs(repo: Path | None = None) -> Pruned:
                 pass  # unreadable: no run can be judged by it, so it goes
             with contextlib.suppress(OSError):
                 path.unlink()
+    for pruned in found:
+        log.info(
+            "removed what dead run(s) %s left: %d worktree(s), %d folder(s), %d orphan(s)",
+            ", ".join(map(str, pruned.runs)) or "?",
+            len(pruned.worktrees),
+            len(pruned.dirs),
+            len(pruned.orphans),
+        )
     return Pruned(
         runs=tuple(pid for p in found for pid in p.runs),
         worktrees=tuple(w for p in found for w in p.worktrees),

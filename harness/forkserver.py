@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import shutil
@@ -42,6 +43,8 @@ from .testrun import (
     tail,
     tracked,
 )
+
+log = logging.getLogger(__name__)
 
 #: The server's module name wherever it is copied (a name no project uses).
 FORKSERVER_MODULE = "fixguard_forkserver"
@@ -326,6 +329,7 @@ class ServerPool:
 
     def distrust(self, cwd: Path, python: str, env: Mapping[str, str]) -> None:
         """Runs of this kind start new interpreters from now on (a fork ended otherwise)."""
+        log.warning("a forked run in %s ended unlike a new interpreter's: no more forks there", cwd)
         with self._lock:
             self._failed.add(self._key(cwd, python, env))
 
@@ -348,7 +352,9 @@ class ServerPool:
         except (WarmUnavailable, OSError) as exc:
             with self._lock:
                 self._failed.add(key)
+            log.info("no fork server for %s with %s (%s): new interpreters", cwd, python, exc)
             raise WarmUnavailable(f"the fork server did not start: {exc}") from exc
+        log.debug("fork server started for %s with %s", cwd, python)
         with self._lock:
             self._started.append(server)
         return server

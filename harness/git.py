@@ -8,6 +8,7 @@ folder that is not a repository gets the same message wherever it is met.
 from __future__ import annotations
 
 import io
+import logging
 import subprocess
 import tarfile
 from collections.abc import Mapping
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+
+log = logging.getLogger(__name__)
 
 #: Paths in git's output as they are (`café.py`), not as quoted octal escapes, which would not
 #: name a file (and would not end in `.py`).
@@ -25,6 +28,7 @@ _BAD_REF_HINT = "check the branch or sha; in CI fetch enough history (fetch-dept
 def _run(
     repo: Path, args: tuple[str, ...], env: Mapping[str, str] | None, text: bool
 ) -> subprocess.CompletedProcess[Any]:
+    log.debug("git %s (in %s)", " ".join(args), repo)
     try:
         return subprocess.run(
             ["git", *QUOTE_PATHS_AS_THEY_ARE, *args],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 import re
 import shlex
@@ -27,6 +28,8 @@ from pathlib import Path
 from . import cleanup
 from .outcomes import TARGET_EXIT_CODE, RunOutcome
 from .paths import bytecode_env
+
+log = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 40
 
@@ -390,6 +393,14 @@ def run_pytest(
         failed, passed, collection_errors = _read_junit(junit)
         seen = read_outcomes(outcomes_file)
     outcome = classify(exit_code, timed_out=timed_out, collection_errors=collection_errors)
+    log.debug(
+        "pytest in %s (%s): exit %s in %.2fs, %d failed",
+        cwd,
+        "forked" if forked else "new interpreter",
+        exit_code,
+        duration,
+        len(failed),
+    )
     error_line = ""
     unfinished = seen.started and not seen.finished and not timed_out
     if seen.failed and (outcome is RunOutcome.INTERNAL_ERROR or unfinished):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -26,8 +27,37 @@ err_console = Console(stderr=True, highlight=False)
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="harness")
-def cli() -> None:
-    pass
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log what the engine decides to stderr: -v each run, stage and fallback, -vv also "
+    "every git command, pytest run and mutant.",
+)
+def cli(verbose: int) -> None:
+    configure_logging(verbose)
+
+
+def configure_logging(verbose: int) -> None:
+    """The `harness` loggers to stderr, at INFO for -v and DEBUG for -vv; quiet otherwise.
+
+    The library itself only logs (`logging.getLogger(__name__)`); a program that imports it
+    sets up its own handlers.
+    """
+    logger = logging.getLogger("harness")
+    for handler in [h for h in logger.handlers if getattr(h, "_fixguard", False)]:
+        logger.removeHandler(handler)
+    if verbose <= 0:
+        logger.setLevel(logging.WARNING)
+        return
+    # One plain line per record, never wrapped: a log is for grep.
+    handler = logging.StreamHandler(sys.stderr)
+    handler._fixguard = True  # type: ignore[attr-defined]
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    )
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
 
 
 def _register_commands() -> None:

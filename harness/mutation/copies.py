@@ -20,6 +20,7 @@ whole suite over all the claims' fix files, so the first one's map serves the re
 from __future__ import annotations
 
 import itertools
+import logging
 import shutil
 import threading
 from collections.abc import Iterator, Mapping
@@ -30,6 +31,8 @@ from typing import Any
 from .. import cleanup, git
 from .warm import ForkServers
 from .workspace import Workspace, new_probe_dir, run_setup
+
+log = logging.getLogger(__name__)
 
 Kind = tuple[str, str | None, tuple[tuple[str, str], ...], str]
 

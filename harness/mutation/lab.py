@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 import time
@@ -47,6 +48,8 @@ from .store import ResultStore, cache_key
 from .visit import Discovery, discover
 from .warm import ForkServers
 from .workspace import PROBE_MODULE, Workspace, workspaces
+
+log = logging.getLogger(__name__)
 
 #: sys.setswitchinterval values (seconds) cycled through on the repeats of a k-of-n mutant.
 SWITCH_INTERVALS = (1e-4, 1e-5, 1e-3, 5e-3)
@@ -678,8 +681,9 @@ def _run_pending(
             if preload is not None and seed is None:
                 runner.preload([*preload, *_run_args(options, 0)])
                 _check_preload(runner, space, preload, baseline, options)
-        except WarmUnavailable:
+        except WarmUnavailable as exc:
             runner.broken = True  # it closed itself; later runs there start new interpreters
+            log.info("mutant runs in %s: no fork server (%s): new interpreters", space.root, exc)
             return None
         return runner
 
@@ -823,14 +827,16 @@ def _forked_run(
             if run.outcome is not RunOutcome.PASSED:
                 fork.preloaded = False
             run, _ = fork.run(nodeids, pytest_args=pytest_args, env=env, timeout=timeout)
-    except WarmUnavailable:
+    except WarmUnavailable as exc:
         fork.broken = True
+        log.info("a mutant's forked run failed (%s): new interpreters from now on", exc)
         return None
     if run.outcome is RunOutcome.INTERNAL_ERROR:
         # pytest itself failed in the fork (a plugin the server pre-imported cannot be
         # assertion-rewritten under `filterwarnings = error`, say): that is the runner's
         # problem, never a kill. Run it fresh, and stop forking.
         fork.broken = True
+        log.warning("pytest itself failed in a forked mutant run: run fresh, no more forks there")
         return None
     return run
 
@@ -904,6 +910,17 @@ def _run_one(
         space.restore(mutant.file, previous)
     status = decide(outcomes, needed)
     kills = sum(1 for o in outcomes if is_kill(o))
+    log.debug(
+        "%s %s:%d (%s): %s, %d of %d runs detected it (%s)",
+        mutant.id,
+        mutant.file,
+        mutant.line,
+        mutant.operator,
+        status.value,
+        kills,
+        len(outcomes),
+        ", ".join(o.value for o in outcomes),
+    )
     return _result(
         mutant,
         status,

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shlex
 import sys
 import time
@@ -28,6 +29,8 @@ from .reuse import RunReuse
 from .scenario_tests import scenario_test_file
 from .verdict import decide, judge_runs
 from .workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 class VerifyReporter(Protocol):
@@ -215,6 +218,7 @@ class ClaimJob:
             )
             stored = self.reuse.get(key)
             if stored is not None:
+                log.debug("%s %s run %d: reused (same inputs)", self.claim.id, side, index + 1)
                 return stored
 
         def once(launch: Launch | None) -> TestRun:
@@ -237,10 +241,26 @@ class ClaimJob:
             # timeout is judged: servers fork only while they run a single thread, so no lock
             # is held across the fork, and a child ends as an interpreter does.)
             fresh = once(None)
+            log.info(
+                "%s %s run %d: forked run %s, run again in a new interpreter: %s",
+                self.claim.id,
+                side,
+                index + 1,
+                run.outcome.value,
+                fresh.outcome.value,
+            )
             if fresh.outcome is not run.outcome and forks is not None:
                 forks.distrust(ws.path, self.python, env)
             run = fresh
         result = record(side, index, run)
+        log.info(
+            "%s %s run %d: %s (%.2fs)",
+            self.claim.id,
+            side,
+            index + 1,
+            run.outcome.value,
+            run.duration,
+        )
         if self.reuse is not None:
             self.reuse.put(key, result)
         return result

@@ -7,6 +7,7 @@ interpreter in temp worktrees; the user's tree is only read.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -32,6 +33,8 @@ from .results import ClaimResult, RunResult
 from .reuse import RunReuse
 from .review_match import match_findings
 from .workspace import claim_test_files, dirty_files, run_setup, worktrees
+
+log = logging.getLogger(__name__)
 
 
 def check_refs(repo: Path, base: str, head: str, allow_dirty: bool) -> tuple[Path, str, str]:
@@ -138,6 +141,7 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
                 revision=f"the head ({head_sha[:8]})",
             )
         reporter.stage("reproduce", len(jobs))
+        log.info("reproduce: %d claim(s) on %s and %s", len(jobs), base_sha[:8], head_sha[:8])
         # Claims with repeated runs first: the stage must not end on one claim's third run.
         by_runs = sorted(jobs, key=lambda job: -job.repeats)
         with ServerPool() as servers, ThreadPoolExecutor(max(1, options.workers)) as pool:
@@ -147,6 +151,7 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
         t0 = time.monotonic()
         eligible = [job for job in jobs if job.needs_mutation()]
         reporter.stage("mutate", len(eligible))
+        log.info("mutate: %d claim(s) reproduced and fixed", len(eligible))
         if eligible and options.mutate:
             # Claims are mutated side by side, each with its share of the workers, so one
             # claim's serial phases (copies, baseline) overlap another's mutant runs.
@@ -192,6 +197,7 @@ def verify(options: VerifyOptions, reporter: VerifyReporter | None = None) -> Ru
                     list(pool.map(mutate_one, by_cost))
         for job in jobs:
             results.append(job.finish(options.mutate))
+            log.info("%s: %s: %s", job.claim.id, results[-1].verdict.value, results[-1].reason)
             reporter.claim_finished(results[-1])
         stages["mutate"] = time.monotonic() - t0
     excuse(results, options.manifest)
