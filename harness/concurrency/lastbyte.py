@@ -1,5 +1,9 @@
 """HTTP last-byte synchronisation, and the naive ``asyncio.gather`` baseline.
 
+Answers are parsed by h11 (which httpx itself uses), so a HEAD answer has no body, repeated
+fields such as Set-Cookie stay apart, and a chunked body's trailer is read, never left on the
+connection for the next request to trip over.
+
 Last-byte mode opens N keep-alive HTTP/1.1 connections on loopback (each warmed with one request
 so the server has accepted it and is parked in its parser), writes every request except its final
 byte, waits until the partial requests have left, then writes all the final bytes back to back.
@@ -15,9 +19,10 @@ import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import urlsplit
 
+import h11
 import httpx
 
 from ..errors import TargetError, UserError
@@ -59,9 +64,15 @@ class HttpRequest:
 
 @dataclass(frozen=True)
 class HttpReply:
+    """An answer as h11 parsed it. `headers` joins a repeated field's values with ", " (lower-
+    case names); `fields` keeps every field as sent, so repeated Set-Cookie lines stay apart."""
+
     status: int
     headers: Mapping[str, str]
     body: bytes
+    fields: tuple[tuple[str, str], ...] = ()
+    #: Fields after a chunked body's last chunk.
+    trailers: tuple[tuple[str, str], ...] = ()
 
     def json(self) -> Any:
         return jsonlib.loads(self.body) if self.body else None
@@ -69,6 +80,65 @@ class HttpReply:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of field `name`, in order (Set-Cookie, say)."""
+        return [value for key, value in self.fields if key == name.lower()]
+
+
+def _pairs(headers: Sequence[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
+    return tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in headers)
+
+
+class _Replies:
+    """Reads the answers on one keep-alive connection with h11, one request at a time.
+
+    Our requests are written by hand (`HttpRequest.encode`: checks send header values h11 would
+    refuse, such as a key of spaces); h11 is told each request's method, which decides how the
+    answer is framed (a HEAD answer has no body whatever its Content-Length says).
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.conn = h11.Connection(h11.CLIENT)
+
+    def expect(self, request: HttpRequest) -> None:
+        if self.conn.our_state is h11.DONE and self.conn.their_state is h11.DONE:
+            self.conn.start_next_cycle()
+        method = request.method.upper().encode("ascii", "replace")
+        self.conn.send(h11.Request(method=method, target="/", headers=[("Host", "target")]))
+        self.conn.send(h11.EndOfMessage())
+
+    def read(self) -> HttpReply:
+        response: h11.Response | None = None
+        body: list[bytes] = []
+        while True:
+            try:
+                event = self.conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise TargetError(f"malformed HTTP answer from the target: {exc}") from None
+            if event is h11.NEED_DATA:
+                data = self.sock.recv(65536)
+                if not data and response is None:
+                    raise ConnectionError("the target closed the connection before answering")
+                self.conn.receive_data(data)
+            elif isinstance(event, h11.InformationalResponse):
+                continue
+            elif isinstance(event, h11.Response):
+                response = event
+            elif isinstance(event, h11.Data):
+                body.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                assert response is not None
+                fields = _pairs(response.headers)
+                joined: dict[str, str] = {}
+                for key, value in fields:
+                    joined[key] = f"{joined[key]}, {value}" if key in joined else value
+                return HttpReply(
+                    response.status_code, joined, b"".join(body), fields, _pairs(event.headers)
+                )
+            elif isinstance(event, h11.ConnectionClosed):
+                raise ConnectionError("the target closed the connection mid-answer")
 
 
 def _address(base_url: str) -> tuple[str, int, str]:
@@ -80,50 +150,6 @@ def _address(base_url: str) -> tuple[str, int, str]:
         )
     port = parts.port or 80
     return parts.hostname, port, f"{parts.hostname}:{port}"
-
-
-def _read_reply(stream: BinaryIO) -> HttpReply:
-    """Read one HTTP/1.1 response (Content-Length, chunked, or until close) from ``stream``."""
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        line = stream.readline(65537)
-        if not line:
-            raise ConnectionError("the target closed the connection before answering")
-        head += line
-    lines = head.decode("latin-1").split("\r\n")
-    status_line = lines[0].split(" ", 2)
-    if len(status_line) < 2 or not status_line[1].isdigit():
-        raise TargetError(f"malformed HTTP status line from target: {lines[0]!r}")
-    headers: dict[str, str] = {}
-    for text in lines[1:]:
-        if ":" in text:
-            key, value = text.split(":", 1)
-            headers[key.strip().lower()] = value.strip()
-    status = int(status_line[1])
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        chunks = []
-        while True:
-            size = int(stream.readline(1024).split(b";")[0].strip(), 16)
-            if size == 0:
-                stream.readline(1024)
-                break
-            chunks.append(_read_exactly(stream, size))
-            _read_exactly(stream, 2)
-        body = b"".join(chunks)
-    elif "content-length" in headers:
-        body = _read_exactly(stream, int(headers["content-length"]))
-    elif status in (204, 304) or 100 <= status < 200:
-        body = b""
-    else:
-        body = stream.read()
-    return HttpReply(status, headers, body)
-
-
-def _read_exactly(stream: BinaryIO, size: int) -> bytes:
-    data = stream.read(size)
-    if data is None or len(data) != size:
-        raise ConnectionError(f"the target closed the connection mid-body ({size} bytes expected)")
-    return data
 
 
 def _connect(host: str, port: int, timeout: float) -> socket.socket:
@@ -160,13 +186,16 @@ def fire_last_byte(
     try:
         for _ in requests:
             socks.append(_connect(host, port, timeout))
-        streams = [sock.makefile("rb") for sock in socks]
+        readers = [_Replies(sock) for sock in socks]
         if warmup is not None:
             raw = warmup.encode(host_header)
             for sock in socks:
                 sock.sendall(raw)
-            for stream in streams:
-                _read_reply(stream)
+            for reader in readers:
+                reader.expect(warmup)
+                reader.read()
+        for reader, request in zip(readers, requests, strict=True):
+            reader.expect(request)
         encoded = [request.encode(host_header) for request in requests]
         lasts = [raw[-1:] for raw in encoded]
         for sock, raw in zip(socks, encoded, strict=True):
@@ -175,9 +204,9 @@ def fire_last_byte(
         for sock, last in zip(socks, lasts, strict=True):
             sock.send(last)  # back to back: nothing else happens between these sends
         replies: list[HttpReply | BaseException] = []
-        for stream in streams:
+        for reader in readers:
             try:
-                replies.append(_read_reply(stream))
+                replies.append(reader.read())
             except (OSError, TargetError) as exc:
                 replies.append(exc)
         return replies
@@ -190,9 +219,11 @@ def send_raw(base_url: str, request: HttpRequest, *, timeout: float = 10.0) -> H
     """One request on a fresh raw socket, bytes exactly as given (httpx refuses some header
     values, such as a blank one, that a check needs to send)."""
     host, port, host_header = _address(base_url)
-    with _connect(host, port, timeout) as sock, sock.makefile("rb") as stream:
+    with _connect(host, port, timeout) as sock:
+        reader = _Replies(sock)
+        reader.expect(request)
         sock.sendall(request.encode(host_header))
-        return _read_reply(stream)
+        return reader.read()
 
 
 async def fire_gather(
@@ -210,7 +241,8 @@ async def fire_gather(
                 content=request.payload() if request.body is not None else None,
                 json=request.json if request.body is None else None,
             )
-            return HttpReply(response.status_code, dict(response.headers), response.content)
+            fields = tuple((k.lower(), v) for k, v in response.headers.multi_items())
+            return HttpReply(response.status_code, dict(response.headers), response.content, fields)
 
         replies = await asyncio.gather(*(one(r) for r in requests), return_exceptions=True)
         return list(replies)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -17,7 +21,7 @@ from harness.concurrency import (
     format_failure,
     race_http,
 )
-from harness.concurrency.lastbyte import fire_last_byte
+from harness.concurrency.lastbyte import fire_last_byte, send_raw
 from harness.errors import TargetError, UserError
 
 HEALTH = HttpRequest("GET", "/healthz")
@@ -81,3 +85,90 @@ def test_an_unreachable_target_is_a_target_error_naming_it() -> None:
 def test_an_in_process_target_cannot_do_last_byte_sync() -> None:
     with pytest.raises(UserError, match=r"target\.base_url='asgi://app'"):
         fire_last_byte("asgi://app", [HEALTH])
+
+
+# -- answers as HTTP/1.1 frames them (parsed by h11) -------------------------------------------
+
+#: Canned answers, one per request on the connection, in order.
+HEAD_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n"
+COOKIES = (
+    b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1; Path=/\r\nSet-Cookie: b=2; HttpOnly\r\n"
+    b"Content-Length: 2\r\n\r\nok"
+)
+CHUNKED = (
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Count\r\n\r\n"
+    b"3\r\nabc\r\n2\r\nde\r\n0\r\nX-Count: 5\r\n\r\n"
+)
+AFTER = b"HTTP/1.1 204 No Content\r\n\r\n"
+
+
+@contextlib.contextmanager
+def canned_server(answers: list[bytes]) -> Iterator[tuple[str, list[bytes]]]:
+    """A loopback server that answers one connection's requests with `answers`, in order;
+    it records each request's head as it arrives."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    heads: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            buffer = b""
+            for answer in answers:
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                heads.append(head)
+                conn.sendall(answer)
+            conn.recv(1)  # until the client closes
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", heads
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+
+
+def test_a_head_answer_has_no_body_whatever_its_length_says() -> None:
+    # The next answer on the connection is read as the next answer, not as HEAD's "body".
+    with canned_server([HEAD_ANSWER, AFTER]) as (url, heads):
+        replies = fire_last_byte(
+            url, [HttpRequest("HEAD", "/file")], warmup=HttpRequest("HEAD", "/")
+        )
+    (reply,) = replies
+    assert isinstance(reply, HttpReply)
+    assert (reply.status, reply.body) == (204, b"")
+    assert heads[0].startswith(b"HEAD / HTTP/1.1") and heads[1].startswith(b"HEAD /file HTTP/1.1")
+
+
+def test_repeated_fields_stay_apart_and_a_chunked_trailer_is_read() -> None:
+    with canned_server([COOKIES, CHUNKED, AFTER]) as (url, _):
+        (cookies,) = fire_last_byte(url, [HttpRequest("GET", "/c")])
+    assert isinstance(cookies, HttpReply)
+    assert cookies.get_all("set-cookie") == ["a=1; Path=/", "b=2; HttpOnly"]
+    assert cookies.headers["set-cookie"] == "a=1; Path=/, b=2; HttpOnly"
+    with canned_server([CHUNKED, AFTER]) as (url, _):
+        chunked = send_raw(url, HttpRequest("GET", "/chunks"))
+    assert (chunked.body, chunked.trailers) == (b"abcde", (("x-count", "5"),))
+
+
+def test_a_raw_request_keeps_header_values_h11_would_refuse() -> None:
+    # A key of spaces is what idempotency.key_validation sends: written as given.
+    with canned_server([AFTER]) as (url, heads):
+        reply = send_raw(
+            url, HttpRequest("POST", "/k", headers={"Idempotency-Key": "   "}, json={})
+        )
+    assert reply.status == 204
+    assert b"\r\nIdempotency-Key:    \r\n" in heads[0]
+
+
+def test_a_malformed_answer_is_a_target_error() -> None:
+    with (
+        canned_server([b"HTTP/1.1 abc\r\n\r\n"]) as (url, _),
+        pytest.raises(TargetError, match="malformed"),
+    ):
+        send_raw(url, HttpRequest("GET", "/"))

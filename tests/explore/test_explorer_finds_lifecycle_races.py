@@ -3,6 +3,8 @@ passes 1000 schedules; plain FIFO order (what asyncio.run does) passes every bug
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from explore_services import PROGRAMS
 
@@ -19,6 +21,7 @@ from harness.concurrency.explore import (
     random,
     replay,
 )
+from harness.concurrency.explore.strategies import Exhaustive
 
 NAMES = sorted(PROGRAMS)
 EXPECTED_KIND = {
@@ -47,6 +50,12 @@ def test_fifo_order_passes_every_buggy_version(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("strategy", [mixed(), random(seed=0), hypothesis(seed=0), exhaustive(2)])
 def test_each_strategy_finds_each_bug_within_200_schedules(name: str, strategy: object) -> None:
+    if name == "ttl_guard" and isinstance(strategy, Exhaustive) and sys.version_info >= (3, 12):
+        # 3.12's wait_for runs in the guard's own task (3.11 made an inner task): overtaking
+        # the old guard takes 4 preemptions, and the search within 2 completes with none failing.
+        bounded = explore(PROGRAMS[name][0], strategy, schedules=200)
+        assert bounded.ok and bounded.complete
+        strategy = exhaustive(4)
     _found(name, strategy)
 
 
