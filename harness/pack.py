@@ -23,10 +23,13 @@ from __future__ import annotations
 from .bindings import HttpCall, StatusSet
 from .blocking import LatencyReport, LoopLagMeter, loop_of, percentile, probe_latency
 from .concurrency.aio import AsyncRace, ExplorerScheduler, race_async
+from .concurrency.answers import Round, curl_command
 from .concurrency.attempts import Budget, run_sequence
 from .concurrency.calls import ContentionBinding, Effect, ObjectEffect, http_or_method, render
-from .concurrency.contend import Round, contend, count_effect, curl_command, fresh_subject
-from .concurrency.contend import preflight as contention_preflight
+from .concurrency.contend import contend
+from .concurrency.contend_http import preflight as contention_preflight
+from .concurrency.contend_inprocess import fresh_subject
+from .concurrency.effects import count_effect
 from .concurrency.lastbyte import HttpRequest, send_raw
 from .concurrency.preempt import Preemption, TargetFiles
 from .concurrency.report import assert_holds, format_failure

@@ -12,6 +12,7 @@ is exactly ``"{name}"`` keeps its type (an int stays an int).
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -19,6 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..bindings import EffectCounter, HttpCall, StatusSet
+from ..errors import UserError
+from .result import Mode
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
 _METHOD_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -153,3 +156,25 @@ class ContentionBinding(BaseModel):
     @property
     def is_http(self) -> bool:
         return isinstance(self.call, HttpCall)
+
+
+def resolve_mode(binding: ContentionBinding, subject: Any) -> Mode:
+    """The mode a binding races in: its own, else last-byte for HTTP, async for a coroutine
+    method and preempted threads for any other."""
+    if binding.mode != "auto":
+        mode = Mode(binding.mode)
+    elif binding.is_http:
+        mode = Mode.LAST_BYTE
+    elif inspect.iscoroutinefunction(getattr(subject, str(binding.call), None)):
+        mode = Mode.ASYNC
+    else:
+        mode = Mode.PREEMPT
+    http_modes = (Mode.LAST_BYTE, Mode.GATHER)
+    if binding.is_http != (mode in http_modes):
+        kind = "an HTTP call" if binding.is_http else "an in-process call"
+        raise UserError(
+            f"binding.mode={binding.mode!r}: does not fit {kind} {str(binding.call)!r} "
+            f"(HTTP: last-byte|gather; in process: preempt|pct|barrier|pool|async)",
+            where="binding.mode",
+        )
+    return mode

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from harness.bindings import EffectCounter, HttpCall
-from harness.concurrency.contend import count_effect
+from harness.concurrency.effects import count_effect
 from harness.errors import UserError
 from harness.targets import Target, TargetSpec, create, launch
 
