@@ -43,13 +43,20 @@ from docker.models.containers import Container
 
 from ..errors import TargetError, UserError
 from .base import Target
+from .docker_engine import (
+    LABEL,
+    LABEL_NAME,
+    LABEL_OWNER_HOST,
+    LABEL_OWNER_PID,
+    engine,
+    ignore_gone,
+    reap,
+    short_error,
+)
 from .ports import LOOPBACK, free_port
+from .procnet import listening_inside
 from .spec import TargetSpec, render
 
-LABEL = "org.fixguard.target"
-LABEL_OWNER_PID = "org.fixguard.owner-pid"
-LABEL_OWNER_HOST = "org.fixguard.owner-host"
-LABEL_NAME = "org.fixguard.target-name"
 DEFAULT_CONTAINER_PORT = 8000
 #: What the server binds inside the container, and `{python}` inside it.
 CONTAINER_HOST = "0.0.0.0"
@@ -65,76 +72,6 @@ RESERVED_OPTIONS = frozenset({
 _PORT_TAKEN = ("port is already allocated", "address already in use")
 
 _live: weakref.WeakSet[DockerTarget] = weakref.WeakSet()
-
-
-def engine(timeout: float = 30.0) -> docker.DockerClient:
-    """A client for the engine `DOCKER_HOST` names (default: the local socket), checked alive."""
-    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    try:
-        client = docker.from_env(timeout=int(timeout))
-        client.ping()
-    except (docker.errors.DockerException, requests.RequestException) as exc:
-        raise TargetError(
-            f"docker engine at {where} is not reachable: {_short(exc)}",
-            where="kind",
-            hint="start dockerd, e.g. run .ci/docker-setup as root (see docs/docker.md)",
-        ) from None
-    return client
-
-
-def reap(client: docker.DockerClient | None = None, *, everything: bool = False) -> list[str]:
-    """Remove fixguard containers and networks whose owner process is gone; their names.
-
-    `everything=True` also removes those of live owners (for a manual clean-up).
-    """
-    client = client or engine()
-    host = socket.gethostname()
-
-    def orphaned(labels: dict[str, str]) -> bool:
-        if everything:
-            return True
-        if labels.get(LABEL_OWNER_HOST) != host:
-            return False  # another machine's engine user; not ours to judge
-        try:
-            return not psutil.pid_exists(int(labels.get(LABEL_OWNER_PID, "0")))
-        except ValueError:
-            return True
-
-    removed: list[str] = []
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        if orphaned(container.labels):
-            _ignore_gone(partial(container.remove, force=True, v=True))
-            removed.append(container.name)
-    for network in client.networks.list(filters={"label": LABEL}):
-        if orphaned(network.attrs.get("Labels") or {}):
-            _ignore_gone(network.remove)
-            removed.append(network.name)
-    return removed
-
-
-def _ignore_gone(action: Callable[[], object]) -> None:
-    try:
-        action()
-    except docker.errors.NotFound:
-        pass
-    except docker.errors.APIError as exc:
-        if exc.status_code != 409 or "in progress" not in str(exc):  # already being removed
-            raise
-
-
-def _short(exc: BaseException) -> str:
-    """One line of an engine error: the daemon's explanation, not the HTTP plumbing."""
-    if isinstance(exc, docker.errors.APIError) and exc.explanation:
-        return str(exc.explanation).strip()
-    text = str(exc).strip()
-    if "FileNotFoundError" in text or "No such file or directory" in text:
-        return "no socket there (dockerd is not running)"
-    if "ConnectionRefusedError" in text or "Connection refused" in text:
-        return "connection refused (dockerd is not running or not listening there)"
-    if "PermissionError" in text or "Permission denied" in text:
-        return "permission denied on the socket (run as root or join the docker group)"
-    lines = text.splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
@@ -203,34 +140,6 @@ def line_probe(environ: Mapping[str, str], suffix: str) -> tuple[dict[str, str],
     if environ.get("PYTHONPATH"):
         env["PYTHONPATH"] = environ["PYTHONPATH"]
     return env, [str(Path(out).parent)]
-
-
-def listening_inside(pid: int, port: int) -> set[str] | None:
-    """Addresses ('0.0.0.0', '127.0.0.1', '::'...) listening on TCP `port` in the network
-    namespace of `pid`, read from /proc/<pid>/net/tcp{,6}; None when it may not be read."""
-    found: set[str] = set()
-    for table in ("tcp", "tcp6"):
-        try:
-            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return None
-        for line in lines:
-            fields = line.split()
-            local, state = fields[1], fields[3]
-            address, _, hex_port = local.partition(":")
-            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
-                found.add(_decode_address(address))
-    return found
-
-
-def _decode_address(hex_address: str) -> str:
-    raw = bytes.fromhex(hex_address)
-    if len(raw) == 4:
-        return socket.inet_ntop(socket.AF_INET, raw[::-1])
-    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
-    return socket.inet_ntop(socket.AF_INET6, words)
 
 
 class _StartFailed(Exception):
@@ -330,7 +239,7 @@ class DockerTarget(Target):
         except docker.errors.APIError as exc:
             raise TargetError(
                 f"target {spec.label!r}: could not create docker network "
-                f"{self.network_name!r}: {_short(exc)}",
+                f"{self.network_name!r}: {short_error(exc)}",
                 where=self._where("kind"),
                 hint="leftover networks use up the address pools; "
                 "`python -m harness.targets.docker` removes fixguard's",
@@ -421,11 +330,11 @@ class DockerTarget(Target):
                 where=self._where("options"),
             ) from None
         except docker.errors.APIError as exc:
-            raise _StartFailed(f"could not be created: {_short(exc)}") from None
+            raise _StartFailed(f"could not be created: {short_error(exc)}") from None
         try:
             self._container.start()
         except docker.errors.APIError as exc:
-            message = _short(exc)
+            message = short_error(exc)
             taken = any(marker in message.lower() for marker in _PORT_TAKEN)
             raise _StartFailed(f"could not be started: {message}", port_taken=taken) from None
         self._container.reload()
@@ -524,7 +433,7 @@ class DockerTarget(Target):
                 except KeyboardInterrupt as exc:  # finish tearing down, then re-raise
                     interrupted = exc
                 except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
-                    self.teardown_error = f"{step.__name__}: {_short(exc)}"
+                    self.teardown_error = f"{step.__name__}: {short_error(exc)}"
                     break
         _live.discard(self)
         if self.teardown_error is not None:
@@ -540,7 +449,7 @@ class DockerTarget(Target):
     def _graceful_stop(self) -> None:
         container = self._container
         if container is not None:
-            _ignore_gone(partial(container.stop, timeout=int(self.spec.stop_timeout)))
+            ignore_gone(partial(container.stop, timeout=int(self.spec.stop_timeout)))
 
     def _keep_log(self) -> None:
         if self._container is not None:
@@ -560,7 +469,7 @@ class DockerTarget(Target):
             container = self._client.containers.get(self.container_name)
         except docker.errors.NotFound:
             return
-        _ignore_gone(partial(container.remove, force=True, v=True))
+        ignore_gone(partial(container.remove, force=True, v=True))
 
     def _remove_network(self) -> None:
         if self._client is None:
@@ -569,7 +478,7 @@ class DockerTarget(Target):
             network = self._client.networks.get(self.network_name)
         except docker.errors.NotFound:
             return
-        _ignore_gone(network.remove)
+        ignore_gone(network.remove)
 
     def _close_client(self) -> None:
         client, self._client = self._client, None

@@ -40,7 +40,7 @@ def docker_client() -> Iterator[Any]:
         import docker  # noqa: F401  (the SDK, not this directory: it has no __init__.py)
 
         from harness.errors import TargetError
-        from harness.targets.docker import engine
+        from harness.targets.docker_engine import engine
     except ImportError as exc:
         _no_engine(f"the Docker SDK is not installed ({exc}); pip install 'fixguard[docker]'")
         raise AssertionError("unreachable") from None

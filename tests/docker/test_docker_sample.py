@@ -60,7 +60,12 @@ def sample_spec(tree: Path, data: Path, **overrides: Any) -> dict[str, Any]:
         "command": "python3 -m uvicorn shopapp.app:app --host {host} --port {port}",
         "mounts": {str(tree): "/app:ro", str(data): str(data)},
         "cwd": "/app",
-        "env": {"SHOPAPP_DATA_DIR": str(data), "SHOPAPP_DB": f"{data}/shop.sqlite3"},
+        # The app reads SHOPAPP_DB; the check's SQL effect reads DATABASE_URL (the same file).
+        "env": {
+            "SHOPAPP_DATA_DIR": str(data),
+            "SHOPAPP_DB": f"{data}/shop.sqlite3",
+            "DATABASE_URL": f"sqlite:///{data}/shop.sqlite3",
+        },
         "health": "/healthz",
         "startup_timeout": 30,
         "stop_timeout": 3,

@@ -10,7 +10,8 @@ pytest.importorskip("docker", reason="the Docker SDK is not installed (fixguard[
 
 from harness.errors import TargetError, UserError
 from harness.targets import launch
-from harness.targets.docker import listening_inside, mount_cwd, parse_mounts
+from harness.targets.docker import mount_cwd, parse_mounts
+from harness.targets.procnet import listening_inside
 
 
 def test_daemon_down_is_a_one_line_target_error(

@@ -19,7 +19,8 @@ import pytest
 
 from harness.errors import TargetError, UserError
 from harness.targets import TargetSpec, launch
-from harness.targets.docker import LABEL, LABEL_OWNER_HOST, LABEL_OWNER_PID, DockerTarget, reap
+from harness.targets.docker import DockerTarget
+from harness.targets.docker_engine import LABEL, LABEL_OWNER_HOST, LABEL_OWNER_PID, reap
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("docker_client")]
 
