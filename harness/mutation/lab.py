@@ -657,19 +657,41 @@ def _run_pending(
     servers: ForkServers | None,
 ) -> None:
     """Run the plan's pending mutants in the worker copies; each result is stored as it ends."""
-    results = plan.results
-    pending = plan.pending
     options = replace(options, pytest_args=_mutant_args(options, baseline))
+    preload = _preload_tests(plan.pending, baseline, options, len(spaces))
+    _Scheduler(spaces, baseline, options, reporter, servers, preload).run(plan, store, rev)
 
-    free: queue.Queue[Workspace] = queue.Queue()
-    for space in spaces:
-        free.put(space)
-    stop = threading.Event()
 
-    preload = _preload_tests(pending, baseline, options, len(spaces))
+class _Scheduler:
+    """Lends the worker copies to mutant runs, one run per copy at a time.
 
-    def runner_for(space: Workspace, seed: int | None) -> WarmRunner | None:
+    It owns what the runs share: the free copies, the stop flag an interrupt raises, and the
+    fork servers it has made ready (warmed, and for single runs preloaded with the tests).
+    """
+
+    def __init__(
+        self,
+        spaces: Sequence[Workspace],
+        baseline: Baseline,
+        options: MutationOptions,
+        reporter: MutationReporter,
+        servers: ForkServers | None,
+        preload: list[str] | None,
+    ) -> None:
+        self.spaces = spaces
+        self.baseline = baseline
+        self.options = options
+        self.reporter = reporter
+        self.servers = servers
+        self.preload = preload
+        self.free: queue.Queue[Workspace] = queue.Queue()
+        for space in spaces:
+            self.free.put(space)
+        self.stop = threading.Event()
+
+    def runner_for(self, space: Workspace, seed: int | None) -> WarmRunner | None:
         """The space's fork server for runs with this hash seed, made ready on first use."""
+        servers = self.servers
         if servers is None:
             return None
         runner = servers.get(space, seed)
@@ -677,64 +699,71 @@ def _run_pending(
             return runner
         servers.ready.add((space.root, seed))
         try:
-            runner.warm(baseline.warm_modules)
-            if preload is not None and seed is None:
-                runner.preload([*preload, *_run_args(options, 0)])
-                _check_preload(runner, space, preload, baseline, options)
+            runner.warm(self.baseline.warm_modules)
+            if self.preload is not None and seed is None:
+                runner.preload([*self.preload, *_run_args(self.options, 0)])
+                _check_preload(runner, space, self.preload, self.baseline, self.options)
         except WarmUnavailable as exc:
             runner.broken = True  # it closed itself; later runs there start new interpreters
             log.info("mutant runs in %s: no fork server (%s): new interpreters", space.root, exc)
             return None
         return runner
 
-    def work(mutant: Mutant, tests: tuple[str, ...], n: int, needed: int) -> MutantResult | None:
-        if stop.is_set():
+    def work(
+        self, mutant: Mutant, tests: tuple[str, ...], n: int, needed: int
+    ) -> MutantResult | None:
+        """One mutant's runs in the next free copy; None once an interrupt stopped the run."""
+        if self.stop.is_set():
             return None
-        space = free.get()
+        space = self.free.get()
         try:
-            reporter.mutant_started(mutant)
-            timeout = baseline.timeout_for(tests, options)
+            self.reporter.mutant_started(mutant)
+            timeout = self.baseline.timeout_for(tests, self.options)
             # Made ready before the mutant is written: the preloaded copy must hold the
             # unmutated code. (A seed's server imports nothing of the project, so it may start
             # later, with a mutant on disk.)
-            single = runner_for(space, None) if n == 1 else None
+            single = self.runner_for(space, None) if n == 1 else None
             return _run_one(
                 space,
                 mutant,
                 tests,
                 n,
                 needed,
-                options,
+                self.options,
                 timeout,
                 single,
-                lambda seed: runner_for(space, seed),
+                lambda seed: self.runner_for(space, seed),
             )
         finally:
-            free.put(space)
+            self.free.put(space)
 
-    with ThreadPoolExecutor(max_workers=len(spaces), thread_name_prefix="fixguard-mut") as pool:
-        futures: list[tuple[Future[MutantResult | None], str]] = [
-            (pool.submit(work, m, t, n, k), key) for m, t, n, k, key in pending
-        ]
-        try:
-            for future, key in futures:
-                finished = future.result()
-                if finished is None:
-                    continue
-                store.put(key, finished, rev=rev)  # committed before the next one is reported
-                results[finished.id] = finished
-                reporter.mutant_finished(finished)
-        except BaseException:
-            stop.set()  # Ctrl-C: no new mutants start; the running ones finish and are kept
-            for future, _key in futures:
-                future.cancel()
-            pool.shutdown(wait=True)
-            for future, key in futures:
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    late = future.result()
-                    if late is not None and late.id not in results:
-                        store.put(key, late, rev=rev)
-            raise
+    def run(self, plan: Plan, store: ResultStore, rev: str) -> None:
+        """Every pending mutant; results are stored and reported in plan order as they end."""
+        results = plan.results
+        workers = len(self.spaces)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fixguard-mut") as pool:
+            futures: list[tuple[Future[MutantResult | None], str]] = [
+                (pool.submit(self.work, m, t, n, k), key) for m, t, n, k, key in plan.pending
+            ]
+            try:
+                for future, key in futures:
+                    finished = future.result()
+                    if finished is None:
+                        continue
+                    store.put(key, finished, rev=rev)  # committed before the next is reported
+                    results[finished.id] = finished
+                    self.reporter.mutant_finished(finished)
+            except BaseException:
+                self.stop.set()  # Ctrl-C: no new mutants start; running ones finish and are kept
+                for future, _key in futures:
+                    future.cancel()
+                pool.shutdown(wait=True)
+                for future, key in futures:
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        late = future.result()
+                        if late is not None and late.id not in results:
+                            store.put(key, late, rev=rev)
+                raise
 
 
 def _preload_tests(
