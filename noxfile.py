@@ -20,6 +20,22 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 #: The whole demo, end to end: run on the first version only (it exercises no
 #: interpreter-specific code the rest of the suite does not).
 END_TO_END = "tests/e2e/test_sample_end_to_end.py"
+#: What 3.12 and 3.13 run by default: the parts whose behaviour depends on the interpreter
+#: (threads and sys.monitoring, asyncio's scheduling, fork servers and forked children,
+#: coverage contexts and the probe plugin, a project interpreter of another version, the
+#: package's install). Everything on each version, as CI's 25 minutes would not hold three
+#: whole suites: `nox -s tests-3.13 -- all`.
+VERSION_SENSITIVE = [
+    "tests/concurrency",
+    "tests/explore",
+    "tests/mutation",
+    "tests/targets",
+    "tests/packaging",
+    "tests/verify/test_forked_runs.py",
+    "tests/verify/test_cross_python.py",
+    "tests/verify/test_perturb_verify.py",
+]
+PARALLEL = ["-n", "2", "--dist", "loadfile"]
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 
@@ -66,12 +82,17 @@ def _install(session: nox.Session, extras: str = "all", *groups: str) -> None:
 def tests(session: nox.Session) -> None:
     """The harness's own test suite on 3.11, 3.12 and 3.13 (`-s tests-3.12` for one); CI runs this.
 
-    3.11 runs everything; 3.12 and 3.13 everything but the end-to-end demo module.
+    3.11 runs everything. 3.12 and 3.13 run the interpreter-sensitive parts (VERSION_SENSITIVE);
+    `-- all` runs everything there but the end-to-end demo module. Other arguments go to pytest.
     """
     _install(session, "all", "test")
-    args = session.posargs or ["-n", "2", "--dist", "loadfile"]
-    if session.python != PYTHONS[0]:
-        args = [*args, "--ignore", END_TO_END]
+    args = list(session.posargs)
+    if session.python == PYTHONS[0]:
+        args = args or PARALLEL
+    elif args == ["all"]:
+        args = [*PARALLEL, "--ignore", END_TO_END]
+    elif not args:
+        args = [*PARALLEL, *VERSION_SENSITIVE]
     session.run("pytest", *args)
 
 

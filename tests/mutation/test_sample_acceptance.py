@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.mutation import MutationOptions, git, run_mutation, scope_from_diff
+from harness import git
+from harness.mutation import MutationOptions, run_mutation, scope_from_diff
 from harness.mutation.families import Family
 from harness.mutation.mutant import changed_lines
 from harness.mutation.visit import discover

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.mutation import Family, MutationOptions, git, run_mutation, scope_from_diff
+from harness import git
+from harness.mutation import Family, MutationOptions, run_mutation, scope_from_diff
 from harness.mutation.scope import FileScope
 from harness.mutation.visit import Discovery, discover, mutants_of_file
 from harness.outcomes import MutantStatus
