@@ -131,3 +131,35 @@ def test_the_demo_without_the_sample_extra_names_the_extra(venv: Path, tmp_path:
     assert done.returncode == 2
     assert "fixguard[sample]" in done.stderr + done.stdout
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_check_whose_extra_is_missing_names_the_extra(venv: Path, tmp_path: Path) -> None:
+    """ruff (error-paths) and pyleak (leaks) are extras: their checks say so, never crash."""
+    (tmp_path / "m.py").write_text("x = 1\n")
+    probe = (
+        "import pathlib, sys\n"
+        "from harness.errors import UserError\n"
+        "from scenarios.error_paths.no_undefined_names import run_ruff\n"
+        "from harness.scenario import run\n"
+        "import scenarios.leaks\n"
+        "for attempt in (\n"
+        f"    lambda: run_ruff(pathlib.Path({str(tmp_path)!r}), ('m.py',), 30.0),\n"
+        "    lambda: run('leaks.tasks', {'call': 'x'}, None),\n"
+        "):\n"
+        "    try:\n"
+        "        attempt()\n"
+        "    except UserError as exc:\n"
+        "        print(exc.one_line())\n"
+    )
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2, out.stdout
+    assert "the error_paths checks need ruff" in lines[0] and "fixguard[error-paths]" in lines[0]
+    assert "leaks.tasks needs pyleak" in lines[1] and "fixguard[leaks]" in lines[1]
