@@ -25,7 +25,6 @@ from __future__ import annotations
 import atexit
 import os
 import socket
-import time
 import uuid
 import warnings
 import weakref
@@ -42,7 +41,6 @@ import requests
 from docker.models.containers import Container
 
 from ..errors import TargetError, UserError
-from .base import Target
 from .docker_engine import (
     LABEL,
     LABEL_NAME,
@@ -55,6 +53,7 @@ from .docker_engine import (
 )
 from .ports import LOOPBACK, free_port
 from .procnet import listening_inside
+from .server import ServerTarget, StartFailed, answer_of
 from .spec import TargetSpec, render
 
 DEFAULT_CONTAINER_PORT = 8000
@@ -142,14 +141,7 @@ def line_probe(environ: Mapping[str, str], suffix: str) -> tuple[dict[str, str],
     return env, [str(Path(out).parent)]
 
 
-class _StartFailed(Exception):
-    def __init__(self, reason: str, *, port_taken: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.port_taken = port_taken
-
-
-class DockerTarget(Target):
+class DockerTarget(ServerTarget):
     """A container of `spec.image`, its `container_port` published on a loopback host port."""
 
     kind = "docker"
@@ -163,29 +155,11 @@ class DockerTarget(Target):
         self.container_port = spec.container_port or DEFAULT_CONTAINER_PORT
         self._client: docker.DockerClient | None = None
         self._container: Container | None = None
-        self._port: int | None = None
-        self._pid: int | None = None
         self._final_log: str | None = None
         self._probe_env: dict[str, str] = {}
         self.teardown_error: str | None = None
 
     # --- what scenarios read -------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        if self._port is None:
-            raise TargetError(f"target {self.spec.label!r} has not been started")
-        return f"http://{LOOPBACK}:{self._port}"
-
-    @property
-    def port(self) -> int | None:
-        """The host port (on 127.0.0.1) that `container_port` is published on."""
-        return self._port
-
-    @property
-    def pid(self) -> int | None:
-        """The server's pid on the host (kept after stop, so a test can check it is gone)."""
-        return self._pid
 
     @property
     def container_id(self) -> str | None:
@@ -250,12 +224,12 @@ class DockerTarget(Target):
             try:
                 self._run(port, create_kwargs)
                 return
-            except _StartFailed as failure:
+            except StartFailed as failure:
                 log = self._final_log = self.logs()
                 self._remove_container()
-                if failure.port_taken and attempt + 1 < attempts:
+                if failure.retry and attempt + 1 < attempts:
                     continue
-                if failure.port_taken:
+                if failure.retry:
                     raise TargetError(
                         f"port={port!r}: {LOOPBACK}:{port} is already in use on the host, so "
                         f"the docker engine cannot publish it (choose another port, or leave "
@@ -330,13 +304,13 @@ class DockerTarget(Target):
                 where=self._where("options"),
             ) from None
         except docker.errors.APIError as exc:
-            raise _StartFailed(f"could not be created: {short_error(exc)}") from None
+            raise StartFailed(f"could not be created: {short_error(exc)}") from None
         try:
             self._container.start()
         except docker.errors.APIError as exc:
             message = short_error(exc)
             taken = any(marker in message.lower() for marker in _PORT_TAKEN)
-            raise _StartFailed(f"could not be started: {message}", port_taken=taken) from None
+            raise StartFailed(f"could not be started: {message}", retry=taken) from None
         self._container.reload()
         state_pid = int(self._container.attrs["State"]["Pid"])
         self._pid = state_pid  # in the container's network namespace, enough for the wait
@@ -357,37 +331,30 @@ class DockerTarget(Target):
         return pid
 
     def _wait_healthy(self, port: int) -> None:
-        spec, container = self.spec, self._container
+        container = self._container
         assert container is not None
-        url = f"http://{LOOPBACK}:{port}{spec.health or '/'}"
+        url = self.health_url(port)
         what = (
             f"health check GET {url}"
-            if spec.health
+            if self.spec.health
             else f"a listener on port {self.container_port} inside the container"
         )
-        deadline = time.monotonic() + spec.startup_timeout
-        last, delay = "no answer yet", 0.05
-        with httpx.Client(timeout=httpx.Timeout(1.0), trust_env=False) as http:
-            while True:
-                container.reload()
-                state = container.attrs["State"]
-                if not state.get("Running"):
-                    raise _StartFailed(
-                        f"exited with code {state.get('ExitCode')} before {what} succeeded"
-                        + (f" ({state['Error']})" if state.get("Error") else "")
-                    )
-                ok, last = self._probe(http, url)
-                if ok:
-                    return
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _StartFailed(
-                        f"did not become healthy within {spec.startup_timeout:g}s (waiting for "
-                        f"{what}; last: {last}; the server must listen on "
-                        f"{CONTAINER_HOST}:{self.container_port} inside the container)"
-                    )
-                time.sleep(min(delay, remaining))
-                delay = min(delay * 1.5, 0.25)
+
+        def check(http: httpx.Client) -> tuple[bool, str]:
+            container.reload()
+            state = container.attrs["State"]
+            if not state.get("Running"):
+                raise StartFailed(
+                    f"exited with code {state.get('ExitCode')} before {what} succeeded"
+                    + (f" ({state['Error']})" if state.get("Error") else "")
+                )
+            return self._probe(http, url)
+
+        hint = (
+            f"; the server must listen on {CONTAINER_HOST}:{self.container_port} inside the "
+            "container"
+        )
+        self.poll_until_healthy(check, what, first_delay=0.05, hint=hint)
 
     def _probe(self, http: httpx.Client, url: str) -> tuple[bool, str]:
         # docker-proxy accepts on the host port even when nothing listens inside, so an open
@@ -398,20 +365,16 @@ class DockerTarget(Target):
                 return False, f"nothing listens on port {self.container_port} yet"
             if listening <= {"127.0.0.1", "::1"}:
                 # Final: that bind also keeps 0.0.0.0 on this port from being bound later.
-                raise _StartFailed(
+                raise StartFailed(
                     f"listens on {sorted(listening)[0]}:{self.container_port} inside the "
                     f"container, which the published port cannot reach (bind "
                     f"{CONTAINER_HOST}: use '--host {{host}}' in the command)"
                 )
             if self.spec.health is None:
                 return True, "listening"
-        try:
-            response = http.get(url)
-        except httpx.HTTPError as exc:
-            return False, type(exc).__name__
-        if self.spec.health is None or response.status_code < 400:
-            return True, f"HTTP {response.status_code}"
-        return False, f"HTTP {response.status_code}"
+        ok, seen = answer_of(http, url)
+        # Without a health path, any answer at all means the server is up.
+        return ok or (self.spec.health is None and seen.startswith("HTTP")), seen
 
     # --- stop ----------------------------------------------------------------------------
 

@@ -18,8 +18,8 @@ import psutil
 
 from ..errors import TargetError
 from . import ledger
-from .base import Target
 from .ports import LOOPBACK, free_port, port_is_open
+from .server import ServerTarget, StartFailed, answer_of
 from .spec import TargetSpec, render
 
 #: Lines of the log a TargetError shows.
@@ -162,14 +162,7 @@ def _listens_on(procs: list[psutil.Process], port: int) -> bool | None:
     return False
 
 
-class _StartFailed(Exception):
-    def __init__(self, reason: str, *, bind_failure: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.bind_failure = bind_failure
-
-
-class ProcessTarget(Target):
+class ProcessTarget(ServerTarget):
     """A server subprocess: `{port}` is a free loopback port, stdout+stderr go to a log file."""
 
     kind = "process"
@@ -177,28 +170,11 @@ class ProcessTarget(Target):
     def __init__(self, spec: TargetSpec) -> None:
         super().__init__(spec)
         self._proc: subprocess.Popen[bytes] | None = None
-        self._pid: int | None = None
-        self._port: int | None = None
         self._argv: list[str] = []
         self._log_dir: tempfile.TemporaryDirectory[str] | None = None
         self._log_path: Path | None = None
         self._final_log: str | None = None
         self._ledger: Path | None = None
-
-    @property
-    def base_url(self) -> str:
-        if self._port is None:
-            raise TargetError(f"target {self.spec.label!r} has not been started")
-        return f"http://{LOOPBACK}:{self._port}"
-
-    @property
-    def port(self) -> int | None:
-        return self._port
-
-    @property
-    def pid(self) -> int | None:
-        """The server's pid (kept after stop, so a test can check that it is gone)."""
-        return self._pid
 
     @property
     def argv(self) -> list[str]:
@@ -232,10 +208,10 @@ class ProcessTarget(Target):
             try:
                 self._spawn_and_wait(port)
                 return
-            except _StartFailed as failure:
+            except StartFailed as failure:
                 log = self.logs()
                 self._kill()
-                if failure.bind_failure and attempt + 1 < attempts:
+                if failure.retry and attempt + 1 < attempts:
                     continue  # someone took the port between free_port() and the bind
                 raise TargetError(
                     f"target {spec.label!r}: command {shlex.join(self._argv)!r}"
@@ -264,56 +240,37 @@ class ProcessTarget(Target):
                     start_new_session=True,
                 )
             except OSError as exc:
-                raise _StartFailed(f"could not be started: {exc}") from None
+                raise StartFailed(f"could not be started: {exc}") from None
         self._pid = self._proc.pid
         self._ledger = ledger.record(self._pid, shlex.join(self._argv))
         _live.add(self)
         self._wait_healthy(port)
 
     def _wait_healthy(self, port: int) -> None:
-        spec, proc = self.spec, self._proc
+        proc = self._proc
         assert proc is not None
-        url = f"http://{LOOPBACK}:{port}{spec.health or '/'}"
-        what = f"health check GET {url}" if spec.health else f"a listener on {LOOPBACK}:{port}"
-        deadline = time.monotonic() + spec.startup_timeout
-        last = "no answer yet"
-        delay = 0.02
-        with httpx.Client(timeout=httpx.Timeout(1.0), trust_env=False) as client:
-            while True:
-                code = proc.poll()
-                if code is not None:
-                    log = self.logs()
-                    raise _StartFailed(
-                        f"exited with code {code} before {what} succeeded",
-                        bind_failure=looks_like_bind_failure(log),
-                    )
-                ok, last = self._probe(client, url, port)
-                if ok:
-                    owns = _listens_on(_tree(proc.pid), port)
-                    if owns is False:
-                        # Something else answers on this port; ours will fail to bind.
-                        last = f"port {port} answers, but not from pid {proc.pid}"
-                    else:
-                        return
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _StartFailed(
-                        f"did not become healthy within {spec.startup_timeout:g}s "
-                        f"(waiting for {what}; last: {last})"
-                    )
-                time.sleep(min(delay, remaining))
-                delay = min(delay * 1.5, 0.25)
+        url = self.health_url(port)
+        what = f"health check GET {url}" if self.spec.health else f"a listener on {LOOPBACK}:{port}"
+
+        def check(client: httpx.Client) -> tuple[bool, str]:
+            code = proc.poll()
+            if code is not None:
+                raise StartFailed(
+                    f"exited with code {code} before {what} succeeded",
+                    retry=looks_like_bind_failure(self.logs()),
+                )
+            ok, last = self._probe(client, url, port)
+            if ok and _listens_on(_tree(proc.pid), port) is False:
+                # Something else answers on this port; ours will fail to bind.
+                return False, f"port {port} answers, but not from pid {proc.pid}"
+            return ok, last
+
+        self.poll_until_healthy(check, what, first_delay=0.02)
 
     def _probe(self, client: httpx.Client, url: str, port: int) -> tuple[bool, str]:
         if self.spec.health is None:
             return (True, "open") if port_is_open(LOOPBACK, port) else (False, "connection refused")
-        try:
-            response = client.get(url)
-        except httpx.HTTPError as exc:
-            return False, type(exc).__name__
-        if response.status_code < 400:
-            return True, f"HTTP {response.status_code}"
-        return False, f"HTTP {response.status_code}"
+        return answer_of(client, url)
 
     # --- stop ----------------------------------------------------------------------------
 
