@@ -179,7 +179,9 @@ def touched_functions(source: str, lines: set[int]) -> list[tuple[str, int]]:
     found = []
     tree = ast.parse(source)
     for node in tree.body:
-        items = [(None, node)] if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else []
+        items: list[tuple[str | None, ast.FunctionDef | ast.AsyncFunctionDef]] = (
+            [(None, node)] if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else []
+        )
         if isinstance(node, ast.ClassDef):
             items = [
                 (node.name, n)

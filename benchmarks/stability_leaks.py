@@ -247,7 +247,9 @@ def db_connections(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str,
                 def ticket_count(self) -> int:
                     conn = psycopg.connect(dsn, autocommit=True)
                     held.append(conn)
-                    return int(conn.execute("SELECT 1").fetchone()[0])
+                    row = conn.execute("SELECT 1").fetchone()
+                    assert row is not None
+                    return int(row[0])
 
             def close_all() -> None:
                 while held:

@@ -64,6 +64,7 @@ def test_seed_000_tables_round_trip(tmp_path: Path) -> None:
     # Every source points at the row's line in the report.
     lines = SEED.read_text().splitlines()
     for claim in manifest.claims:
+        assert claim.source is not None
         name, _, number = claim.source.rpartition(":")
         assert name == SEED.name
         assert claim.title.split()[0] in lines[int(number) - 1]

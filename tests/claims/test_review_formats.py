@@ -57,6 +57,7 @@ def test_seed_imports_to_loadable_drafts(tmp_path: Path, seed: Path, count: int)
     for claim in claims:
         assert not any(mark in claim.title for mark in MOJIBAKE_MARKS), claim.title
         # Each source points at the finding's own line of the review.
+        assert claim.source is not None
         _, _, number = claim.source.rpartition(":")
         line = seed.read_text(encoding="utf-8").splitlines()[int(number) - 1]
         assert line.strip()

@@ -65,6 +65,7 @@ def test_an_unlocked_read_modify_write_loses_updates_on_the_first_attempt() -> N
         "lost", lambda _: Counter(locked=False), lambda c, i: c.increment(), lost_update, CONFIG
     )
     assert result.broken and result.failing_attempt == 1
+    assert result.failure is not None
     assert result.failure.violation.observed == {"value": 1}
 
 
@@ -138,5 +139,5 @@ def test_both_runner_and_scheduler_is_a_user_error() -> None:
             lambda _: None,
             lambda s, i: asyncio.sleep(0),
             lambda s, r: None,
-            scheduler=object(),
-        )  # type: ignore[arg-type]
+            scheduler=object(),  # type: ignore[arg-type]
+        )

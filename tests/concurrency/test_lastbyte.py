@@ -16,6 +16,7 @@ from harness.concurrency import (
     HttpReply,
     HttpRequest,
     Mode,
+    RaceResult,
     Violation,
     fire,
     format_failure,
@@ -27,7 +28,7 @@ from harness.errors import TargetError, UserError
 HEALTH = HttpRequest("GET", "/healthz")
 
 
-def exclusive(base_url: str, mode: Mode, seconds: float) -> object:
+def exclusive(base_url: str, mode: Mode, seconds: float) -> RaceResult:
     run = uuid.uuid4().hex[:8]
 
     def requests(attempt: int) -> list[HttpRequest]:

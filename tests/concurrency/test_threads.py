@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from typing import Any
 
 import pytest
 from apps import narrow
@@ -13,6 +14,7 @@ from harness.concurrency import (
     Budget,
     Mode,
     Preemption,
+    RaceResult,
     TargetFiles,
     ThreadRace,
     Violation,
@@ -37,7 +39,7 @@ def cap_check(store: narrow.BuggyStore, results: list[WorkerResult]) -> Violatio
     return None
 
 
-def race(store_cls: type, mode: Mode, seconds: float = 2.0, **kw: object) -> object:
+def race(store_cls: type, mode: Mode, seconds: float = 2.0, **kw: Any) -> RaceResult:
     config = ThreadRace(
         workers=16,
         mode=mode,
@@ -55,6 +57,7 @@ def test_preemption_catches_a_window_no_gil_release_opens() -> None:
     result = race(narrow.BuggyStore, Mode.PREEMPT)
     assert result.broken, f"not caught in {result.attempts} attempts"
     assert time.perf_counter() - started < 5
+    assert result.failure is not None
     assert result.failure.violation.observed["successes"] > CAP
     assert result.failure.yield_points, "a failing round reports its forced yields"
     assert all("narrow.py:" in point for point in result.failure.yield_points)
@@ -62,7 +65,7 @@ def test_preemption_catches_a_window_no_gil_release_opens() -> None:
 
 def test_pct_mode_catches_it_too() -> None:
     result = race(narrow.BuggyStore, Mode.PCT, points=6)
-    assert result.broken and result.failure.yield_points
+    assert result.broken and result.failure is not None and result.failure.yield_points
 
 
 def test_locked_store_holds_for_the_whole_budget() -> None:
@@ -109,6 +112,7 @@ def test_a_worker_exception_is_a_failure_even_when_the_check_passes() -> None:
     config = ThreadRace(workers=4, mode=Mode.BARRIER, budget=Budget(seconds=1, max_attempts=5))
     result = race_threads("errors", lambda _: None, work, lambda s, r: None, config)
     assert result.broken and result.failing_attempt == 1 and result.attempts == 1
+    assert result.failure is not None
     assert result.failure.violation.observed == {"worker_errors": 1}
     assert "KeyError" in format_failure(result)
 
@@ -126,7 +130,7 @@ def test_the_failing_attempt_and_time_to_failure_are_recorded() -> None:
     config = ThreadRace(workers=2, mode=Mode.BARRIER, budget=Budget(seconds=5, max_attempts=50))
     result = race_threads("ttf", lambda attempt: attempt, lambda s, i: None, check, config)
     assert (result.attempts, result.failing_attempt) == (4, 4)
-    assert 0 < result.time_to_failure <= result.elapsed
+    assert result.time_to_failure is not None and 0 < result.time_to_failure <= result.elapsed
 
 
 def test_the_same_seed_replays_the_same_yield_points() -> None:
@@ -148,7 +152,7 @@ def test_the_same_seed_replays_the_same_yield_points() -> None:
             always_fails,
             config,
         )
-        assert result.failure.seed == 4242
+        assert result.failure is not None and result.failure.seed == 4242
         return tuple(sorted(result.failure.yield_points))
 
     first = run()

@@ -116,6 +116,7 @@ def test_with_an_init_the_pid_is_still_the_server(make_spec: MakeSpec) -> None:
         server = psutil.Process(target.pid)
         assert "uvicorn" in server.cmdline()
         assert server.parent().name() == "docker-init"
+        assert isinstance(target, DockerTarget)
         assert sorted(target.container_pids()) == sorted([server.ppid(), target.pid])
 
 
@@ -230,7 +231,7 @@ def test_a_free_port_taken_before_the_engine_binds_it_is_retried_with_another(
         offered = iter([taken])
         monkeypatch.setattr(docker_kind, "free_port", lambda: next(offered, None) or free_port())
         with launch(make_spec()) as target, target.client() as client:
-            assert target.port != taken
+            assert isinstance(target, DockerTarget) and target.port != taken
             assert client.get("/healthz").text == "ok"
             assert "address already in use" not in target.logs()
 

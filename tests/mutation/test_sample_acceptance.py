@@ -13,6 +13,7 @@ acceptance is about (`mutant_ids`); discovery, and so the scope check, covers al
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,7 @@ def test_no_sample_fix_gets_a_mutant_outside_its_diff(sample: SampleRepo):
     checked = 0
     for claim_id, head in sample.commits.items():
         _, scope = fix_scope(sample, claim_id, completed=False)
-        found = discover(scope, lambda p, head=head: git.show(sample.path, head, p))
+        found = discover(scope, partial(git.show, sample.path, head))
         for mutant in found.mutants:
             file_scope = scope.file(mutant.file)
             if mutant.family is Family.HUNK_REVERT:
@@ -77,7 +78,9 @@ def test_no_sample_fix_gets_a_mutant_outside_its_diff(sample: SampleRepo):
                 checked += 1
                 continue
             fix_lines = file_scope.lines
-            source = git.show(sample.path, head, mutant.file).splitlines()
+            text = git.show(sample.path, head, mutant.file)
+            assert text is not None
+            source = text.splitlines()
             touched = set(changed_lines(source, mutant.source.splitlines()))
             assert mutant.line in fix_lines and touched & fix_lines, (claim_id, mutant.diff)
             checked += 1
@@ -100,11 +103,11 @@ def test_ticket_cap_lock_removal_is_killed_k_of_n(sample: SampleRepo, tmp_path: 
     )
     lock = [m for m in result.mutants if m.operator == "with-lock-removal"]
     assert len(lock) == 1, [m.operator for m in result.mutants]
-    (lock,) = lock
-    assert lock.family == "sync removal"
-    assert lock.status is MutantStatus.KILLED
-    assert lock.killing_test == "tests/test_fix_ticket_cap.py::test_cap_holds_under_concurrency"
-    assert lock.kills >= 1 and lock.runs >= 1 and lock.k_of_n == f"{lock.kills}/{lock.runs}"
+    (only,) = lock
+    assert only.family == "sync removal"
+    assert only.status is MutantStatus.KILLED
+    assert only.killing_test == "tests/test_fix_ticket_cap.py::test_cap_holds_under_concurrency"
+    assert only.kills >= 1 and only.runs >= 1 and only.k_of_n == f"{only.kills}/{only.runs}"
     assert result.all_detected, [(m.operator, m.line, m.status) for m in result.mutants]
 
 

@@ -34,7 +34,9 @@ def test_no_mutant_touches_a_line_outside_the_fix(fix_repo):
     scope = scope_from_diff(repo.path, repo.base, repo.head)
     found = discover(scope, lambda p: git.show(repo.path, repo.head, p))
     assert found.mutants, "the lock fix must have mutants"
-    source = git.show(repo.path, repo.head, "pkg/tickets.py").splitlines()
+    text = git.show(repo.path, repo.head, "pkg/tickets.py")
+    assert text is not None
+    source = text.splitlines()
     for mutant in found.mutants:
         touched = set(changed_lines(source, mutant.source.splitlines()))
         assert touched & {9, 12}, mutant.diff

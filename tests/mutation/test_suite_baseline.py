@@ -226,7 +226,9 @@ def test_a_hang_times_out_by_its_own_tests_not_the_slowest_elsewhere(fix_repo):
     assert hangs, [(m.operator, m.status) for m in result.mutants]
     for mutant in hangs:
         assert mutant.tests == ("tests/test_count.py::test_countdown",)
-        limit = float(re.match(r"timeout after ([0-9.]+)s", mutant.killing_test or "")[1])
+        found = re.match(r"timeout after ([0-9.]+)s", mutant.killing_test or "")
+        assert found is not None, mutant.killing_test
+        limit = float(found[1])
         # Three times the whole baseline was the old limit; the 4 s sleeper is not its business.
         assert limit < 3 * result.baseline_duration - 9.0, (limit, result.baseline_duration)
 

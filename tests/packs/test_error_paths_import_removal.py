@@ -12,7 +12,8 @@ import pytest
 
 from harness import git
 from harness.mutation import Family, MutationOptions, run_mutation, scope_from_diff
-from harness.mutation.scope import FileScope
+from harness.mutation.options import MutantResult
+from harness.mutation.scope import FileScope, Scope
 from harness.mutation.visit import Discovery, discover, mutants_of_file
 from harness.outcomes import MutantStatus
 from harness.sample import SampleRepo
@@ -105,7 +106,7 @@ def test_future_and_star_imports_are_left_alone() -> None:
 
 
 @pytest.fixture(scope="module")
-def publisher_fix(sample_repo: SampleRepo) -> tuple[str, object]:
+def publisher_fix(sample_repo: SampleRepo) -> tuple[str, Scope]:
     if "publisher-import" not in sample_repo.commits:
         pytest.fail("the sample has no publisher-import fix commit")
     head = sample_repo.commits["publisher-import"]
@@ -114,15 +115,15 @@ def publisher_fix(sample_repo: SampleRepo) -> tuple[str, object]:
 
 
 def _run(
-    sample_repo: SampleRepo, publisher_fix: tuple[str, object], tests: Path, store: Path
-) -> list[object]:
+    sample_repo: SampleRepo, publisher_fix: tuple[str, Scope], tests: Path, store: Path
+) -> list[MutantResult]:
     head, scope = publisher_fix
-    found = discover(scope, lambda path: git.show(sample_repo.path, head, path))  # type: ignore[arg-type]
+    found = discover(scope, lambda path: git.show(sample_repo.path, head, path))
     wanted = [m.id for m in found.mutants if m.family is Family.IMPORT_REMOVAL]
     options = MutationOptions(
         repo=sample_repo.path,
         rev=head,
-        scope=scope,  # type: ignore[arg-type]
+        scope=scope,
         tests=[str(tests)],
         python=sys.executable,
         pytest_args=list(FAST_PYTEST),
@@ -142,20 +143,20 @@ def _run(
 
 
 def test_import_removal_is_killed_by_the_error_paths_pack(
-    sample_repo: SampleRepo, publisher_fix: tuple[str, object], tmp_path: Path
+    sample_repo: SampleRepo, publisher_fix: tuple[str, Scope], tmp_path: Path
 ) -> None:
     tests = tmp_path / "outside" / "test_pack_publisher.py"
     tests.parent.mkdir()
     tests.write_text(PACK_TEST)
     (mutant,) = _run(sample_repo, publisher_fix, tests, tmp_path / "store.sqlite3")
-    assert mutant.status is MutantStatus.KILLED, mutant  # type: ignore[attr-defined]
+    assert mutant.status is MutantStatus.KILLED, mutant
 
 
 def test_import_removal_survives_when_no_test_drives_the_except_branch(
-    sample_repo: SampleRepo, publisher_fix: tuple[str, object], tmp_path: Path
+    sample_repo: SampleRepo, publisher_fix: tuple[str, Scope], tmp_path: Path
 ) -> None:
     tests = tmp_path / "outside" / "test_publisher_success_only.py"
     tests.parent.mkdir()
     tests.write_text(SUCCESS_ONLY_TEST)
     (mutant,) = _run(sample_repo, publisher_fix, tests, tmp_path / "store.sqlite3")
-    assert mutant.status is MutantStatus.SURVIVED, mutant  # type: ignore[attr-defined]
+    assert mutant.status is MutantStatus.SURVIVED, mutant

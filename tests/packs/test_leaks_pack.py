@@ -453,7 +453,9 @@ def test_db_connection_leak_is_caught_in_pg_stat_activity(
         def ticket_count(self) -> int:
             conn = psycopg.connect(postgres_db, autocommit=True)
             held.append(conn)  # the bug: never closed
-            return int(conn.execute("SELECT count(*) FROM pg_class").fetchone()[0])
+            row = conn.execute("SELECT count(*) FROM pg_class").fetchone()
+            assert row is not None
+            return int(row[0])
 
     try:
         with (

@@ -87,7 +87,7 @@ def test_the_shipped_cases_are_valid_and_cover_the_bug_classes() -> None:
     cases = caseset.load_cases()
     assert len(cases) >= 16
     classes = Counter(c.bug_class for c in cases)
-    assert set(classes) == set(caseset.BugClass.__args__)  # type: ignore[attr-defined]
+    assert set(classes) == set(caseset.BugClass.__args__)
     assert sum(c.expected != "VERIFIED" for c in cases) >= 4
 
 

@@ -143,8 +143,9 @@ def test_status_set_forms() -> None:
         model_config = ConfigDict(extra="forbid")
         ok: StatusSet
 
-    assert B(ok=201).ok == {201}
-    assert B(ok=["2xx", 409]).ok == set(range(200, 300)) | {409}
+    assert B.model_validate({"ok": 201}).ok == {201}
+    assert B.model_validate({"ok": ["2xx", 409]}).ok == set(range(200, 300)) | {409}
+    bad: object
     for bad in (99, 600, "6xx", True, [], "teapot"):
         with pytest.raises(ValueError, match="status"):
-            B(ok=bad)
+            B.model_validate({"ok": bad})

@@ -136,7 +136,7 @@ def module_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 
 
 def test_python_factory_by_import_string_with_generator_teardown(module_dir: Path) -> None:
-    import fg_target_mod  # type: ignore[import-not-found]
+    import fg_target_mod
 
     spec = TargetSpec(kind="python", factory="fg_target_mod:make_counter", kwargs={"start": 3})
     with launch(spec) as target:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.claims.model import Claim, Manifest, RunSettings
+from harness.claims.model import Claim, FixRange, Manifest, RunSettings
 from harness.forkserver import SERVER_SOURCE, ServerPool, WarmRunner, WarmUnavailable
 from harness.outcomes import RunOutcome
 from harness.testrun import TestRun, run_pytest
@@ -106,10 +106,10 @@ def test_warnings_as_errors_see_no_warning_of_the_servers_making(tmp_path: Path)
     (tree / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n")
     (tree / "test_it.py").write_text("def test_a(answer):\n    assert answer == 42\n")
     env = {"PYTHONPATH": str(tmp_path / "site")}
-    fresh = run(tree, None, **env)
+    fresh = run(tree, None, 60.0, **env)
     assert fresh.outcome is RunOutcome.PASSED, fresh.log_tail
     with ServerPool() as pool:
-        forked = [run(tree, pool, **env) for _ in range(2)]  # the 2nd after warming
+        forked = [run(tree, pool, 60.0, **env) for _ in range(2)]  # the 2nd after warming
         assert pool.forked == 2
     assert [judged(r) for r in forked] == [judged(fresh)] * 2, forked[0].log_tail
 
@@ -156,7 +156,7 @@ def test_a_hash_seed_in_the_env_is_a_new_interpreters_seed(tmp_path: Path):
 
 def test_repeats_get_seed_index_plus_one_unless_the_manifest_sets_one(tmp_path: Path):
     def envs(settings: RunSettings) -> list[dict[str, str]]:
-        claim = Claim(id="c", title="t", tests=("t.py::test",), fix=("f.py",))
+        claim = Claim(id="c", title="t", tests=("t.py::test",), fix=(FixRange.parse("f.py"),))
         manifest = Manifest(claims=(claim,), run=settings)
         options = VerifyOptions(repo=tmp_path, base="a", head="b", manifest=manifest)
         job = ClaimJob.build(options, claim, None, None)  # type: ignore[arg-type]
@@ -209,7 +209,9 @@ def test_a_forked_claim_run_that_judged_nothing_counts_only_as_a_new_interpreter
     with ServerPool() as pool:
         raw = run(tmp_path, pool)
         assert (raw.outcome, raw.forked) == (RunOutcome.CRASHED, True)  # the fork's doing
-        claim = Claim(id="c", title="t", tests=("test_it.py::test_a",), fix=("f.py",))
+        claim = Claim(
+            id="c", title="t", tests=("test_it.py::test_a",), fix=(FixRange.parse("f.py"),)
+        )
         options = VerifyOptions(repo=tmp_path, base="a", head="b", manifest=Manifest())
         side = Workspace("head", tmp_path, "0" * 40)
         job = ClaimJob.build(options, claim, side, side)
@@ -278,13 +280,16 @@ def test_verify_gives_the_same_runs_and_verdicts_with_and_without_forks(tmp_path
     )
     claims = (
         Claim(
-            id="one", title="one", tests=("tests/test_calc.py::test_double",), fix=("pkg/calc.py",)
+            id="one",
+            title="one",
+            tests=("tests/test_calc.py::test_double",),
+            fix=(FixRange.parse("pkg/calc.py"),),
         ),
         Claim(
             id="three",
             title="three",
             tests=("tests/test_calc.py",),
-            fix=("pkg/calc.py",),
+            fix=(FixRange.parse("pkg/calc.py"),),
             run=RunSettings(repeats=3, min_failures=2),
         ),
     )

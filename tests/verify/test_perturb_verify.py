@@ -145,7 +145,7 @@ def test_perturbed_base_fails_three_of_three_where_plain_passes(
     plain = run_pytest(quota_base, [TESTS["quota"]], python=sys.executable, env=QUIET)
     # The race's window holds no GIL release: a plain run passes (0 failures in 3000 calls of
     # the test when this was written), which is why --perturb off is NOT_REPRODUCED.
-    assert plain.outcome is RunOutcome.PASSED, plain.output[-2000:]
+    assert plain.outcome is RunOutcome.PASSED, plain.log_tail
     assert plain.perturb == "" and plain.perturbed == () and plain.replays == ()
 
 

@@ -7,7 +7,7 @@ print("hello-app: imported", flush=True)
 print("hello-app: a line on stderr", file=sys.stderr, flush=True)
 
 
-async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+async def app(scope, receive, send):
     if scope["type"] == "lifespan":
         while True:
             message = await receive()

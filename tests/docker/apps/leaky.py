@@ -1,9 +1,9 @@
 """An ASGI app that leaks one open file per GET /leak; GET /ok leaks nothing."""
 
-_kept = []
+_kept: list[object] = []
 
 
-async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+async def app(scope, receive, send):
     if scope["type"] != "http":
         return
     if scope["path"] == "/leak":

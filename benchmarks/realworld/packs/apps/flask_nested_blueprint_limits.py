@@ -30,7 +30,7 @@ saved: list[dict[str, str]] = []
 
 
 @notes.route("", methods=["POST"])
-def add_note():  # type: ignore[no-untyped-def]
+def add_note():
     body = request.get_json(silent=True) or {}
     text = str(body.get("text", "")).strip()
     if not text:
@@ -40,7 +40,7 @@ def add_note():  # type: ignore[no-untyped-def]
 
 
 @app.route("/health")
-def health():  # type: ignore[no-untyped-def]
+def health():
     return jsonify({"ok": True})
 
 
