@@ -47,6 +47,7 @@ from harness.concurrency import (  # noqa: E402
     race_http,
     race_threads,
 )
+from harness.concurrency.preempt import monitoring_available  # noqa: E402
 from harness.sample import materialise  # noqa: E402
 from harness.targets import TargetSpec, launch  # noqa: E402
 from harness.targets.base import Target  # noqa: E402
@@ -79,13 +80,13 @@ def _cap_check(store: NarrowStore, results: list[WorkerResult]) -> Violation | N
     return None
 
 
-def _thread_config(mode: Mode, budget: Budget, seed: int) -> ThreadRace:
+def _thread_config(mode: Mode, budget: Budget, seed: int, monitoring: bool = True) -> ThreadRace:
     files = TargetFiles.resolve([NarrowStore])
     preempt = None
     if mode is Mode.PREEMPT:
-        preempt = Preemption(files)
+        preempt = Preemption(files, use_monitoring=monitoring)
     elif mode is Mode.PCT:
-        preempt = Preemption(files, points=8, pause=0.0005)
+        preempt = Preemption(files, points=8, pause=0.0005, use_monitoring=monitoring)
     return ThreadRace(
         workers=THREADS,
         mode=mode,
@@ -96,7 +97,7 @@ def _thread_config(mode: Mode, budget: Budget, seed: int) -> ThreadRace:
     )
 
 
-def thread_hit_rate(mode: Mode, rounds: int) -> tuple[int, float]:
+def thread_hit_rate(mode: Mode, rounds: int, monitoring: bool = True) -> tuple[int, float]:
     """Rounds that broke the cap out of ``rounds``, and seconds per round.
 
     One run of ``rounds`` attempts whose check counts a hit and lets the run go on, so PCT's
@@ -108,7 +109,7 @@ def thread_hit_rate(mode: Mode, rounds: int) -> tuple[int, float]:
         nonlocal hits
         hits += _cap_check(store, results) is not None
 
-    config = _thread_config(mode, Budget(seconds=3600, max_attempts=rounds), 1)
+    config = _thread_config(mode, Budget(seconds=3600, max_attempts=rounds), 1, monitoring)
     started = time.perf_counter()
     race_threads("narrow", lambda _: NarrowStore(CAP), lambda s, i: s.create(i), count, config)
     return hits, (time.perf_counter() - started) / rounds
@@ -316,6 +317,25 @@ def main(argv: list[str] | None = None) -> int:
         f"; preempt/pool: {_ratio(rates[Mode.PREEMPT], rates[Mode.POOL], rounds, rounds)}"
         f"; pct/barrier: {_ratio(rates[Mode.PCT], rates[Mode.BARRIER], rounds, rounds)}"
     )
+
+    if monitoring_available():
+        # Line-level preemption's two backends, side by side: the same seeds, so the same
+        # yield decisions; the detection figures must agree, and the cost per round differs.
+        print(f"\n# Preemption backends on Python {sys.version_info[0]}.{sys.version_info[1]}")
+        per_backend = {}
+        for backend, monitoring in (("sys.settrace", False), ("sys.monitoring", True)):
+            for mode in (Mode.PREEMPT, Mode.PCT):
+                hits, per = thread_hit_rate(mode, rounds, monitoring)
+                per_backend[backend, mode] = per
+                print(
+                    f"  {backend:14} {mode.value:8} hit {hits}/{rounds} "
+                    f"({100 * hits / rounds:.1f}%), {per * 1000:.2f} ms/round"
+                )
+        for mode in (Mode.PREEMPT, Mode.PCT):
+            cost = per_backend["sys.monitoring", mode] / per_backend["sys.settrace", mode]
+            print(f"  ratio monitoring/settrace ({mode.value}, time per round): {cost:.2f}")
+    else:
+        print("\n# Preemption backends: sys.monitoring needs Python 3.12 (run this there too)")
 
     targets = (
         ("sample base POST /simulations (get-then-save over SQLite)", sample_base, "/simulations"),
