@@ -20,6 +20,7 @@ from harness.concurrency import (
     Violation,
     WorkerResult,
     format_failure,
+    preempt,
     race_threads,
 )
 from harness.errors import UserError
@@ -167,7 +168,35 @@ def test_preemption_without_targets_is_a_user_error() -> None:
         TargetFiles.resolve(["no.such.module"])
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring exists from Python 3.12")
-def test_sys_monitoring_backend_catches_the_race() -> None:
-    result = race(narrow.BuggyStore, Mode.PREEMPT, use_monitoring=True)
-    assert result.broken
+BACKENDS = [
+    pytest.param(False, id="sys.settrace"),
+    pytest.param(
+        True,
+        id="sys.monitoring",
+        marks=pytest.mark.skipif(
+            sys.version_info < (3, 12), reason="sys.monitoring exists from Python 3.12"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("monitoring", BACKENDS)
+@pytest.mark.parametrize("mode", [Mode.PREEMPT, Mode.PCT])
+def test_each_backend_catches_the_race_and_clears_the_fix_within_the_same_bounds(
+    monitoring: bool, mode: Mode
+) -> None:
+    """Both line-event backends: the buggy store broken within 2 s, the locked one holding for
+    its whole budget, with yields reported at the target's lines."""
+    with preempt.Round(Preemption(NARROW, use_monitoring=monitoring), 0, 1, {}) as probe:
+        assert probe.backend == ("sys.monitoring" if monitoring else "sys.settrace")
+    kw: dict[str, Any] = {"use_monitoring": monitoring}
+    if mode is Mode.PCT:
+        kw["points"] = 6
+    started = time.perf_counter()
+    result = race(narrow.BuggyStore, mode, **kw)
+    assert result.broken, f"{mode.value} missed it in {result.attempts} attempts"
+    assert time.perf_counter() - started < 5
+    assert result.failure is not None
+    assert all("narrow.py:" in point for point in result.failure.yield_points)
+    held = race(narrow.FixedStore, mode, seconds=0.6, **kw)
+    assert not held.broken and held.attempts >= 3, format_failure(held)
