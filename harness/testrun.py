@@ -314,7 +314,8 @@ def deselect_args(nodeids: Sequence[str]) -> list[str]:
 
 
 def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
-    return "\n".join(text.splitlines()[-lines:])
+    """The last `lines` lines of `text`, trailing blank lines left out (one rule for logs)."""
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
 
 
 def session_args(nodeids: Sequence[str], junit: Path, extra: Sequence[str]) -> list[str]:

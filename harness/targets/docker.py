@@ -41,6 +41,7 @@ import requests
 from docker.models.containers import Container
 
 from ..errors import TargetError, UserError
+from ..testrun import tail
 from .docker_engine import (
     LABEL,
     LABEL_NAME,
@@ -60,7 +61,6 @@ DEFAULT_CONTAINER_PORT = 8000
 #: What the server binds inside the container, and `{python}` inside it.
 CONTAINER_HOST = "0.0.0.0"
 CONTAINER_PYTHON = "python3"
-LOG_TAIL_LINES = 40
 #: Extra tries with a new free port when the one picked was taken meanwhile.
 PORT_RETRIES = 3
 #: `options` keys the launcher sets itself.
@@ -71,10 +71,6 @@ RESERVED_OPTIONS = frozenset({
 _PORT_TAKEN = ("port is already allocated", "address already in use")
 
 _live: weakref.WeakSet[DockerTarget] = weakref.WeakSet()
-
-
-def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
-    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
 
 
 def parse_mounts(mounts: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -17,13 +17,13 @@ import httpx
 import psutil
 
 from ..errors import TargetError
+from ..testrun import tail
 from . import ledger
 from .ports import LOOPBACK, free_port, port_is_open
 from .server import ServerTarget, StartFailed, answer_of
 from .spec import TargetSpec, render
 
 #: Lines of the log a TargetError shows.
-LOG_TAIL_LINES = 40
 #: What a failed bind looks like in a server's log (uvicorn, gunicorn, aiohttp, node...).
 _BIND_FAILURES = ("address already in use", "errno 98", "eaddrinuse", "[errno 48]")
 
@@ -47,11 +47,6 @@ def build_env(spec: TargetSpec, port: int, base: dict[str, str] | None = None) -
     if "PORT" not in spec.env:  # many servers read $PORT; an inherited one would be stale
         env["PORT"] = str(port)
     return env
-
-
-def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
-    """The last `lines` lines of `text`."""
-    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
 
 
 def looks_like_bind_failure(log: str) -> bool:

@@ -12,8 +12,9 @@ from harness.errors import TargetError, UserError
 from harness.targets import TargetSpec, create, free_port, kinds, known_kinds, register_kind
 from harness.targets.base import Target
 from harness.targets.lookup import spec_from_text
-from harness.targets.process import build_argv, build_env, looks_like_bind_failure, tail
+from harness.targets.process import build_argv, build_env, looks_like_bind_failure
 from harness.targets.spec import render
+from harness.testrun import tail
 
 
 @pytest.mark.parametrize(
