@@ -222,7 +222,10 @@ class EffectCounter(BaseModel):
         values = dict(values or {})
         if self.call is not None:
             fn = import_object(self.call, field="binding.effect.call")
-            params = inspect.signature(fn).parameters
+            try:
+                params = inspect.signature(fn).parameters
+            except (TypeError, ValueError):  # a builtin without a signature: the target only
+                params = {}  # type: ignore[assignment]
             extra = {k: v for k, v in values.items() if k in params}
             return as_count(fn(target, **extra), f"{self.call}(target)")
         if self.http is not None:
@@ -293,7 +296,7 @@ def _sql_count(sql: str, dsn: str, values: Mapping[str, Any]) -> int:
         path = dsn.split(":///", 1)[1] if ":///" in dsn else parts.path
         uri = f"file:{Path(path)}?mode=ro"
         with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
-            row = conn.execute(sql, params).fetchone()
+            row = conn.execute(sql, params).fetchone()  # sqlite3 reads :name itself
     else:
         try:
             psycopg = importlib.import_module("psycopg")
@@ -304,7 +307,12 @@ def _sql_count(sql: str, dsn: str, values: Mapping[str, Any]) -> int:
                 hint="pip install 'fixguard[postgres]'",
             ) from None
         with psycopg.connect(dsn) as conn:
-            row = conn.execute(_SQL_PARAM.sub(r"%(\1)s", sql), params).fetchone()
+            if params:
+                # psycopg's placeholders are %(name)s, so a literal % (LIKE 'A%') is doubled.
+                query = _SQL_PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+                row = conn.execute(query, params).fetchone()
+            else:
+                row = conn.execute(sql).fetchone()
     if row is None or len(row) != 1:
         raise UserError(
             f"effect.sql={sql!r}: must return one row with one number", where="binding.effect.sql"

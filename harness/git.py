@@ -29,6 +29,8 @@ def _run(
     repo: Path, args: tuple[str, ...], env: Mapping[str, str] | None, text: bool
 ) -> subprocess.CompletedProcess[Any]:
     log.debug("git %s (in %s)", " ".join(args), repo)
+    if not Path(repo).is_dir():
+        raise UserError(f"repo={str(repo)!r} is not a folder")
     try:
         return subprocess.run(
             ["git", *QUOTE_PATHS_AS_THEY_ARE, *args],
@@ -40,8 +42,6 @@ def _run(
         )
     except FileNotFoundError:
         raise UserError("git is not installed or not on PATH") from None
-    except NotADirectoryError:
-        raise UserError(f"repo={str(repo)!r} is not a folder") from None
 
 
 def run(

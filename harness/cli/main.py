@@ -9,6 +9,7 @@ import threading
 import traceback
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 
 import click
 from rich.console import Console
@@ -38,6 +39,19 @@ def cli(verbose: int) -> None:
     configure_logging(verbose)
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at each record: while rich draws the progress display
+    it swaps sys.stderr for a proxy that prints above it, and the log lines must go there."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(verbose: int) -> None:
     """The `harness` loggers to stderr, at INFO for -v and DEBUG for -vv; quiet otherwise.
 
@@ -51,7 +65,7 @@ def configure_logging(verbose: int) -> None:
         logger.setLevel(logging.WARNING)
         return
     # One plain line per record, never wrapped: a log is for grep.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler._fixguard = True  # type: ignore[attr-defined]
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")

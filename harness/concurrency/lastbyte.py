@@ -102,8 +102,18 @@ class _Replies:
         self.sock = sock
         self.conn = h11.Connection(h11.CLIENT)
 
+    @property
+    def reusable(self) -> bool:
+        """Whether another request may go on this connection (the last answer kept it open)."""
+        return self.conn.our_state in (h11.IDLE, h11.DONE) and self.conn.their_state in (
+            h11.IDLE,
+            h11.DONE,
+        )
+
     def expect(self, request: HttpRequest) -> None:
-        if self.conn.our_state is h11.DONE and self.conn.their_state is h11.DONE:
+        if not self.reusable:
+            raise ConnectionError("the target closed this connection after its last answer")
+        if self.conn.our_state is h11.DONE:
             self.conn.start_next_cycle()
         method = request.method.upper().encode("ascii", "replace")
         self.conn.send(h11.Request(method=method, target="/", headers=[("Host", "target")]))
@@ -112,16 +122,22 @@ class _Replies:
     def read(self) -> HttpReply:
         response: h11.Response | None = None
         body: list[bytes] = []
+        closed = False
         while True:
             try:
                 event = self.conn.next_event()
             except h11.RemoteProtocolError as exc:
+                if closed:  # the peer went away mid-answer: a dropped call, not bad HTTP
+                    raise ConnectionError("the target closed the connection mid-answer") from None
                 raise TargetError(f"malformed HTTP answer from the target: {exc}") from None
             if event is h11.NEED_DATA:
                 data = self.sock.recv(65536)
                 if not data and response is None:
                     raise ConnectionError("the target closed the connection before answering")
+                closed = not data
                 self.conn.receive_data(data)
+            elif event is h11.PAUSED:
+                raise TargetError("the target switched protocols; last-byte mode speaks HTTP/1.1")
             elif isinstance(event, h11.InformationalResponse):
                 continue
             elif isinstance(event, h11.Response):
@@ -189,11 +205,17 @@ def fire_last_byte(
         readers = [_Replies(sock) for sock in socks]
         if warmup is not None:
             raw = warmup.encode(host_header)
-            for sock in socks:
-                sock.sendall(raw)
             for reader in readers:
                 reader.expect(warmup)
+                reader.sock.sendall(raw)
+            for i, reader in enumerate(readers):
                 reader.read()
+                if not reader.reusable:
+                    # The target closes after each answer (Connection: close, HTTP/1.0): the
+                    # race request goes on a new connection, accepted but not warmed.
+                    reader.sock.close()
+                    socks[i] = _connect(host, port, timeout)
+                    readers[i] = _Replies(socks[i])
         for reader, request in zip(readers, requests, strict=True):
             reader.expect(request)
         encoded = [request.encode(host_header) for request in requests]

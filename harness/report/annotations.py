@@ -1,10 +1,11 @@
 """GitHub Actions workflow annotations: `::error file=…,line=…::…` lines for the run's log.
 
 GitHub turns each line into an annotation on the pull request's diff, with or without code
-scanning (which results.sarif needs). One `error` per claim that is not verified (and not
-excused by the policy), one `error` per surviving mutant that decided its verdict (a reverting
-one, or a weak spot under --strict), and one `warning` per changed-line mutant that survives (as
-in results.sarif). Other weak spots stay in the reports: they fail nothing.
+scanning (which results.sarif needs). They follow the run's policy, so they agree with the exit
+code: an `error` per claim whose verdict the policy fails on (and per surviving mutant that
+decided it: a reverting one, or a weak spot under --strict), an `error` per weak spot when
+`policy.weak_spots = "fail"`, a `warning` per other unverified claim (allowed or excused), and a
+`warning` per changed-line mutant that survives (as in results.sarif).
 
 The command's `gate` and `verify` print them when `GITHUB_ACTIONS=true`.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
+from ..claims.model import Policy
 from ..outcomes import MutantStatus, Verdict
 from ..verify.results import ClaimResult, MutantRecord, RunResult
 from .stryker import span
@@ -71,22 +73,47 @@ def _mutant(level: str, mutant: MutantRecord, owner: str, run: RunResult) -> str
 
 
 def workflow_commands(run: RunResult) -> Iterator[str]:
+    """The annotations, in claim order: as the run's policy judged it (`verify.policy`)."""
+    policy = Policy.model_validate(run.policy or {})
     for claim in run.claims:
-        if claim.verdict is Verdict.VERIFIED or claim.excused:
-            continue
         file, line = _claim_place(claim)
-        yield command(
-            "error",
-            f"{claim.claim_id}: {claim.verdict.value}: {claim.reason}",
-            title=f"fixguard: {claim.claim_id} {claim.verdict.value}",
-            file=file,
-            line=line,
-        )
-        # The survivors that decided the verdict: the reverting ones, or under --strict (or
-        # policy weak_spots = "fail") the weak spots of a claim that has no reverting survivor.
-        deciding = claim.gaps or (claim.weak_spots if claim.verdict is Verdict.UNGUARDED else [])
-        for mutant in deciding:
-            yield _mutant("error", mutant, f"claim {claim.claim_id}", run)
+        title = f"fixguard: {claim.claim_id} {claim.verdict.value}"
+        owner = f"claim {claim.claim_id}"
+        if claim.verdict in policy.fail_on and not claim.excused:
+            yield command(
+                "error",
+                f"{claim.claim_id}: {claim.verdict.value}: {claim.reason}",
+                title=title,
+                file=file,
+                line=line,
+            )
+            # The survivors that decided the verdict: the reverting ones, or under --strict
+            # the weak spots of a claim that has no reverting survivor.
+            deciding = claim.gaps or (
+                claim.weak_spots if claim.verdict is Verdict.UNGUARDED else []
+            )
+            for mutant in deciding:
+                yield _mutant("error", mutant, owner, run)
+        elif policy.weak_spots == "fail" and claim.weak_spots:
+            yield command(
+                "error",
+                f"{claim.claim_id}: {len(claim.weak_spots)} weak spot(s) and "
+                "policy.weak_spots = 'fail'",
+                title=f"fixguard: {claim.claim_id} weak spots",
+                file=file,
+                line=line,
+            )
+            for mutant in claim.weak_spots:
+                yield _mutant("error", mutant, owner, run)
+        elif claim.verdict is not Verdict.VERIFIED:
+            # Allowed by the policy (not in fail_on, or excused): shown, failing nothing.
+            yield command(
+                "warning",
+                f"{claim.claim_id}: {claim.verdict.value}: {claim.reason}",
+                title=title,
+                file=file,
+                line=line,
+            )
     for mutant in run.diff_mutants:
         if mutant.status is MutantStatus.SURVIVED:  # as results.sarif reports them
             yield _mutant("warning", mutant, "changed lines", run)

@@ -34,7 +34,7 @@ MTE_STATUS = {
 }
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 #: Characters that end a token when a span is widened to whole tokens.
-_BOUNDARY = frozenset(" \t\n()[]{},:;")
+_BOUNDARY = frozenset(" \t\r\n()[]{},:;")
 
 
 @dataclass(frozen=True)

@@ -173,3 +173,44 @@ def test_a_malformed_answer_is_a_target_error() -> None:
         pytest.raises(TargetError, match="malformed"),
     ):
         send_raw(url, HttpRequest("GET", "/"))
+
+
+@contextlib.contextmanager
+def one_answer_per_connection(answer: bytes, connections: int) -> Iterator[str]:
+    """A loopback server that answers each connection's first request, then closes it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        for _ in range(connections):
+            conn, _ = listener.accept()
+            with conn:
+                buffer = b""
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    buffer += data
+                conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+
+
+def test_a_target_that_closes_after_each_answer_gets_the_race_on_new_connections() -> None:
+    # Connection: close after the warm-up (a sync gunicorn worker does this): each contender's
+    # request goes on a new connection instead of failing on the closed one.
+    answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+    with one_answer_per_connection(answer, connections=4) as url:
+        replies = fire_last_byte(url, [HttpRequest("GET", "/a")] * 2, warmup=HEALTH)
+    assert [(r.status, r.body) for r in replies if isinstance(r, HttpReply)] == [(200, b"ok")] * 2
+
+
+def test_a_body_cut_short_is_a_dropped_call_not_bad_http() -> None:
+    cut = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"
+    with one_answer_per_connection(cut, connections=1) as url, pytest.raises(ConnectionError):
+        send_raw(url, HttpRequest("GET", "/"))

@@ -476,3 +476,28 @@ def test_an_in_process_crash_is_a_finding_not_a_violation(
     assert failure is not None and "ConnectionResetError" in failure
     buggy = check(name, CrashingRegistry, binding)  # no lock: the race is still caught
     assert buggy is not None and buggy.startswith(f"{name}: ") and says in buggy
+
+
+def test_a_sql_effect_on_postgres_keeps_literal_percent_signs(postgres_db: str) -> None:
+    """psycopg reads %(name)s: a LIKE pattern's % must survive, with and without :key."""
+    import psycopg
+
+    from harness.bindings import EffectCounter
+    from harness.targets import create
+
+    with psycopg.connect(postgres_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE items (sku text, owner text)")
+        conn.execute("INSERT INTO items VALUES ('A-1', 'k'), ('A-2', 'k'), ('B-1', 'k')")
+    target = create(
+        {
+            "kind": "process",
+            "command": "{python} -m http.server {port}",
+            "env": {"DATABASE_URL": postgres_db},
+        }
+    )  # never started: a SQL count reads only its spec's env
+    plain = EffectCounter.model_validate("SELECT count(*) FROM items WHERE sku LIKE 'A%'")
+    keyed = EffectCounter.model_validate(
+        "SELECT count(*) FROM items WHERE sku LIKE 'A%' AND owner = :key"
+    )
+    assert plain.count(target) == 2
+    assert keyed.count(target, {"key": "k"}) == 2
