@@ -26,7 +26,8 @@ from ..errors import UserError
 from ..testpaths import TEST_GLOBS, is_test_path
 from .tokens import Position, added_tokens, block_path, lines_of
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+#: A unified diff's hunk header: old start, old count, new start, new count.
+HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _RANGE = re.compile(r"^(?P<file>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 
 
@@ -135,7 +136,7 @@ def parse_unified_diff(text: str) -> list[_FileDiff]:
             continue
         if current is None:
             continue
-        m = _HUNK.match(raw)
+        m = HUNK_HEADER.match(raw)
         if m:
             new_line = int(m.group(3))
             count = int(m.group(4)) if m.group(4) is not None else 1

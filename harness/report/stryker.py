@@ -14,11 +14,11 @@ status and `statusReason` say what happened).
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
+from ..mutation.scope import HUNK_HEADER
 from ..outcomes import MutantStatus
 from ..verify.results import MutantRecord, RunResult
 
@@ -32,7 +32,6 @@ MTE_STATUS = {
     MutantStatus.SKIPPED: "Ignored",
     MutantStatus.PENDING: "Pending",
 }
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 #: Characters that end a token when a span is widened to whole tokens.
 _BOUNDARY = frozenset(" \t\r\n()[]{},:;")
 
@@ -56,7 +55,7 @@ def apply_diff(source: str, diff: str) -> str | None:
     lines = diff.splitlines(keepends=True)
     i = 0
     while i < len(lines):
-        match = _HUNK.match(lines[i])
+        match = HUNK_HEADER.match(lines[i])
         i += 1
         if match is None:
             continue

@@ -19,14 +19,14 @@ from pathlib import Path
 
 from ..claims.model import FixRange
 from ..git import git
-from ..mutation.scope import scope_from_diff
+from ..mutation.scope import HUNK_HEADER, scope_from_diff
 from ..perturb_plugin import Spec, format_lines
 from .workspace import claim_test_files
 
 #: Lines a mutant's hot region reaches past the head's: a removed `with` line or a dedented
 #: block moves the code a line or two.
 MUTANT_MARGIN = 2
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
+_HUNK = re.compile(HUNK_HEADER.pattern, re.M)  # every header of a whole diff text
 #: Characters a spec cannot carry in a path (its field, file and range separators).
 _UNWRITABLE = (",", ":", "@")
 
