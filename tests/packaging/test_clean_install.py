@@ -58,14 +58,24 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env_dir
 
 
-def _installed(venv: Path) -> set[str]:
-    out = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"],
+def in_venv(
+    venv: Path, program: str, *args: str, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """`venv/bin/<program> args`, run away from the checkout (by default in the venv itself),
+    so that this checkout's own harness/ and egg-info are never what is imported or listed."""
+    return subprocess.run(
+        [str(venv / "bin" / program), *args],
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    return {row["name"].lower() for row in json.loads(out)}
+        timeout=timeout,
+        cwd=cwd or venv,
+    )
+
+
+def _installed(venv: Path) -> set[str]:
+    listed = in_venv(venv, "python", "-m", "pip", "list", "--format=json")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    return {row["name"].lower() for row in json.loads(listed.stdout)}
 
 
 def test_a_plain_install_brings_no_extra(venv: Path) -> None:
@@ -81,36 +91,26 @@ def test_the_installed_package_is_typed_and_says_its_license(venv: Path) -> None
         "print(md['License-Expression'], md['Requires-Python'],"
         " (pathlib.Path(harness.__file__).parent / 'py.typed').is_file())"
     )
-    # Run away from the checkout: its own harness/ and egg-info must not be what is read.
-    out = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=venv,
-    ).stdout.split()
-    assert out == ["MIT", ">=3.11.4", "True"]
+    read = in_venv(venv, "python", "-c", probe)
+    assert read.returncode == 0, read.stderr[-2000:]
+    assert read.stdout.split() == ["MIT", ">=3.11.4", "True"]
 
 
 def test_a_plain_install_verifies_a_plain_pytest_repo(venv: Path, tmp_path: Path) -> None:
     repo = make_repo(tmp_path, AGE_BASE, AGE_FIX)
     out = tmp_path / "out"
-    done = subprocess.run(
-        [
-            str(venv / "bin" / "harness"),
-            "verify",
-            "--repo",
-            str(repo),
-            "--base",
-            "HEAD~1",
-            "--tests",
-            AGE_TEST,
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = in_venv(
+        venv,
+        "harness",
+        "verify",
+        "--repo",
+        str(repo),
+        "--base",
+        "HEAD~1",
+        "--tests",
+        AGE_TEST,
+        "--out",
+        str(out),
         cwd=tmp_path,
     )
     claim = json.loads((out / "results.json").read_text())["run"]["claims"][0]
@@ -121,12 +121,8 @@ def test_a_plain_install_verifies_a_plain_pytest_repo(venv: Path, tmp_path: Path
 
 
 def test_the_demo_without_the_sample_extra_names_the_extra(venv: Path, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [str(venv / "bin" / "harness"), "demo", "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
+    done = in_venv(
+        venv, "harness", "demo", "--out", str(tmp_path / "out"), cwd=tmp_path, timeout=120
     )
     assert done.returncode == 2
     assert "fixguard[sample]" in done.stderr + done.stdout
@@ -151,13 +147,7 @@ def test_a_check_whose_extra_is_missing_names_the_extra(venv: Path, tmp_path: Pa
         "    except UserError as exc:\n"
         "        print(exc.one_line())\n"
     )
-    out = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
+    out = in_venv(venv, "python", "-c", probe, cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.splitlines()
     assert len(lines) == 2, out.stdout
