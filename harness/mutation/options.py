@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..outcomes import MutantStatus
 from .scope import Scope
@@ -85,8 +85,8 @@ class MutationOptions:
 
 
 @dataclass(frozen=True)
-class MutantResult:
-    """One mutant's outcome, as the store, the console, the JSON and the verify pipeline see it."""
+class MutantOutcome:
+    """What a mutant run found: the fields the engine's result and the report's record share."""
 
     id: str
     family: str
@@ -100,14 +100,25 @@ class MutantResult:
     runs: int = 0
     kills: int = 0
     duration: float = 0.0
-    #: Node ids that were run against this mutant.
+    #: Node ids that were run against this mutant: the claim's tests that reach it, then the
+    #: suite's (mutation.json's `coveredBy`).
     tests: tuple[str, ...] = ()
+    #: It undoes the fix (a survivor means UNGUARDED); otherwise a survivor is a weak spot.
+    reverting: bool = True
+    #: "claim" when the claim's own tests killed it, "suite" when another test of the project did.
+    killed_by: str | None = None
+
+    def outcome(self) -> dict[str, Any]:
+        """The shared fields by name, to build the other type from."""
+        return {f.name: getattr(self, f.name) for f in fields(MutantOutcome)}
+
+
+@dataclass(frozen=True)
+class MutantResult(MutantOutcome):
+    """One mutant's outcome, as the store, the console, the JSON and the verify pipeline see it."""
+
     #: True when the result came from the store's cache rather than a fresh run.
     cached: bool = False
-    #: A survivor of a reverting mutant is a gap; of any other, a weak spot.
-    reverting: bool = True
-    #: Which tests killed it: "claim" (the claim's own tests) or "suite" (the project's others).
-    killed_by: str | None = None
 
     @property
     def k_of_n(self) -> str:
@@ -115,22 +126,12 @@ class MutantResult:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "id": self.id,
-            "family": self.family,
-            "operator": self.operator,
-            "file": self.file,
-            "line": self.line,
-            "diff": self.diff,
+            **self.outcome(),
             "status": self.status.value,
-            "killing_test": self.killing_test,
-            "kills": self.kills,
-            "runs": self.runs,
             "k_of_n": self.k_of_n,
             "duration": round(self.duration, 3),
             "tests": list(self.tests),
             "cached": self.cached,
-            "reverting": self.reverting,
-            "killed_by": self.killed_by,
         }
 
 

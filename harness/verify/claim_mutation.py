@@ -245,19 +245,10 @@ def to_record(mutant: MutantResult, killed_by: str = "claim") -> MutantRecord:
     """
     status = MutantStatus(mutant.status)
     return MutantRecord(
-        id=mutant.id,
-        family=mutant.family,
-        operator=mutant.operator,
-        file=mutant.file,
-        line=mutant.line,
-        diff=mutant.diff,
-        status=status,
-        killing_test=mutant.killing_test,
-        kills=mutant.kills,
-        runs=mutant.runs,
-        duration=mutant.duration,
-        reverting=mutant.reverting,
-        killed_by=(mutant.killed_by or killed_by) if status.is_detected else None,
-        reused=mutant.cached,
-        tests=mutant.tests,
+        **{
+            **mutant.outcome(),
+            "status": status,
+            "killed_by": (mutant.killed_by or killed_by) if status.is_detected else None,
+            "reused": mutant.cached,
+        }
     )

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Any
 
 from ..findings import REPRO_SEPARATOR
+from ..mutation.options import MutantOutcome
 from ..outcomes import MutantStatus, RunOutcome, Verdict
 from ..perturb_plugin import Spec
 from .prmode import (
@@ -69,30 +70,15 @@ class ClaimFinding:
 
 
 @dataclass(frozen=True)
-class MutantRecord:
-    id: str
-    family: str
-    operator: str
-    file: str
-    line: int
-    diff: str
-    status: MutantStatus
-    killing_test: str | None = None
-    kills: int = 0
-    runs: int = 0
-    duration: float = 0.0
+class MutantRecord(MutantOutcome):
+    """A mutant as the reports keep it: the engine's outcome, where it sits, and whether it was
+    reused."""
+
     replacement: str = ""
     original: str = ""
     column: int = 0
-    #: It undoes the fix (a survivor means UNGUARDED); otherwise a survivor is a weak spot.
-    reverting: bool = True
-    #: "claim" when the claim's own tests killed it, "suite" when another test of the project did.
-    killed_by: str | None = None
     #: True when every run behind it was stored from an earlier run with the same inputs.
     reused: bool = False
-    #: The node ids run against it: the claim's tests that reach it, then the suite's
-    #: (mutation.json's `coveredBy`).
-    tests: tuple[str, ...] = ()
 
     @property
     def undetected(self) -> bool:
