@@ -8,34 +8,19 @@ import click
 from rich.console import Console
 
 from ..outcomes import ExitCode
-from ..report.console import ConsoleReporter, print_run
-from ..report.writer import write_reports
-from .options import fresh_option, no_fork_option
+from ..report.console import ConsoleReporter
+from .options import claim_option, fresh_option, no_fork_option, out_option, publish, workers_option
 
 
 @click.command("demo")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports/demo"),
-    show_default=True,
-    help="Directory for the reports.",
-)
+@out_option(Path("reports/demo"), True, "Directory for the reports.")
 @click.option(
     "--corrected",
     is_flag=True,
     help="Use the history where the incomplete, untested and unproven fixes are corrected.",
 )
-@click.option(
-    "--claim", "only", multiple=True, metavar="ID", help="Verify only these claims (repeatable)."
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=2,
-    show_default=True,
-    help="Parallel test runs.",
-)
+@claim_option()
+@workers_option
 @click.option(
     "--keep",
     type=click.Path(path_type=Path, file_okay=False),
@@ -72,8 +57,8 @@ def demo_command(
             reuse=not fresh,
             fork=not no_fork,
         )
-    written = write_reports(result.run, out)
-    print_run(result.run, console, written)
+    # The sample's verdicts are checked below, never a workflow's annotations.
+    publish(result.run, out, console, annotate=False)
     stages = " · ".join(f"{k} {v:.1f}s" for k, v in result.run.stages.items())
     console.print(
         f"demo finished in {result.run.duration + result.materialise_seconds:.1f}s ({stages})"

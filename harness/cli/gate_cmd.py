@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 
 from ..errors import UserError
-from ..report.annotations import emit
-from ..report.console import ConsoleReporter, print_run
-from ..report.writer import write_reports
-from ..verify.job import VerifyOptions, new_run_id
+from ..report.console import ConsoleReporter
+from ..verify.job import new_run_id
 from ..verify.policy import exit_code
 from .options import (
-    allow_dirty_option,
-    fresh_option,
+    claim_option,
     manifest_option,
-    no_fork_option,
     out_option,
-    overrides,
+    publish,
     read_review,
     repo_option,
     resolve_manifest,
     review_options,
-    run_settings_options,
-    strict_option,
-    workers_option,
+    run_options,
+    verify_options,
 )
 
 
@@ -37,15 +32,9 @@ from .options import (
     "--base", default="origin/main", show_default=True, help="The branch point to compare with."
 )
 @click.option("--head", default="HEAD", show_default=True, help="The commit to gate.")
-@repo_option
+@repo_option()
 @manifest_option
-@click.option(
-    "--claim",
-    "only",
-    multiple=True,
-    metavar="ID",
-    help="Gate only these claims (repeatable), touched or not.",
-)
+@claim_option("Gate only these claims (repeatable), touched or not.")
 @click.option(
     "--all", "all_claims", is_flag=True, help="Verify every claim, not only those the diff touches."
 )
@@ -54,12 +43,7 @@ from .options import (
     is_flag=True,
     help="Skip mutating every changed line against the whole suite.",
 )
-@run_settings_options
-@workers_option
-@strict_option
-@fresh_option
-@no_fork_option
-@allow_dirty_option
+@run_options
 @click.option(
     "--shard",
     metavar="K/N",
@@ -67,7 +51,7 @@ from .options import (
     help="Run only the K-th (0-based) of N slices: claims by position, changed-line mutants interleaved. Join with `harness merge`.",
 )
 @review_options
-@out_option
+@out_option()
 def gate_command(
     repo: Path,
     base: str,
@@ -76,23 +60,11 @@ def gate_command(
     only: tuple[str, ...],
     all_claims: bool,
     no_diff_mutation: bool,
-    python: str | None,
-    pytest_args: str | None,
-    setup: str | None,
-    env: tuple[str, ...],
-    repeats: int | None,
-    timeout: float | None,
-    concurrency: bool,
-    perturb: str | None,
-    workers: int,
-    strict: bool,
-    fresh: bool,
-    no_fork: bool,
-    allow_dirty: bool,
     shard: str | None,
     review: Path | None,
     description: Path | None,
     out: Path | None,
+    **flags: Any,
 ) -> int:
     """Verify the claims the diff touches, mutate every changed line, and apply the policy.
 
@@ -120,43 +92,30 @@ def gate_command(
 
         parse_shard(shard)  # a bad K/N is a user error before any work starts
     run_id = new_run_id() + (f"-shard{shard.replace('/', 'of')}" if shard else "")
-    verify_options = VerifyOptions(
+    # Scenario claims' generated tests stay with the reports: their repro commands work.
+    reports = out or Path("reports") / run_id
+    options = verify_options(
+        flags,
         repo=repo,
         base=base,
         head=head,
         manifest=loaded,
         only=list(only) or None,
-        overrides=overrides(
-            python, pytest_args, setup, env, repeats, timeout, concurrency, perturb
-        ),
-        workers=workers,
-        strict=strict,
-        reuse=not fresh,
-        fork=not no_fork,
-        allow_dirty=allow_dirty,
         run_id=run_id,
-        # Scenario claims' generated tests stay with the reports: their repro commands work.
-        generated=(out or Path("reports") / run_id) / "generated",
+        generated=reports / "generated",
         pr_mode=pr_mode,
         review=drafts,
         description=described,
     )
+    gate_options = GateOptions(
+        options, all_claims=all_claims, mutate_diff=not no_diff_mutation, shard=shard
+    )
     with ConsoleReporter() as reporter:
-        run = gate(
-            GateOptions(
-                verify_options,
-                all_claims=all_claims,
-                mutate_diff=not no_diff_mutation,
-                shard=shard,
-            ),
-            reporter,
-        )
-    written = write_reports(run, out or Path("reports") / run_id)
-    print_run(run, Console(highlight=False), written)
+        run = gate(gate_options, reporter)
+    # A shard leaves the step summary and the annotations to `harness merge`.
+    written = publish(run, reports, Console(highlight=False), annotate=not shard)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary and not shard:  # shards leave the summary to `harness merge`
+    if summary and not shard:
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(written["md"].read_text(encoding="utf-8"))
-    if not shard:  # and the annotations
-        emit(run, os.environ, sys.stdout)
     return int(exit_code(run.policy_failures))

@@ -10,7 +10,7 @@ import click
 
 from ..errors import UserError
 from ..outcomes import ExitCode
-from .options import no_fork_option
+from .options import no_fork_option, repo_option
 
 
 def default_store(repo: Path) -> Path:
@@ -25,13 +25,7 @@ def default_store(repo: Path) -> Path:
     "Exit 0 when every mutant is killed; 1 when one survives, is not reached, or there is "
     "nothing to mutate (NO_MUTANTS is never a pass); 2 on bad input.",
 )
-@click.option(
-    "--repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The project's git repository.",
-)
+@repo_option("The project's git repository.")
 @click.option(
     "--base", help="The commit before the fix (scope = non-test .py lines of BASE..HEAD)."
 )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
+from rich.console import Console
 
 from ..claims.draft import DraftClaim
 from ..claims.importer import import_findings
@@ -24,6 +26,11 @@ from ..claims.model import (
 )
 from ..errors import UserError
 from ..outcomes import ExitCode
+from ..report.annotations import emit
+from ..report.console import print_run
+from ..report.writer import write_reports
+from ..verify.job import VerifyOptions
+from ..verify.results import RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,24 +89,32 @@ def read_review(review: Path | None, description: Path | None) -> tuple[list[Dra
     return drafts, text
 
 
-def out_option(func: F) -> F:
+def out_option(
+    default: Path | None = None,
+    show_default: str | bool = "reports/<run-id>/ under the current directory",
+    help: str = "Directory for the reports (and generated/, the scenario claims' test files).",
+) -> Callable[[F], F]:
     return click.option(
         "--out",
         type=click.Path(path_type=Path, file_okay=False),
-        default=None,
-        show_default="reports/<run-id>/ under the current directory",
-        help="Directory for the reports (and generated/, the scenario claims' test files).",
-    )(func)
+        default=default,
+        show_default=show_default,
+        help=help,
+    )
 
 
-def repo_option(func: F) -> F:
+def repo_option(help: str = "The git repository under test.") -> Callable[[F], F]:
     return click.option(
         "--repo",
         type=click.Path(path_type=Path, file_okay=False),
         default=Path("."),
         show_default=True,
-        help="The git repository under test.",
-    )(func)
+        help=help,
+    )
+
+
+def claim_option(help: str = "Verify only these claims (repeatable).") -> Callable[[F], F]:
+    return click.option("--claim", "only", multiple=True, metavar="ID", help=help)
 
 
 def workers_option(func: F) -> F:
@@ -262,6 +277,58 @@ def overrides(
         error = exc.errors()[0]
         flag = "--" + str(error["loc"][0]).replace("_", "-")
         raise UserError(f"{flag}={error['input']!r}: {error['msg']}") from None
+
+
+def run_options(func: F) -> F:
+    """The flags `verify` and `gate` share: the run settings, --workers, --strict, --fresh,
+    --no-fork and --allow-dirty. The command takes them as `**flags` for `verify_options`."""
+    for option in reversed(
+        (
+            run_settings_options,
+            workers_option,
+            strict_option,
+            fresh_option,
+            no_fork_option,
+            allow_dirty_option,
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def verify_options(flags: Mapping[str, Any], **fields: Any) -> VerifyOptions:
+    """The verify pipeline's options: the shared flags (`run_options`) and the command's own."""
+    return VerifyOptions(
+        python=flags["python"],
+        overrides=overrides(
+            flags["python"],
+            flags["pytest_args"],
+            flags["setup"],
+            flags["env"],
+            flags["repeats"],
+            flags["timeout"],
+            flags["concurrency"],
+            flags["perturb"],
+        ),
+        workers=flags["workers"],
+        strict=flags["strict"],
+        reuse=not flags["fresh"],
+        fork=not flags["no_fork"],
+        allow_dirty=flags["allow_dirty"],
+        **fields,
+    )
+
+
+def publish(
+    run: RunResult, out: Path, console: Console, *, annotate: bool = True
+) -> dict[str, Path]:
+    """Write every report to `out`, print the verdict table, and, in GitHub Actions, the
+    workflow annotations (`annotate=False` for a shard, whose merge annotates)."""
+    written = write_reports(run, out)
+    print_run(run, console, written)
+    if annotate:
+        emit(run, os.environ, sys.stdout)
+    return written
 
 
 def resolve_manifest(

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..report.writer import FORMATS, read_results, write_reports
+from .options import out_option
 
 
 @click.command("report")
@@ -18,12 +19,7 @@ from ..report.writer import FORMATS, read_results, write_reports
     type=click.Choice(sorted(FORMATS)),
     help="Formats to write (repeatable; default all).",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Output directory (default: next to results.json).",
-)
+@out_option(None, "next to results.json", "Output directory.")
 def report_command(results: Path, formats: tuple[str, ...], out: Path | None) -> int:
     """Re-render reports from RESULTS (a results.json or its run directory)."""
     run = read_results(results)

@@ -2,46 +2,38 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 
 from ..errors import UserError
-from ..report.annotations import emit
-from ..report.console import ConsoleReporter, print_run
-from ..report.writer import write_reports
-from ..verify.job import VerifyOptions, new_run_id
+from ..report.console import ConsoleReporter
+from ..verify.job import new_run_id
 from ..verify.pipeline import verify
 from ..verify.policy import evaluate, exit_code
 from .options import (
     EXIT_CODES_HELP,
-    allow_dirty_option,
-    fresh_option,
+    claim_option,
     manifest_option,
-    no_fork_option,
     out_option,
-    overrides,
+    publish,
     read_review,
     repo_option,
     resolve_manifest,
     review_options,
-    run_settings_options,
-    strict_option,
-    workers_option,
+    run_options,
+    verify_options,
 )
 
 
 @click.command("verify", epilog=EXIT_CODES_HELP)
 @click.option("--base", required=True, help="The commit without the fixes (e.g. origin/main).")
 @click.option("--head", default="HEAD", show_default=True, help="The commit with the fixes.")
-@repo_option
+@repo_option()
 @manifest_option
-@click.option(
-    "--claim", "only", multiple=True, metavar="ID", help="Verify only these claims (repeatable)."
-)
+@claim_option()
 @click.option(
     "--tests",
     "tests",
@@ -49,19 +41,14 @@ from .options import (
     metavar="NODEID",
     help="Ad hoc claim: these tests prove the fix (repeatable); the fix is the diff's non-test lines.",
 )
-@run_settings_options
-@workers_option
-@strict_option
-@fresh_option
-@no_fork_option
-@allow_dirty_option
+@run_options
 @click.option(
     "--no-mutate",
     is_flag=True,
     help="Skip the mutation step (verdicts then stop at ERROR for reproduced+fixed claims).",
 )
 @review_options
-@out_option
+@out_option()
 def verify_command(
     repo: Path,
     base: str,
@@ -69,23 +56,11 @@ def verify_command(
     manifest: Path | None,
     only: tuple[str, ...],
     tests: tuple[str, ...],
-    python: str | None,
-    pytest_args: str | None,
-    setup: str | None,
-    env: tuple[str, ...],
-    repeats: int | None,
-    timeout: float | None,
-    concurrency: bool,
-    perturb: str | None,
-    workers: int,
     no_mutate: bool,
-    strict: bool,
-    fresh: bool,
-    no_fork: bool,
-    allow_dirty: bool,
     review: Path | None,
     description: Path | None,
     out: Path | None,
+    **flags: Any,
 ) -> int:
     """Reproduce each claim on --base, confirm it on --head, and mutate its fix lines.
 
@@ -107,34 +82,23 @@ def verify_command(
     drafts, described = read_review(review, description)
     run_id = new_run_id()
     reports = out or Path("reports") / run_id
-    options = VerifyOptions(
+    options = verify_options(
+        flags,
         repo=repo,
         base=base,
         head=head,
         manifest=loaded,
         only=list(only) or None,
-        python=python,
-        overrides=overrides(
-            python, pytest_args, setup, env, repeats, timeout, concurrency, perturb
-        ),
-        workers=workers,
         mutate=not no_mutate,
-        strict=strict,
-        reuse=not fresh,
-        fork=not no_fork,
-        allow_dirty=allow_dirty,
         run_id=run_id,
         generated=reports / "generated",
         pr_mode=pr_mode,
         review=drafts,
         description=described,
     )
-    console = Console(highlight=False)
     with ConsoleReporter() as reporter:
         run = verify(options, reporter)
     run.policy = loaded.policy.model_dump(mode="json")
     run.policy_failures = evaluate(run, loaded.policy)
-    written = write_reports(run, reports)
-    print_run(run, console, written)
-    emit(run, os.environ, sys.stdout)  # workflow annotations in GitHub Actions
+    publish(run, reports, Console(highlight=False))
     return int(exit_code(run.policy_failures))
