@@ -79,16 +79,11 @@ def commit_env(step: int) -> dict[str, str]:
     EPOCH, so the same history gets the same shas on every machine."""
     date = f"{EPOCH + 60 * step} +0000"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(
-        GIT_AUTHOR_NAME=AUTHOR_NAME,
-        GIT_AUTHOR_EMAIL=AUTHOR_EMAIL,
-        GIT_AUTHOR_DATE=date,
-        GIT_COMMITTER_NAME=AUTHOR_NAME,
-        GIT_COMMITTER_EMAIL=AUTHOR_EMAIL,
-        GIT_COMMITTER_DATE=date,
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_CONFIG_NOSYSTEM="1",
-    )
+    for role in ("AUTHOR", "COMMITTER"):
+        env[f"GIT_{role}_NAME"] = AUTHOR_NAME
+        env[f"GIT_{role}_EMAIL"] = AUTHOR_EMAIL
+        env[f"GIT_{role}_DATE"] = date
+    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
     return env
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from types import TracebackType
 
 from rich.console import Console
 from rich.markup import escape
@@ -75,12 +74,7 @@ class ConsoleReporter:
         self.progress.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
     def stage(self, name: str, total: int) -> None:

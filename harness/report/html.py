@@ -8,17 +8,7 @@ import jinja2
 
 from ..verify.prmode import TestClass
 from ..verify.results import RunResult
-from . import charts
-from .summary import (
-    FLAGGED,
-    evidence_cells,
-    finding_count,
-    finding_verdict_text,
-    finding_where,
-    judging_claim,
-    outcomes_text,
-    pr_headline,
-)
+from . import charts, summary
 
 
 def render_html(run: RunResult) -> str:
@@ -31,19 +21,24 @@ def render_html(run: RunResult) -> str:
         run=run,
         counts=run.counts(),
         colors=charts.COLORS,
-        evidence=evidence_cells,
-        finding_count=finding_count,
-        # PR mode (used only when run.pr is set).
-        pr_headline=pr_headline,
-        judging_claim=judging_claim,
-        finding_verdict=finding_verdict_text,
-        finding_where=finding_where,
-        flagged_text=FLAGGED,
-        outcomes_text=outcomes_text,
         test_class=TestClass,
         charts={
             "kill": charts.kill_ratio_chart(run),
             "runtime": charts.runtime_chart(run),
             "verdicts": charts.verdict_chart(run),
         },
+        **TEMPLATE_HELPERS,
     )
+
+
+#: The summary's wording, by the names the template calls it (PR mode's only when run.pr is set).
+TEMPLATE_HELPERS = {
+    "evidence": summary.evidence_cells,
+    "finding_count": summary.finding_count,
+    "pr_headline": summary.pr_headline,
+    "judging_claim": summary.judging_claim,
+    "finding_verdict": summary.finding_verdict_text,
+    "finding_where": summary.finding_where,
+    "flagged_text": summary.FLAGGED,
+    "outcomes_text": summary.outcomes_text,
+}
