@@ -11,7 +11,6 @@ class CapacityLimitBinding(BaseModel):
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import re
 import sqlite3
@@ -26,7 +25,7 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator, model_validator
 
 from .errors import UserError
-from .imports import import_object
+from .imports import import_extra, import_object
 
 if TYPE_CHECKING:
     from .targets.base import Target
@@ -298,14 +297,12 @@ def _sql_count(sql: str, dsn: str, values: Mapping[str, Any]) -> int:
         with closing(sqlite3.connect(uri, uri=True, timeout=10)) as conn:
             row = conn.execute(sql, params).fetchone()  # sqlite3 reads :name itself
     else:
-        try:
-            psycopg = importlib.import_module("psycopg")
-        except ImportError:
-            raise UserError(
-                f"effect.dsn={dsn!r}: PostgreSQL needs psycopg",
-                where="binding.effect.dsn",
-                hint="pip install 'fixguard[postgres]'",
-            ) from None
+        psycopg = import_extra(
+            "psycopg",
+            needed_by=f"effect.dsn={dsn!r}: PostgreSQL",
+            extra="postgres",
+            field="binding.effect.dsn",
+        )
         with psycopg.connect(dsn) as conn:
             if params:
                 # psycopg's placeholders are %(name)s, so a literal % (LIKE 'A%') is doubled.

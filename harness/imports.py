@@ -36,6 +36,16 @@ def import_module(module: str, *, ref: str, field: str) -> Any:
         ) from exc
 
 
+def import_extra(module: str, *, needed_by: str, extra: str, field: str) -> Any:
+    """An optional dependency: a UserError that names the extra which installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise UserError(
+            f"{needed_by} needs {module}", where=field, hint=f"pip install 'fixguard[{extra}]'"
+        ) from None
+
+
 def walk(obj: Any, names: list[str], *, ref: str, field: str) -> Any:
     """Follow attribute `names` from `obj`; a UserError names the first one that is missing."""
     for name in names:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
 from ..findings import Finding, report_finding
+from .attempts import Budget
 from .calls import ContentionBinding
 from .effects import count_effect
 from .lastbyte import HttpRequest
@@ -213,3 +214,17 @@ def attempt_values(run: str, attempt: int) -> dict[str, Any]:
     """The placeholders every template may use: a fresh ``{key}``, ``{attempt}``, ``{run}`` and
     ``{now}`` (Unix seconds when the attempt began, for timestamp headers)."""
     return {"key": f"{run}-{attempt}", "attempt": attempt, "run": run, "now": time.time()}
+
+
+@dataclass(frozen=True)
+class Contest:
+    """One contention check, as the HTTP and the in-process racers both take it."""
+
+    name: str
+    binding: ContentionBinding
+    target: Target
+    judge: Judge
+    budget: Budget
+    #: Makes each attempt's values (`{run}`, `{attempt}`) unique to this check's run.
+    run: str
+    precise: Precision

@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import UserError
 from .result import Failure, Mode, RaceResult, Violation
@@ -113,32 +114,30 @@ def run_attempts(
         outcome = attempt(number, attempt_seed(run_seed, number))
         made += 1
         now = time.perf_counter()
+        ending: dict[str, Any]
         if outcome.violation is not None:
-            return RaceResult(
-                name=name,
-                mode=mode,
-                seed=run_seed,
-                workers=workers,
-                attempts=made,
-                elapsed=now - started,
-                budget=budget.seconds,
-                failure=Failure(outcome.violation, number, run_seed, outcome.yield_points),
-                time_to_failure=now - started,
-                repro=repro_command(run_seed, number),
-            )
-        out_of_time = now - started >= budget.seconds and made >= budget.min_attempts
-        if out_of_time or made >= budget.max_attempts:
-            return RaceResult(
-                name=name,
-                mode=mode,
-                seed=run_seed,
-                workers=workers,
-                attempts=made,
-                elapsed=now - started,
-                budget=budget.seconds,
-                repro=repro_command(run_seed, start_at),
-            )
-        number += 1
+            ending = {
+                "failure": Failure(outcome.violation, number, run_seed, outcome.yield_points),
+                "time_to_failure": now - started,
+                "repro": repro_command(run_seed, number),
+            }
+        elif (
+            now - started >= budget.seconds and made >= budget.min_attempts
+        ) or made >= budget.max_attempts:
+            ending = {"repro": repro_command(run_seed, start_at)}
+        else:
+            number += 1
+            continue
+        return RaceResult(
+            name=name,
+            mode=mode,
+            seed=run_seed,
+            workers=workers,
+            attempts=made,
+            elapsed=now - started,
+            budget=budget.seconds,
+            **ending,
+        )
 
 
 def run_sequence(

@@ -94,20 +94,14 @@ Effect = ObjectEffect | EffectCounter
 ModeName = Literal["auto", "last-byte", "gather", "preempt", "pct", "barrier", "pool", "async"]
 
 
-class ContentionBinding(BaseModel):
+class ContentionBinding(Call):
     """The fields every contention check shares; a pack's binding subclasses it.
 
-    ``call`` is what each of ``workers`` contenders does at once. ``setup`` (optional) runs once
-    per attempt before the race; the field ``setup_field`` of its answer becomes ``{resource}``.
+    The call's own fields are what each of ``workers`` contenders does at once. ``setup``
+    (optional) runs once per attempt before the race; the field ``setup_field`` of its answer
+    becomes ``{resource}``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    call: HttpCall | str
-    json_body: Any = Field(default=None, alias="json")
-    headers: dict[str, str] = Field(default_factory=dict)
-    args: list[Any] = Field(default_factory=list)
-    kwargs: dict[str, Any] = Field(default_factory=dict)
     setup: Call | None = None
     setup_field: str | None = None
     success: StatusSet = frozenset({200, 201, 202})
@@ -126,11 +120,6 @@ class ContentionBinding(BaseModel):
     #: In process: modules or files to preempt in (default: the object's own module).
     preempt: list[str] = Field(default_factory=list)
 
-    @field_validator("call", mode="before")
-    @classmethod
-    def _parse_call(cls, value: Any) -> Any:
-        return http_or_method(value)
-
     @model_validator(mode="after")
     def _consistent(self) -> ContentionBinding:
         overlap = self.success & self.conflict
@@ -143,19 +132,8 @@ class ContentionBinding(BaseModel):
         return self
 
     def contender(self) -> Call:
-        return Call.model_validate(
-            {
-                "call": self.call,
-                "json": self.json_body,
-                "headers": self.headers,
-                "args": self.args,
-                "kwargs": self.kwargs,
-            }
-        )
-
-    @property
-    def is_http(self) -> bool:
-        return isinstance(self.call, HttpCall)
+        """The call alone, without the race's settings."""
+        return Call.model_validate(self.model_dump(include=set(Call.model_fields), by_alias=True))
 
 
 def resolve_mode(binding: ContentionBinding, subject: Any) -> Mode:

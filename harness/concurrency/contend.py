@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..findings import FindingMode, fail_on, fail_with
-from .answers import Judge, Precision, Round, at_least_two_decided
+from .answers import Contest, Judge, Precision, Round, at_least_two_decided
 from .attempts import Budget
 from .calls import ContentionBinding
 from .contend_http import contend_http
@@ -34,9 +34,8 @@ def _contend(
 ) -> RaceResult:
     budget = Budget(seconds=binding.budget, max_attempts=binding.max_attempts)
     run = uuid.uuid4().hex[:10]
-    if binding.is_http:
-        return contend_http(name, binding, target, judge, budget, run, precise)
-    return contend_inprocess(name, binding, target, judge, budget, run, precise)
+    contest = Contest(name, binding, target, judge, budget, run, precise)
+    return contend_http(contest) if binding.is_http else contend_inprocess(contest)
 
 
 def contend(

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from ..bindings import HttpCall
 from ..errors import TargetError, UserError
-from .answers import Answer, Judge, Kind, Precision, Round, attempt_values, unexpected_answers
-from .attempts import AttemptOutcome, Budget, run_attempts
+from .answers import Answer, Contest, Kind, Round, attempt_values, unexpected_answers
+from .attempts import AttemptOutcome, run_attempts
 from .calls import Call, ContentionBinding, render, resolve_mode
 from .lastbyte import HttpRace, HttpReply, HttpRequest, fire
 from .result import RaceResult
@@ -88,15 +88,9 @@ def run_setup_http(binding: ContentionBinding, target: Target, values: dict[str,
     values["resource"] = body[binding.setup_field]
 
 
-def contend_http(
-    name: str,
-    binding: ContentionBinding,
-    target: Target,
-    judge: Judge,
-    budget: Budget,
-    run: str,
-    precise: Precision,
-) -> RaceResult:
+def contend_http(contest: Contest) -> RaceResult:
+    name, binding, target, judge = contest.name, contest.binding, contest.target, contest.judge
+    budget, run, precise = contest.budget, contest.run, contest.precise
     preflight(target)
     mode = resolve_mode(binding, None)
     call = binding.contender()

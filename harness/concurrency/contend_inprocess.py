@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import UserError
 from ..imports import import_object
 from .aio import AsyncRace, race_async
-from .answers import Answer, Judge, Kind, Precision, Round, attempt_values, unexpected_answers
-from .attempts import Budget
+from .answers import Answer, Contest, Kind, Round, attempt_values, unexpected_answers
 from .calls import ContentionBinding, render, resolve_mode
 from .preempt import Preemption, TargetFiles
 from .result import Mode, RaceResult, Violation, WorkerResult
@@ -96,15 +95,9 @@ def classify_result(result: WorkerResult, binding: ContentionBinding) -> Answer:
     return Answer(result.index, Kind.SUCCESS, value=value)
 
 
-def contend_inprocess(
-    name: str,
-    binding: ContentionBinding,
-    target: Target,
-    judge: Judge,
-    budget: Budget,
-    run: str,
-    precise: Precision,
-) -> RaceResult:
+def contend_inprocess(contest: Contest) -> RaceResult:
+    name, binding, target, judge = contest.name, contest.binding, contest.target, contest.judge
+    budget, run, precise = contest.budget, contest.run, contest.precise
     probe = fresh_subject(target)
     method_name = str(binding.call)
     _method(probe, method_name)  # fail early on a misspelt method

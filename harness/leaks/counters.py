@@ -9,7 +9,6 @@ not just how many.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -19,6 +18,7 @@ from typing import Any
 import psutil
 
 from ..errors import UserError
+from ..imports import import_extra
 
 
 class Counter(ABC):
@@ -172,14 +172,12 @@ class PgConnectionCounter(Counter):
 
     def _connection(self) -> Any:
         if self._conn is None or self._conn.closed:
-            try:
-                psycopg = importlib.import_module("psycopg")
-            except ImportError:
-                raise UserError(
-                    f"dsn={self.dsn!r}: counting PostgreSQL connections needs psycopg",
-                    where="binding.dsn",
-                    hint="pip install 'fixguard[postgres]'",
-                ) from None
+            psycopg = import_extra(
+                "psycopg",
+                needed_by=f"dsn={self.dsn!r}: counting PostgreSQL connections",
+                extra="postgres",
+                field="binding.dsn",
+            )
             self._conn = psycopg.connect(self.dsn, autocommit=True)
         return self._conn
 

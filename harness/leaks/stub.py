@@ -17,7 +17,6 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from types import TracebackType
 from typing import Self
 
 from ..targets.ports import LOOPBACK, is_loopback_host
@@ -98,12 +97,7 @@ class StubUpstream:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def requests_for(self, method: str) -> list[StubRequest]:

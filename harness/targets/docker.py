@@ -22,12 +22,10 @@ dead owners first. The image is never pulled: build it locally (`.ci/docker-setu
 
 from __future__ import annotations
 
-import atexit
 import os
 import socket
 import uuid
 import warnings
-import weakref
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -54,7 +52,7 @@ from .docker_engine import (
 )
 from .ports import LOOPBACK, free_port
 from .procnet import listening_inside
-from .server import ServerTarget, StartFailed, answer_of
+from .server import ServerTarget, StartFailed, answer_of, live
 from .spec import TargetSpec, render
 
 DEFAULT_CONTAINER_PORT = 8000
@@ -69,8 +67,6 @@ RESERVED_OPTIONS = frozenset({
     "volumes", "working_dir", "detach", "auto_remove", "remove", "publish_all_ports",
 })  # fmt: skip
 _PORT_TAKEN = ("port is already allocated", "address already in use")
-
-_live: weakref.WeakSet[DockerTarget] = weakref.WeakSet()
 
 
 def parse_mounts(mounts: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -203,7 +199,7 @@ class DockerTarget(ServerTarget):
             volumes = mount_cwd(volumes, shared)
         self._probe_env = probe_env
         create_kwargs = self._create_kwargs(volumes)
-        _live.add(self)
+        live.add(self)
         try:
             client.networks.create(self.network_name, driver="bridge", labels=self._labels())
         except docker.errors.APIError as exc:
@@ -394,7 +390,7 @@ class DockerTarget(ServerTarget):
                 except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
                     self.teardown_error = f"{step.__name__}: {short_error(exc)}"
                     break
-        _live.discard(self)
+        live.discard(self)
         if self.teardown_error is not None:
             warnings.warn(
                 f"docker target {self.spec.label!r}: teardown incomplete "
@@ -443,18 +439,6 @@ class DockerTarget(ServerTarget):
         client, self._client = self._client, None
         if client is not None:
             client.close()
-
-
-def _stop_leftovers() -> None:
-    """At interpreter exit, stop every docker target a caller forgot (or could not) stop."""
-    for target in list(_live):
-        try:
-            target.stop()
-        except Exception:  # pragma: no cover - best effort at exit
-            pass
-
-
-atexit.register(_stop_leftovers)
 
 
 if __name__ == "__main__":  # python -m harness.targets.docker: remove every leftover

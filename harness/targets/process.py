@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import os
 import shlex
 import signal
@@ -10,7 +9,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import weakref
 from pathlib import Path
 
 import httpx
@@ -20,14 +18,12 @@ from ..errors import TargetError
 from ..testrun import tail
 from . import ledger
 from .ports import LOOPBACK, free_port, port_is_open
-from .server import ServerTarget, StartFailed, answer_of
+from .server import ServerTarget, StartFailed, answer_of, live
 from .spec import TargetSpec, render
 
 #: Lines of the log a TargetError shows.
 #: What a failed bind looks like in a server's log (uvicorn, gunicorn, aiohttp, node...).
 _BIND_FAILURES = ("address already in use", "errno 98", "eaddrinuse", "[errno 48]")
-
-_live: weakref.WeakSet[ProcessTarget] = weakref.WeakSet()
 
 
 def build_argv(spec: TargetSpec, port: int) -> list[str]:
@@ -238,7 +234,7 @@ class ProcessTarget(ServerTarget):
                 raise StartFailed(f"could not be started: {exc}") from None
         self._pid = self._proc.pid
         self._ledger = ledger.record(self._pid, shlex.join(self._argv))
-        _live.add(self)
+        live.add(self)
         self._wait_healthy(port)
 
     def _wait_healthy(self, port: int) -> None:
@@ -283,22 +279,10 @@ class ProcessTarget(ServerTarget):
         if proc is None:
             return
         self._proc = None
-        _live.discard(self)
+        live.discard(self)
         tree = _tree(proc.pid) if proc.poll() is None else []
         try:
             kill_process_group(proc, self.spec.stop_timeout, extra=tree)
         finally:
             ledger.forget(self._ledger)
             self._ledger = None
-
-
-def _kill_leftovers() -> None:
-    """At interpreter exit, stop every process target a caller forgot (or could not) stop."""
-    for target in list(_live):
-        try:
-            target.stop()
-        except Exception:  # pragma: no cover - best effort at exit
-            pass
-
-
-atexit.register(_kill_leftovers)

@@ -8,7 +8,9 @@ retried with another.
 
 from __future__ import annotations
 
+import atexit
 import time
+import weakref
 from collections.abc import Callable
 
 import httpx
@@ -27,6 +29,21 @@ class StartFailed(Exception):
         self.reason = reason
         self.retry = retry
 
+
+#: Servers started and not yet stopped, for the exit hook below.
+live: weakref.WeakSet[ServerTarget] = weakref.WeakSet()
+
+
+def _stop_leftovers() -> None:
+    """At interpreter exit, stop every server target a caller forgot (or could not) stop."""
+    for target in list(live):
+        try:
+            target.stop()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+atexit.register(_stop_leftovers)
 
 #: One look at the server: (healthy, what was seen). It may raise StartFailed to give up.
 Check = Callable[[httpx.Client], tuple[bool, str]]
