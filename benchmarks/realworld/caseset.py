@@ -6,10 +6,14 @@ never a verdict.
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
+import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -150,3 +154,47 @@ def case_paths(directory: Path, names: list[str] | None = None) -> list[Path]:
 def load_cases(directory: Path = CASES_DIR, names: list[str] | None = None) -> list[Case]:
     """Every case in `directory` (sorted), or only `names`; unknown names are an error."""
     return [load_case(p) for p in case_paths(directory, names)]
+
+
+# --- what both runners' main() does first and last ----------------------------------------
+
+CaseT = TypeVar("CaseT")
+
+
+class Judged(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+
+OutcomeT = TypeVar("OutcomeT", bound=Judged)
+
+
+def cases_to_run(
+    args: argparse.Namespace, load: Callable[[Path, list[str] | None], list[CaseT]], what: str
+) -> list[CaseT] | int:
+    """The cases `--cases-dir` and `--case` name, or main's exit code when it is done: 2 after
+    the one line on a bad case file, 0 after `--check` found every `what` valid."""
+    try:
+        cases = load(args.cases_dir, args.case or None)
+    except CaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"{len(cases)} {what} valid")
+        return 0
+    return cases
+
+
+def finish(
+    outcomes: list[OutcomeT],
+    table: str,
+    json_path: Path | None,
+    as_json: Callable[[OutcomeT], object],
+) -> int:
+    """Print the table, write the outcomes to `json_path` when given; exit 0 when all are ok."""
+    print()
+    print(table)
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps([as_json(o) for o in outcomes], indent=2))
+    return 0 if all(o.ok for o in outcomes) else 1

@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from casebuild import DEFAULT_CACHE, BuildError, materialise, run_prepare
-from caseset import CASES_DIR, Case, CaseError, load_cases
+from caseset import CASES_DIR, Case, cases_to_run, finish, load_cases
 
 from harness.claims.model import FixRange
 from harness.testrun import copy_perturb_plugin, perturb_args
@@ -367,14 +367,9 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the outcomes here")
     args = parser.parse_args(argv)
-    try:
-        cases = load_cases(args.cases_dir, names=args.case or None)
-    except CaseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.check:
-        print(f"{len(cases)} case files valid")
-        return 0
+    cases = cases_to_run(args, load_cases, "case files")
+    if isinstance(cases, int):
+        return cases
     if args.table:
         print(cases_table(cases))
         return 0
@@ -394,12 +389,7 @@ def main(argv: list[str]) -> int:
         mark = "ok" if outcome.ok else "MISMATCH"
         print(f"   {outcome.got} in {outcome.seconds:.0f}s [{mark}] {outcome.reason}", flush=True)
         outcomes.append(outcome)
-    print()
-    print(table(outcomes, args.selfcheck))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=2))
-    return 0 if all(o.ok for o in outcomes) else 1
+    return finish(outcomes, table(outcomes, args.selfcheck), args.json, asdict)
 
 
 if __name__ == "__main__":

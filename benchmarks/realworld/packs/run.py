@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import os
 import shlex
 import shutil
@@ -38,7 +37,8 @@ ROOT = HERE.parents[2]
 sys.path[:0] = [str(HERE), str(HERE.parent), str(ROOT)]
 
 from casebuild import DEFAULT_CACHE, BuildError, _key, interpreter  # noqa: E402
-from packcase import CASES_DIR, CaseError, Expectation, PackCase, binding_for, load_cases  # noqa: E402
+from caseset import cases_to_run, finish  # noqa: E402
+from packcase import CASES_DIR, Expectation, PackCase, binding_for, load_cases  # noqa: E402
 
 from harness.errors import HarnessError  # noqa: E402
 from harness.findings import CheckFinding, collect  # noqa: E402
@@ -314,14 +314,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cases-dir", type=Path, default=CASES_DIR)
     parser.add_argument("--json", type=Path, default=None, help="also write the outcomes here")
     args = parser.parse_args(argv)
-    try:
-        cases = load_cases(args.cases_dir, names=args.case or None)
-    except CaseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.check:
-        print(f"{len(cases)} pack case files valid")
-        return 0
+    cases = cases_to_run(args, load_cases, "pack case files")
+    if isinstance(cases, int):
+        return cases
     cache = args.cache / "packs"
     outcomes: list[Outcome] = []
     for case in cases:
@@ -335,12 +330,7 @@ def main(argv: list[str]) -> int:
             mark = "ok" if outcome.ok else "MISMATCH: " + "; ".join(outcome.mismatches())
             print(f"   {outcome.got()} in {outcome.seconds:.1f}s [{mark}]", flush=True)
             outcomes.append(outcome)
-    print()
-    print(table(outcomes))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([to_json(o) for o in outcomes], indent=2))
-    return 0 if all(o.ok for o in outcomes) else 1
+    return finish(outcomes, table(outcomes), args.json, to_json)
 
 
 if __name__ == "__main__":
