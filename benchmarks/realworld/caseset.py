@@ -11,7 +11,7 @@ import json
 import re
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
@@ -183,6 +183,15 @@ def cases_to_run(
         print(f"{len(cases)} {what} valid")
         return 0
     return cases
+
+
+def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """The lines of a markdown table (pasteable into the README): header, rule, one per row."""
+    return [
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(cells) + " |" for cells in rows),
+    ]
 
 
 def finish(

@@ -37,7 +37,7 @@ ROOT = HERE.parents[2]
 sys.path[:0] = [str(HERE), str(HERE.parent), str(ROOT)]
 
 from casebuild import DEFAULT_CACHE, BuildError, _key, interpreter  # noqa: E402
-from caseset import cases_to_run, finish  # noqa: E402
+from caseset import cases_to_run, finish, markdown_table  # noqa: E402
 from packcase import CASES_DIR, Expectation, PackCase, binding_for, load_cases  # noqa: E402
 
 from harness.errors import HarnessError  # noqa: E402
@@ -272,18 +272,35 @@ def check_once(case: PackCase, target: Target, sandbox: Path | None) -> tuple[bo
 
 def table(outcomes: list[Outcome]) -> str:
     """A markdown table, pasteable into the README, and the count as expected."""
-    rows = [
-        "| case | check | release | expected | got | match | time | of it start | venv |",
-        "|---|---|---|---|---|---|---|---|---|",
+    columns = [
+        "case",
+        "check",
+        "release",
+        "expected",
+        "got",
+        "match",
+        "time",
+        "of it start",
+        "venv",
     ]
-    for o in outcomes:
-        rows.append(
-            f"| {o.case} | {o.check} | {o.release} {o.package} {o.version} "
-            f"| {expected_text(o.expected)} | {o.got()} | {'✓' if o.ok else '✗'} "
-            f"| {o.seconds:.1f}s | {o.start_seconds:.1f}s | {o.build_seconds:.1f}s |"
-        )
+    rows = [
+        [
+            o.case,
+            o.check,
+            f"{o.release} {o.package} {o.version}",
+            expected_text(o.expected),
+            o.got(),
+            "✓" if o.ok else "✗",
+            f"{o.seconds:.1f}s",
+            f"{o.start_seconds:.1f}s",
+            f"{o.build_seconds:.1f}s",
+        ]
+        for o in outcomes
+    ]
     matched = sum(o.ok for o in outcomes)
-    return "\n".join([*rows, "", f"as expected: {matched} of {len(outcomes)} runs"])
+    return "\n".join(
+        [*markdown_table(columns, rows), "", f"as expected: {matched} of {len(outcomes)} runs"]
+    )
 
 
 def to_json(outcome: Outcome) -> dict[str, object]:
