@@ -13,7 +13,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -109,14 +109,20 @@ def _line_of(text: str, field: str) -> int:
     return text.count("\n", 0, match.start()) + 1 if match else 1
 
 
-def load_case(path: Path) -> Case:
-    """Read and validate one case file; raise CaseError naming file:line and field."""
+def read_case(path: Path) -> tuple[str, dict[str, Any]]:
+    """A case file's text and its TOML table, whose `name` defaults to the file name."""
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(f"{path}: not valid TOML: {exc}") from None
     data.setdefault("name", path.stem)
+    return text, data
+
+
+def load_case(path: Path) -> Case:
+    """Read and validate one case file; raise CaseError naming file:line and field."""
+    text, data = read_case(path)
     if data["name"] != path.stem:
         raise CaseError(
             f"{path}:{_line_of(text, 'name')}: name={data['name']!r} must match the file name"
