@@ -174,6 +174,18 @@ def _mutmut_results(workdir: Path) -> dict[str, str]:
     return found
 
 
+def mutmut_run(name: str, wall: float, statuses: dict[str, str], capped: bool) -> ToolRun:
+    """A mutmut run counted from its statuses: a timeout counts as killed, as mutmut reports it."""
+    return ToolRun(
+        name,
+        wall,
+        len(statuses),
+        sum(1 for v in statuses.values() if v != "not checked"),
+        sum(1 for v in statuses.values() if v in ("killed", "timeout")),
+        capped,
+    )
+
+
 def touched_functions(source: str, lines: set[int]) -> list[tuple[str, int]]:
     """mutmut's mangled names (x_f, xǁCǁm) of the functions holding `lines`, with start lines."""
     found = []
@@ -310,10 +322,7 @@ def unit_throughput(tmp: Path, cap: float) -> list[ToolRun]:
     )
     copy = _mutmut_copy(repo, "HEAD", tmp / "unit-mutmut", "pkg", [])
     wall, capped, _out = _mutmut(copy, "run", "--max-children", "2", cap=cap)
-    statuses = _mutmut_results(copy)
-    done = sum(1 for v in statuses.values() if v != "not checked")
-    killed = sum(1 for v in statuses.values() if v in ("killed", "timeout"))
-    return [ours_run, ToolRun("mutmut (fork)", wall, len(statuses), done, killed, capped)]
+    return [ours_run, mutmut_run("mutmut (fork)", wall, _mutmut_results(copy), capped)]
 
 
 def report_unit(unit: list[ToolRun]) -> None:
@@ -363,14 +372,7 @@ def main() -> int:
             for k, v in statuses.items()
             if any(re.fullmatch(g.replace("*", ".*"), k) for g in globs)
         }
-        r = ToolRun(
-            "mutmut (touched functions)",
-            wall,
-            len(selected),
-            sum(1 for v in selected.values() if v != "not checked"),
-            sum(1 for v in selected.values() if v in ("killed", "timeout")),
-            capped,
-        )
+        r = mutmut_run("mutmut (touched functions)", wall, selected, capped)
         r.fix_line = mutmut_fix_line(restricted_dir, module, source, fix, selected)
         runs.append(r)
 
@@ -380,14 +382,7 @@ def main() -> int:
             )
             wall, capped, _out = _mutmut(full_dir, "run", "--max-children", "2", cap=args.cap)
             statuses = _mutmut_results(full_dir)
-            r = ToolRun(
-                "mutmut (full)",
-                wall,
-                len(statuses),
-                sum(1 for v in statuses.values() if v != "not checked"),
-                sum(1 for v in statuses.values() if v in ("killed", "timeout")),
-                capped,
-            )
+            r = mutmut_run("mutmut (full)", wall, statuses, capped)
             r.fix_line = mutmut_fix_line(full_dir, module, source, fix, statuses)
             runs.append(r)
 

@@ -6,10 +6,14 @@ never a verdict.
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
+import sys
 import tomllib
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -105,14 +109,20 @@ def _line_of(text: str, field: str) -> int:
     return text.count("\n", 0, match.start()) + 1 if match else 1
 
 
-def load_case(path: Path) -> Case:
-    """Read and validate one case file; raise CaseError naming file:line and field."""
+def read_case(path: Path) -> tuple[str, dict[str, Any]]:
+    """A case file's text and its TOML table, whose `name` defaults to the file name."""
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(f"{path}: not valid TOML: {exc}") from None
     data.setdefault("name", path.stem)
+    return text, data
+
+
+def load_case(path: Path) -> Case:
+    """Read and validate one case file; raise CaseError naming file:line and field."""
+    text, data = read_case(path)
     if data["name"] != path.stem:
         raise CaseError(
             f"{path}:{_line_of(text, 'name')}: name={data['name']!r} must match the file name"
@@ -150,3 +160,56 @@ def case_paths(directory: Path, names: list[str] | None = None) -> list[Path]:
 def load_cases(directory: Path = CASES_DIR, names: list[str] | None = None) -> list[Case]:
     """Every case in `directory` (sorted), or only `names`; unknown names are an error."""
     return [load_case(p) for p in case_paths(directory, names)]
+
+
+# --- what both runners' main() does first and last ----------------------------------------
+
+CaseT = TypeVar("CaseT")
+
+
+class Judged(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+
+OutcomeT = TypeVar("OutcomeT", bound=Judged)
+
+
+def cases_to_run(
+    args: argparse.Namespace, load: Callable[[Path, list[str] | None], list[CaseT]], what: str
+) -> list[CaseT] | int:
+    """The cases `--cases-dir` and `--case` name, or main's exit code when it is done: 2 after
+    the one line on a bad case file, 0 after `--check` found every `what` valid."""
+    try:
+        cases = load(args.cases_dir, args.case or None)
+    except CaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"{len(cases)} {what} valid")
+        return 0
+    return cases
+
+
+def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """The lines of a markdown table (pasteable into the README): header, rule, one per row."""
+    return [
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(cells) + " |" for cells in rows),
+    ]
+
+
+def finish(
+    outcomes: list[OutcomeT],
+    table: str,
+    json_path: Path | None,
+    as_json: Callable[[OutcomeT], object],
+) -> int:
+    """Print the table, write the outcomes to `json_path` when given; exit 0 when all are ok."""
+    print()
+    print(table)
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps([as_json(o) for o in outcomes], indent=2))
+    return 0 if all(o.ok for o in outcomes) else 1

@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from casebuild import DEFAULT_CACHE, BuildError, materialise, run_prepare
-from caseset import CASES_DIR, Case, CaseError, load_cases
+from caseset import CASES_DIR, Case, cases_to_run, finish, load_cases, markdown_table
 
 from harness.claims.model import FixRange
 from harness.testrun import copy_perturb_plugin, perturb_args
@@ -310,27 +310,28 @@ def verify(case: Case, cache: Path, limit: float, workers: int) -> Outcome:
 
 def table(outcomes: list[Outcome], selfcheck_mode: bool) -> str:
     """A markdown table (pasteable into the README) and the count correct."""
+    columns = ["case", "class", "expected", "got", "ok"]
     if selfcheck_mode:
-        head = "| case | class | expected | got | ok | runs | time |\n|---|---|---|---|---|---|---|"
-        rows = [
-            f"| {o.case} | {o.bug_class} | {o.expected} | {o.got} | {'✓' if o.ok else '✗'} "
-            f"| {o.reason} "
-            f"| {o.seconds:.0f}s |"
-            for o in outcomes
-        ]
+        columns += ["runs", "time"]
     else:
-        head = (
-            "| case | class | expected | got | ok | time | of it suite kills | × | mutants | gaps "
-            "| weak spots |\n|---|---|---|---|---|---|---|---|---|---|---|"
-        )
-        rows = [
-            f"| {o.case} | {o.bug_class} | {o.expected} | {o.got} | {'✓' if o.ok else '✗'} "
-            f"| {o.seconds:.0f}s | {o.suite_seconds:.0f}s | {suite_factor(o):.2f} | {o.mutants} "
-            f"| {o.gaps} | {o.weak_spots} |"
-            for o in outcomes
-        ]
+        columns += ["time", "of it suite kills", "×", "mutants", "gaps", "weak spots"]
+    rows = []
+    for o in outcomes:
+        cells = [o.case, o.bug_class, o.expected, o.got, "✓" if o.ok else "✗"]
+        if selfcheck_mode:
+            cells += [o.reason, f"{o.seconds:.0f}s"]
+        else:
+            cells += [
+                f"{o.seconds:.0f}s",
+                f"{o.suite_seconds:.0f}s",
+                f"{suite_factor(o):.2f}",
+                str(o.mutants),
+                str(o.gaps),
+                str(o.weak_spots),
+            ]
+        rows.append(cells)
     correct = sum(o.ok for o in outcomes)
-    return "\n".join([head, *rows, "", f"correct: {correct} of {len(outcomes)}"])
+    return "\n".join([*markdown_table(columns, rows), "", f"correct: {correct} of {len(outcomes)}"])
 
 
 def suite_factor(outcome: Outcome) -> float:
@@ -342,15 +343,16 @@ def suite_factor(outcome: Outcome) -> float:
 def cases_table(cases: list[Case]) -> str:
     """The README's case table: each case, its release pair, class, expectation and why."""
     rows = [
-        "| case | release | class | expected | why |",
-        "|---|---|---|---|---|",
+        [
+            f"[{case.name}](cases/{case.name}.toml)",
+            f"{case.package} {case.old} → {case.new}",
+            case.bug_class,
+            case.expected,
+            case.why.replace("|", "/"),
+        ]
+        for case in cases
     ]
-    for case in cases:
-        rows.append(
-            f"| [{case.name}](cases/{case.name}.toml) | {case.package} {case.old} → {case.new} "
-            f"| {case.bug_class} | {case.expected} | {case.why.replace('|', '/')} |"
-        )
-    return "\n".join(rows)
+    return "\n".join(markdown_table(["case", "release", "class", "expected", "why"], rows))
 
 
 def main(argv: list[str]) -> int:
@@ -367,14 +369,9 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the outcomes here")
     args = parser.parse_args(argv)
-    try:
-        cases = load_cases(args.cases_dir, names=args.case or None)
-    except CaseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.check:
-        print(f"{len(cases)} case files valid")
-        return 0
+    cases = cases_to_run(args, load_cases, "case files")
+    if isinstance(cases, int):
+        return cases
     if args.table:
         print(cases_table(cases))
         return 0
@@ -394,12 +391,7 @@ def main(argv: list[str]) -> int:
         mark = "ok" if outcome.ok else "MISMATCH"
         print(f"   {outcome.got} in {outcome.seconds:.0f}s [{mark}] {outcome.reason}", flush=True)
         outcomes.append(outcome)
-    print()
-    print(table(outcomes, args.selfcheck))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([asdict(o) for o in outcomes], indent=2))
-    return 0 if all(o.ok for o in outcomes) else 1
+    return finish(outcomes, table(outcomes, args.selfcheck), args.json, asdict)
 
 
 if __name__ == "__main__":

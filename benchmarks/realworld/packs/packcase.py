@@ -9,12 +9,11 @@ naming the file, the line and the field; nothing is downloaded to find that out.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 # The fix-commit suite's case rules, where they are the same (benchmarks/realworld on sys.path).
-from caseset import CaseError, case_paths, check_pins
+from caseset import CaseError, case_paths, check_pins, read_case
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PACKS_DIR = Path(__file__).resolve().parent
@@ -195,12 +194,7 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
 
 def load_case(path: Path) -> PackCase:
     """Read and validate one case file (no download, no check run); CaseError on a bad field."""
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CaseError(f"{path}: not valid TOML: {exc}") from None
-    data.setdefault("name", path.stem)
+    text, data = read_case(path)
     if data["name"] != path.stem:
         raise CaseError(
             f"{path}:{_line_of(text, ('name',))}: name: {data['name']!r} must match the file name"

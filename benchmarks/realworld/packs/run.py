@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import os
 import shlex
 import shutil
@@ -38,7 +37,8 @@ ROOT = HERE.parents[2]
 sys.path[:0] = [str(HERE), str(HERE.parent), str(ROOT)]
 
 from casebuild import DEFAULT_CACHE, BuildError, _key, interpreter  # noqa: E402
-from packcase import CASES_DIR, CaseError, Expectation, PackCase, binding_for, load_cases  # noqa: E402
+from caseset import cases_to_run, finish, markdown_table  # noqa: E402
+from packcase import CASES_DIR, Expectation, PackCase, binding_for, load_cases  # noqa: E402
 
 from harness.errors import HarnessError  # noqa: E402
 from harness.findings import CheckFinding, collect  # noqa: E402
@@ -272,18 +272,35 @@ def check_once(case: PackCase, target: Target, sandbox: Path | None) -> tuple[bo
 
 def table(outcomes: list[Outcome]) -> str:
     """A markdown table, pasteable into the README, and the count as expected."""
-    rows = [
-        "| case | check | release | expected | got | match | time | of it start | venv |",
-        "|---|---|---|---|---|---|---|---|---|",
+    columns = [
+        "case",
+        "check",
+        "release",
+        "expected",
+        "got",
+        "match",
+        "time",
+        "of it start",
+        "venv",
     ]
-    for o in outcomes:
-        rows.append(
-            f"| {o.case} | {o.check} | {o.release} {o.package} {o.version} "
-            f"| {expected_text(o.expected)} | {o.got()} | {'✓' if o.ok else '✗'} "
-            f"| {o.seconds:.1f}s | {o.start_seconds:.1f}s | {o.build_seconds:.1f}s |"
-        )
+    rows = [
+        [
+            o.case,
+            o.check,
+            f"{o.release} {o.package} {o.version}",
+            expected_text(o.expected),
+            o.got(),
+            "✓" if o.ok else "✗",
+            f"{o.seconds:.1f}s",
+            f"{o.start_seconds:.1f}s",
+            f"{o.build_seconds:.1f}s",
+        ]
+        for o in outcomes
+    ]
     matched = sum(o.ok for o in outcomes)
-    return "\n".join([*rows, "", f"as expected: {matched} of {len(outcomes)} runs"])
+    return "\n".join(
+        [*markdown_table(columns, rows), "", f"as expected: {matched} of {len(outcomes)} runs"]
+    )
 
 
 def to_json(outcome: Outcome) -> dict[str, object]:
@@ -314,14 +331,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cases-dir", type=Path, default=CASES_DIR)
     parser.add_argument("--json", type=Path, default=None, help="also write the outcomes here")
     args = parser.parse_args(argv)
-    try:
-        cases = load_cases(args.cases_dir, names=args.case or None)
-    except CaseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.check:
-        print(f"{len(cases)} pack case files valid")
-        return 0
+    cases = cases_to_run(args, load_cases, "pack case files")
+    if isinstance(cases, int):
+        return cases
     cache = args.cache / "packs"
     outcomes: list[Outcome] = []
     for case in cases:
@@ -335,12 +347,7 @@ def main(argv: list[str]) -> int:
             mark = "ok" if outcome.ok else "MISMATCH: " + "; ".join(outcome.mismatches())
             print(f"   {outcome.got()} in {outcome.seconds:.1f}s [{mark}]", flush=True)
             outcomes.append(outcome)
-    print()
-    print(table(outcomes))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([to_json(o) for o in outcomes], indent=2))
-    return 0 if all(o.ok for o in outcomes) else 1
+    return finish(outcomes, table(outcomes), args.json, to_json)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,8 @@ Fixguard.
 
 from __future__ import annotations
 
-import argparse
-
 from aiohttp import web
+from app_cli import arguments
 
 
 async def health(request: web.Request) -> web.Response:
@@ -19,10 +18,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--directory", required=True)
-    args = parser.parse_args()
+    args = arguments(directory=True)
     app = web.Application()
     app.router.add_get("/health", health)
     app.router.add_static("/static", args.directory, follow_symlinks=True)

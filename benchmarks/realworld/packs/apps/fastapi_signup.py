@@ -8,9 +8,7 @@ runs, so whatever pydantic's email validator costs, every other request waits fo
 
 from __future__ import annotations
 
-import argparse
-
-import uvicorn
+from app_cli import arguments, serve_asgi
 from fastapi import FastAPI
 from pydantic import BaseModel, EmailStr
 
@@ -34,10 +32,7 @@ async def health() -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    serve_asgi(app, arguments(__doc__.splitlines()[0]).port)
 
 
 if __name__ == "__main__":

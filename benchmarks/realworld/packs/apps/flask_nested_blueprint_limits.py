@@ -10,8 +10,7 @@ without one).
 
 from __future__ import annotations
 
-import argparse
-
+from app_cli import arguments
 from flask import Blueprint, Flask, jsonify, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -50,9 +49,7 @@ app.register_blueprint(api)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0])
     app.run(host="127.0.0.1", port=args.port, threaded=True)
 
 

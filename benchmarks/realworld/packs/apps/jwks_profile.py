@@ -10,12 +10,12 @@ standard library's threading HTTP server, so the only third-party code is PyJWT.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
+from app_cli import arguments
 
 JWKS_URL = os.environ.get("JWKS_URL", "http://127.0.0.1:9000/.well-known/jwks.json")
 jwks = jwt.PyJWKClient(JWKS_URL)
@@ -57,9 +57,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0])
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     server.serve_forever()

@@ -9,16 +9,12 @@ release's venv; it must import nothing from Fixguard.
 
 from __future__ import annotations
 
-import argparse
-
+from app_cli import arguments
 from mkdocs.livereload import LiveReloadServer
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--directory", required=True)
-    args = parser.parse_args()
+    args = arguments(directory=True)
     server = LiveReloadServer(
         builder=lambda: None, host="127.0.0.1", port=args.port, root=args.directory
     )

@@ -9,9 +9,7 @@ thread before it reads the body, so whatever that parser costs, every other requ
 
 from __future__ import annotations
 
-import argparse
-
-import uvicorn
+from app_cli import arguments, serve_asgi
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -37,10 +35,7 @@ app = Starlette(routes=[Route("/subscribe", subscribe, methods=["POST"]), Route(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    serve_asgi(app, arguments(__doc__.splitlines()[0]).port)
 
 
 if __name__ == "__main__":

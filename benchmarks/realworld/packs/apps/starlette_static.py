@@ -9,9 +9,7 @@ import nothing from Fixguard.
 
 from __future__ import annotations
 
-import argparse
-
-import uvicorn
+from app_cli import arguments, serve_asgi
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -24,17 +22,14 @@ async def health(request: Request) -> PlainTextResponse:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--directory", required=True)
-    args = parser.parse_args()
+    args = arguments(directory=True)
     app = Starlette(
         routes=[
             Route("/health", health),
             Mount("/static", app=StaticFiles(directory=args.directory), name="static"),
         ]
     )
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    serve_asgi(app, args.port)
 
 
 if __name__ == "__main__":
