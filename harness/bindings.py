@@ -15,14 +15,21 @@ import inspect
 import re
 import sqlite3
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlsplit
 
 import httpx
-from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .errors import UserError
 from .imports import import_extra, import_object
@@ -34,6 +41,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _IMPORT_RE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 _CALL_RE = re.compile(r"([A-Za-z]+)\s+(/\S*)")
 _SQL_RE = re.compile(r"\s*(select|with)\b", re.IGNORECASE)
+_DSN_SCHEMES = {"sqlite", "postgres", "postgresql"}
 
 
 def _placeholders(path: str) -> tuple[str, ...]:
@@ -142,6 +150,17 @@ def _status_set(value: Any) -> frozenset[int]:
 StatusSet = Annotated[frozenset[int], BeforeValidator(_status_set)]
 
 
+#: What each of an effect's text fields must be: (the test it passes, the rule in words).
+_EFFECT_RULES: dict[str, tuple[Callable[[str], object], str]] = {
+    "call": (_IMPORT_RE.fullmatch, "must be an import string 'pkg.module:callable'"),
+    "sql": (_SQL_RE.match, "must be a read-only query starting with SELECT or WITH"),
+    "dsn": (
+        lambda dsn: urlsplit(dsn).scheme in _DSN_SCHEMES,
+        "must be 'sqlite:///path/to.db' or 'postgresql://...'",
+    ),
+}
+
+
 class EffectCounter(BaseModel):
     """How to count a scenario's effects (rows created, charges made...). Exactly one of:
 
@@ -179,25 +198,12 @@ class EffectCounter(BaseModel):
             "'SELECT count(*) FROM ...'"
         )
 
-    @field_validator("call")
+    @field_validator("call", "sql", "dsn")
     @classmethod
-    def _import_string(cls, value: str | None) -> str | None:
-        if value is not None and not _IMPORT_RE.fullmatch(value):
-            raise ValueError("must be an import string 'pkg.module:callable'")
-        return value
-
-    @field_validator("sql")
-    @classmethod
-    def _read_only(cls, value: str | None) -> str | None:
-        if value is not None and not _SQL_RE.match(value):
-            raise ValueError("must be a read-only query starting with SELECT or WITH")
-        return value
-
-    @field_validator("dsn")
-    @classmethod
-    def _known_dsn(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in _DSN_SCHEMES:
-            raise ValueError("must be 'sqlite:///path/to.db' or 'postgresql://...'")
+    def _well_formed(cls, value: str | None, info: ValidationInfo) -> str | None:
+        holds, rule = _EFFECT_RULES[str(info.field_name)]
+        if value is not None and not holds(value):
+            raise ValueError(rule)
         return value
 
     @model_validator(mode="after")
@@ -254,7 +260,6 @@ class EffectCounter(BaseModel):
         return _sql_count(self.sql, dsn if "://" in dsn else f"sqlite:///{dsn}", values)
 
 
-_DSN_SCHEMES = {"sqlite", "postgres", "postgresql"}
 #: A ``:name`` parameter of an effect query (not a ``::type`` cast).
 _SQL_PARAM = re.compile(r"(?<!:):([A-Za-z_]\w*)")
 

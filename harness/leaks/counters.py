@@ -61,13 +61,20 @@ def _fd_targets(pid: int | None) -> list[str]:
     return found
 
 
-class FdCounter(Counter):
-    """Open file descriptors of this process (`pid=None`) or of the process `pid`."""
-
-    name = "fds"
+class _ProcessCounter(Counter):
+    """Counts something of this process (`pid=None`) or of the process `pid`."""
 
     def __init__(self, pid: int | None = None) -> None:
         self.pid = pid
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(pid={self.pid})"
+
+
+class FdCounter(_ProcessCounter):
+    """Open file descriptors of this process (`pid=None`) or of the process `pid`."""
+
+    name = "fds"
 
     def read(self) -> int:
         return _process(self.pid).num_fds()
@@ -75,17 +82,11 @@ class FdCounter(Counter):
     def items(self) -> list[str]:
         return sorted(t for t in _fd_targets(self.pid) if not t.startswith("socket:"))
 
-    def __repr__(self) -> str:
-        return f"FdCounter(pid={self.pid})"
 
-
-class SocketCounter(Counter):
+class SocketCounter(_ProcessCounter):
     """Sockets (inet and unix) held by this process or by `pid`."""
 
     name = "sockets"
-
-    def __init__(self, pid: int | None = None) -> None:
-        self.pid = pid
 
     def read(self) -> int:
         targets = _fd_targets(self.pid)
@@ -105,17 +106,11 @@ class SocketCounter(Counter):
             out.append(f"tcp {local} -> {peer} {c.status}")
         return sorted(out)
 
-    def __repr__(self) -> str:
-        return f"SocketCounter(pid={self.pid})"
 
-
-class ThreadCounter(Counter):
+class ThreadCounter(_ProcessCounter):
     """Threads: Python threads of this process, or every OS thread of `pid`."""
 
     name = "threads"
-
-    def __init__(self, pid: int | None = None) -> None:
-        self.pid = pid
 
     def read(self) -> int:
         if self.pid is None:
@@ -126,9 +121,6 @@ class ThreadCounter(Counter):
         if self.pid is None:
             return sorted(t.name for t in threading.enumerate())
         return []
-
-    def __repr__(self) -> str:
-        return f"ThreadCounter(pid={self.pid})"
 
 
 def _task_name(task: asyncio.Task[Any]) -> str:

@@ -418,22 +418,21 @@ class DockerTarget(ServerTarget):
     def _remove_container(self) -> None:
         """Remove the container by name (also one whose create call was interrupted)."""
         self._container = None
-        if self._client is None:
-            return
-        try:
-            container = self._client.containers.get(self.container_name)
-        except docker.errors.NotFound:
-            return
-        ignore_gone(partial(container.remove, force=True, v=True))
+        if self._client is not None:
+            self._remove(self._client.containers, self.container_name, force=True, v=True)
 
     def _remove_network(self) -> None:
-        if self._client is None:
-            return
+        if self._client is not None:
+            self._remove(self._client.networks, self.network_name)
+
+    @staticmethod
+    def _remove(collection: Any, name: str, **options: Any) -> None:
+        """Remove the container or network `name`, if there is one."""
         try:
-            network = self._client.networks.get(self.network_name)
+            found = collection.get(name)
         except docker.errors.NotFound:
             return
-        ignore_gone(network.remove)
+        ignore_gone(partial(found.remove, **options))
 
     def _close_client(self) -> None:
         client, self._client = self._client, None
