@@ -28,6 +28,8 @@ from harness.pack import (
     report_finding,
 )
 
+from . import stubs
+
 _IMPORT_LIKE = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
 
 
@@ -121,6 +123,8 @@ class Attempt:
     service: Any
     before: set[asyncio.Task[Any]]
     extra: dict[str, Any] = field(default_factory=dict)
+    #: How often an injected stub had begun when the attempt was made (see `inside_work`).
+    entered: int = field(default_factory=stubs.entered)
 
     def spawned(self) -> list[asyncio.Task[Any]]:
         """Pending tasks created since the attempt began (the check's own task excluded)."""
@@ -183,8 +187,31 @@ async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
         await asyncio.wait(tasks, timeout=1.0)
 
 
-async def snapshot(service: Any) -> Attempt:
+def fresh(
+    target: Target,
+    binding: LifecycleBinding,
+    overrides: dict[str, Any] | None = None,
+    *,
+    stop: bool = True,
+) -> Attempt:
+    """A new service whose start (and stop) methods exist, and the tasks that ran before it."""
+    service = make_service(target, overrides)
+    method(service, binding.start, "start")
+    if stop:
+        method(service, binding.stop, "stop")
     return Attempt(service, set(asyncio.all_tasks()))
+
+
+async def stop_and_cancel(
+    state: Attempt, binding: LifecycleBinding, tasks: list[asyncio.Task[Any]] | None = None
+) -> None:
+    """Cleanup after an attempt: stop the service (whatever it raises), then cancel `tasks`
+    (by default every task the attempt spawned) so none leaks into the next attempt."""
+    try:
+        await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
+    except Exception:  # cleanup only; the check's verdict is already made
+        pass
+    await cancel_all(state.spawned() if tasks is None else tasks)
 
 
 def run(
@@ -218,8 +245,6 @@ async def wait_until(predicate: Callable[[], bool], seconds: float) -> bool:
 
 async def inside_work(entered_before: int, seconds: float) -> None:
     """Wait until an injected stub began running (the loop is inside its work), else yield."""
-    from . import stubs
-
     if not await wait_until(lambda: stubs.entered() > entered_before, seconds):
         for _ in range(5):
             await asyncio.sleep(0)
@@ -281,6 +306,41 @@ async def patiently(call: Awaitable[Any], settle: float, notes: Notes, what: str
         )
     task.result()
     return True
+
+
+async def stop_stuck(state: Attempt, binding: LifecycleBinding, notes: Notes) -> bool | Exception:
+    """start(), wait until the stuck work runs, then stop(), whose drain must time out.
+
+    True once stop() returned, False if it hung, or the exception it raised: a stop may report
+    its drain timeout by raising.
+    """
+    await getattr(state.service, binding.start)()
+    await inside_work(state.entered, binding.settle)
+    try:
+        return await patiently(
+            getattr(state.service, binding.stop)(),
+            binding.settle,
+            notes,
+            "stop() after its drain timed out",
+        )
+    except Exception as exc:
+        return exc
+
+
+def judge(
+    name: str,
+    binding: LifecycleBinding,
+    notes: Notes,
+    setup: Callable[[int], Any],
+    work: Callable[[Any, int], Awaitable[Any]],
+    check: Callable[[Any, list[WorkerResult]], Any],
+    workers: int = 1,
+    expected_errors: tuple[type[BaseException], ...] = (),
+) -> None:
+    """Race the attempts, then report the notes and fail as `Notes.verdict` says."""
+    __tracebackhide__ = True
+    result = run(name, binding, setup, work, check, workers, expected_errors)
+    notes.verdict(name, binding, result)
 
 
 __all__ = ["Violation"]

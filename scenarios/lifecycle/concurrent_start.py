@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from ._common import (
-    Attempt,
-    LifecycleBinding,
-    Notes,
-    cancel_all,
-    describe_tasks,
-    make_service,
-    method,
-    run,
-)
+from ._common import Attempt, LifecycleBinding, Notes, describe_tasks, fresh, judge, stop_and_cancel
 
 
 @scenario("lifecycle.concurrent_start", binding=LifecycleBinding)
@@ -24,9 +13,7 @@ def concurrent_starts_spawn_exactly_one_task(binding: LifecycleBinding, target: 
     notes = Notes()
 
     async def setup(attempt: int) -> Attempt:
-        service = make_service(target)
-        method(service, binding.start, "start")
-        return Attempt(service, set(asyncio.all_tasks()))
+        return fresh(target, binding, stop=False)
 
     async def work(state: Attempt, index: int) -> None:
         await getattr(state.service, binding.start)()
@@ -53,19 +40,15 @@ def concurrent_starts_spawn_exactly_one_task(binding: LifecycleBinding, target: 
                 expected={"tasks_spawned": 1},
             )
         finally:
-            try:
-                await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
-            except Exception:  # cleanup only; the check's verdict is above
-                pass
-            await cancel_all(state.spawned())
+            await stop_and_cancel(state, binding)
 
-    result = run(
+    judge(
         "lifecycle.concurrent_start",
         binding,
+        notes,
         setup,
         work,
         check,
         binding.starters,
         expected_errors=(Exception,),
     )
-    notes.verdict("lifecycle.concurrent_start", binding, result)

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from . import stubs
 from ._common import (
     HANG_FACTOR,
     Attempt,
     LifecycleBinding,
     Notes,
     cancel_all,
-    inside_work,
-    make_service,
-    method,
-    patiently,
+    fresh,
+    judge,
     require,
-    run,
+    stop_stuck,
 )
 
 
@@ -29,33 +24,20 @@ def a_drain_timeout_makes_start_raise(binding: LifecycleBinding, target: Target)
     notes = Notes()
 
     async def setup(attempt: int) -> Attempt:
-        service = make_service(target, overrides)
-        method(service, binding.start, "start")
-        method(service, binding.stop, "stop")
-        state = Attempt(service, set(asyncio.all_tasks()))
-        state.extra["entered"] = stubs.entered()
-        return state
+        return fresh(target, binding, overrides)
 
     async def work(state: Attempt, index: int) -> None:
-        service = state.service
-        await getattr(service, binding.start)()
-        await inside_work(state.extra["entered"], binding.settle)
+        stopped = await stop_stuck(state, binding, notes)
+        if stopped is False:
+            state.extra["stop"] = (
+                f"stop() did not return within {HANG_FACTOR} x settle="
+                f"{binding.settle}s: its drain timeout never fired"
+            )
+            return
+        if isinstance(stopped, Exception):  # a stop that reports the timeout is fine
+            state.extra["stop"] = f"stop() raised {type(stopped).__name__}"
         try:
-            if not await patiently(
-                getattr(service, binding.stop)(),
-                binding.settle,
-                notes,
-                "stop() after its drain timed out",
-            ):
-                state.extra["stop"] = (
-                    f"stop() did not return within {HANG_FACTOR} x settle="
-                    f"{binding.settle}s: its drain timeout never fired"
-                )
-                return
-        except Exception as exc:  # a stop that reports the timeout is fine
-            state.extra["stop"] = f"stop() raised {type(exc).__name__}"
-        try:
-            await getattr(service, binding.start)()
+            await getattr(state.service, binding.start)()
         except Exception as exc:  # any refusal counts unless names are given
             names = binding.unrestartable_errors
             state.extra["refused"] = not names or type(exc).__name__ in names
@@ -87,8 +69,4 @@ def a_drain_timeout_makes_start_raise(binding: LifecycleBinding, target: Target)
         finally:
             await cancel_all(state.spawned())
 
-    notes.verdict(
-        "lifecycle.drain_timeout",
-        binding,
-        run("lifecycle.drain_timeout", binding, setup, work, check, 1),
-    )
+    judge("lifecycle.drain_timeout", binding, notes, setup, work, check)

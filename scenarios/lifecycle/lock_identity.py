@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from harness.pack import Target, UserError, Violation, WorkerResult, scenario
 
 from ._common import (
@@ -11,12 +9,11 @@ from ._common import (
     Attempt,
     LifecycleBinding,
     Notes,
-    cancel_all,
     describe_tasks,
-    make_service,
-    method,
+    fresh,
+    judge,
     patiently,
-    run,
+    stop_and_cancel,
 )
 
 #: Contender i runs stop() when i is in this set, start() otherwise: stops among queued starts.
@@ -30,9 +27,8 @@ def the_lifecycle_lock_is_never_rebound(binding: LifecycleBinding, target: Targe
     notes = Notes()
 
     async def setup(attempt: int) -> Attempt:
-        service = make_service(target)
-        method(service, binding.start, "start")
-        method(service, binding.stop, "stop")
+        state = fresh(target, binding)
+        service = state.service
         if not hasattr(service, binding.lock_attr):
             raise UserError(
                 f"binding.lock_attr={binding.lock_attr!r}: {type(service).__name__} has no "
@@ -40,7 +36,7 @@ def the_lifecycle_lock_is_never_rebound(binding: LifecycleBinding, target: Targe
                 where="binding.lock_attr",
             )
         await getattr(service, binding.start)()
-        state = Attempt(service, set())
+        state.before.clear()  # the loop start() just spawned is one of those counted
         state.extra["lock"] = getattr(service, binding.lock_attr)
         return state
 
@@ -82,14 +78,6 @@ def the_lifecycle_lock_is_never_rebound(binding: LifecycleBinding, target: Targe
                 expected={"lock_rebound": False, "loops_running": "<= 1"},
             )
         finally:
-            try:
-                await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
-            except Exception:  # cleanup only
-                pass
-            await cancel_all([t for t in loops if not t.done()])
+            await stop_and_cancel(state, binding, loops)
 
-    notes.verdict(
-        "lifecycle.lock_identity",
-        binding,
-        run("lifecycle.lock_identity", binding, setup, work, check, _CONTENDERS),
-    )
+    judge("lifecycle.lock_identity", binding, notes, setup, work, check, _CONTENDERS)

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from harness.pack import Target, Violation, WorkerResult, assert_holds, scenario
 
-from ._common import (
-    Attempt,
-    LifecycleBinding,
-    cancel_all,
-    make_service,
-    method,
-    require,
-    run,
-    wait_until,
-)
+from ._common import Attempt, LifecycleBinding, fresh, require, run, stop_and_cancel, wait_until
 
 
 class _Capture(logging.Handler):
@@ -39,9 +29,7 @@ def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -
     overrides = require(binding, "failing")
 
     async def setup(attempt: int) -> Attempt:
-        service = make_service(target, overrides)
-        method(service, binding.start, "start")
-        return Attempt(service, set(asyncio.all_tasks()))
+        return fresh(target, binding, overrides, stop=False)
 
     async def work(state: Attempt, index: int) -> None:
         capture = _Capture()
@@ -79,10 +67,6 @@ def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -
                 details=tuple(f"logged: {r.levelname} {r.getMessage()[:120]}" for r in records[:2]),
             )
         finally:
-            try:
-                await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
-            except Exception:  # cleanup only
-                pass
-            await cancel_all(state.spawned())
+            await stop_and_cancel(state, binding)
 
     assert_holds(run("lifecycle.loop_errors", binding, setup, work, check, 1))

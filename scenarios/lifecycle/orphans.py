@@ -11,19 +11,16 @@ import asyncio
 
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from . import stubs
 from ._common import (
     Attempt,
     LifecycleBinding,
     Notes,
     cancel_all,
     describe_tasks,
-    inside_work,
-    make_service,
-    method,
-    patiently,
+    fresh,
+    judge,
     require,
-    run,
+    stop_stuck,
     tracked_tasks,
 )
 
@@ -35,26 +32,12 @@ def no_task_outlives_a_stop_timeout(binding: LifecycleBinding, target: Target) -
     notes = Notes()
 
     async def setup(attempt: int) -> Attempt:
-        service = make_service(target, overrides)
-        method(service, binding.start, "start")
-        method(service, binding.stop, "stop")
-        state = Attempt(service, set(asyncio.all_tasks()))
-        state.extra["entered"] = stubs.entered()
-        return state
+        return fresh(target, binding, overrides)
 
     async def work(state: Attempt, index: int) -> None:
-        await getattr(state.service, binding.start)()
-        await inside_work(state.extra["entered"], binding.settle)
-        try:
-            if not await patiently(
-                getattr(state.service, binding.stop)(),
-                binding.settle,
-                notes,
-                "stop() after its drain timed out",
-            ):
-                state.extra["hung"] = True
-        except Exception:  # reporting the timeout by raising is allowed
-            pass
+        # Reporting the timeout by raising is allowed: only a hung stop() is noted.
+        if await stop_stuck(state, binding, notes) is False:
+            state.extra["hung"] = True
         for _ in range(3):  # let cancellations the fix issued be delivered
             await asyncio.sleep(0)
 
@@ -75,6 +58,4 @@ def no_task_outlives_a_stop_timeout(binding: LifecycleBinding, target: Target) -
         finally:
             await cancel_all(pending)
 
-    notes.verdict(
-        "lifecycle.orphans", binding, run("lifecycle.orphans", binding, setup, work, check, 1)
-    )
+    judge("lifecycle.orphans", binding, notes, setup, work, check)

@@ -11,12 +11,11 @@ from ._common import (
     Attempt,
     LifecycleBinding,
     Notes,
-    cancel_all,
     describe_tasks,
-    make_service,
-    method,
+    fresh,
+    judge,
     patiently,
-    run,
+    stop_and_cancel,
     wait_until,
 )
 
@@ -27,10 +26,7 @@ def a_clean_stop_allows_a_restart(binding: LifecycleBinding, target: Target) -> 
     notes = Notes()
 
     async def setup(attempt: int) -> Attempt:
-        service = make_service(target)
-        method(service, binding.start, "start")
-        method(service, binding.stop, "stop")
-        return Attempt(service, set(asyncio.all_tasks()))
+        return fresh(target, binding)
 
     async def work(state: Attempt, index: int) -> None:
         service = state.service
@@ -71,12 +67,6 @@ def a_clean_stop_allows_a_restart(binding: LifecycleBinding, target: Target) -> 
                 expected={"new_tasks": 1, "old_tasks_alive": 0},
             )
         finally:
-            try:
-                await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
-            except Exception:  # cleanup only
-                pass
-            await cancel_all(state.spawned())
+            await stop_and_cancel(state, binding)
 
-    notes.verdict(
-        "lifecycle.restart", binding, run("lifecycle.restart", binding, setup, work, check, 1)
-    )
+    judge("lifecycle.restart", binding, notes, setup, work, check)
