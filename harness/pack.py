@@ -15,10 +15,12 @@ The groups:
 - contention: `contend`, `Round`, `Violation`, `RaceResult`, thread, asyncio and explored
   races, preemption, effect counting;
 - leaks and blocking: counters, `measure`, fault injection, the stub upstream, loop lag;
-- strategies: the traversal and SQL payload corpora, and `probe`.
+- strategies: the traversal and SQL payload corpora, `probe`, and `conclude_probe` to judge it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from .bindings import HttpCall, StatusSet
 from .blocking import LatencyReport, LoopLagMeter, loop_of, percentile, probe_latency
@@ -70,6 +72,7 @@ from .strategies import (
     SQL_FAMILIES,
     TRAVERSAL_FAMILIES,
     Hit,
+    ProbeResult,
     SqlPayload,
     TraversalPayload,
     curl,
@@ -111,6 +114,7 @@ __all__ = [
     "ObjectEffect",
     "PgConnectionCounter",
     "Preemption",
+    "ProbeResult",
     "RaceResult",
     "Round",
     "SocketCounter",
@@ -129,6 +133,7 @@ __all__ = [
     "answer_status",
     "assert_holds",
     "collect",
+    "conclude_probe",
     "contend",
     "contention_preflight",
     "count_effect",
@@ -166,3 +171,12 @@ __all__ = [
     "traversal_corpus",
     "traversal_payloads",
 ]
+
+
+def conclude_probe(check: str, result: ProbeResult[Any], what: str) -> None:
+    """Report a payload probe's findings; when a payload broke the rule, fail with
+    ``<check>: <what>`` and the probe's account of it (the minimal payload first)."""
+    __tracebackhide__ = True
+    report_findings(check, result)
+    if not result.ok:
+        raise AssertionError(f"{check}: {what}\n{describe(result)}")
