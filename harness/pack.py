@@ -8,7 +8,8 @@ module may be rearranged without touching a pack.
 
 The groups:
 
-- registration: `scenario`, and the findings a check reports (`Finding`, `fail_on`, ...);
+- registration: `scenario`, and the findings a check reports (`Finding`, `fail_on`,
+  `fail_on_problems`, ...);
 - targets: `Target`, `import_object`/`import_owner` for ``"pkg.mod:attr"`` bindings,
   `is_loopback_host`;
 - HTTP calls and answers: `HttpCall`, `StatusSet`, `HttpRequest`, `send_raw`;
@@ -20,6 +21,7 @@ The groups:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .bindings import HttpCall, StatusSet
@@ -141,6 +143,7 @@ __all__ = [
     "curl_command",
     "describe",
     "fail_on",
+    "fail_on_problems",
     "fail_with",
     "format_failure",
     "fresh_subject",
@@ -180,3 +183,25 @@ def conclude_probe(check: str, result: ProbeResult[Any], what: str) -> None:
     report_findings(check, result)
     if not result.ok:
         raise AssertionError(f"{check}: {what}\n{describe(result)}")
+
+
+def fail_on_problems(
+    check: str,
+    what: str,
+    problems: Sequence[str],
+    findings: list[Finding],
+    mode: FindingMode,
+    *,
+    tail: str = "",
+) -> None:
+    """Fail with ``<check>: <what>``, then each problem and each finding on a line of its own
+    (and `tail`), when there are problems; else fail on the findings as `mode` says."""
+    __tracebackhide__ = True
+    if problems:
+        raise AssertionError(
+            f"{check}: {what}\n  "
+            + "\n  ".join(problems)
+            + "".join(f"\n  finding: {f.problem}" for f in findings)
+            + tail
+        )
+    fail_on(check, findings, mode)

@@ -21,7 +21,7 @@ from harness.pack import (
     Target,
     UserError,
     collect,
-    fail_on,
+    fail_on_problems,
     import_object,
     import_owner,
     report_finding,
@@ -382,15 +382,14 @@ def every_except_branch_runs_without_name_errors(
         problems.append(
             "dependencies never called by the driver: " + ", ".join(sorted(set(never_called)))
         )
-    if problems:
-        tried = ", ".join(f.__name__ for f in faults)
-        raise AssertionError(
-            f"{CHECK}: except branches that fail or never run "
-            f"(faults tried: {tried})\n  "
-            + "\n  ".join(problems)
-            + "".join(f"\n  finding: {f.problem}" for f in findings)
-        )
-    fail_on(CHECK, findings, binding.server_errors)
+    tried = ", ".join(f.__name__ for f in faults)
+    fail_on_problems(
+        CHECK,
+        f"except branches that fail or never run (faults tried: {tried})",
+        problems,
+        findings,
+        binding.server_errors,
+    )
 
 
 def _run_faults(

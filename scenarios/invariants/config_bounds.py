@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pydantic import Field
 
-from harness.pack import FindingPolicy, Target, collect, fail_on, report_finding, scenario
+from harness.pack import FindingPolicy, Target, collect, fail_on_problems, report_finding, scenario
 
 from ._inprocess import attribute, is_one_of
 
@@ -108,11 +108,11 @@ def bounds_of_zero_or_less_are_rejected_at_construction(
     with collect() as findings:
         for problem, call in odd.values():
             report_finding(CHECK, problem, call)
-    if accepted:
-        raise AssertionError(
-            f"{CHECK}: bounds of 0 or less must be rejected at construction, "
-            "or the object fails later (a cache that evicts everything, a loop that spins)\n  "
-            + "\n  ".join(accepted)
-            + "".join(f"\n  finding: {f.problem}" for f in findings)
-        )
-    fail_on(CHECK, findings, binding.server_errors)
+    fail_on_problems(
+        CHECK,
+        "bounds of 0 or less must be rejected at construction, "
+        "or the object fails later (a cache that evicts everything, a loop that spins)",
+        accepted,
+        findings,
+        binding.server_errors,
+    )
