@@ -12,7 +12,7 @@ The groups:
   `fail_on_problems`, ...);
 - targets: `Target`, `import_object`/`import_owner` for ``"pkg.mod:attr"`` bindings,
   `is_loopback_host`;
-- HTTP calls and answers: `HttpCall`, `StatusSet`, `HttpRequest`, `send_raw`;
+- HTTP calls and answers: `HttpCall`, `HttpOrMethod`, `StatusSet`, `HttpRequest`, `send_raw`;
 - contention: `contend`, `Round`, `Violation`, `RaceResult`, thread, asyncio and explored
   races, preemption, effect counting;
 - leaks and blocking: counters, `measure`, fault injection, the stub upstream, loop lag;
@@ -22,7 +22,9 @@ The groups:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 from .bindings import HttpCall, StatusSet
 from .blocking import LatencyReport, LoopLagMeter, loop_of, percentile, probe_latency
@@ -90,6 +92,10 @@ from .strategies import (
 from .targets.base import Target
 from .targets.ports import is_loopback_host
 
+#: A binding's ``call`` field: ``"POST /path"`` text becomes an `HttpCall`; a bare method name
+#: (of the python target's object) stays a string.
+HttpOrMethod = Annotated[HttpCall | str, BeforeValidator(http_or_method)]
+
 __all__ = [
     "SQL_ERROR_MARKERS",
     "SQL_FAMILIES",
@@ -108,6 +114,7 @@ __all__ = [
     "FindingPolicy",
     "Hit",
     "HttpCall",
+    "HttpOrMethod",
     "HttpRequest",
     "LatencyReport",
     "LeakReport",

@@ -7,13 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.pack import (
     ContentionBinding,
     Effect,
     FindingMode,
     HttpCall,
+    HttpOrMethod,
     HttpRequest,
     RaceResult,
     StatusSet,
@@ -25,7 +26,6 @@ from harness.pack import (
     fail_with,
     format_failure,
     fresh_subject,
-    http_or_method,
     render,
     report_finding,
     send_raw,
@@ -44,7 +44,7 @@ class IdempotencyBinding(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    call: HttpCall | str
+    call: HttpOrMethod
     json_body: Any = Field(default=None, alias="json")
     #: A payload different from ``json`` (the 422 check needs it).
     other_json: Any = None
@@ -68,11 +68,6 @@ class IdempotencyBinding(BaseModel):
     #: A 5xx or an unlisted 429 is a finding, never a duplicate or a stored answer; "fail" fails
     #: the check on it too.
     server_errors: FindingMode = "report"
-
-    @field_validator("call", mode="before")
-    @classmethod
-    def _parse_call(cls, value: Any) -> Any:
-        return http_or_method(value)
 
     @model_validator(mode="after")
     def _disjoint(self) -> IdempotencyBinding:

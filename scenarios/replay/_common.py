@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.pack import (
     ContentionBinding,
     FindingMode,
     HttpCall,
+    HttpOrMethod,
     ObjectEffect,
     StatusSet,
     Target,
@@ -20,7 +21,6 @@ from harness.pack import (
     count_effect,
     curl,
     fresh_subject,
-    http_or_method,
     render,
 )
 from harness.pack import contention_preflight as preflight
@@ -52,7 +52,7 @@ class ReplayBinding(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    call: HttpCall | str
+    call: HttpOrMethod
     headers: dict[str, str] = Field(default_factory=dict)
     json_body: Any = Field(default=None, alias="json")
     args: list[Any] = Field(default_factory=lambda: ["{nonce}", "{timestamp}"])
@@ -78,11 +78,6 @@ class ReplayBinding(BaseModel):
     #: `reject_errors` on a delivery that must be refused is a finding, not an acceptance;
     #: "fail": it fails the check too.
     server_errors: FindingMode = "report"
-
-    @field_validator("call", mode="before")
-    @classmethod
-    def _parse_call(cls, value: Any) -> Any:
-        return http_or_method(value)
 
     @model_validator(mode="after")
     def _disjoint(self) -> ReplayBinding:
