@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import Field
 
 from harness.pack import FindingPolicy, Target, collect, fail_on_problems, report_finding, scenario
 
 from ._inprocess import attribute, is_one_of
+from ._search import shrinking
 
 CHECK = "invariants.config_bounds"
 
@@ -85,15 +86,7 @@ def bounds_of_zero_or_less_are_rejected_at_construction(
     if not accepted:
         last: list[str] = []
 
-        @settings(
-            max_examples=binding.examples,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-            phases=(Phase.generate, Phase.shrink),
-            report_multiple_bugs=False,
-            print_blob=False,
-        )
+        @shrinking(binding.examples)
         @given(st.sampled_from(binding.fields), BAD_VALUES)
         def prop(field: str, value: float) -> None:
             assert not (isinstance(value, float) and math.isnan(value))

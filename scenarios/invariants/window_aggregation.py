@@ -6,7 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from pydantic import Field
@@ -14,6 +14,7 @@ from pydantic import Field
 from harness.pack import FindingPolicy, Target, collect, fail_on_problems, report_finding, scenario
 
 from ._inprocess import attribute, is_one_of
+from ._search import shrinking
 
 AMOUNTS = st.decimals(
     min_value=-10_000, max_value=10_000, places=2, allow_nan=False, allow_infinity=False
@@ -112,15 +113,7 @@ def _property(
     """Run one property; the problem text of its minimal counterexample, or None."""
     last: list[str] = []
 
-    @settings(
-        max_examples=binding.examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-        phases=(Phase.generate, Phase.shrink),
-        report_multiple_bugs=False,
-        print_blob=False,
-    )
+    @shrinking(binding.examples)
     @given(_case(kind))
     def prop(case: tuple[float, float, list[Any]]) -> None:
         start, end, rows = case
