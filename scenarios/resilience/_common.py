@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -73,3 +74,26 @@ def error_lines(log: str, pattern: str) -> list[str]:
 def curl_of(response: httpx.Response) -> str:
     """The request behind `response` as a curl command (against the stub upstream's port)."""
     return curl(response.request)
+
+
+def send_watched(
+    binding: UpstreamRequest, client: httpx.Client, wait: float, name: str
+) -> tuple[bool, dict[str, Any]]:
+    """Send the binding's call from thread `name` and wait for it up to `wait` seconds.
+
+    The thread keeps the time bound: an in-process (asgi) transport ignores httpx timeouts, and
+    a hung call must fail the check, not hang it. Returns whether the call is still running,
+    and what it ended with: a "response", or the "error" it raised.
+    """
+    outcome: dict[str, Any] = {}
+
+    def send() -> None:
+        try:
+            outcome["response"] = binding.call.send(client, binding.values, **binding.kwargs())
+        except BaseException as exc:  # handed to the checking thread
+            outcome["error"] = exc
+
+    caller = threading.Thread(target=send, name=name, daemon=True)
+    caller.start()
+    caller.join(wait)
+    return caller.is_alive(), outcome

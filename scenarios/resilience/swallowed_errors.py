@@ -24,6 +24,7 @@ from harness.pack import (
     rerun_command,
     scenario,
 )
+from scenarios._shared import RecordCapture
 from scenarios.leaks._common import Step, call_step
 
 
@@ -97,21 +98,12 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return found
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @scenario("resilience.swallowed_errors", binding=SwallowedErrorsBinding)
 def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding, target: Target) -> None:
     """With the fault in place, the call raises, returns a declared failure value, or logs at
     `level` or above; returning normally in silence is a swallowed error."""
     level = getattr(logging, binding.level)
-    handler = _Records()
+    handler = RecordCapture(logging.DEBUG)
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
