@@ -6,7 +6,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -187,33 +187,6 @@ async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
         await asyncio.wait(tasks, timeout=1.0)
 
 
-def fresh(
-    target: Target,
-    binding: LifecycleBinding,
-    overrides: dict[str, Any] | None = None,
-    *,
-    stop: bool = True,
-) -> Attempt:
-    """A new service whose start (and stop) methods exist, and the tasks that ran before it."""
-    service = make_service(target, overrides)
-    method(service, binding.start, "start")
-    if stop:
-        method(service, binding.stop, "stop")
-    return Attempt(service, set(asyncio.all_tasks()))
-
-
-async def stop_and_cancel(
-    state: Attempt, binding: LifecycleBinding, tasks: list[asyncio.Task[Any]] | None = None
-) -> None:
-    """Cleanup after an attempt: stop the service (whatever it raises), then cancel `tasks`
-    (by default every task the attempt spawned) so none leaks into the next attempt."""
-    try:
-        await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
-    except Exception:  # cleanup only; the check's verdict is already made
-        pass
-    await cancel_all(state.spawned() if tasks is None else tasks)
-
-
 def run(
     name: str,
     binding: LifecycleBinding,
@@ -308,39 +281,90 @@ async def patiently(call: Awaitable[Any], settle: float, notes: Notes, what: str
     return True
 
 
-async def stop_stuck(state: Attempt, binding: LifecycleBinding, notes: Notes) -> bool | Exception:
-    """start(), wait until the stuck work runs, then stop(), whose drain must time out.
+class ServiceCheck:
+    """One lifecycle check: every attempt builds a fresh service (`setup`), runs `work` on it
+    from `workers()` coroutines at once, and `check` judges what is left and cleans up.
 
-    True once stop() returned, False if it hung, or the exception it raised: a stop may report
-    its drain timeout by raising.
+    `verdict` races the attempts, then reports what the notes collected beside the verdict.
     """
-    await getattr(state.service, binding.start)()
-    await inside_work(state.entered, binding.settle)
-    try:
-        return await patiently(
-            getattr(state.service, binding.stop)(),
-            binding.settle,
-            notes,
-            "stop() after its drain timed out",
+
+    #: The scenario name, for the race and its findings.
+    name: ClassVar[str]
+    #: The binding field whose factory overrides force the path under test (None: none).
+    forcing: ClassVar[str | None] = None
+    #: Whether the check calls stop() itself, so the service must have it.
+    stops: ClassVar[bool] = True
+    #: What `work` may raise without failing the attempt.
+    expected_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+
+    def __init__(self, binding: LifecycleBinding, target: Target) -> None:
+        self.binding = binding
+        self.target = target
+        self.notes = Notes()
+        self.overrides = require(binding, self.forcing) if self.forcing else None
+
+    def workers(self) -> int:
+        return 1
+
+    async def setup(self, attempt: int) -> Attempt:
+        service = make_service(self.target, self.overrides)
+        method(service, self.binding.start, "start")
+        if self.stops:
+            method(service, self.binding.stop, "stop")
+        return Attempt(service, set(asyncio.all_tasks()))
+
+    async def work(self, state: Attempt, index: int) -> None:
+        raise NotImplementedError
+
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
+        raise NotImplementedError
+
+    def start(self, state: Attempt) -> Awaitable[Any]:
+        return getattr(state.service, self.binding.start)()
+
+    def stop(self, state: Attempt) -> Awaitable[Any]:
+        return getattr(state.service, self.binding.stop)()
+
+    async def patiently(self, call: Awaitable[Any], what: str) -> bool:
+        """`patiently` with the binding's settle, slow calls noted."""
+        return await patiently(call, self.binding.settle, self.notes, what)
+
+    async def stop_stuck(self, state: Attempt) -> bool | Exception:
+        """start(), wait until the stuck work runs, then stop(), whose drain must time out.
+
+        True once stop() returned, False if it hung, or the exception it raised: a stop may
+        report its drain timeout by raising.
+        """
+        await self.start(state)
+        await inside_work(state.entered, self.binding.settle)
+        try:
+            return await self.patiently(self.stop(state), "stop() after its drain timed out")
+        except Exception as exc:
+            return exc
+
+    async def cleanup(self, state: Attempt, tasks: list[asyncio.Task[Any]] | None = None) -> None:
+        """Stop the service (whatever it raises), then cancel `tasks` (by default every task
+        the attempt spawned) so that none leaks into the next attempt."""
+        try:
+            await asyncio.wait_for(self.stop(state), self.binding.settle)
+        except Exception:  # cleanup only; the check's verdict is already made
+            pass
+        await cancel_all(state.spawned() if tasks is None else tasks)
+
+    def race(self) -> RaceResult:
+        return run(
+            self.name,
+            self.binding,
+            self.setup,
+            self.work,
+            self.check,
+            self.workers(),
+            self.expected_errors,
         )
-    except Exception as exc:
-        return exc
 
-
-def judge(
-    name: str,
-    binding: LifecycleBinding,
-    notes: Notes,
-    setup: Callable[[int], Any],
-    work: Callable[[Any, int], Awaitable[Any]],
-    check: Callable[[Any, list[WorkerResult]], Any],
-    workers: int = 1,
-    expected_errors: tuple[type[BaseException], ...] = (),
-) -> None:
-    """Race the attempts, then report the notes and fail as `Notes.verdict` says."""
-    __tracebackhide__ = True
-    result = run(name, binding, setup, work, check, workers, expected_errors)
-    notes.verdict(name, binding, result)
+    def verdict(self) -> None:
+        __tracebackhide__ = True
+        self.notes.verdict(self.name, self.binding, self.race())
 
 
 __all__ = ["Violation"]

@@ -4,48 +4,39 @@ from __future__ import annotations
 
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from ._common import (
-    HANG_FACTOR,
-    Attempt,
-    LifecycleBinding,
-    Notes,
-    cancel_all,
-    fresh,
-    judge,
-    require,
-    stop_stuck,
-)
+from ._common import HANG_FACTOR, Attempt, LifecycleBinding, ServiceCheck, cancel_all
 
 
 @scenario("lifecycle.drain_timeout", binding=LifecycleBinding)
 def a_drain_timeout_makes_start_raise(binding: LifecycleBinding, target: Target) -> None:
     """Make the loop ignore stop, stop() (it times out), then start() must raise."""
-    overrides = require(binding, "stuck")
-    notes = Notes()
+    _DrainTimeout(binding, target).verdict()
 
-    async def setup(attempt: int) -> Attempt:
-        return fresh(target, binding, overrides)
 
-    async def work(state: Attempt, index: int) -> None:
-        stopped = await stop_stuck(state, binding, notes)
+class _DrainTimeout(ServiceCheck):
+    name = "lifecycle.drain_timeout"
+    forcing = "stuck"
+
+    async def work(self, state: Attempt, index: int) -> None:
+        stopped = await self.stop_stuck(state)
         if stopped is False:
             state.extra["stop"] = (
                 f"stop() did not return within {HANG_FACTOR} x settle="
-                f"{binding.settle}s: its drain timeout never fired"
+                f"{self.binding.settle}s: its drain timeout never fired"
             )
             return
         if isinstance(stopped, Exception):  # a stop that reports the timeout is fine
             state.extra["stop"] = f"stop() raised {type(stopped).__name__}"
         try:
-            await getattr(state.service, binding.start)()
+            await self.start(state)
         except Exception as exc:  # any refusal counts unless names are given
-            names = binding.unrestartable_errors
+            names = self.binding.unrestartable_errors
             state.extra["refused"] = not names or type(exc).__name__ in names
             state.extra["error"] = f"{type(exc).__name__}: {exc}"
         else:
             state.extra["refused"] = False
 
-    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
         try:
             if "refused" not in state.extra:
                 return Violation(
@@ -59,7 +50,7 @@ def a_drain_timeout_makes_start_raise(binding: LifecycleBinding, target: Target)
             return Violation(
                 "start() ran again after stop() timed out draining the old loop "
                 + (
-                    f"(it raised {error}, not one of {binding.unrestartable_errors})"
+                    f"(it raised {error}, not one of {self.binding.unrestartable_errors})"
                     if error
                     else "(the service must be marked unrestartable, or two loops run at once)"
                 ),
@@ -68,5 +59,3 @@ def a_drain_timeout_makes_start_raise(binding: LifecycleBinding, target: Target)
             )
         finally:
             await cancel_all(state.spawned())
-
-    judge("lifecycle.drain_timeout", binding, notes, setup, work, check)

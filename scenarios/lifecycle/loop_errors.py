@@ -5,17 +5,9 @@ from __future__ import annotations
 import logging
 
 from harness.pack import Target, Violation, WorkerResult, assert_holds, scenario
+from scenarios._shared import RecordCapture
 
-from ._common import Attempt, LifecycleBinding, fresh, require, run, stop_and_cancel, wait_until
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+from ._common import Attempt, LifecycleBinding, ServiceCheck, wait_until
 
 
 def _names(message: str, error: BaseException) -> bool:
@@ -26,19 +18,22 @@ def _names(message: str, error: BaseException) -> bool:
 @scenario("lifecycle.loop_errors", binding=LifecycleBinding)
 def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -> None:
     """Make the background work raise: an ERROR record carrying the exception is logged."""
-    overrides = require(binding, "failing")
+    _LoopErrors(binding, target).verdict()
 
-    async def setup(attempt: int) -> Attempt:
-        return fresh(target, binding, overrides, stop=False)
 
-    async def work(state: Attempt, index: int) -> None:
-        capture = _Capture()
+class _LoopErrors(ServiceCheck):
+    name = "lifecycle.loop_errors"
+    forcing = "failing"
+    stops = False
+
+    async def work(self, state: Attempt, index: int) -> None:
+        capture = RecordCapture(logging.ERROR)
         root = logging.getLogger()
         root.addHandler(capture)
         try:
-            await getattr(state.service, binding.start)()
+            await self.start(state)
             spawned = state.spawned()
-            await wait_until(lambda: all(t.done() for t in spawned), binding.settle)
+            await wait_until(lambda: all(t.done() for t in spawned), self.binding.settle)
             await wait_until(lambda: bool(capture.records), 0.05)
             # Retrieve the exception so asyncio does not log it for the service at GC time.
             state.extra["errors"] = [
@@ -48,7 +43,7 @@ def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -
             root.removeHandler(capture)
         state.extra["records"] = capture.records
 
-    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
         try:
             records = state.extra.get("records", [])
             with_error = [r for r in records if r.exc_info and r.exc_info[1] is not None]
@@ -67,6 +62,9 @@ def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -
                 details=tuple(f"logged: {r.levelname} {r.getMessage()[:120]}" for r in records[:2]),
             )
         finally:
-            await stop_and_cancel(state, binding)
+            await self.cleanup(state)
 
-    assert_holds(run("lifecycle.loop_errors", binding, setup, work, check, 1))
+    def verdict(self) -> None:
+        # No notes here: the race's own report is the verdict.
+        __tracebackhide__ = True
+        assert_holds(self.race())

@@ -14,13 +14,9 @@ from harness.pack import Target, Violation, WorkerResult, scenario
 from ._common import (
     Attempt,
     LifecycleBinding,
-    Notes,
+    ServiceCheck,
     cancel_all,
     describe_tasks,
-    fresh,
-    judge,
-    require,
-    stop_stuck,
     tracked_tasks,
 )
 
@@ -28,20 +24,21 @@ from ._common import (
 @scenario("lifecycle.orphans", binding=LifecycleBinding)
 def no_task_outlives_a_stop_timeout(binding: LifecycleBinding, target: Target) -> None:
     """Make the loop ignore stop, stop() (it times out): no pending task is left untracked."""
-    overrides = require(binding, "stuck")
-    notes = Notes()
+    _Orphans(binding, target).verdict()
 
-    async def setup(attempt: int) -> Attempt:
-        return fresh(target, binding, overrides)
 
-    async def work(state: Attempt, index: int) -> None:
+class _Orphans(ServiceCheck):
+    name = "lifecycle.orphans"
+    forcing = "stuck"
+
+    async def work(self, state: Attempt, index: int) -> None:
         # Reporting the timeout by raising is allowed: only a hung stop() is noted.
-        if await stop_stuck(state, binding, notes) is False:
+        if await self.stop_stuck(state) is False:
             state.extra["hung"] = True
         for _ in range(3):  # let cancellations the fix issued be delivered
             await asyncio.sleep(0)
 
-    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
         pending = state.loops()
         orphans = [t for t in pending if t not in tracked_tasks(state.service)]
         try:
@@ -57,5 +54,3 @@ def no_task_outlives_a_stop_timeout(binding: LifecycleBinding, target: Target) -
             )
         finally:
             await cancel_all(pending)
-
-    judge("lifecycle.orphans", binding, notes, setup, work, check)

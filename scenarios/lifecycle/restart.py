@@ -10,12 +10,8 @@ from ._common import (
     HANG_FACTOR,
     Attempt,
     LifecycleBinding,
-    Notes,
+    ServiceCheck,
     describe_tasks,
-    fresh,
-    judge,
-    patiently,
-    stop_and_cancel,
     wait_until,
 )
 
@@ -23,30 +19,27 @@ from ._common import (
 @scenario("lifecycle.restart", binding=LifecycleBinding)
 def a_clean_stop_allows_a_restart(binding: LifecycleBinding, target: Target) -> None:
     """start(), stop(), start(): one live background task afterwards, and not the old one."""
-    notes = Notes()
+    _Restart(binding, target).verdict()
 
-    async def setup(attempt: int) -> Attempt:
-        return fresh(target, binding)
 
-    async def work(state: Attempt, index: int) -> None:
-        service = state.service
-        await getattr(service, binding.start)()
-        first = state.loops()
-        state.extra["first"] = first
-        if not await patiently(
-            getattr(service, binding.stop)(), binding.settle, notes, "the clean stop()"
-        ):
+class _Restart(ServiceCheck):
+    name = "lifecycle.restart"
+
+    async def work(self, state: Attempt, index: int) -> None:
+        await self.start(state)
+        state.extra["first"] = state.loops()
+        if not await self.patiently(self.stop(state), "the clean stop()"):
             state.extra["hung"] = True
             return
-        await getattr(service, binding.start)()
+        await self.start(state)
         await asyncio.sleep(0)
 
-    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
         try:
             if state.extra.get("hung"):
                 return Violation(
                     f"a clean stop() did not return within {HANG_FACTOR} x settle="
-                    f"{binding.settle}s, so start() could not run again",
+                    f"{self.binding.settle}s, so start() could not run again",
                     observed={"stop_returned": False},
                     expected={"stop_returned": True},
                 )
@@ -67,6 +60,4 @@ def a_clean_stop_allows_a_restart(binding: LifecycleBinding, target: Target) -> 
                 expected={"new_tasks": 1, "old_tasks_alive": 0},
             )
         finally:
-            await stop_and_cancel(state, binding)
-
-    judge("lifecycle.restart", binding, notes, setup, work, check)
+            await self.cleanup(state)
