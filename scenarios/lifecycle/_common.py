@@ -1,4 +1,4 @@
-"""What the lifecycle checks share: the binding, fresh services, task-set diffs and cleanup."""
+"""What the lifecycle checks share: the binding, fresh services, notes, and the ServiceCheck base."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from harness.pack import (
 )
 
 from . import stubs
+from ._tasks import cancel_all, code_file, service_files, wait_until
 
 _IMPORT_LIKE = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
 
@@ -139,52 +140,7 @@ class Attempt:
         """The spawned tasks running the service's own code (helper tasks such as the one
         ``asyncio.wait_for`` wraps around ``Event.wait()`` are not the service's loops)."""
         files = service_files(self.service)
-        return [t for t in self.spawned() if _code_file(t) in files]
-
-
-def tracked_tasks(service: Any) -> set[asyncio.Task[Any]]:
-    """Tasks the service still holds a reference to (an attribute, or inside a container)."""
-    found: set[asyncio.Task[Any]] = set()
-    for value in vars(service).values():
-        items = value.values() if isinstance(value, dict) else value
-        if isinstance(value, asyncio.Task):
-            found.add(value)
-        elif isinstance(items, list | set | tuple | frozenset) or isinstance(value, dict):
-            found.update(item for item in items if isinstance(item, asyncio.Task))
-    return found
-
-
-def service_files(service: Any) -> set[str]:
-    files = set()
-    for cls in type(service).__mro__:
-        if cls is object:
-            continue
-        try:
-            files.add(inspect.getfile(cls))
-        except TypeError:
-            continue
-    return files
-
-
-def _code_file(task: asyncio.Task[Any]) -> str:
-    code = getattr(task.get_coro(), "cr_code", None)
-    return code.co_filename if code is not None else ""
-
-
-def describe_tasks(tasks: list[asyncio.Task[Any]]) -> str:
-    names = []
-    for task in tasks[:4]:
-        coro = task.get_coro()
-        names.append(getattr(coro, "__qualname__", repr(coro)))
-    more = f" (+{len(tasks) - 4})" if len(tasks) > 4 else ""
-    return ", ".join(names) + more
-
-
-async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.wait(tasks, timeout=1.0)
+        return [t for t in self.spawned() if code_file(t) in files]
 
 
 def run(
@@ -204,16 +160,6 @@ def run(
         expected_errors=expected_errors,
     )
     return race_async(name, setup, work, check, config, scheduler=scheduler)
-
-
-async def wait_until(predicate: Callable[[], bool], seconds: float) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not predicate():
-        if loop.time() >= deadline:
-            return False
-        await asyncio.sleep(0.005)
-    return True
 
 
 async def inside_work(entered_before: int, seconds: float) -> None:

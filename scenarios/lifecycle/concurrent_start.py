@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from ._common import Attempt, LifecycleBinding, ServiceCheck, describe_tasks
-
-
-@scenario("lifecycle.concurrent_start", binding=LifecycleBinding)
-def concurrent_starts_spawn_exactly_one_task(binding: LifecycleBinding, target: Target) -> None:
-    """Start the service from N coroutines at once; exactly one background task exists after."""
-    _ConcurrentStart(binding, target).verdict()
+from ._common import Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import describe_tasks
 
 
 class _ConcurrentStart(ServiceCheck):
@@ -48,3 +43,9 @@ class _ConcurrentStart(ServiceCheck):
             )
         finally:
             await self.cleanup(state)
+
+
+@scenario("lifecycle.concurrent_start", binding=LifecycleBinding)
+def concurrent_starts_spawn_exactly_one_task(binding: LifecycleBinding, target: Target) -> None:
+    """Start the service from N coroutines at once; exactly one background task exists after."""
+    _ConcurrentStart(binding, target).verdict()

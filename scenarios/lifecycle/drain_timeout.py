@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from ._common import HANG_FACTOR, Attempt, LifecycleBinding, ServiceCheck, cancel_all
-
-
-@scenario("lifecycle.drain_timeout", binding=LifecycleBinding)
-def a_drain_timeout_makes_start_raise(binding: LifecycleBinding, target: Target) -> None:
-    """Make the loop ignore stop, stop() (it times out), then start() must raise."""
-    _DrainTimeout(binding, target).verdict()
+from ._common import HANG_FACTOR, Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import cancel_all
 
 
 class _DrainTimeout(ServiceCheck):
@@ -59,3 +54,9 @@ class _DrainTimeout(ServiceCheck):
             )
         finally:
             await cancel_all(state.spawned())
+
+
+@scenario("lifecycle.drain_timeout", binding=LifecycleBinding)
+def a_drain_timeout_makes_start_raise(binding: LifecycleBinding, target: Target) -> None:
+    """Make the loop ignore stop, stop() (it times out), then start() must raise."""
+    _DrainTimeout(binding, target).verdict()

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from harness.pack import Target, UserError, Violation, WorkerResult, scenario
 
-from ._common import HANG_FACTOR, Attempt, LifecycleBinding, ServiceCheck, describe_tasks
+from ._common import HANG_FACTOR, Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import describe_tasks
 
 #: Contender i runs stop() when i is in this set, start() otherwise: stops among queued starts.
 _STOPPERS = {1, 4}
 _CONTENDERS = 6
-
-
-@scenario("lifecycle.lock_identity", binding=LifecycleBinding)
-def the_lifecycle_lock_is_never_rebound(binding: LifecycleBinding, target: Target) -> None:
-    """Start, then race stop()s against queued start()s: same lock object, at most one loop."""
-    _LockIdentity(binding, target).verdict()
 
 
 class _LockIdentity(ServiceCheck):
@@ -75,3 +70,9 @@ class _LockIdentity(ServiceCheck):
             )
         finally:
             await self.cleanup(state, loops)
+
+
+@scenario("lifecycle.lock_identity", binding=LifecycleBinding)
+def the_lifecycle_lock_is_never_rebound(binding: LifecycleBinding, target: Target) -> None:
+    """Start, then race stop()s against queued start()s: same lock object, at most one loop."""
+    _LockIdentity(binding, target).verdict()

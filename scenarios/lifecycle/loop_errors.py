@@ -7,18 +7,13 @@ import logging
 from harness.pack import Target, Violation, WorkerResult, assert_holds, scenario
 from scenarios._shared import RecordCapture
 
-from ._common import Attempt, LifecycleBinding, ServiceCheck, wait_until
+from ._common import Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import wait_until
 
 
 def _names(message: str, error: BaseException) -> bool:
     text = str(error)
     return (bool(text) and text in message) or type(error).__name__ in message
-
-
-@scenario("lifecycle.loop_errors", binding=LifecycleBinding)
-def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -> None:
-    """Make the background work raise: an ERROR record carrying the exception is logged."""
-    _LoopErrors(binding, target).verdict()
 
 
 class _LoopErrors(ServiceCheck):
@@ -68,3 +63,9 @@ class _LoopErrors(ServiceCheck):
         # No notes here: the race's own report is the verdict.
         __tracebackhide__ = True
         assert_holds(self.race())
+
+
+@scenario("lifecycle.loop_errors", binding=LifecycleBinding)
+def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -> None:
+    """Make the background work raise: an ERROR record carrying the exception is logged."""
+    _LoopErrors(binding, target).verdict()

@@ -11,20 +11,8 @@ import asyncio
 
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from ._common import (
-    Attempt,
-    LifecycleBinding,
-    ServiceCheck,
-    cancel_all,
-    describe_tasks,
-    tracked_tasks,
-)
-
-
-@scenario("lifecycle.orphans", binding=LifecycleBinding)
-def no_task_outlives_a_stop_timeout(binding: LifecycleBinding, target: Target) -> None:
-    """Make the loop ignore stop, stop() (it times out): no pending task is left untracked."""
-    _Orphans(binding, target).verdict()
+from ._common import Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import cancel_all, describe_tasks, tracked_tasks
 
 
 class _Orphans(ServiceCheck):
@@ -54,3 +42,9 @@ class _Orphans(ServiceCheck):
             )
         finally:
             await cancel_all(pending)
+
+
+@scenario("lifecycle.orphans", binding=LifecycleBinding)
+def no_task_outlives_a_stop_timeout(binding: LifecycleBinding, target: Target) -> None:
+    """Make the loop ignore stop, stop() (it times out): no pending task is left untracked."""
+    _Orphans(binding, target).verdict()

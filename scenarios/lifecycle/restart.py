@@ -6,20 +6,8 @@ import asyncio
 
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from ._common import (
-    HANG_FACTOR,
-    Attempt,
-    LifecycleBinding,
-    ServiceCheck,
-    describe_tasks,
-    wait_until,
-)
-
-
-@scenario("lifecycle.restart", binding=LifecycleBinding)
-def a_clean_stop_allows_a_restart(binding: LifecycleBinding, target: Target) -> None:
-    """start(), stop(), start(): one live background task afterwards, and not the old one."""
-    _Restart(binding, target).verdict()
+from ._common import HANG_FACTOR, Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import describe_tasks, wait_until
 
 
 class _Restart(ServiceCheck):
@@ -61,3 +49,9 @@ class _Restart(ServiceCheck):
             )
         finally:
             await self.cleanup(state)
+
+
+@scenario("lifecycle.restart", binding=LifecycleBinding)
+def a_clean_stop_allows_a_restart(binding: LifecycleBinding, target: Target) -> None:
+    """start(), stop(), start(): one live background task afterwards, and not the old one."""
+    _Restart(binding, target).verdict()
