@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
+from pathlib import Path
 from typing import Any, Protocol
 
-from harness.pack import HttpCall, HttpRequest, Target, curl_command
+from harness.pack import HttpCall, HttpRequest, Target, UserError, curl_command, import_object
 
 
 class SendsOneCall(Protocol):
@@ -46,3 +48,34 @@ class RecordCapture(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+def exception_class(
+    ref: str, *, field: str, problem: str, hint: str, dotted: bool = False
+) -> type[BaseException]:
+    """The exception class `ref` names: a builtin (``OSError``) or ``pkg.mod:Name``, and with
+    `dotted` also ``pkg.mod.Name``; anything else is a UserError at `field` saying `problem`."""
+    found: Any
+    if ":" in ref:
+        found = import_object(ref, field=field)
+    elif dotted and "." in ref:
+        module, _, name = ref.rpartition(".")
+        found = import_object(f"{module}:{name}", field=field)
+    else:
+        found = getattr(builtins, ref, None)
+    if not (isinstance(found, type) and issubclass(found, BaseException)):
+        raise UserError(f"{field}={ref!r}: {problem}", where=field, hint=hint)
+    return found
+
+
+def root_folder(root: Path | str | None, target: Target, missing: str) -> Path:
+    """The binding's ``root``, else the target's working folder; a UserError naming what is
+    `missing` when there is neither."""
+    found = root or target.spec.cwd
+    if found is None:
+        raise UserError(
+            f"binding.root: no {missing}",
+            where="binding.root",
+            hint="set root, or cwd on the target",
+        )
+    return Path(found)
