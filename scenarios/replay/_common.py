@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,10 +19,15 @@ from harness.pack import (
     StatusSet,
     Target,
     UserError,
+    Violation,
+    assert_holds,
+    collect,
     count_effect,
     curl,
+    fail_on,
     fresh_subject,
     render,
+    run_sequence,
 )
 from harness.pack import contention_preflight as preflight
 
@@ -214,3 +220,14 @@ def require_in_process(binding: ReplayBinding, check: str) -> None:
             "so it needs an in-process call on a python target (call = 'check')",
             where="binding.call",
         )
+
+
+def judge_sequence(
+    name: str, binding: ReplayBinding, check: Callable[[int], Violation | None]
+) -> None:
+    """Run the ordered `check` once: fail on its violation, then on the findings it reported
+    as ``binding.server_errors`` says."""
+    __tracebackhide__ = True
+    with collect() as findings:
+        assert_holds(run_sequence(name, check, seed=binding.seed))
+    fail_on(name, findings, binding.server_errors)
