@@ -8,8 +8,8 @@ module may be rearranged without touching a pack.
 
 The groups:
 
-- registration: `scenario`, and the findings a check reports (`Finding`, `fail_on`,
-  `fail_on_problems`, ...);
+- registration: `scenario`, and the findings a check reports and fails on (`Finding`,
+  `fail_on`, `conclude`, ...);
 - targets: `Target`, `import_object`/`import_owner` for ``"pkg.mod:attr"`` bindings,
   `is_loopback_host`;
 - HTTP calls and answers: `HttpCall`, `HttpOrMethod`, `StatusSet`, `HttpRequest`, `send_raw`;
@@ -142,6 +142,7 @@ __all__ = [
     "answer_status",
     "assert_holds",
     "collect",
+    "conclude",
     "conclude_probe",
     "contend",
     "contention_preflight",
@@ -150,7 +151,6 @@ __all__ = [
     "curl_command",
     "describe",
     "fail_on",
-    "fail_on_problems",
     "fail_with",
     "format_failure",
     "fresh_subject",
@@ -192,7 +192,7 @@ def conclude_probe(check: str, result: ProbeResult[Any], what: str) -> None:
         raise AssertionError(f"{check}: {what}\n{describe(result)}")
 
 
-def fail_on_problems(
+def conclude(
     check: str,
     what: str,
     problems: Sequence[str],

@@ -12,8 +12,8 @@ from harness.pack import (
     FindingPolicy,
     Target,
     collect,
+    conclude,
     curl,
-    fail_on_problems,
     report_finding,
     scenario,
 )
@@ -142,7 +142,7 @@ def unauthenticated_health_and_metrics_expose_no_internals(
                     f"{response.status_code}, revealing nothing inside",
                     curl(response.request),
                 )
-    fail_on_problems(
+    conclude(
         CHECK,
         "unauthenticated endpoints expose internals",
         problems,

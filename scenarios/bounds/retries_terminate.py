@@ -9,11 +9,11 @@ import httpx
 from pydantic import Field
 
 from harness.pack import (
-    Finding,
     FindingMode,
     StatusSet,
     StubUpstream,
     Target,
+    collect,
     fail_on,
     report_finding,
     scenario,
@@ -67,12 +67,11 @@ def retries_end_within_the_configured_attempts(binding: RetriesBinding, target: 
                     "retry loop: stop after a maximum number of attempts."
                 )
     error = outcome.get("error")
-    findings: list[Finding] = []
-    if error is not None:
-        if not isinstance(error, httpx.TransportError):
-            raise error
-        # The call ended, without an answer: the bound held; how it ended is a finding.
-        findings.append(
+    with collect() as findings:
+        if error is not None:
+            if not isinstance(error, httpx.TransportError):
+                raise error
+            # The call ended, without an answer: the bound held; how it ended is a finding.
             report_finding(
                 "bounds.retries_terminate",
                 f"{binding.call} ended after {made} attempts in {took:.1f}s without an answer "
@@ -80,7 +79,6 @@ def retries_end_within_the_configured_attempts(binding: RetriesBinding, target: 
                 "dropped connection",
                 call_repro(target, binding),
             )
-        )
     response: httpx.Response | None = outcome.get("response")
     answered = f"answered {response.status_code}" if response is not None else "no answer"
     if made == 0:

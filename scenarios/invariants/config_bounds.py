@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import Field
 
-from harness.pack import FindingPolicy, Target, collect, fail_on_problems, report_finding, scenario
+from harness.pack import FindingPolicy, Target, collect, conclude, report_finding, scenario
 
 from ._inprocess import attribute, is_one_of
 from ._search import shrinking
@@ -101,7 +101,7 @@ def bounds_of_zero_or_less_are_rejected_at_construction(
     with collect() as findings:
         for problem, call in odd.values():
             report_finding(CHECK, problem, call)
-    fail_on_problems(
+    conclude(
         CHECK,
         "bounds of 0 or less must be rejected at construction, "
         "or the object fails later (a cache that evicts everything, a loop that spins)",

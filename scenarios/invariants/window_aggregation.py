@@ -11,7 +11,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from pydantic import Field
 
-from harness.pack import FindingPolicy, Target, collect, fail_on_problems, report_finding, scenario
+from harness.pack import FindingPolicy, Target, collect, conclude, report_finding, scenario
 
 from ._inprocess import attribute, is_one_of
 from ._search import shrinking
@@ -198,7 +198,7 @@ def mixed_currencies_in_the_window_are_refused_and_single_currency_totals_add_up
             report_finding(
                 CHECK, problem, f"{binding.aggregate}(entries, start, end) with the entries shown"
             )
-    fail_on_problems(
+    conclude(
         CHECK,
         f"{binding.aggregate} breaks {len(problems)} of 3 properties "
         "(minimal examples after shrinking)",

@@ -28,11 +28,7 @@ class ReadBinding(TraversalBinding):
 
 @scenario(NAME, binding=ReadBinding)
 def reads_never_return_a_canary(binding: ReadBinding, target: Target) -> None:
-    """No traversal payload returns a canary or changes anything outside the base.
-
-    A 5xx or an answer outside `allowed` is a finding (a failure only with
-    server_errors = "fail" for a 5xx).
-    """
+    """No traversal payload returns a canary or changes anything outside the base."""
     box = open_sandbox(binding.sandbox)
     before = box.snapshot()
     base = str(box.base)

@@ -30,11 +30,7 @@ class WriteBinding(TraversalBinding):
 
 @scenario(NAME, binding=WriteBinding)
 def writes_never_touch_a_file_outside_the_base(binding: WriteBinding, target: Target) -> None:
-    """The tree outside the base is byte-identical after every traversal payload.
-
-    A 5xx or an answer outside `allowed` is a finding (a failure only with
-    server_errors = "fail" for a 5xx).
-    """
+    """The tree outside the base is byte-identical after every traversal payload."""
     box = open_sandbox(binding.sandbox)
     before = box.snapshot()
     aims = goals(binding, box, new_name=binding.new_name)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
-from harness.pack import Target, UserError, collect, fail_on_problems, report_finding, scenario
+from harness.pack import Target, UserError, collect, conclude, report_finding, scenario
 from scenarios.authz._pg import connect, psycopg
 
 from ._database import MigrationsBinding, apply_migrations, fresh_database, migration_files, root_of
@@ -180,7 +180,7 @@ def every_upsert_runs_and_merges_a_duplicate(binding: UpsertsBinding, target: Ta
                     f"({', '.join(upsert.conflict)}): {problem}"
                 )
     migrations = ", ".join(f.name for f in files)
-    fail_on_problems(
+    conclude(
         CHECK,
         f"upserts that fail or duplicate on PostgreSQL (migrations: {migrations})",
         problems,
