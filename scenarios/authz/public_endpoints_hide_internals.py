@@ -8,15 +8,7 @@ import sys
 import httpx
 from pydantic import Field
 
-from harness.pack import (
-    FindingPolicy,
-    Target,
-    collect,
-    conclude,
-    curl,
-    report_finding,
-    scenario,
-)
+from harness.pack import FindingPolicy, Target, collect, conclude, curl, report_finding, scenario
 
 from ._http import request
 
