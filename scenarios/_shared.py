@@ -5,9 +5,19 @@ from __future__ import annotations
 import builtins
 import logging
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from harness.pack import HttpCall, HttpRequest, Target, UserError, curl_command, import_object
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.pack import (
+    HttpCall,
+    HttpOrMethod,
+    HttpRequest,
+    Target,
+    UserError,
+    curl_command,
+    import_object,
+)
 
 
 class SendsOneCall(Protocol):
@@ -79,3 +89,34 @@ def root_folder(root: Path | str | None, target: Target, missing: str) -> Path:
             hint="set root, or cwd on the target",
         )
     return Path(found)
+
+
+class ContendedCall(BaseModel):
+    """A binding whose one call (HTTP, or a method of the python target's object) is also
+    raced: the call, and how hard and how long to race it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    call: HttpOrMethod
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(default=None, alias="json")
+    workers: int = Field(default=8, ge=2, le=256)
+    mode: Literal["auto", "last-byte", "gather", "preempt", "barrier", "pool"] = "auto"
+    budget: float = Field(default=2.0, gt=0, le=600)
+    max_attempts: int = Field(default=100, ge=1)
+    seed: int | None = None
+
+    @property
+    def is_http(self) -> bool:
+        return isinstance(self.call, HttpCall)
+
+    def race_fields(self) -> dict[str, Any]:
+        """The contention binding's fields for the call and how to race it."""
+        return {
+            "call": self.call,
+            "workers": self.workers,
+            "mode": self.mode,
+            "budget": self.budget,
+            "max_attempts": self.max_attempts,
+            "seed": self.seed,
+        }

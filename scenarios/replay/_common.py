@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from harness.pack import (
     ContentionBinding,
     FindingMode,
     HttpCall,
-    HttpOrMethod,
     ObjectEffect,
     StatusSet,
     Target,
@@ -30,6 +29,7 @@ from harness.pack import (
     run_sequence,
 )
 from harness.pack import contention_preflight as preflight
+from scenarios._shared import ContendedCall
 
 
 class FakeClock:
@@ -48,7 +48,7 @@ class FakeClock:
         return f"FakeClock({self.value!r})"
 
 
-class ReplayBinding(BaseModel):
+class ReplayBinding(ContendedCall):
     """How to deliver one message with a nonce and a timestamp, and what accept/reject look like.
 
     HTTP: ``call = "POST /webhooks"`` with ``headers`` using ``{nonce}`` and ``{timestamp}``.
@@ -56,11 +56,6 @@ class ReplayBinding(BaseModel):
     ``True`` accepts, ``False`` or an exception named in ``reject_errors`` rejects.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    call: HttpOrMethod
-    headers: dict[str, str] = Field(default_factory=dict)
-    json_body: Any = Field(default=None, alias="json")
     args: list[Any] = Field(default_factory=lambda: ["{nonce}", "{timestamp}"])
     accept: StatusSet = frozenset({200, 202})
     reject: StatusSet = frozenset({400, 401, 403, 409, 422})
@@ -68,11 +63,7 @@ class ReplayBinding(BaseModel):
     #: The freshness window in seconds (a timestamp further than this from now is refused).
     window: float = Field(default=300.0, gt=0)
     max_nonce_length: int = Field(default=256, ge=1)
-    workers: int = Field(default=8, ge=2, le=256)
-    mode: Literal["auto", "last-byte", "gather", "preempt", "barrier", "pool"] = "auto"
-    budget: float = Field(default=2.0, gt=0, le=600)
     max_attempts: int = Field(default=200, ge=1)
-    seed: int | None = None
     # In process only (bounded_memory, out_of_order_eviction):
     size: ObjectEffect = Field(default_factory=lambda: ObjectEffect(attr="__len__"))
     bound: int | None = Field(default=None, ge=1)
@@ -92,23 +83,14 @@ class ReplayBinding(BaseModel):
             raise ValueError(f"accept and reject share {sorted(both)}: a status means one thing")
         return self
 
-    @property
-    def is_http(self) -> bool:
-        return isinstance(self.call, HttpCall)
-
     def contention(self) -> ContentionBinding:
         """Every contender sends the same fresh nonce (``{key}``) with the current timestamp."""
         values = {"nonce": "{key}", "timestamp": "{now}"}
         data: dict[str, Any] = {
-            "call": self.call,
+            **self.race_fields(),
             "success": self.accept,
             "conflict": self.reject,
             "conflict_errors": self.reject_errors,
-            "workers": self.workers,
-            "mode": self.mode,
-            "budget": self.budget,
-            "max_attempts": self.max_attempts,
-            "seed": self.seed,
         }
         if self.is_http:
             data["headers"] = render(self.headers, values)
