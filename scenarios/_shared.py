@@ -91,6 +91,10 @@ def root_folder(root: Path | str | None, target: Target, missing: str) -> Path:
     return Path(found)
 
 
+#: What `ContendedCall.race_fields` passes on, by field name.
+_RACE_FIELDS = ("call", "workers", "mode", "budget", "max_attempts", "seed")
+
+
 class ContendedCall(BaseModel):
     """A binding whose one call (HTTP, or a method of the python target's object) is also
     raced: the call, and how hard and how long to race it."""
@@ -112,11 +116,12 @@ class ContendedCall(BaseModel):
 
     def race_fields(self) -> dict[str, Any]:
         """The contention binding's fields for the call and how to race it."""
-        return {
-            "call": self.call,
-            "workers": self.workers,
-            "mode": self.mode,
-            "budget": self.budget,
-            "max_attempts": self.max_attempts,
-            "seed": self.seed,
-        }
+        return {name: getattr(self, name) for name in _RACE_FIELDS}
+
+    def check_method(self, subject: Any) -> None:
+        """A UserError unless the python target's object has the method ``call`` names."""
+        if not callable(getattr(subject, str(self.call), None)):
+            raise UserError(
+                f"binding.call={self.call!r}: {type(subject).__name__} has no such method",
+                where="binding.call",
+            )

@@ -118,13 +118,7 @@ class Sender:
             self.service: Any = None
         else:
             self.service = fresh_subject(target)
-            fn = getattr(self.service, str(binding.call), None)
-            if not callable(fn):
-                raise UserError(
-                    f"binding.call={binding.call!r}: {type(self.service).__name__} has no such "
-                    "method",
-                    where="binding.call",
-                )
+            binding.check_method(self.service)
 
     def key(self, label: str) -> str:
         return f"{self.run}-{label}"

@@ -130,12 +130,7 @@ class Sender:
         else:
             overrides = {binding.clock_kwarg: clock} if clock is not None else None
             self.guard = fresh_subject(target, overrides)
-            if not callable(getattr(self.guard, str(binding.call), None)):
-                raise UserError(
-                    f"binding.call={binding.call!r}: {type(self.guard).__name__} has no such "
-                    "method",
-                    where="binding.call",
-                )
+            binding.check_method(self.guard)
 
     def nonce(self, label: str) -> str:
         return f"{self.run}-{label}"
