@@ -8,16 +8,7 @@ import time
 import httpx
 from pydantic import Field
 
-from harness.pack import (
-    FindingMode,
-    StatusSet,
-    StubUpstream,
-    Target,
-    collect,
-    fail_on,
-    report_finding,
-    scenario,
-)
+from harness.pack import FindingMode, StatusSet, Target, collect, fail_on, report_finding, scenario
 from scenarios._shared import call_repro
 from scenarios.resilience._common import UpstreamRequest, send_watched
 
@@ -43,9 +34,7 @@ class RetriesBinding(UpstreamRequest):
 @scenario("bounds.retries_terminate", binding=RetriesBinding)
 def retries_end_within_the_configured_attempts(binding: RetriesBinding, target: Target) -> None:
     """The call answers within `bound` seconds, after at most `max_attempts` upstream requests."""
-    with StubUpstream(
-        status=binding.status, host=binding.upstream_host, port=binding.upstream_port
-    ) as stub:
+    with binding.stub(status=binding.status) as stub:
 
         def attempts() -> int:
             if not binding.methods:

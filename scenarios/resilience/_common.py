@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness.pack import HttpCall, curl, is_loopback_host
+from harness.pack import HttpCall, StubUpstream, curl, is_loopback_host
 
 #: uvicorn/gunicorn access-log lines ("GET /x HTTP/1.1" 502): a status there is not a log
 #: of the error, it is the answer.
@@ -55,6 +56,18 @@ class UpstreamRequest(BaseModel):
         host = urlsplit(self.upstream).hostname
         assert host is not None
         return "127.0.0.1" if host == "localhost" else host
+
+    def stub(
+        self, *, hang: bool = False, status: int = 200, statuses: Mapping[str, int] | None = None
+    ) -> StubUpstream:
+        """The stub upstream at ``upstream`` (start it with ``with``), answering as told."""
+        return StubUpstream(
+            hang=hang,
+            status=status,
+            statuses=statuses,
+            host=self.upstream_host,
+            port=self.upstream_port,
+        )
 
     def kwargs(self) -> dict[str, Any]:
         out: dict[str, Any] = {"headers": self.headers}

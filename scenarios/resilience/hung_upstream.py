@@ -11,7 +11,6 @@ from pydantic import Field
 from harness.pack import (
     FindingMode,
     StatusSet,
-    StubUpstream,
     Target,
     collect,
     fail_on,
@@ -48,7 +47,7 @@ def target_answers_within_bound_when_upstream_hangs(
     replies; a hang (no answer by `bound` + `grace`) means the outbound call has no timeout."""
     patience = binding.bound + binding.grace
     dropped: str | None = None
-    with StubUpstream(hang=True, host=binding.upstream_host, port=binding.upstream_port) as stub:
+    with binding.stub(hang=True) as stub:
         started = time.perf_counter()
         with target.client(timeout=httpx.Timeout(patience, connect=5.0)) as client:
             running, outcome = send_watched(binding, client, patience + 1.0, "fixguard-hung-call")
