@@ -7,15 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from harness.pack import (
-    FindingPolicy,
-    HttpCall,
-    Target,
-    curl,
-    fail_on,
-    report_finding,
-    scenario,
-)
+from harness.pack import FindingPolicy, HttpCall, Target, curl, fail_on, report_finding, scenario
 
 from . import dbtrace
 from ._traced import seed_rows, trace_file

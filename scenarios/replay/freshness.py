@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import time
 
-from harness.pack import (
-    Target,
-    Violation,
-    report_finding,
-    scenario,
-)
+from harness.pack import Target, Violation, report_finding, scenario
 
 from ._common import ReplayBinding, Sender, judge_sequence
 
