@@ -8,17 +8,23 @@ module may be rearranged without touching a pack.
 
 The groups:
 
-- registration: `scenario`, and the findings a check reports (`Finding`, `fail_on`, ...);
+- registration: `scenario`, and the findings a check reports and fails on (`Finding`,
+  `fail_on`, `conclude`, ...);
 - targets: `Target`, `import_object`/`import_owner` for ``"pkg.mod:attr"`` bindings,
   `is_loopback_host`;
-- HTTP calls and answers: `HttpCall`, `StatusSet`, `HttpRequest`, `send_raw`;
+- HTTP calls and answers: `HttpCall`, `HttpOrMethod`, `StatusSet`, `HttpRequest`, `send_raw`;
 - contention: `contend`, `Round`, `Violation`, `RaceResult`, thread, asyncio and explored
   races, preemption, effect counting;
 - leaks and blocking: counters, `measure`, fault injection, the stub upstream, loop lag;
-- strategies: the traversal and SQL payload corpora, and `probe`.
+- strategies: the traversal and SQL payload corpora, `probe`, and `conclude_probe` to judge it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 from .bindings import HttpCall, StatusSet
 from .blocking import LatencyReport, LoopLagMeter, loop_of, percentile, probe_latency
@@ -70,6 +76,7 @@ from .strategies import (
     SQL_FAMILIES,
     TRAVERSAL_FAMILIES,
     Hit,
+    ProbeResult,
     SqlPayload,
     TraversalPayload,
     curl,
@@ -84,6 +91,10 @@ from .strategies import (
 )
 from .targets.base import Target
 from .targets.ports import is_loopback_host
+
+#: A binding's ``call`` field: ``"POST /path"`` text becomes an `HttpCall`; a bare method name
+#: (of the python target's object) stays a string.
+HttpOrMethod = Annotated[HttpCall | str, BeforeValidator(http_or_method)]
 
 __all__ = [
     "SQL_ERROR_MARKERS",
@@ -103,6 +114,7 @@ __all__ = [
     "FindingPolicy",
     "Hit",
     "HttpCall",
+    "HttpOrMethod",
     "HttpRequest",
     "LatencyReport",
     "LeakReport",
@@ -111,6 +123,7 @@ __all__ = [
     "ObjectEffect",
     "PgConnectionCounter",
     "Preemption",
+    "ProbeResult",
     "RaceResult",
     "Round",
     "SocketCounter",
@@ -129,6 +142,8 @@ __all__ = [
     "answer_status",
     "assert_holds",
     "collect",
+    "conclude",
+    "conclude_probe",
     "contend",
     "contention_preflight",
     "count_effect",
@@ -166,3 +181,34 @@ __all__ = [
     "traversal_corpus",
     "traversal_payloads",
 ]
+
+
+def conclude_probe(check: str, result: ProbeResult[Any], what: str) -> None:
+    """Report a payload probe's findings; when a payload broke the rule, fail with
+    ``<check>: <what>`` and the probe's account of it (the minimal payload first)."""
+    __tracebackhide__ = True
+    report_findings(check, result)
+    if not result.ok:
+        raise AssertionError(f"{check}: {what}\n{describe(result)}")
+
+
+def conclude(
+    check: str,
+    what: str,
+    problems: Sequence[str],
+    findings: list[Finding],
+    mode: FindingMode,
+    *,
+    tail: str = "",
+) -> None:
+    """Fail with ``<check>: <what>``, then each problem and each finding on a line of its own
+    (and `tail`), when there are problems; else fail on the findings as `mode` says."""
+    __tracebackhide__ = True
+    if problems:
+        raise AssertionError(
+            f"{check}: {what}\n  "
+            + "\n  ".join(problems)
+            + "".join(f"\n  finding: {f.problem}" for f in findings)
+            + tail
+        )
+    fail_on(check, findings, mode)

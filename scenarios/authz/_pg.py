@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.pack import UserError
+from harness.pack import Target, UserError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: ``${name}`` in a migration file; ``$$`` bodies are left alone.
@@ -69,3 +69,15 @@ def _render(path: Path, quoted: Mapping[str, str]) -> str:
         return _name(match, quoted, path)
 
     return _PLACEHOLDER.sub(one, path.read_text())
+
+
+def dsn_of(dsn: str | None, target: Target) -> str:
+    """The binding's ``dsn``, else the target's DATABASE_URL; a UserError when neither is set."""
+    found = dsn or target.spec.env.get("DATABASE_URL")
+    if not found:
+        raise UserError(
+            "binding.dsn: no database to check",
+            where="binding.dsn",
+            hint="set dsn, or DATABASE_URL in the target's env",
+        )
+    return found

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.pack import Target, UserError, scenario
 
-from ._pg import connect
+from ._pg import connect, dsn_of
 
 _QUERY = """
 SELECT p.oid::regprocedure::text, r.rolname,
@@ -38,13 +38,7 @@ def no_untrusted_role_can_execute_a_security_definer_function(
     binding: DefinerFunctionsBinding, target: Target
 ) -> None:
     """SECURITY DEFINER bypasses RLS: such functions must not be executable by `roles`."""
-    dsn = binding.dsn or target.spec.env.get("DATABASE_URL")
-    if not dsn:
-        raise UserError(
-            "binding.dsn: no database to check",
-            where="binding.dsn",
-            hint="set dsn, or DATABASE_URL in the target's env",
-        )
+    dsn = dsn_of(binding.dsn, target)
     with connect(dsn) as conn:
         present = {
             r

@@ -8,7 +8,7 @@ import sys
 import httpx
 from pydantic import Field
 
-from harness.pack import FindingPolicy, Target, collect, curl, fail_on, report_finding, scenario
+from harness.pack import FindingPolicy, Target, collect, conclude, curl, report_finding, scenario
 
 from ._http import request
 
@@ -134,10 +134,10 @@ def unauthenticated_health_and_metrics_expose_no_internals(
                     f"{response.status_code}, revealing nothing inside",
                     curl(response.request),
                 )
-    if problems:
-        raise AssertionError(
-            f"{CHECK}: unauthenticated endpoints expose internals\n  "
-            + "\n  ".join(problems)
-            + "".join(f"\n  finding: {f.problem}" for f in findings)
-        )
-    fail_on(CHECK, findings, binding.server_errors)
+    conclude(
+        CHECK,
+        "unauthenticated endpoints expose internals",
+        problems,
+        findings,
+        binding.server_errors,
+    )

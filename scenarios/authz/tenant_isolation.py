@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.pack import Target, UserError, scenario
+from harness.pack import Target, scenario
 
-from ._pg import connect, psycopg
+from ._pg import connect, dsn_of, psycopg
 
 
 class TenantIsolationBinding(BaseModel):
@@ -42,13 +42,7 @@ def _policies(conn: object, table: str) -> list[str]:
 @scenario("authz.tenant_isolation", binding=TenantIsolationBinding)
 def each_tenant_reads_only_its_own_rows(binding: TenantIsolationBinding, target: Target) -> None:
     """For every tenant: as `role` with that tenant set, no row of another tenant is readable."""
-    dsn = binding.dsn or target.spec.env.get("DATABASE_URL")
-    if not dsn:
-        raise UserError(
-            "binding.dsn: no database to check",
-            where="binding.dsn",
-            hint="set dsn, or DATABASE_URL in the target's env",
-        )
+    dsn = dsn_of(binding.dsn, target)
     sql = psycopg().sql
     table = sql.Identifier(*binding.table.split("."))
     column = sql.Identifier(binding.tenant_column)

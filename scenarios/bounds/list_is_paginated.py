@@ -21,8 +21,8 @@ from harness.pack import (
     report_finding,
     scenario,
 )
-from scenarios.injection._seed import run_statements
 from scenarios.invariants import dbtrace
+from scenarios.invariants._traced import seed_rows, trace_file
 
 
 class PaginationBinding(BaseModel):
@@ -63,20 +63,10 @@ def _items(body: Any, field: str | None, what: str) -> list[Any]:
 @scenario("bounds.list_is_paginated", binding=PaginationBinding)
 def list_answers_one_bounded_page(binding: PaginationBinding, target: Target) -> None:
     """At most `page_size` items come back, and at most `max_rows` rows are fetched for them."""
-    trace = target.spec.env.get(dbtrace.ENV)
-    if not trace or not os.path.exists(trace):
-        raise UserError(
-            "target: no DB trace file; the target must run under the tracer",
-            where="target",
-            hint="command = '{python} -m scenarios.invariants.dbtrace -m uvicorn app:app "
-            "--port {port}' with env FIXGUARD_DBTRACE=/path/to/trace",
-        )
-    if binding.setup_sql:
-        if not binding.dsn:
-            raise UserError("binding.setup_sql needs binding.dsn", where="binding.dsn")
-        run_statements(binding.dsn, binding.setup_sql)
+    trace = trace_file(target.spec.env.get(dbtrace.ENV), "target: no DB trace file", "target")
+    seed_rows(binding.setup_sql, binding.dsn)
     limit = binding.page_size + 1 if binding.max_rows is None else binding.max_rows
-    response, rows, too_many = _call(binding, target, str(trace), binding.params, limit)
+    response, rows, too_many = _call(binding, target, trace, binding.params, limit)
     if response.status_code >= 500:
         path = binding.call.render(binding.values)
         if binding.params:
@@ -98,7 +88,7 @@ def list_answers_one_bounded_page(binding: PaginationBinding, target: Target) ->
     if 400 <= response.status_code < 500 and binding.params and rows <= limit:
         # Refusing an oversized ask (limit=100000 -> 422) keeps the list bounded: judge the
         # call without the params instead, so that a service refusing everything still fails.
-        response, rows, too_many = _call(binding, target, str(trace), {}, limit)
+        response, rows, too_many = _call(binding, target, trace, {}, limit)
     if response.status_code >= 400:  # no list to judge: never a pass
         raise AssertionError(
             f"bounds.list_is_paginated: {binding.call} answered "

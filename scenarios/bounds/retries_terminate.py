@@ -3,26 +3,14 @@ configured attempts and a time bound; the attempts are counted by a stub upstrea
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any
 
 import httpx
 from pydantic import Field
 
-from harness.pack import (
-    Finding,
-    FindingMode,
-    HttpRequest,
-    StatusSet,
-    StubUpstream,
-    Target,
-    curl_command,
-    fail_on,
-    report_finding,
-    scenario,
-)
-from scenarios.resilience._common import UpstreamRequest
+from harness.pack import FindingMode, StatusSet, Target, collect, fail_on, report_finding, scenario
+from scenarios._shared import call_repro
+from scenarios.resilience._common import UpstreamRequest, send_watched
 
 
 class RetriesBinding(UpstreamRequest):
@@ -46,34 +34,21 @@ class RetriesBinding(UpstreamRequest):
 @scenario("bounds.retries_terminate", binding=RetriesBinding)
 def retries_end_within_the_configured_attempts(binding: RetriesBinding, target: Target) -> None:
     """The call answers within `bound` seconds, after at most `max_attempts` upstream requests."""
-    with StubUpstream(
-        status=binding.status, host=binding.upstream_host, port=binding.upstream_port
-    ) as stub:
+    with binding.stub(status=binding.status) as stub:
 
         def attempts() -> int:
             if not binding.methods:
                 return len(stub.requests)
             return sum(len(stub.requests_for(m)) for m in binding.methods)
 
-        outcome: dict[str, Any] = {}
         started = time.perf_counter()
         with target.client(timeout=httpx.Timeout(binding.bound, connect=5.0)) as client:
-
-            def send() -> None:
-                try:
-                    outcome["response"] = binding.call.send(
-                        client, binding.values, **binding.kwargs()
-                    )
-                except BaseException as exc:  # handed to the checking thread
-                    outcome["error"] = exc
-
-            # A watcher thread keeps the bound: in-process transports ignore httpx timeouts.
-            caller = threading.Thread(target=send, name="fixguard-retry-call", daemon=True)
-            caller.start()
-            caller.join(binding.bound + 0.5)
+            running, outcome = send_watched(
+                binding, client, binding.bound + 0.5, "fixguard-retry-call"
+            )
             took = time.perf_counter() - started
             made = attempts()
-            if caller.is_alive() or isinstance(outcome.get("error"), httpx.TimeoutException):
+            if running or isinstance(outcome.get("error"), httpx.TimeoutException):
                 raise AssertionError(
                     f"bounds.retries_terminate: {binding.call} was still retrying after "
                     f"{took:.1f}s: {made} attempts against an upstream that always answers "
@@ -81,28 +56,18 @@ def retries_end_within_the_configured_attempts(binding: RetriesBinding, target: 
                     "retry loop: stop after a maximum number of attempts."
                 )
     error = outcome.get("error")
-    findings: list[Finding] = []
-    if error is not None:
-        if not isinstance(error, httpx.TransportError):
-            raise error
-        # The call ended, without an answer: the bound held; how it ended is a finding.
-        findings.append(
+    with collect() as findings:
+        if error is not None:
+            if not isinstance(error, httpx.TransportError):
+                raise error
+            # The call ended, without an answer: the bound held; how it ended is a finding.
             report_finding(
                 "bounds.retries_terminate",
                 f"{binding.call} ended after {made} attempts in {took:.1f}s without an answer "
                 f"({type(error).__name__}: {error}): the retries stopped, but the caller got a "
                 "dropped connection",
-                curl_command(
-                    target.base_url,
-                    HttpRequest(
-                        binding.call.method,
-                        binding.call.render(binding.values),
-                        headers=binding.headers,
-                        json=binding.json_body,
-                    ),
-                ),
+                call_repro(target, binding),
             )
-        )
     response: httpx.Response | None = outcome.get("response")
     answered = f"answered {response.status_code}" if response is not None else "no answer"
     if made == 0:

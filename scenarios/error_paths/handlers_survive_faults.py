@@ -4,7 +4,6 @@ except branch of the bound functions runs, and none lets a NameError or Attribut
 from __future__ import annotations
 
 import asyncio
-import builtins
 import functools
 import inspect
 from collections.abc import Iterator
@@ -21,13 +20,14 @@ from harness.pack import (
     Target,
     UserError,
     collect,
-    fail_on,
+    conclude,
     import_object,
     import_owner,
     report_finding,
     rerun_command,
     scenario,
 )
+from scenarios._shared import exception_class
 from scenarios.invariants._inprocess import attribute
 
 from ._source import Handler, code_span, handlers_of
@@ -83,23 +83,6 @@ class _Run:
     reached: list[Handler] = field(default_factory=list)
 
 
-def _resolve_class(ref: str) -> type[BaseException]:
-    if ":" in ref:
-        obj = import_object(ref, field="binding.raises")
-    elif "." in ref:
-        module, _, name = ref.rpartition(".")
-        obj = import_object(f"{module}:{name}", field="binding.raises")
-    else:
-        obj = getattr(builtins, ref, None)
-    if not (isinstance(obj, type) and issubclass(obj, BaseException)):
-        raise UserError(
-            f"binding.raises={ref!r}: is not an exception class",
-            where="binding.raises",
-            hint="e.g. 'OSError' or 'httpx.ConnectError'",
-        )
-    return obj
-
-
 def _caught_types(handler: Handler, func: Any) -> tuple[type[BaseException], ...] | None:
     """The classes `handler` catches, evaluated in the function's globals (None: undefined)."""
     if handler.type_source is None:
@@ -116,7 +99,12 @@ def _fault_types(
     binding: HandlerFaultsBinding, handlers: list[tuple[Handler, Any]]
 ) -> list[type[BaseException]]:
     if binding.raises:
-        return [_resolve_class(r) for r in binding.raises]
+        hint = "e.g. 'OSError' or 'httpx.ConnectError'"
+        problem = "is not an exception class"
+        return [
+            exception_class(r, field="binding.raises", problem=problem, hint=hint, dotted=True)
+            for r in binding.raises
+        ]
     found: list[type[BaseException]] = []
     for handler, func in handlers:
         for cls in _caught_types(handler, func) or ():
@@ -382,15 +370,14 @@ def every_except_branch_runs_without_name_errors(
         problems.append(
             "dependencies never called by the driver: " + ", ".join(sorted(set(never_called)))
         )
-    if problems:
-        tried = ", ".join(f.__name__ for f in faults)
-        raise AssertionError(
-            f"{CHECK}: except branches that fail or never run "
-            f"(faults tried: {tried})\n  "
-            + "\n  ".join(problems)
-            + "".join(f"\n  finding: {f.problem}" for f in findings)
-        )
-    fail_on(CHECK, findings, binding.server_errors)
+    tried = ", ".join(f.__name__ for f in faults)
+    conclude(
+        CHECK,
+        f"except branches that fail or never run (faults tried: {tried})",
+        problems,
+        findings,
+        binding.server_errors,
+    )
 
 
 def _run_faults(

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.pack import Target, UserError, scenario
+from scenarios._shared import root_folder
 
 
 class UndefinedNamesBinding(BaseModel):
@@ -27,14 +28,7 @@ class UndefinedNamesBinding(BaseModel):
 
 
 def _root(binding: UndefinedNamesBinding, target: Target) -> Path:
-    root = binding.root or target.spec.cwd
-    if root is None:
-        raise UserError(
-            "binding.root: no source folder to lint",
-            where="binding.root",
-            hint="set root, or cwd on the target",
-        )
-    root = Path(root)
+    root = root_folder(binding.root, target, "source folder to lint")
     if not root.is_dir():
         raise UserError(f"binding.root={str(root)!r}: is not a directory", where="binding.root")
     return root

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from harness.pack import (
     ContentionBinding,
@@ -25,15 +25,15 @@ from harness.pack import (
     fail_with,
     format_failure,
     fresh_subject,
-    http_or_method,
     render,
     report_finding,
     send_raw,
 )
 from harness.pack import contention_preflight as preflight
+from scenarios._shared import ContendedCall
 
 
-class IdempotencyBinding(BaseModel):
+class IdempotencyBinding(ContendedCall):
     """How to send one request with an Idempotency-Key (IETF draft), and what each answer means.
 
     ``call`` is ``"POST /backups"`` (HTTP: ``json`` is the body, the key goes in ``header``) or a
@@ -42,15 +42,10 @@ class IdempotencyBinding(BaseModel):
     ``status_code`` (FastAPI's ``HTTPException``), and a missing key is passed as None).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    call: HttpCall | str
-    json_body: Any = Field(default=None, alias="json")
     #: A payload different from ``json`` (the 422 check needs it).
     other_json: Any = None
     args: list[Any] = Field(default_factory=lambda: ["{idempotency_key}", "{payload}"])
     header: str = "Idempotency-Key"
-    headers: dict[str, str] = Field(default_factory=dict)
     success: StatusSet = frozenset({200, 201})
     missing_key: StatusSet = frozenset({400})
     mismatch: StatusSet = frozenset({422})
@@ -60,19 +55,9 @@ class IdempotencyBinding(BaseModel):
     #: In process: the attribute holding the step that runs after the claim (a callable); the
     #: rollback checks replace it with a failing or a blocking step.
     fault_attr: str | None = None
-    workers: int = Field(default=8, ge=2, le=256)
-    mode: Literal["auto", "last-byte", "gather", "preempt", "barrier", "pool"] = "auto"
-    budget: float = Field(default=2.0, gt=0, le=600)
-    max_attempts: int = Field(default=100, ge=1)
-    seed: int | None = None
     #: A 5xx or an unlisted 429 is a finding, never a duplicate or a stored answer; "fail" fails
     #: the check on it too.
     server_errors: FindingMode = "report"
-
-    @field_validator("call", mode="before")
-    @classmethod
-    def _parse_call(cls, value: Any) -> Any:
-        return http_or_method(value)
 
     @model_validator(mode="after")
     def _disjoint(self) -> IdempotencyBinding:
@@ -90,23 +75,14 @@ class IdempotencyBinding(BaseModel):
                     raise ValueError(f"{a} and {b} share {sorted(both)}: a status means one thing")
         return self
 
-    @property
-    def is_http(self) -> bool:
-        return isinstance(self.call, HttpCall)
-
     def contention(self) -> ContentionBinding:
         """The same request as a contention binding (the key header carries ``{key}``)."""
         payload = self.json_body
         data: dict[str, Any] = {
-            "call": self.call,
+            **self.race_fields(),
             "success": self.success,
             "conflict": self.in_flight,
             "effect": self.effect,
-            "workers": self.workers,
-            "mode": self.mode,
-            "budget": self.budget,
-            "max_attempts": self.max_attempts,
-            "seed": self.seed,
             "false_is_conflict": False,
         }
         if self.is_http:
@@ -142,13 +118,7 @@ class Sender:
             self.service: Any = None
         else:
             self.service = fresh_subject(target)
-            fn = getattr(self.service, str(binding.call), None)
-            if not callable(fn):
-                raise UserError(
-                    f"binding.call={binding.call!r}: {type(self.service).__name__} has no such "
-                    "method",
-                    where="binding.call",
-                )
+            binding.check_method(self.service)
 
     def key(self, label: str) -> str:
         return f"{self.run}-{label}"

@@ -15,10 +15,9 @@ from harness.pack import (
     StatusSet,
     Target,
     UserError,
+    conclude_probe,
     curl,
-    describe,
     probe,
-    report_findings,
     scenario,
     send_twice,
     sql_corpus,
@@ -142,9 +141,4 @@ def sql_payloads_show_no_sql_text_and_no_foreign_rows(
             examples=binding.examples,
             seed=binding.seed,
         )
-    report_findings(NAME, result)
-    if not result.ok:
-        raise AssertionError(
-            f"{NAME}: {binding.call} with {binding.param} from the payloads below\n"
-            f"{describe(result)}"
-        )
+    conclude_probe(NAME, result, f"{binding.call} with {binding.param} from the payloads below")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import Field
 
-from harness.pack import FindingPolicy, Target, collect, fail_on, report_finding, scenario
+from harness.pack import FindingPolicy, Target, collect, conclude, report_finding, scenario
 
 from ._inprocess import attribute, is_one_of
+from ._search import shrinking
 
 CHECK = "invariants.config_bounds"
 
@@ -85,15 +86,7 @@ def bounds_of_zero_or_less_are_rejected_at_construction(
     if not accepted:
         last: list[str] = []
 
-        @settings(
-            max_examples=binding.examples,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-            phases=(Phase.generate, Phase.shrink),
-            report_multiple_bugs=False,
-            print_blob=False,
-        )
+        @shrinking(binding.examples)
         @given(st.sampled_from(binding.fields), BAD_VALUES)
         def prop(field: str, value: float) -> None:
             assert not (isinstance(value, float) and math.isnan(value))
@@ -108,11 +101,11 @@ def bounds_of_zero_or_less_are_rejected_at_construction(
     with collect() as findings:
         for problem, call in odd.values():
             report_finding(CHECK, problem, call)
-    if accepted:
-        raise AssertionError(
-            f"{CHECK}: bounds of 0 or less must be rejected at construction, "
-            "or the object fails later (a cache that evicts everything, a loop that spins)\n  "
-            + "\n  ".join(accepted)
-            + "".join(f"\n  finding: {f.problem}" for f in findings)
-        )
-    fail_on(CHECK, findings, binding.server_errors)
+    conclude(
+        CHECK,
+        "bounds of 0 or less must be rejected at construction, "
+        "or the object fails later (a cache that evicts everything, a loop that spins)",
+        accepted,
+        findings,
+        binding.server_errors,
+    )

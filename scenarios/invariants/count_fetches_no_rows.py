@@ -7,19 +7,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from harness.pack import (
-    FindingPolicy,
-    HttpCall,
-    Target,
-    UserError,
-    curl,
-    fail_on,
-    report_finding,
-    scenario,
-)
-from scenarios.injection._seed import run_statements
+from harness.pack import FindingPolicy, HttpCall, Target, curl, fail_on, report_finding, scenario
 
 from . import dbtrace
+from ._traced import seed_rows, trace_file
 
 CHECK = "invariants.count_fetches_no_rows"
 
@@ -46,22 +37,13 @@ def counting_fetches_at_most_max_rows_from_the_database(
     binding: CountBinding, target: Target
 ) -> None:
     """Rows fetched by the call, traced in the DB driver, stay within ``max_rows``."""
-    trace = binding.trace or target.spec.env.get(dbtrace.ENV)
-    if not trace or not os.path.exists(trace):
-        raise UserError(
-            f"binding.trace={str(trace)!r}: no trace file; the target must run under the tracer",
-            where="binding.trace",
-            hint="command = '{python} -m scenarios.invariants.dbtrace -m uvicorn app:app "
-            "--port {port}' with env FIXGUARD_DBTRACE=/path/to/trace",
-        )
-    if binding.setup_sql:
-        if not binding.dsn:
-            raise UserError("binding.setup_sql needs binding.dsn", where="binding.dsn")
-        run_statements(binding.dsn, binding.setup_sql)
+    given = binding.trace or target.spec.env.get(dbtrace.ENV)
+    trace = trace_file(given, f"binding.trace={str(given)!r}: no trace file", "binding.trace")
+    seed_rows(binding.setup_sql, binding.dsn)
     offset = os.path.getsize(trace)
     with target.client(timeout=binding.timeout) as client:
         response = binding.call.send(client)
-    rows, size, fetches = dbtrace.read(str(trace), offset)
+    rows, size, fetches = dbtrace.read(trace, offset)
     repro = curl(response.request)
     # The rows fetched are the sentence: judged first, whatever the call answered.
     if rows > binding.max_rows:

@@ -6,14 +6,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from pydantic import Field
 
-from harness.pack import FindingPolicy, Target, collect, fail_on, report_finding, scenario
+from harness.pack import FindingPolicy, Target, collect, conclude, report_finding, scenario
 
 from ._inprocess import attribute, is_one_of
+from ._search import shrinking
 
 AMOUNTS = st.decimals(
     min_value=-10_000, max_value=10_000, places=2, allow_nan=False, allow_infinity=False
@@ -112,15 +113,7 @@ def _property(
     """Run one property; the problem text of its minimal counterexample, or None."""
     last: list[str] = []
 
-    @settings(
-        max_examples=binding.examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-        phases=(Phase.generate, Phase.shrink),
-        report_multiple_bugs=False,
-        print_blob=False,
-    )
+    @shrinking(binding.examples)
     @given(_case(kind))
     def prop(case: tuple[float, float, list[Any]]) -> None:
         start, end, rows = case
@@ -205,11 +198,11 @@ def mixed_currencies_in_the_window_are_refused_and_single_currency_totals_add_up
             report_finding(
                 CHECK, problem, f"{binding.aggregate}(entries, start, end) with the entries shown"
             )
-    if problems:
-        raise AssertionError(
-            f"{CHECK}: {binding.aggregate} breaks "
-            f"{len(problems)} of 3 properties (minimal examples after shrinking)\n  "
-            + "\n  ".join(problems)
-            + "".join(f"\n  finding: {f.problem}" for f in findings)
-        )
-    fail_on(CHECK, findings, binding.server_errors)
+    conclude(
+        CHECK,
+        f"{binding.aggregate} breaks {len(problems)} of 3 properties "
+        "(minimal examples after shrinking)",
+        problems,
+        findings,
+        binding.server_errors,
+    )

@@ -11,15 +11,14 @@ from harness.pack import (
     Counter,
     FdCounter,
     HttpCall,
-    HttpRequest,
     SocketCounter,
     StatusSet,
     Target,
     ThreadCounter,
     UserError,
-    curl_command,
     scenario,
 )
+from scenarios._shared import call_repro
 
 from ._common import LeakBudget, Odd, judge_leaks
 
@@ -59,15 +58,7 @@ def server_resources_return_to_baseline(binding: TargetProcessLeakBinding, targe
     }
     counters = [available[n] for n in binding.count]
     odd = Odd("leaks.target_process")
-    repro = curl_command(
-        target.base_url,
-        HttpRequest(
-            binding.call.method,
-            binding.call.render(binding.values),
-            headers=binding.headers,
-            json=binding.json_body,
-        ),
-    )
+    repro = call_repro(target, binding)
     with target.client() as client:
 
         def step() -> None:

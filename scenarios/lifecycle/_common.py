@@ -1,4 +1,4 @@
-"""What the lifecycle checks share: the binding, fresh services, task-set diffs and cleanup."""
+"""What the lifecycle checks share: the binding, fresh services, notes, and the ServiceCheck base."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,9 @@ from harness.pack import (
     race_async,
     report_finding,
 )
+
+from . import stubs
+from ._tasks import cancel_all, code_file, service_files, wait_until
 
 _IMPORT_LIKE = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
 
@@ -121,6 +124,8 @@ class Attempt:
     service: Any
     before: set[asyncio.Task[Any]]
     extra: dict[str, Any] = field(default_factory=dict)
+    #: How often an injected stub had begun when the attempt was made (see `inside_work`).
+    entered: int = field(default_factory=stubs.entered)
 
     def spawned(self) -> list[asyncio.Task[Any]]:
         """Pending tasks created since the attempt began (the check's own task excluded)."""
@@ -135,56 +140,7 @@ class Attempt:
         """The spawned tasks running the service's own code (helper tasks such as the one
         ``asyncio.wait_for`` wraps around ``Event.wait()`` are not the service's loops)."""
         files = service_files(self.service)
-        return [t for t in self.spawned() if _code_file(t) in files]
-
-
-def tracked_tasks(service: Any) -> set[asyncio.Task[Any]]:
-    """Tasks the service still holds a reference to (an attribute, or inside a container)."""
-    found: set[asyncio.Task[Any]] = set()
-    for value in vars(service).values():
-        items = value.values() if isinstance(value, dict) else value
-        if isinstance(value, asyncio.Task):
-            found.add(value)
-        elif isinstance(items, list | set | tuple | frozenset) or isinstance(value, dict):
-            found.update(item for item in items if isinstance(item, asyncio.Task))
-    return found
-
-
-def service_files(service: Any) -> set[str]:
-    files = set()
-    for cls in type(service).__mro__:
-        if cls is object:
-            continue
-        try:
-            files.add(inspect.getfile(cls))
-        except TypeError:
-            continue
-    return files
-
-
-def _code_file(task: asyncio.Task[Any]) -> str:
-    code = getattr(task.get_coro(), "cr_code", None)
-    return code.co_filename if code is not None else ""
-
-
-def describe_tasks(tasks: list[asyncio.Task[Any]]) -> str:
-    names = []
-    for task in tasks[:4]:
-        coro = task.get_coro()
-        names.append(getattr(coro, "__qualname__", repr(coro)))
-    more = f" (+{len(tasks) - 4})" if len(tasks) > 4 else ""
-    return ", ".join(names) + more
-
-
-async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.wait(tasks, timeout=1.0)
-
-
-async def snapshot(service: Any) -> Attempt:
-    return Attempt(service, set(asyncio.all_tasks()))
+        return [t for t in self.spawned() if code_file(t) in files]
 
 
 def run(
@@ -206,20 +162,8 @@ def run(
     return race_async(name, setup, work, check, config, scheduler=scheduler)
 
 
-async def wait_until(predicate: Callable[[], bool], seconds: float) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not predicate():
-        if loop.time() >= deadline:
-            return False
-        await asyncio.sleep(0.005)
-    return True
-
-
 async def inside_work(entered_before: int, seconds: float) -> None:
     """Wait until an injected stub began running (the loop is inside its work), else yield."""
-    from . import stubs
-
     if not await wait_until(lambda: stubs.entered() > entered_before, seconds):
         for _ in range(5):
             await asyncio.sleep(0)
@@ -281,6 +225,92 @@ async def patiently(call: Awaitable[Any], settle: float, notes: Notes, what: str
         )
     task.result()
     return True
+
+
+class ServiceCheck:
+    """One lifecycle check: every attempt builds a fresh service (`setup`), runs `work` on it
+    from `workers()` coroutines at once, and `check` judges what is left and cleans up.
+
+    `verdict` races the attempts, then reports what the notes collected beside the verdict.
+    """
+
+    #: The scenario name, for the race and its findings.
+    name: ClassVar[str]
+    #: The binding field whose factory overrides force the path under test (None: none).
+    forcing: ClassVar[str | None] = None
+    #: Whether the check calls stop() itself, so the service must have it.
+    stops: ClassVar[bool] = True
+    #: What `work` may raise without failing the attempt.
+    expected_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+
+    def __init__(self, binding: LifecycleBinding, target: Target) -> None:
+        self.binding = binding
+        self.target = target
+        self.notes = Notes()
+        self.overrides = require(binding, self.forcing) if self.forcing else None
+
+    def workers(self) -> int:
+        return 1
+
+    async def setup(self, attempt: int) -> Attempt:
+        service = make_service(self.target, self.overrides)
+        method(service, self.binding.start, "start")
+        if self.stops:
+            method(service, self.binding.stop, "stop")
+        return Attempt(service, set(asyncio.all_tasks()))
+
+    async def work(self, state: Attempt, index: int) -> None:
+        raise NotImplementedError
+
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
+        raise NotImplementedError
+
+    def start(self, state: Attempt) -> Awaitable[Any]:
+        return getattr(state.service, self.binding.start)()
+
+    def stop(self, state: Attempt) -> Awaitable[Any]:
+        return getattr(state.service, self.binding.stop)()
+
+    async def patiently(self, call: Awaitable[Any], what: str) -> bool:
+        """`patiently` with the binding's settle, slow calls noted."""
+        return await patiently(call, self.binding.settle, self.notes, what)
+
+    async def stop_stuck(self, state: Attempt) -> bool | Exception:
+        """start(), wait until the stuck work runs, then stop(), whose drain must time out.
+
+        True once stop() returned, False if it hung, or the exception it raised: a stop may
+        report its drain timeout by raising.
+        """
+        await self.start(state)
+        await inside_work(state.entered, self.binding.settle)
+        try:
+            return await self.patiently(self.stop(state), "stop() after its drain timed out")
+        except Exception as exc:
+            return exc
+
+    async def cleanup(self, state: Attempt, tasks: list[asyncio.Task[Any]] | None = None) -> None:
+        """Stop the service (whatever it raises), then cancel `tasks` (by default every task
+        the attempt spawned) so that none leaks into the next attempt."""
+        try:
+            await asyncio.wait_for(self.stop(state), self.binding.settle)
+        except Exception:  # cleanup only; the check's verdict is already made
+            pass
+        await cancel_all(state.spawned() if tasks is None else tasks)
+
+    def race(self) -> RaceResult:
+        return run(
+            self.name,
+            self.binding,
+            self.setup,
+            self.work,
+            self.check,
+            self.workers(),
+            self.expected_errors,
+        )
+
+    def verdict(self) -> None:
+        __tracebackhide__ = True
+        self.notes.verdict(self.name, self.binding, self.race())
 
 
 __all__ = ["Violation"]

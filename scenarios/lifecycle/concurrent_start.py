@@ -2,70 +2,50 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from ._common import (
-    Attempt,
-    LifecycleBinding,
-    Notes,
-    cancel_all,
-    describe_tasks,
-    make_service,
-    method,
-    run,
-)
+from ._common import Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import describe_tasks
 
 
-@scenario("lifecycle.concurrent_start", binding=LifecycleBinding)
-def concurrent_starts_spawn_exactly_one_task(binding: LifecycleBinding, target: Target) -> None:
-    """Start the service from N coroutines at once; exactly one background task exists after."""
-    notes = Notes()
+class _ConcurrentStart(ServiceCheck):
+    name = "lifecycle.concurrent_start"
+    stops = False
+    expected_errors = (Exception,)
 
-    async def setup(attempt: int) -> Attempt:
-        service = make_service(target)
-        method(service, binding.start, "start")
-        return Attempt(service, set(asyncio.all_tasks()))
+    def workers(self) -> int:
+        return self.binding.starters
 
-    async def work(state: Attempt, index: int) -> None:
-        await getattr(state.service, binding.start)()
+    async def work(self, state: Attempt, index: int) -> None:
+        await self.start(state)
 
-    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
+        starters = self.binding.starters
         spawned = state.loops()
         # A start() that refuses a concurrent caller ("already starting") spawns no second
         # loop: a finding; the loop count below is the verdict.
         refused = [r.error for r in results if r.error is not None]
         if refused:
             kinds = ", ".join(sorted({type(e).__name__ for e in refused}))
-            notes.add(
-                f"start() raised {kinds} for some of {binding.starters} concurrent callers "
+            self.notes.add(
+                f"start() raised {kinds} for some of {starters} concurrent callers "
                 f"(first: {refused[0]})"
             )
         try:
             if len(spawned) == 1:
                 return None
             return Violation(
-                f"{binding.starters} concurrent start() calls spawned {len(spawned)} background "
+                f"{starters} concurrent start() calls spawned {len(spawned)} background "
                 f"tasks ({describe_tasks(spawned)}); exactly 1 may run (the running check and "
                 "the create_task are not under one lock)",
                 observed={"tasks_spawned": len(spawned)},
                 expected={"tasks_spawned": 1},
             )
         finally:
-            try:
-                await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
-            except Exception:  # cleanup only; the check's verdict is above
-                pass
-            await cancel_all(state.spawned())
+            await self.cleanup(state)
 
-    result = run(
-        "lifecycle.concurrent_start",
-        binding,
-        setup,
-        work,
-        check,
-        binding.starters,
-        expected_errors=(Exception,),
-    )
-    notes.verdict("lifecycle.concurrent_start", binding, result)
+
+@scenario("lifecycle.concurrent_start", binding=LifecycleBinding)
+def concurrent_starts_spawn_exactly_one_task(binding: LifecycleBinding, target: Target) -> None:
+    """Start the service from N coroutines at once; exactly one background task exists after."""
+    _ConcurrentStart(binding, target).verdict()

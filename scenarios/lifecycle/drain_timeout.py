@@ -2,68 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from . import stubs
-from ._common import (
-    HANG_FACTOR,
-    Attempt,
-    LifecycleBinding,
-    Notes,
-    cancel_all,
-    inside_work,
-    make_service,
-    method,
-    patiently,
-    require,
-    run,
-)
+from ._common import HANG_FACTOR, Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import cancel_all
 
 
-@scenario("lifecycle.drain_timeout", binding=LifecycleBinding)
-def a_drain_timeout_makes_start_raise(binding: LifecycleBinding, target: Target) -> None:
-    """Make the loop ignore stop, stop() (it times out), then start() must raise."""
-    overrides = require(binding, "stuck")
-    notes = Notes()
+class _DrainTimeout(ServiceCheck):
+    name = "lifecycle.drain_timeout"
+    forcing = "stuck"
 
-    async def setup(attempt: int) -> Attempt:
-        service = make_service(target, overrides)
-        method(service, binding.start, "start")
-        method(service, binding.stop, "stop")
-        state = Attempt(service, set(asyncio.all_tasks()))
-        state.extra["entered"] = stubs.entered()
-        return state
-
-    async def work(state: Attempt, index: int) -> None:
-        service = state.service
-        await getattr(service, binding.start)()
-        await inside_work(state.extra["entered"], binding.settle)
+    async def work(self, state: Attempt, index: int) -> None:
+        stopped = await self.stop_stuck(state)
+        if stopped is False:
+            state.extra["stop"] = (
+                f"stop() did not return within {HANG_FACTOR} x settle="
+                f"{self.binding.settle}s: its drain timeout never fired"
+            )
+            return
+        if isinstance(stopped, Exception):  # a stop that reports the timeout is fine
+            state.extra["stop"] = f"stop() raised {type(stopped).__name__}"
         try:
-            if not await patiently(
-                getattr(service, binding.stop)(),
-                binding.settle,
-                notes,
-                "stop() after its drain timed out",
-            ):
-                state.extra["stop"] = (
-                    f"stop() did not return within {HANG_FACTOR} x settle="
-                    f"{binding.settle}s: its drain timeout never fired"
-                )
-                return
-        except Exception as exc:  # a stop that reports the timeout is fine
-            state.extra["stop"] = f"stop() raised {type(exc).__name__}"
-        try:
-            await getattr(service, binding.start)()
+            await self.start(state)
         except Exception as exc:  # any refusal counts unless names are given
-            names = binding.unrestartable_errors
+            names = self.binding.unrestartable_errors
             state.extra["refused"] = not names or type(exc).__name__ in names
             state.extra["error"] = f"{type(exc).__name__}: {exc}"
         else:
             state.extra["refused"] = False
 
-    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
         try:
             if "refused" not in state.extra:
                 return Violation(
@@ -77,7 +45,7 @@ def a_drain_timeout_makes_start_raise(binding: LifecycleBinding, target: Target)
             return Violation(
                 "start() ran again after stop() timed out draining the old loop "
                 + (
-                    f"(it raised {error}, not one of {binding.unrestartable_errors})"
+                    f"(it raised {error}, not one of {self.binding.unrestartable_errors})"
                     if error
                     else "(the service must be marked unrestartable, or two loops run at once)"
                 ),
@@ -87,8 +55,8 @@ def a_drain_timeout_makes_start_raise(binding: LifecycleBinding, target: Target)
         finally:
             await cancel_all(state.spawned())
 
-    notes.verdict(
-        "lifecycle.drain_timeout",
-        binding,
-        run("lifecycle.drain_timeout", binding, setup, work, check, 1),
-    )
+
+@scenario("lifecycle.drain_timeout", binding=LifecycleBinding)
+def a_drain_timeout_makes_start_raise(binding: LifecycleBinding, target: Target) -> None:
+    """Make the loop ignore stop, stop() (it times out), then start() must raise."""
+    _DrainTimeout(binding, target).verdict()

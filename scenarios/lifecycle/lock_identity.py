@@ -2,76 +2,63 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from harness.pack import Target, UserError, Violation, WorkerResult, scenario
 
-from ._common import (
-    HANG_FACTOR,
-    Attempt,
-    LifecycleBinding,
-    Notes,
-    cancel_all,
-    describe_tasks,
-    make_service,
-    method,
-    patiently,
-    run,
-)
+from ._common import HANG_FACTOR, Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import describe_tasks
 
 #: Contender i runs stop() when i is in this set, start() otherwise: stops among queued starts.
 _STOPPERS = {1, 4}
 _CONTENDERS = 6
 
 
-@scenario("lifecycle.lock_identity", binding=LifecycleBinding)
-def the_lifecycle_lock_is_never_rebound(binding: LifecycleBinding, target: Target) -> None:
-    """Start, then race stop()s against queued start()s: same lock object, at most one loop."""
-    notes = Notes()
+class _LockIdentity(ServiceCheck):
+    name = "lifecycle.lock_identity"
 
-    async def setup(attempt: int) -> Attempt:
-        service = make_service(target)
-        method(service, binding.start, "start")
-        method(service, binding.stop, "stop")
-        if not hasattr(service, binding.lock_attr):
+    def workers(self) -> int:
+        return _CONTENDERS
+
+    async def setup(self, attempt: int) -> Attempt:
+        state = await super().setup(attempt)
+        lock_attr = self.binding.lock_attr
+        if not hasattr(state.service, lock_attr):
             raise UserError(
-                f"binding.lock_attr={binding.lock_attr!r}: {type(service).__name__} has no "
+                f"binding.lock_attr={lock_attr!r}: {type(state.service).__name__} has no "
                 "such attribute (name the lifecycle lock)",
                 where="binding.lock_attr",
             )
-        await getattr(service, binding.start)()
-        state = Attempt(service, set())
-        state.extra["lock"] = getattr(service, binding.lock_attr)
+        await self.start(state)
+        state.before.clear()  # the loop start() just spawned is one of those counted
+        state.extra["lock"] = getattr(state.service, lock_attr)
         return state
 
-    async def work(state: Attempt, index: int) -> None:
-        name = binding.stop if index in _STOPPERS else binding.start
+    async def work(self, state: Attempt, index: int) -> None:
+        name = self.binding.stop if index in _STOPPERS else self.binding.start
         try:
-            returned = await patiently(
-                getattr(state.service, name)(), binding.settle, notes, f"a queued {name}()"
-            )
+            returned = await self.patiently(getattr(state.service, name)(), f"a queued {name}()")
         except Exception as exc:  # a start() refused while a stop runs rebinds nothing
-            notes.add(f"a queued {name}() raised {type(exc).__name__}: {exc}")
+            self.notes.add(f"a queued {name}() raised {type(exc).__name__}: {exc}")
             return
         if not returned:
             state.extra.setdefault("hung", []).append(f"{name}()")
 
-    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
+        lock_attr = self.binding.lock_attr
         loops = state.loops()
         try:
             hung = state.extra.get("hung", [])
             if hung:  # callers queued forever on the lifecycle lock: a deadlock
                 return Violation(
                     f"{len(hung)} queued call(s) ({', '.join(hung)}) did not return within "
-                    f"{HANG_FACTOR} x settle={binding.settle}s",
+                    f"{HANG_FACTOR} x settle={self.binding.settle}s",
                     observed={"hung_calls": len(hung)},
                     expected={"hung_calls": 0},
                 )
-            same = getattr(state.service, binding.lock_attr) is state.extra["lock"]
+            same = getattr(state.service, lock_attr) is state.extra["lock"]
             if same and len(loops) <= 1:
                 return None
             why = (
-                f"{binding.lock_attr} was replaced by a new object during stop(): a caller "
+                f"{lock_attr} was replaced by a new object during stop(): a caller "
                 "queued on the old lock and one on the new lock both proceed"
                 if not same
                 else f"{len(loops)} background loops run at once ({describe_tasks(loops)})"
@@ -82,14 +69,10 @@ def the_lifecycle_lock_is_never_rebound(binding: LifecycleBinding, target: Targe
                 expected={"lock_rebound": False, "loops_running": "<= 1"},
             )
         finally:
-            try:
-                await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
-            except Exception:  # cleanup only
-                pass
-            await cancel_all([t for t in loops if not t.done()])
+            await self.cleanup(state, loops)
 
-    notes.verdict(
-        "lifecycle.lock_identity",
-        binding,
-        run("lifecycle.lock_identity", binding, setup, work, check, _CONTENDERS),
-    )
+
+@scenario("lifecycle.lock_identity", binding=LifecycleBinding)
+def the_lifecycle_lock_is_never_rebound(binding: LifecycleBinding, target: Target) -> None:
+    """Start, then race stop()s against queued start()s: same lock object, at most one loop."""
+    _LockIdentity(binding, target).verdict()

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from harness.pack import Target, Violation, WorkerResult, assert_holds, scenario
+from scenarios._shared import RecordCapture
 
-from ._common import (
-    Attempt,
-    LifecycleBinding,
-    cancel_all,
-    make_service,
-    method,
-    require,
-    run,
-    wait_until,
-)
-
-
-class _Capture(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+from ._common import Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import wait_until
 
 
 def _names(message: str, error: BaseException) -> bool:
@@ -33,24 +16,19 @@ def _names(message: str, error: BaseException) -> bool:
     return (bool(text) and text in message) or type(error).__name__ in message
 
 
-@scenario("lifecycle.loop_errors", binding=LifecycleBinding)
-def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -> None:
-    """Make the background work raise: an ERROR record carrying the exception is logged."""
-    overrides = require(binding, "failing")
+class _LoopErrors(ServiceCheck):
+    name = "lifecycle.loop_errors"
+    forcing = "failing"
+    stops = False
 
-    async def setup(attempt: int) -> Attempt:
-        service = make_service(target, overrides)
-        method(service, binding.start, "start")
-        return Attempt(service, set(asyncio.all_tasks()))
-
-    async def work(state: Attempt, index: int) -> None:
-        capture = _Capture()
+    async def work(self, state: Attempt, index: int) -> None:
+        capture = RecordCapture(logging.ERROR)
         root = logging.getLogger()
         root.addHandler(capture)
         try:
-            await getattr(state.service, binding.start)()
+            await self.start(state)
             spawned = state.spawned()
-            await wait_until(lambda: all(t.done() for t in spawned), binding.settle)
+            await wait_until(lambda: all(t.done() for t in spawned), self.binding.settle)
             await wait_until(lambda: bool(capture.records), 0.05)
             # Retrieve the exception so asyncio does not log it for the service at GC time.
             state.extra["errors"] = [
@@ -60,7 +38,7 @@ def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -
             root.removeHandler(capture)
         state.extra["records"] = capture.records
 
-    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
         try:
             records = state.extra.get("records", [])
             with_error = [r for r in records if r.exc_info and r.exc_info[1] is not None]
@@ -79,10 +57,15 @@ def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -
                 details=tuple(f"logged: {r.levelname} {r.getMessage()[:120]}" for r in records[:2]),
             )
         finally:
-            try:
-                await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
-            except Exception:  # cleanup only
-                pass
-            await cancel_all(state.spawned())
+            await self.cleanup(state)
 
-    assert_holds(run("lifecycle.loop_errors", binding, setup, work, check, 1))
+    def verdict(self) -> None:
+        # No notes here: the race's own report is the verdict.
+        __tracebackhide__ = True
+        assert_holds(self.race())
+
+
+@scenario("lifecycle.loop_errors", binding=LifecycleBinding)
+def a_dying_loop_is_logged_not_lost(binding: LifecycleBinding, target: Target) -> None:
+    """Make the background work raise: an ERROR record carrying the exception is logged."""
+    _LoopErrors(binding, target).verdict()

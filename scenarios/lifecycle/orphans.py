@@ -11,54 +11,22 @@ import asyncio
 
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from . import stubs
-from ._common import (
-    Attempt,
-    LifecycleBinding,
-    Notes,
-    cancel_all,
-    describe_tasks,
-    inside_work,
-    make_service,
-    method,
-    patiently,
-    require,
-    run,
-    tracked_tasks,
-)
+from ._common import Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import cancel_all, describe_tasks, tracked_tasks
 
 
-@scenario("lifecycle.orphans", binding=LifecycleBinding)
-def no_task_outlives_a_stop_timeout(binding: LifecycleBinding, target: Target) -> None:
-    """Make the loop ignore stop, stop() (it times out): no pending task is left untracked."""
-    overrides = require(binding, "stuck")
-    notes = Notes()
+class _Orphans(ServiceCheck):
+    name = "lifecycle.orphans"
+    forcing = "stuck"
 
-    async def setup(attempt: int) -> Attempt:
-        service = make_service(target, overrides)
-        method(service, binding.start, "start")
-        method(service, binding.stop, "stop")
-        state = Attempt(service, set(asyncio.all_tasks()))
-        state.extra["entered"] = stubs.entered()
-        return state
-
-    async def work(state: Attempt, index: int) -> None:
-        await getattr(state.service, binding.start)()
-        await inside_work(state.extra["entered"], binding.settle)
-        try:
-            if not await patiently(
-                getattr(state.service, binding.stop)(),
-                binding.settle,
-                notes,
-                "stop() after its drain timed out",
-            ):
-                state.extra["hung"] = True
-        except Exception:  # reporting the timeout by raising is allowed
-            pass
+    async def work(self, state: Attempt, index: int) -> None:
+        # Reporting the timeout by raising is allowed: only a hung stop() is noted.
+        if await self.stop_stuck(state) is False:
+            state.extra["hung"] = True
         for _ in range(3):  # let cancellations the fix issued be delivered
             await asyncio.sleep(0)
 
-    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
         pending = state.loops()
         orphans = [t for t in pending if t not in tracked_tasks(state.service)]
         try:
@@ -75,6 +43,8 @@ def no_task_outlives_a_stop_timeout(binding: LifecycleBinding, target: Target) -
         finally:
             await cancel_all(pending)
 
-    notes.verdict(
-        "lifecycle.orphans", binding, run("lifecycle.orphans", binding, setup, work, check, 1)
-    )
+
+@scenario("lifecycle.orphans", binding=LifecycleBinding)
+def no_task_outlives_a_stop_timeout(binding: LifecycleBinding, target: Target) -> None:
+    """Make the loop ignore stop, stop() (it times out): no pending task is left untracked."""
+    _Orphans(binding, target).verdict()

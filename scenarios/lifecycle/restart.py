@@ -6,51 +6,28 @@ import asyncio
 
 from harness.pack import Target, Violation, WorkerResult, scenario
 
-from ._common import (
-    HANG_FACTOR,
-    Attempt,
-    LifecycleBinding,
-    Notes,
-    cancel_all,
-    describe_tasks,
-    make_service,
-    method,
-    patiently,
-    run,
-    wait_until,
-)
+from ._common import HANG_FACTOR, Attempt, LifecycleBinding, ServiceCheck
+from ._tasks import describe_tasks, wait_until
 
 
-@scenario("lifecycle.restart", binding=LifecycleBinding)
-def a_clean_stop_allows_a_restart(binding: LifecycleBinding, target: Target) -> None:
-    """start(), stop(), start(): one live background task afterwards, and not the old one."""
-    notes = Notes()
+class _Restart(ServiceCheck):
+    name = "lifecycle.restart"
 
-    async def setup(attempt: int) -> Attempt:
-        service = make_service(target)
-        method(service, binding.start, "start")
-        method(service, binding.stop, "stop")
-        return Attempt(service, set(asyncio.all_tasks()))
-
-    async def work(state: Attempt, index: int) -> None:
-        service = state.service
-        await getattr(service, binding.start)()
-        first = state.loops()
-        state.extra["first"] = first
-        if not await patiently(
-            getattr(service, binding.stop)(), binding.settle, notes, "the clean stop()"
-        ):
+    async def work(self, state: Attempt, index: int) -> None:
+        await self.start(state)
+        state.extra["first"] = state.loops()
+        if not await self.patiently(self.stop(state), "the clean stop()"):
             state.extra["hung"] = True
             return
-        await getattr(service, binding.start)()
+        await self.start(state)
         await asyncio.sleep(0)
 
-    async def check(state: Attempt, results: list[WorkerResult]) -> Violation | None:
+    async def check(self, state: Attempt, results: list[WorkerResult]) -> Violation | None:
         try:
             if state.extra.get("hung"):
                 return Violation(
                     f"a clean stop() did not return within {HANG_FACTOR} x settle="
-                    f"{binding.settle}s, so start() could not run again",
+                    f"{self.binding.settle}s, so start() could not run again",
                     observed={"stop_returned": False},
                     expected={"stop_returned": True},
                 )
@@ -71,12 +48,10 @@ def a_clean_stop_allows_a_restart(binding: LifecycleBinding, target: Target) -> 
                 expected={"new_tasks": 1, "old_tasks_alive": 0},
             )
         finally:
-            try:
-                await asyncio.wait_for(getattr(state.service, binding.stop)(), binding.settle)
-            except Exception:  # cleanup only
-                pass
-            await cancel_all(state.spawned())
+            await self.cleanup(state)
 
-    notes.verdict(
-        "lifecycle.restart", binding, run("lifecycle.restart", binding, setup, work, check, 1)
-    )
+
+@scenario("lifecycle.restart", binding=LifecycleBinding)
+def a_clean_stop_allows_a_restart(binding: LifecycleBinding, target: Target) -> None:
+    """start(), stop(), start(): one live background task afterwards, and not the old one."""
+    _Restart(binding, target).verdict()

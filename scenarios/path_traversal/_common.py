@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,17 @@ from harness.pack import (
     FindingPolicy,
     Hit,
     HttpCall,
+    ProbeResult,
     StatusSet,
     TraversalPayload,
+    probe,
     send_twice,
+    traversal_corpus,
+    traversal_payloads,
 )
 from harness.pack import curl as repro_command
 
-from .sandbox import Sandbox
+from .sandbox import Sandbox, Snapshot
 
 
 class TraversalBinding(FindingPolicy):
@@ -110,3 +115,30 @@ def judge(
     if binding.server_errors == "fail" and response.status_code >= 500:
         return Hit(payload, code + status + ' (server_errors = "fail")', curl(response))
     return Hit(payload, code + status, curl(response), violation=False)
+
+
+def probe_traversal(
+    binding: TraversalBinding,
+    aims: tuple[str, ...],
+    base: str,
+    attempt: Callable[[TraversalPayload], Hit[TraversalPayload] | None],
+) -> ProbeResult[TraversalPayload]:
+    """The corpus aimed at `aims` from `base`, then the binding's Hypothesis examples."""
+    return probe(
+        traversal_corpus(aims, base=base, families=binding.families),
+        traversal_payloads(aims, base=base, families=binding.families, max_extra=binding.max_extra),
+        attempt,
+        examples=binding.examples,
+        seed=binding.seed,
+    )
+
+
+def escapes(box: Sandbox, before: Snapshot, label: str) -> list[str]:
+    """What a payload changed outside the base, as one violation; undone at once, so the next
+    payload meets the tree as it was."""
+    after = box.snapshot()
+    if after == before:
+        return []
+    changes = label + "; ".join(before.changes(after))
+    box.restore(before)
+    return [changes]

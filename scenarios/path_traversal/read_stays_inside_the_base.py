@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from harness.pack import (
-    Hit,
-    Target,
-    TraversalPayload,
-    describe,
-    probe,
-    report_findings,
-    scenario,
-    traversal_corpus,
-    traversal_payloads,
-)
+from harness.pack import Hit, Target, TraversalPayload, conclude_probe, scenario
 
-from ._common import TraversalBinding, curl, goals, judge, send_once_more_on_reset
+from ._common import (
+    TraversalBinding,
+    curl,
+    escapes,
+    goals,
+    judge,
+    probe_traversal,
+    send_once_more_on_reset,
+)
 from .sandbox import open_sandbox
 
 NAME = "path_traversal.read_stays_inside_base"
@@ -30,11 +28,7 @@ class ReadBinding(TraversalBinding):
 
 @scenario(NAME, binding=ReadBinding)
 def reads_never_return_a_canary(binding: ReadBinding, target: Target) -> None:
-    """No traversal payload returns a canary or changes anything outside the base.
-
-    A 5xx or an answer outside `allowed` is a finding (a failure only with
-    server_errors = "fail" for a 5xx).
-    """
+    """No traversal payload returns a canary or changes anything outside the base."""
     box = open_sandbox(binding.sandbox)
     before = box.snapshot()
     base = str(box.base)
@@ -58,27 +52,8 @@ def reads_never_return_a_canary(binding: ReadBinding, target: Target) -> None:
             if isinstance(response, Hit):
                 return response
             violations = [f"returned the canary {name}" for name in box.leaked(response.content)]
-            after = box.snapshot()
-            if after != before:
-                violations.append(
-                    "changed files outside the base: " + "; ".join(before.changes(after))
-                )
-                box.restore(before)
+            violations += escapes(box, before, "changed files outside the base: ")
             return judge(binding, payload, response, violations)
 
-        aims = goals(binding, box)
-        result = probe(
-            traversal_corpus(aims, base=base, families=binding.families),
-            traversal_payloads(
-                aims, base=base, families=binding.families, max_extra=binding.max_extra
-            ),
-            attempt,
-            examples=binding.examples,
-            seed=binding.seed,
-        )
-    report_findings(NAME, result)
-    if not result.ok:
-        raise AssertionError(
-            f"{NAME}: {binding.call} reached outside {base} (sandbox {box.root})\n"
-            f"{describe(result)}"
-        )
+        result = probe_traversal(binding, goals(binding, box), base, attempt)
+    conclude_probe(NAME, result, f"{binding.call} reached outside {base} (sandbox {box.root})")

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from harness.pack import (
-    Hit,
-    Target,
-    TraversalPayload,
-    describe,
-    probe,
-    report_findings,
-    scenario,
-    traversal_corpus,
-    traversal_payloads,
-)
+from harness.pack import Hit, Target, TraversalPayload, conclude_probe, scenario
 
-from ._common import TraversalBinding, goals, judge, send_once_more_on_reset
+from ._common import (
+    TraversalBinding,
+    escapes,
+    goals,
+    judge,
+    probe_traversal,
+    send_once_more_on_reset,
+)
 from .sandbox import open_sandbox
 
 NAME = "path_traversal.write_stays_inside_base"
@@ -33,11 +30,7 @@ class WriteBinding(TraversalBinding):
 
 @scenario(NAME, binding=WriteBinding)
 def writes_never_touch_a_file_outside_the_base(binding: WriteBinding, target: Target) -> None:
-    """The tree outside the base is byte-identical after every traversal payload.
-
-    A 5xx or an answer outside `allowed` is a finding (a failure only with
-    server_errors = "fail" for a 5xx).
-    """
+    """The tree outside the base is byte-identical after every traversal payload."""
     box = open_sandbox(binding.sandbox)
     before = box.snapshot()
     aims = goals(binding, box, new_name=binding.new_name)
@@ -54,24 +47,8 @@ def writes_never_touch_a_file_outside_the_base(binding: WriteBinding, target: Ta
             response = send_once_more_on_reset(binding, client, payload, **body)
             if isinstance(response, Hit):
                 return response
-            violations = []
-            after = box.snapshot()
-            if after != before:
-                violations.append("outside the base: " + "; ".join(before.changes(after)))
-                box.restore(before)
+            violations = escapes(box, before, "outside the base: ")
             return judge(binding, payload, response, violations)
 
-        result = probe(
-            traversal_corpus(aims, base=base, families=binding.families),
-            traversal_payloads(
-                aims, base=base, families=binding.families, max_extra=binding.max_extra
-            ),
-            attempt,
-            examples=binding.examples,
-            seed=binding.seed,
-        )
-    report_findings(NAME, result)
-    if not result.ok:
-        raise AssertionError(
-            f"{NAME}: {binding.call} wrote outside {base} (sandbox {box.root})\n{describe(result)}"
-        )
+        result = probe_traversal(binding, aims, base, attempt)
+    conclude_probe(NAME, result, f"{binding.call} wrote outside {base} (sandbox {box.root})")

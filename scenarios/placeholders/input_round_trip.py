@@ -15,8 +15,8 @@ from harness.pack import (
     StatusSet,
     Target,
     collect,
+    conclude,
     curl,
-    fail_on,
     report_finding,
     scenario,
 )
@@ -132,12 +132,11 @@ def data_sent_in_is_what_is_stored(binding: RoundTripBinding, target: Target) ->
             f"{CHECK}: no key could be compared: every send or fetch answered a 5xx\n  "
             + "\n  ".join(f"finding: {f.problem}" for f in findings)
         )
-    if problems:
-        raise AssertionError(
-            f"{CHECK}: data sent in does not come back out (a placeholder "
-            "that discards its input?)\n  "
-            + "\n  ".join(problems)
-            + "".join(f"\n  finding: {f.problem}" for f in findings)
-            + f"\n  rerun with seed={binding.seed}, size={binding.size}"
-        )
-    fail_on(CHECK, findings, binding.server_errors)
+    conclude(
+        CHECK,
+        "data sent in does not come back out (a placeholder that discards its input?)",
+        problems,
+        findings,
+        binding.server_errors,
+        tail=f"\n  rerun with seed={binding.seed}, size={binding.size}",
+    )

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from harness.pack import (
-    ContentionBinding,
-    FindingMode,
-    Round,
-    StatusSet,
-    Target,
-    Violation,
-    contend,
-    scenario,
-)
+from harness.pack import Round, StatusSet, Target, Violation, scenario
+
+from ._common import RaceBinding, race
 
 
-class CapacityLimitBinding(ContentionBinding):
+class CapacityLimitBinding(RaceBinding):
     """``call`` creates one item for ``{key}``; at most ``cap`` may exist per key."""
 
     cap: int = Field(ge=1)
     conflict: StatusSet = frozenset({409, 429})
     workers: int = Field(default=12, ge=2, le=256)
-    #: A 5xx, an unlisted 429 or a crash is a finding, never a winner; "fail" fails on it too.
-    server_errors: FindingMode = "report"
 
     @model_validator(mode="after")
     def _workers_exceed_cap(self) -> CapacityLimitBinding:
@@ -57,11 +48,4 @@ def successes_and_effects_never_exceed_the_cap(
     def contended(r: Round) -> bool:
         return r.decided > binding.cap  # fewer verdicts than the cap cannot exceed it
 
-    contend(
-        "races.capacity_limit",
-        binding,
-        target,
-        judge,
-        server_errors=binding.server_errors,
-        contended=contended,
-    )
+    race("races.capacity_limit", binding, target, judge, contended)

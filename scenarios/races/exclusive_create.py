@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from harness.pack import (
-    ContentionBinding,
-    Effect,
-    FindingMode,
-    Round,
-    Target,
-    Violation,
-    contend,
-    scenario,
-)
+from harness.pack import Round, Target, Violation, scenario
+
+from ._common import CountedRaceBinding, race
 
 
-class ExclusiveCreateBinding(ContentionBinding):
+class ExclusiveCreateBinding(CountedRaceBinding):
     """``call`` creates ``{key}``; ``effect`` counts what exists for ``{key}`` afterwards."""
-
-    effect: Effect
-    #: A 5xx, an unlisted 429 or a crash is a finding, never a winner; "fail" fails on it too.
-    server_errors: FindingMode = "report"
 
 
 @scenario("races.exclusive_create", binding=ExclusiveCreateBinding)
@@ -51,4 +40,4 @@ def exactly_one_create_wins_and_the_others_conflict(
             expected={"successes": 1, "conflicts": n - 1 - r.out_of_class, "effects": 1},
         )
 
-    contend("races.exclusive_create", binding, target, judge, server_errors=binding.server_errors)
+    race("races.exclusive_create", binding, target, judge)

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from harness.pack import (
-    ContentionBinding,
-    Effect,
-    FindingMode,
-    Round,
-    Target,
-    Violation,
-    contend,
-    scenario,
-)
+from harness.pack import Round, Target, Violation, scenario
+
+from ._common import CountedRaceBinding, race
 
 
-class LostUpdateBinding(ContentionBinding):
+class LostUpdateBinding(CountedRaceBinding):
     """``call`` increments the counter of ``{key}`` once; ``effect`` reads the counter."""
-
-    effect: Effect
-    #: A 5xx, an unlisted 429 or a crash is a finding, not a lost update; "fail" fails on it.
-    server_errors: FindingMode = "report"
 
 
 @scenario("races.lost_update", binding=LostUpdateBinding)
@@ -51,4 +40,4 @@ def the_final_value_equals_the_number_of_increments(
             expected={"increments": len(r.answers), "final_value": len(r.answers)},
         )
 
-    contend("races.lost_update", binding, target, judge, server_errors=binding.server_errors)
+    race("races.lost_update", binding, target, judge)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from harness.pack import ContentionBinding, FindingMode, Round, Target, Violation, contend, scenario
+from harness.pack import Round, Target, Violation, scenario
+
+from ._common import RaceBinding, race
 
 
-class SingleConsumerBinding(ContentionBinding):
+class SingleConsumerBinding(RaceBinding):
     """``setup`` makes one resource per attempt (its ``setup_field`` is ``{resource}``);
     every contender then runs ``call`` on it, e.g. ``POST /tickets/{resource}/consume``."""
-
-    #: A 5xx, an unlisted 429 or a crash is a finding, never a winner; "fail" fails on it too.
-    server_errors: FindingMode = "report"
 
 
 @scenario("races.single_consumer", binding=SingleConsumerBinding)
@@ -39,4 +38,4 @@ def exactly_one_contender_consumes_the_resource(
             expected={"winners": 1, "refused": len(r.answers) - 1},
         )
 
-    contend("races.single_consumer", binding, target, judge, server_errors=binding.server_errors)
+    race("races.single_consumer", binding, target, judge)

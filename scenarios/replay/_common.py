@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from harness.pack import (
     ContentionBinding,
@@ -17,13 +18,18 @@ from harness.pack import (
     StatusSet,
     Target,
     UserError,
+    Violation,
+    assert_holds,
+    collect,
     count_effect,
     curl,
+    fail_on,
     fresh_subject,
-    http_or_method,
     render,
+    run_sequence,
 )
 from harness.pack import contention_preflight as preflight
+from scenarios._shared import ContendedCall
 
 
 class FakeClock:
@@ -42,7 +48,7 @@ class FakeClock:
         return f"FakeClock({self.value!r})"
 
 
-class ReplayBinding(BaseModel):
+class ReplayBinding(ContendedCall):
     """How to deliver one message with a nonce and a timestamp, and what accept/reject look like.
 
     HTTP: ``call = "POST /webhooks"`` with ``headers`` using ``{nonce}`` and ``{timestamp}``.
@@ -50,11 +56,6 @@ class ReplayBinding(BaseModel):
     ``True`` accepts, ``False`` or an exception named in ``reject_errors`` rejects.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    call: HttpCall | str
-    headers: dict[str, str] = Field(default_factory=dict)
-    json_body: Any = Field(default=None, alias="json")
     args: list[Any] = Field(default_factory=lambda: ["{nonce}", "{timestamp}"])
     accept: StatusSet = frozenset({200, 202})
     reject: StatusSet = frozenset({400, 401, 403, 409, 422})
@@ -62,11 +63,7 @@ class ReplayBinding(BaseModel):
     #: The freshness window in seconds (a timestamp further than this from now is refused).
     window: float = Field(default=300.0, gt=0)
     max_nonce_length: int = Field(default=256, ge=1)
-    workers: int = Field(default=8, ge=2, le=256)
-    mode: Literal["auto", "last-byte", "gather", "preempt", "barrier", "pool"] = "auto"
-    budget: float = Field(default=2.0, gt=0, le=600)
     max_attempts: int = Field(default=200, ge=1)
-    seed: int | None = None
     # In process only (bounded_memory, out_of_order_eviction):
     size: ObjectEffect = Field(default_factory=lambda: ObjectEffect(attr="__len__"))
     bound: int | None = Field(default=None, ge=1)
@@ -79,11 +76,6 @@ class ReplayBinding(BaseModel):
     #: "fail": it fails the check too.
     server_errors: FindingMode = "report"
 
-    @field_validator("call", mode="before")
-    @classmethod
-    def _parse_call(cls, value: Any) -> Any:
-        return http_or_method(value)
-
     @model_validator(mode="after")
     def _disjoint(self) -> ReplayBinding:
         both = self.accept & self.reject
@@ -91,23 +83,14 @@ class ReplayBinding(BaseModel):
             raise ValueError(f"accept and reject share {sorted(both)}: a status means one thing")
         return self
 
-    @property
-    def is_http(self) -> bool:
-        return isinstance(self.call, HttpCall)
-
     def contention(self) -> ContentionBinding:
         """Every contender sends the same fresh nonce (``{key}``) with the current timestamp."""
         values = {"nonce": "{key}", "timestamp": "{now}"}
         data: dict[str, Any] = {
-            "call": self.call,
+            **self.race_fields(),
             "success": self.accept,
             "conflict": self.reject,
             "conflict_errors": self.reject_errors,
-            "workers": self.workers,
-            "mode": self.mode,
-            "budget": self.budget,
-            "max_attempts": self.max_attempts,
-            "seed": self.seed,
         }
         if self.is_http:
             data["headers"] = render(self.headers, values)
@@ -147,12 +130,7 @@ class Sender:
         else:
             overrides = {binding.clock_kwarg: clock} if clock is not None else None
             self.guard = fresh_subject(target, overrides)
-            if not callable(getattr(self.guard, str(binding.call), None)):
-                raise UserError(
-                    f"binding.call={binding.call!r}: {type(self.guard).__name__} has no such "
-                    "method",
-                    where="binding.call",
-                )
+            binding.check_method(self.guard)
 
     def nonce(self, label: str) -> str:
         return f"{self.run}-{label}"
@@ -219,3 +197,14 @@ def require_in_process(binding: ReplayBinding, check: str) -> None:
             "so it needs an in-process call on a python target (call = 'check')",
             where="binding.call",
         )
+
+
+def judge_sequence(
+    name: str, binding: ReplayBinding, check: Callable[[int], Violation | None]
+) -> None:
+    """Run the ordered `check` once: fail on its violation, then on the findings it reported
+    as ``binding.server_errors`` says."""
+    __tracebackhide__ = True
+    with collect() as findings:
+        assert_holds(run_sequence(name, check, seed=binding.seed))
+    fail_on(name, findings, binding.server_errors)

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import time
 
-from harness.pack import (
-    Target,
-    Violation,
-    assert_holds,
-    collect,
-    fail_on,
-    report_finding,
-    run_sequence,
-    scenario,
-)
+from harness.pack import Target, Violation, report_finding, scenario
 
-from ._common import ReplayBinding, Sender, require_in_process
+from ._common import ReplayBinding, Sender, judge_sequence, require_in_process
 
 
 @scenario("replay.bounded_memory", binding=ReplayBinding)
@@ -58,6 +49,4 @@ def memory_stays_bounded_under_a_nonce_flood(binding: ReplayBinding, target: Tar
             expected={"state_size": f"<= {bound}"},
         )
 
-    with collect() as findings:
-        assert_holds(run_sequence("replay.bounded_memory", check, seed=binding.seed))
-    fail_on("replay.bounded_memory", findings, binding.server_errors)
+    judge_sequence("replay.bounded_memory", binding, check)

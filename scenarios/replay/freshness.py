@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import time
 
-from harness.pack import (
-    Target,
-    Violation,
-    assert_holds,
-    collect,
-    fail_on,
-    report_finding,
-    run_sequence,
-    scenario,
-)
+from harness.pack import Target, Violation, report_finding, scenario
 
-from ._common import ReplayBinding, Sender
+from ._common import ReplayBinding, Sender, judge_sequence
 
 CHECK = "replay.freshness"
 
@@ -64,6 +55,4 @@ def stale_future_and_non_finite_timestamps_and_long_nonces_are_rejected(
             details=tuple(wrong),
         )
 
-    with collect() as findings:
-        assert_holds(run_sequence(CHECK, check, seed=binding.seed))
-    fail_on(CHECK, findings, binding.server_errors)
+    judge_sequence(CHECK, binding, check)

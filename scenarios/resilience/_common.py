@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness.pack import HttpCall, curl, is_loopback_host
+from harness.pack import HttpCall, StubUpstream, curl, is_loopback_host
 
 #: uvicorn/gunicorn access-log lines ("GET /x HTTP/1.1" 502): a status there is not a log
 #: of the error, it is the answer.
@@ -55,6 +57,18 @@ class UpstreamRequest(BaseModel):
         assert host is not None
         return "127.0.0.1" if host == "localhost" else host
 
+    def stub(
+        self, *, hang: bool = False, status: int = 200, statuses: Mapping[str, int] | None = None
+    ) -> StubUpstream:
+        """The stub upstream at ``upstream`` (start it with ``with``), answering as told."""
+        return StubUpstream(
+            hang=hang,
+            status=status,
+            statuses=statuses,
+            host=self.upstream_host,
+            port=self.upstream_port,
+        )
+
     def kwargs(self) -> dict[str, Any]:
         out: dict[str, Any] = {"headers": self.headers}
         if self.json_body is not None:
@@ -73,3 +87,26 @@ def error_lines(log: str, pattern: str) -> list[str]:
 def curl_of(response: httpx.Response) -> str:
     """The request behind `response` as a curl command (against the stub upstream's port)."""
     return curl(response.request)
+
+
+def send_watched(
+    binding: UpstreamRequest, client: httpx.Client, wait: float, name: str
+) -> tuple[bool, dict[str, Any]]:
+    """Send the binding's call from thread `name` and wait for it up to `wait` seconds.
+
+    The thread keeps the time bound: an in-process (asgi) transport ignores httpx timeouts, and
+    a hung call must fail the check, not hang it. Returns whether the call is still running,
+    and what it ended with: a "response", or the "error" it raised.
+    """
+    outcome: dict[str, Any] = {}
+
+    def send() -> None:
+        try:
+            outcome["response"] = binding.call.send(client, binding.values, **binding.kwargs())
+        except BaseException as exc:  # handed to the checking thread
+            outcome["error"] = exc
+
+    caller = threading.Thread(target=send, name=name, daemon=True)
+    caller.start()
+    caller.join(wait)
+    return caller.is_alive(), outcome

@@ -11,7 +11,6 @@ from pydantic import Field, field_validator
 from harness.pack import (
     FindingMode,
     StatusSet,
-    StubUpstream,
     Target,
     fail_on,
     report_finding,
@@ -62,11 +61,7 @@ def failed_upstream_write_is_not_reported_as_success(
 ) -> None:
     """The upstream rejects the write with a 5xx; the call must not answer a success and the
     target's log must gain an error line."""
-    with StubUpstream(
-        statuses={binding.upstream_method: binding.upstream_status},
-        host=binding.upstream_host,
-        port=binding.upstream_port,
-    ) as stub:
+    with binding.stub(statuses={binding.upstream_method: binding.upstream_status}) as stub:
         before = len(target.logs())
         records = _Records()  # an in-process target logs here, not to a captured stream
         root = logging.getLogger()

@@ -3,9 +3,7 @@ answers within a bound (e.g. 504), instead of hanging with its caller."""
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any
 
 import httpx
 from pydantic import Field
@@ -13,7 +11,6 @@ from pydantic import Field
 from harness.pack import (
     FindingMode,
     StatusSet,
-    StubUpstream,
     Target,
     collect,
     fail_on,
@@ -22,7 +19,7 @@ from harness.pack import (
     scenario,
 )
 
-from ._common import UpstreamRequest, curl_of
+from ._common import UpstreamRequest, curl_of, send_watched
 
 CHECK = "resilience.hung_upstream"
 
@@ -50,27 +47,13 @@ def target_answers_within_bound_when_upstream_hangs(
     replies; a hang (no answer by `bound` + `grace`) means the outbound call has no timeout."""
     patience = binding.bound + binding.grace
     dropped: str | None = None
-    with StubUpstream(hang=True, host=binding.upstream_host, port=binding.upstream_port) as stub:
+    with binding.stub(hang=True) as stub:
         started = time.perf_counter()
-        # The wait is kept by a watcher thread too: an in-process (asgi) transport does not
-        # enforce httpx timeouts, and a hung call must fail the check, not hang it.
-        outcome: dict[str, Any] = {}
         with target.client(timeout=httpx.Timeout(patience, connect=5.0)) as client:
-
-            def send() -> None:
-                try:
-                    outcome["response"] = binding.call.send(
-                        client, binding.values, **binding.kwargs()
-                    )
-                except BaseException as exc:  # handed to the checking thread
-                    outcome["error"] = exc
-
-            caller = threading.Thread(target=send, name="fixguard-hung-call", daemon=True)
-            caller.start()
-            caller.join(patience + 1.0)
+            running, outcome = send_watched(binding, client, patience + 1.0, "fixguard-hung-call")
             error = outcome.get("error")
             took = time.perf_counter() - started
-            if caller.is_alive() or isinstance(error, httpx.TimeoutException):
+            if running or isinstance(error, httpx.TimeoutException):
                 raise AssertionError(
                     f"{CHECK}: {binding.call} did not answer within "
                     f"{binding.bound:g}s (gave up after {took:.1f}s) while the upstream at "

@@ -4,7 +4,6 @@ never swallowed silently."""
 from __future__ import annotations
 
 import asyncio
-import builtins
 import logging
 from typing import Any, Literal
 
@@ -17,13 +16,13 @@ from harness.pack import (
     UserError,
     answer_status,
     fail_on,
-    import_object,
     injected,
     raise_error,
     report_finding,
     rerun_command,
     scenario,
 )
+from scenarios._shared import RecordCapture, exception_class
 from scenarios.leaks._common import Step, call_step
 
 
@@ -53,23 +52,17 @@ class Fault(BaseModel):
     def behaviour(self) -> Behaviour:
         if self.status is not None:
             return answer_status(self.status)
+        return raise_error(self.error_class())
+
+    def error_class(self) -> type[BaseException]:
+        """The exception class `raises` names (a UserError when it names none)."""
         assert self.raises is not None
-        return raise_error(_exception_class(self.raises))
-
-
-def _exception_class(name: str) -> type[BaseException]:
-    found: Any
-    if ":" in name:
-        found = import_object(name, field="binding.fault.raises")
-    else:
-        found = getattr(builtins, name, None)
-    if not (isinstance(found, type) and issubclass(found, BaseException)):
-        raise UserError(
-            f"binding.fault.raises={name!r}: not an exception class",
-            where="binding.fault.raises",
+        return exception_class(
+            self.raises,
+            field="binding.fault.raises",
+            problem="not an exception class",
             hint="a builtin name such as 'OSError', or 'pkg.mod:ErrorClass'",
         )
-    return found
 
 
 class SwallowedErrorsBinding(BaseModel):
@@ -97,21 +90,12 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return found
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @scenario("resilience.swallowed_errors", binding=SwallowedErrorsBinding)
 def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding, target: Target) -> None:
     """With the fault in place, the call raises, returns a declared failure value, or logs at
     `level` or above; returning normally in silence is a swallowed error."""
     level = getattr(logging, binding.level)
-    handler = _Records()
+    handler = RecordCapture(logging.DEBUG)
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
@@ -139,7 +123,7 @@ def injected_fault_is_logged_or_propagated(binding: SwallowedErrorsBinding, targ
             hint="inject into a dependency that the call uses",
         )
     if raised is not None and binding.fault.raises is not None:
-        fault = _exception_class(binding.fault.raises)
+        fault = binding.fault.error_class()
         if not any(isinstance(e, fault) for e in _chain(raised)):
             # It raised, so nothing was swallowed; but what escaped is not the fault nor
             # raised while handling it: the call broke somewhere else.

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from harness.pack import FindingPolicy, Target, UserError
+from scenarios._shared import root_folder
 from scenarios.authz._pg import connect, psycopg
 
 #: The admin DSN when the binding gives none; the same variable the test suite honours.
@@ -36,14 +37,7 @@ class MigrationsBinding(FindingPolicy):
 
 
 def root_of(binding: MigrationsBinding, target: Target) -> Path:
-    root = binding.root or target.spec.cwd
-    if root is None:
-        raise UserError(
-            "binding.root: no folder to find the migrations in",
-            where="binding.root",
-            hint="set root, or cwd on the target",
-        )
-    return Path(root)
+    return root_folder(binding.root, target, "folder to find the migrations in")
 
 
 def migration_files(binding: MigrationsBinding, target: Target) -> list[Path]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
-from harness.pack import Target, UserError, collect, fail_on, report_finding, scenario
+from harness.pack import Target, UserError, collect, conclude, report_finding, scenario
 from scenarios.authz._pg import connect, psycopg
 
 from ._database import MigrationsBinding, apply_migrations, fresh_database, migration_files, root_of
@@ -179,12 +179,11 @@ def every_upsert_runs_and_merges_a_duplicate(binding: UpsertsBinding, target: Ta
                     f"{upsert.where}: INSERT INTO {upsert.table} … ON CONFLICT "
                     f"({', '.join(upsert.conflict)}): {problem}"
                 )
-    if problems:
-        raise AssertionError(
-            f"{CHECK}: upserts that fail or duplicate on PostgreSQL (migrations: "
-            + ", ".join(f.name for f in files)
-            + ")\n  "
-            + "\n  ".join(problems)
-            + "".join(f"\n  finding: {f.problem}" for f in findings)
-        )
-    fail_on(CHECK, findings, binding.server_errors)
+    migrations = ", ".join(f.name for f in files)
+    conclude(
+        CHECK,
+        f"upserts that fail or duplicate on PostgreSQL (migrations: {migrations})",
+        problems,
+        findings,
+        binding.server_errors,
+    )
