@@ -115,3 +115,25 @@ def fail_on(check: str, findings: list[Finding], mode: FindingMode) -> None:
             for f in findings[:5]
         ]
         raise AssertionError("\n".join(lines))
+
+
+def conclude(
+    check: str,
+    what: str,
+    problems: Sequence[str],
+    findings: list[Finding],
+    mode: FindingMode,
+    *,
+    tail: str = "",
+) -> None:
+    """Fail with ``<check>: <what>``, then each problem and each finding on a line of its own
+    (and `tail`), when there are problems; else fail on the findings as `mode` says."""
+    __tracebackhide__ = True
+    if problems:
+        raise AssertionError(
+            f"{check}: {what}\n  "
+            + "\n  ".join(problems)
+            + "".join(f"\n  finding: {f.problem}" for f in findings)
+            + tail
+        )
+    fail_on(check, findings, mode)

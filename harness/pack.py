@@ -21,17 +21,19 @@ The groups:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator
-
 from .bindings import HttpCall, StatusSet
 from .blocking import LatencyReport, LoopLagMeter, loop_of, percentile, probe_latency
 from .concurrency.aio import AsyncRace, ExplorerScheduler, race_async
 from .concurrency.answers import Round, curl_command
 from .concurrency.attempts import Budget, run_sequence
-from .concurrency.calls import ContentionBinding, Effect, ObjectEffect, http_or_method, render
+from .concurrency.calls import (
+    ContentionBinding,
+    Effect,
+    HttpOrMethod,
+    ObjectEffect,
+    http_or_method,
+    render,
+)
 from .concurrency.contend import contend
 from .concurrency.contend_http import preflight as contention_preflight
 from .concurrency.contend_inprocess import fresh_subject
@@ -47,6 +49,7 @@ from .findings import (
     FindingMode,
     FindingPolicy,
     collect,
+    conclude,
     fail_on,
     fail_with,
     report_finding,
@@ -79,6 +82,7 @@ from .strategies import (
     ProbeResult,
     SqlPayload,
     TraversalPayload,
+    conclude_probe,
     curl,
     describe,
     probe,
@@ -91,10 +95,6 @@ from .strategies import (
 )
 from .targets.base import Target
 from .targets.ports import is_loopback_host
-
-#: A binding's ``call`` field: ``"POST /path"`` text becomes an `HttpCall`; a bare method name
-#: (of the python target's object) stays a string.
-HttpOrMethod = Annotated[HttpCall | str, BeforeValidator(http_or_method)]
 
 __all__ = [
     "SQL_ERROR_MARKERS",
@@ -181,34 +181,3 @@ __all__ = [
     "traversal_corpus",
     "traversal_payloads",
 ]
-
-
-def conclude_probe(check: str, result: ProbeResult[Any], what: str) -> None:
-    """Report a payload probe's findings; when a payload broke the rule, fail with
-    ``<check>: <what>`` and the probe's account of it (the minimal payload first)."""
-    __tracebackhide__ = True
-    report_findings(check, result)
-    if not result.ok:
-        raise AssertionError(f"{check}: {what}\n{describe(result)}")
-
-
-def conclude(
-    check: str,
-    what: str,
-    problems: Sequence[str],
-    findings: list[Finding],
-    mode: FindingMode,
-    *,
-    tail: str = "",
-) -> None:
-    """Fail with ``<check>: <what>``, then each problem and each finding on a line of its own
-    (and `tail`), when there are problems; else fail on the findings as `mode` says."""
-    __tracebackhide__ = True
-    if problems:
-        raise AssertionError(
-            f"{check}: {what}\n  "
-            + "\n  ".join(problems)
-            + "".join(f"\n  finding: {f.problem}" for f in findings)
-            + tail
-        )
-    fail_on(check, findings, mode)

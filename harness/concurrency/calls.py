@@ -15,9 +15,9 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..bindings import EffectCounter, HttpCall, StatusSet
 from ..errors import UserError
@@ -50,21 +50,21 @@ def http_or_method(value: Any) -> Any:
     return value
 
 
+#: A binding's ``call`` field: ``"POST /path"`` text becomes an `HttpCall`; a bare method name
+#: (of the python target's object) stays a string.
+HttpOrMethod = Annotated[HttpCall | str, BeforeValidator(http_or_method)]
+
+
 class Call(BaseModel):
     """One operation: ``"POST /path/{key}"`` (HTTP) or ``"method"`` (the python target's object)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    call: HttpCall | str
+    call: HttpOrMethod
     json_body: Any = Field(default=None, alias="json")
     headers: dict[str, str] = Field(default_factory=dict)
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("call", mode="before")
-    @classmethod
-    def _parse_call(cls, value: Any) -> Any:
-        return http_or_method(value)
 
     @property
     def is_http(self) -> bool:

@@ -8,7 +8,16 @@ it draws is a frozen payload whose ``repr`` shows the exact text sent and its fa
 falsifying example Hypothesis prints can be pasted back.
 """
 
-from ._probe import Hit, ProbeResult, curl, describe, probe, report_findings, send_twice
+from ._probe import (
+    Hit,
+    ProbeResult,
+    conclude_probe,
+    curl,
+    describe,
+    probe,
+    report_findings,
+    send_twice,
+)
 from ._sql import SQL_ERROR_MARKERS, SQL_FAMILIES, SqlPayload, sql_corpus, sql_payloads
 from ._traversal import (
     TRAVERSAL_FAMILIES,
@@ -25,6 +34,7 @@ __all__ = [
     "ProbeResult",
     "SqlPayload",
     "TraversalPayload",
+    "conclude_probe",
     "curl",
     "describe",
     "probe",

@@ -164,6 +164,15 @@ def report_findings(check: str, result: ProbeResult[P]) -> None:
         report_finding(check, _line(hit), hit.request)
 
 
+def conclude_probe(check: str, result: ProbeResult[P], what: str) -> None:
+    """Report a payload probe's findings; when a payload broke the rule, fail with
+    ``<check>: <what>`` and the probe's account of it (the minimal payload first)."""
+    __tracebackhide__ = True
+    report_findings(check, result)
+    if not result.ok:
+        raise AssertionError(f"{check}: {what}\n{describe(result)}")
+
+
 def send_twice(client: httpx.Client, request: httpx.Request, payload: P) -> httpx.Response | Hit[P]:
     """Send `request`; a connection the server dropped after an earlier answer is retried once.
 
