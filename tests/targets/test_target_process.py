@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -262,23 +262,23 @@ def test_spec_without_port_placeholder_is_a_user_error() -> None:
     assert "{port}" in info.value.message
 
 
-def _interrupt_after(seconds: float) -> threading.Timer:
-    """Deliver a real SIGINT (Ctrl-C) to the main thread after `seconds`."""
-    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+def interrupted(call: Callable[[], object], after: float) -> float:
+    """Run `call`, with a real SIGINT (Ctrl-C) to the main thread `after` seconds in; it must
+    raise KeyboardInterrupt. Returns the seconds it took."""
+    timer = threading.Timer(after, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
-    return timer
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            call()
+    finally:
+        timer.cancel()
+    return time.monotonic() - started
 
 
 def test_ctrl_c_during_the_health_wait_tears_down() -> None:
     target = launch(uvicorn_spec("never_healthy", startup_timeout=20))
-    timer = _interrupt_after(1.0)
-    started = time.monotonic()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            target.start()
-    finally:
-        timer.cancel()
-    assert time.monotonic() - started < 8
+    assert interrupted(target.start, after=1.0) < 8
     assert target.pid is not None
     assert_gone([target.pid])
 
@@ -287,66 +287,47 @@ def test_ctrl_c_during_the_grace_period_kills_at_once() -> None:
     target = launch(uvicorn_spec("stubborn", stop_timeout=20))
     target.start()
     assert target.pid is not None
-    timer = _interrupt_after(0.5)
-    started = time.monotonic()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            target.stop()
-    finally:
-        timer.cancel()
-    assert time.monotonic() - started < 5, "Ctrl-C must cut the 20 s grace period short"
+    assert interrupted(target.stop, after=0.5) < 5, "Ctrl-C must cut the 20 s grace period short"
     assert_gone([target.pid])
 
 
-FORGETFUL = """
-import json, sys
+LAUNCHER = """
+import json, os, signal, sys
 from harness.targets import launch
 target = launch(json.loads(sys.argv[1]))
 target.start()
 print(target.pid, flush=True)
-# exits without stopping the target: the atexit hook must stop it
 """
 
 
-def test_a_target_never_stopped_is_stopped_at_interpreter_exit() -> None:
-    spec = {**uvicorn_spec("hello"), "cwd": str(uvicorn_spec("hello")["cwd"])}
+def run_launcher(app: str, ending: str) -> subprocess.CompletedProcess[str]:
+    """Another Python process starts the app's target, prints its pid, then runs `ending`."""
+    spec = {**uvicorn_spec(app), "cwd": str(uvicorn_spec(app)["cwd"])}
     repo = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        [sys.executable, "-c", FORGETFUL, json.dumps(spec)],
+    return subprocess.run(
+        [sys.executable, "-c", LAUNCHER + ending, json.dumps(spec)],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=repo,
         env={**os.environ, "PYTHONPATH": str(repo)},
     )
+
+
+def test_a_target_never_stopped_is_stopped_at_interpreter_exit() -> None:
+    proc = run_launcher(
+        "hello", "# exits without stopping the target: the atexit hook must stop it"
+    )
     assert proc.returncode == 0, proc.stderr
     assert_gone([int(proc.stdout.split()[0])])
-
-
-KILLED_OWNER = """
-import json, os, signal, sys
-from harness.targets import launch
-target = launch(json.loads(sys.argv[1]))
-target.start()
-print(target.pid, flush=True)
-os.kill(os.getpid(), signal.SIGKILL)  # no teardown, no atexit: the server is orphaned
-"""
 
 
 def test_groups_of_a_sigkilled_run_are_reaped_by_the_next_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FIXGUARD_LEDGER_DIR", str(tmp_path / "ledger"))
-    spec = {**uvicorn_spec("spawner"), "cwd": str(uvicorn_spec("spawner")["cwd"])}
-    repo = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        [sys.executable, "-c", KILLED_OWNER, json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=repo,
-        env={**os.environ, "PYTHONPATH": str(repo)},
-    )
+    # No teardown, no atexit: the server is orphaned.
+    proc = run_launcher("spawner", "os.kill(os.getpid(), signal.SIGKILL)")
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     orphan = int(proc.stdout.split()[0])
     assert alive(orphan)
