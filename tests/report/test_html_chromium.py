@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -29,18 +29,27 @@ ARGS = [
 SKIP_WITHOUT_CHROMIUM = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
 )
+Test = TypeVar("Test", bound=Callable[..., None])
+
+
+def needs_chromium(test: Test) -> Test:
+    """Marked `chromium`, and skipped where the browser is not installed."""
+    return pytest.mark.chromium(SKIP_WITHOUT_CHROMIUM(test))
 
 
 @contextmanager
-def chromium_page(uri: str, errors: list[str], requests: list[str] | None = None) -> Iterator[Any]:
-    """A page of headless Chromium, loaded from `uri`. Uncaught page errors and console errors
-    go to `errors`; with `requests`, the URL of every request the page makes goes there."""
+def chromium_page(
+    uri: str, errors: list[str], *, console: bool = False, requests: list[str] | None = None
+) -> Iterator[Any]:
+    """A page of headless Chromium, loaded from `uri`. Uncaught page errors go to `errors`, and
+    with `console` the console's errors too; with `requests`, the URL of every request made."""
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            if console:
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             if requests is not None:
                 page.on("request", lambda r: requests.append(r.url))
@@ -51,14 +60,23 @@ def chromium_page(uri: str, errors: list[str], requests: list[str] | None = None
             browser.close()
 
 
+@contextmanager
+def report_page(run: RunResult, folder: Path, requests: list[str] | None = None) -> Iterator[Any]:
+    """The run's index.html, written to `folder`, in headless Chromium. After the checks the
+    page showed no error: none uncaught, none on the console."""
+    errors: list[str] = []
+    html = write_reports(run, folder, ["html"])["html"]
+    with chromium_page(html.as_uri(), errors, console=True, requests=requests) as page:
+        yield page
+    assert errors == []
+
+
 pytestmark = [pytest.mark.chromium, SKIP_WITHOUT_CHROMIUM]
 
 
 def test_html_report_renders_in_headless_chromium(sample_run: RunResult, tmp_path: Path) -> None:
-    html = write_reports(sample_run, tmp_path, ["html"])["html"]
-    errors: list[str] = []
     requests: list[str] = []
-    with chromium_page(html.as_uri(), errors, requests) as page:
+    with report_page(sample_run, tmp_path, requests) as page:
         shot = tmp_path / "report.png"
         page.screenshot(path=str(shot), full_page=True)
         matrix = page.locator("#verdict-matrix")
@@ -79,6 +97,5 @@ def test_html_report_renders_in_headless_chromium(sample_run: RunResult, tmp_pat
         assert page.locator("table.mutants-gap tr.mutant-survived").count() == 1
         assert page.locator("table.mutants-weak tr.mutant-weak").count() == 1
         assert page.locator("#claim-ticket-cap table.mutants-weak").is_visible()
-    assert errors == []
     assert all(url.startswith("file://") for url in requests), requests
     assert shot.stat().st_size > 10_000

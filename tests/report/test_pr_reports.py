@@ -20,7 +20,7 @@ from harness.verify import prmode
 from harness.verify.prmode import AutoClaim, FindingOutcome, FindingState, PrEvidence, PrHunk
 from harness.verify.results import RunResult, to_jsonable
 
-from .test_html_chromium import SKIP_WITHOUT_CHROMIUM, chromium_page
+from .test_html_chromium import needs_chromium, report_page
 
 F2P_A = "tests/test_exports.py::test_stays_inside"
 F2P_B = "tests/test_store.py::test_capacity"
@@ -333,12 +333,9 @@ def test_html_without_pr_has_no_pr_sections(sample_run: RunResult, tmp_path: Pat
         assert marker not in html
 
 
-@pytest.mark.chromium
-@SKIP_WITHOUT_CHROMIUM
+@needs_chromium
 def test_pr_html_renders_in_headless_chromium(pr_run: RunResult, tmp_path: Path) -> None:
-    html = write_reports(pr_run, tmp_path, ["html"])["html"]
-    errors: list[str] = []
-    with chromium_page(html.as_uri(), errors) as page:
+    with report_page(pr_run, tmp_path) as page:
         rows = page.locator("#review-findings tbody tr")
         assert rows.count() == 6
         assert rows.nth(0).locator(".verdict").inner_text() == Verdict.VERIFIED.value
@@ -354,4 +351,3 @@ def test_pr_html_renders_in_headless_chromium(pr_run: RunResult, tmp_path: Path)
         assert "raise ValueError" in hunk.locator("pre").inner_text()
         # The claims' matrix and evidence still render below.
         assert page.locator("#verdict-matrix tbody tr").count() == 2
-    assert errors == []

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -43,15 +44,18 @@ def test_waits_for_health_then_serves_and_captures_logs() -> None:
     assert "Application startup complete" in logs
 
 
-def test_never_healthy_raises_target_error_with_command_and_log_tail() -> None:
-    spec = uvicorn_spec("never_healthy", startup_timeout=1.5)
+def failed_launch(spec: dict[str, Any]) -> tuple[TargetError, float]:
+    """Launch `spec`, which must fail: its error, and the seconds that took."""
     started = time.monotonic()
     with pytest.raises(TargetError) as info:
         with launch(spec):
             pytest.fail("launch must not succeed")
-    elapsed = time.monotonic() - started
+    return info.value, time.monotonic() - started
+
+
+def test_never_healthy_raises_target_error_with_command_and_log_tail() -> None:
+    error, elapsed = failed_launch(uvicorn_spec("never_healthy", startup_timeout=1.5))
     assert elapsed < 1.5 + 3.5, elapsed  # the timeout, plus teardown grace
-    error = info.value
     assert "uvicorn never_healthy:app" in error.message
     assert "did not become healthy within 1.5s" in error.message
     assert "HTTP 503" in error.message
@@ -61,13 +65,8 @@ def test_never_healthy_raises_target_error_with_command_and_log_tail() -> None:
 
 
 def test_crash_at_start_is_reported_early_with_the_traceback() -> None:
-    spec = uvicorn_spec("crash", startup_timeout=15)
-    started = time.monotonic()
-    with pytest.raises(TargetError) as info:
-        with launch(spec):
-            pytest.fail("launch must not succeed")
-    assert time.monotonic() - started < 8, "early exit must not wait for the whole timeout"
-    error = info.value
+    error, elapsed = failed_launch(uvicorn_spec("crash", startup_timeout=15))
+    assert elapsed < 8, "early exit must not wait for the whole timeout"
     assert "uvicorn crash:app" in error.message
     assert "exited with code" in error.message
     assert "RuntimeError: boom at startup: DATABASE_URL is not set" in error.log_tail
