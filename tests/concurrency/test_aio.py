@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from harness.concurrency import AsyncRace, Budget, Violation, WorkerResult, gather_gate, race_async
+from harness.concurrency import (
+    AsyncRace,
+    Budget,
+    RaceResult,
+    Violation,
+    WorkerResult,
+    gather_gate,
+    race_async,
+)
 from harness.errors import UserError
 
 
@@ -90,24 +98,21 @@ class RecordingScheduler:
 def test_a_scheduler_plugs_into_the_seam_and_gets_one_seed_per_attempt() -> None:
     scheduler = RecordingScheduler()
     config = AsyncRace(workers=3, budget=Budget(seconds=5, max_attempts=4), seed=7)
-    result = race_async(
-        "seam",
-        lambda _: Counter(locked=True),
-        lambda c, i: c.increment(),
-        lost_update,
-        config,
-        scheduler=scheduler,
-    )
+
+    def race(scheduler: RecordingScheduler) -> RaceResult:
+        return race_async(
+            "seam",
+            lambda _: Counter(locked=True),
+            lambda c, i: c.increment(),
+            lost_update,
+            config,
+            scheduler=scheduler,
+        )
+
+    result = race(scheduler)
     assert result.attempts == 4 and len(set(scheduler.seeds)) == 4
     again = RecordingScheduler()
-    race_async(
-        "seam",
-        lambda _: Counter(locked=True),
-        lambda c, i: c.increment(),
-        lost_update,
-        config,
-        scheduler=again,
-    )
+    race(again)
     assert again.seeds == scheduler.seeds
 
 

@@ -18,6 +18,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,6 +90,15 @@ def project(kind: str, variant: str, dest: Path) -> Path:
     return dest
 
 
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """A project of its own at root (its pytest.ini makes root the rootdir) with `files`."""
+    (root / "pytest.ini").write_text("[pytest]\n")
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
 def _env(outcomes_out: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FIXGUARD_", "PYTEST_"))}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -130,24 +140,20 @@ def perturbed(
     )
 
 
-@pytest.fixture(scope="module")
-def quota_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return project("quota", "base", tmp_path_factory.mktemp("quota") / "base")
+def project_fixture(kind: str, variant: str) -> Any:
+    """The module-wide fixture `KIND_VARIANT`: one copy of the project for every test here."""
+
+    @pytest.fixture(scope="module", name=f"{kind}_{variant}")
+    def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return project(kind, variant, tmp_path_factory.mktemp(kind) / variant)
+
+    return copy
 
 
-@pytest.fixture(scope="module")
-def quota_fixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return project("quota", "fixed", tmp_path_factory.mktemp("quota") / "fixed")
-
-
-@pytest.fixture(scope="module")
-def inbox_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return project("inbox", "base", tmp_path_factory.mktemp("inbox") / "base")
-
-
-@pytest.fixture(scope="module")
-def inbox_fixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return project("inbox", "fixed", tmp_path_factory.mktemp("inbox") / "fixed")
+quota_base = project_fixture("quota", "base")
+quota_fixed = project_fixture("quota", "fixed")
+inbox_base = project_fixture("inbox", "base")
+inbox_fixed = project_fixture("inbox", "fixed")
 
 
 @dataclass
@@ -317,15 +323,14 @@ def test_the_replay_line_of_a_failing_round_reproduces_it(
 
 
 def test_the_replay_line_of_a_parametrized_test_names_a_real_test(tmp_path: Path) -> None:
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    (tmp_path / "mod.py").write_text("def same(x):\n    return x\n")
-    (tmp_path / "test_mod.py").write_text(
+    test = (
         "import pytest\n"
         "from mod import same\n\n\n"
         "@pytest.mark.parametrize('x', [1, 2])\n"
         "def test_same(x):\n"
         "    assert same(x) == 1\n"
     )
+    write_project(tmp_path, {"mod.py": "def same(x):\n    return x\n", "test_mod.py": test})
     run = perturbed(tmp_path, "preempt:seed=5:files=mod.py", 2)
     assert run.count("FAILED") == 2 and run.count("PASSED") == 2, run.log
     assert sorted(run.replays) == [
@@ -418,12 +423,10 @@ async def test_squares_wrong():
 
 
 def test_explore_refusal_falls_back_to_a_plain_loop(tmp_path: Path) -> None:
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "__init__.py").write_text("")
-    (tmp_path / "pkg" / "work.py").write_text(_WORK)
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_work.py").write_text(_WORK_TESTS)
+    write_project(
+        tmp_path,
+        {"pkg/__init__.py": "", "pkg/work.py": _WORK, "tests/test_work.py": _WORK_TESTS},
+    )
     run = pytest_run(tmp_path, "--harness-perturb=explore:seed=3:files=pkg/work.py")
     assert run.outcomes == {
         "tests/test_work.py::test_squares": "PASSED",
@@ -479,12 +482,9 @@ async def test_put_get(pending):
 def test_explore_leaves_a_test_with_async_fixtures_on_their_loop(tmp_path: Path) -> None:
     # The fixture's future belongs to anyio's loop: run on the explorer's, the test would fail
     # ("attached to a different loop") with or without a race.
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "__init__.py").write_text("")
-    (tmp_path / "pkg" / "q.py").write_text(_QUEUE)
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_q.py").write_text(_QUEUE_TESTS)
+    write_project(
+        tmp_path, {"pkg/__init__.py": "", "pkg/q.py": _QUEUE, "tests/test_q.py": _QUEUE_TESTS}
+    )
     run = perturbed(tmp_path, "auto:seed=1:files=pkg/q.py", 3)
     assert run.returncode == 0, run.log
     assert run.count("PASSED", "tests/test_q.py::test_put_get") == 3, run.log

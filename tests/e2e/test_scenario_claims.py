@@ -83,19 +83,8 @@ def test_packs_kill_the_fix_revert_mutants(tmp_path: Path) -> None:
     manifest = tmp_path / "scenarios.toml"
     manifest.write_text(MANIFEST.format(base=exports, sandbox=sandbox.root, overrides=overrides))
     out = tmp_path / "out"
-    code = main(
-        [
-            "verify",
-            "--repo",
-            str(repo.path),
-            "--base",
-            repo.base,
-            "--manifest",
-            str(manifest),
-            "--out",
-            str(out),
-        ]
-    )
+    where = ["--repo", str(repo.path), "--base", repo.base]
+    code = main(["verify", *where, "--manifest", str(manifest), "--out", str(out)])
     doc = json.loads((out / "results.json").read_text())
     claims = {c["claim_id"]: c for c in doc["run"]["claims"]}
     for claim in claims.values():

@@ -10,18 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness import UserError
-from harness.concurrency.explore import (
-    exhaustive,
-    explore,
-    fifo,
-    hypothesis,
-    mixed,
-    parse,
-    pct,
-    random,
-    schedule,
-)
+from harness.concurrency.explore import explore, parse, schedule
 from harness.concurrency.explore.schedule import decode, deviations, encode
+from harness.concurrency.explore.strategies import exhaustive, fifo, hypothesis, mixed, pct, random
 
 
 @given(st.lists(st.integers(0, 5), max_size=60))

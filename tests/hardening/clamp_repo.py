@@ -13,7 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.verify.conftest import commit, git
+from tests.manifests import claim_table
+from tests.verify.conftest import BASE as CLAMP_BASE
+from tests.verify.conftest import FIX as CLAMP_FIX
+from tests.verify.conftest import commit, git, verify_args
 
 TESTS = """\
 import os
@@ -52,38 +55,30 @@ def test_bad_bounds():
 
 BASE = {
     "pkg/__init__.py": "",
-    "pkg/calc.py": "def clamp(value, low, high):\n    return max(low, value)\n",
+    "pkg/calc.py": CLAMP_BASE["pkg/calc.py"],
     "pyproject.toml": "[project]\nname = 'clamp'\nversion = '0'\n",
 }
-FIX = {
-    "pkg/calc.py": (
-        "def clamp(value, low, high):\n"
-        "    if low > high:\n"
-        "        raise ValueError('low must not exceed high')\n"
-        "    return min(high, max(low, value))\n"
-    ),
-    "tests/test_clamp.py": TESTS,
-}
+FIX = {"pkg/calc.py": CLAMP_FIX["pkg/calc.py"], "tests/test_clamp.py": TESTS}
 
 #: Three claims, one verdict each by design (the manifest lives outside the repo).
-MANIFEST = """
-[[claims]]
-id = "upper-bound"
-title = "clamp honours the upper bound; the guard is killed by another test"
-tests = ["tests/test_clamp.py::test_high"]
-
-[[claims]]
-id = "lower-bound"
-title = "the lower bound held before the fix"
-tests = ["tests/test_clamp.py::test_low"]
-
-[[claims]]
-id = "inverted-bounds-claim-tests-only"
-title = "with only its own test, removing the `low > high` guard survives"
-tests = ["tests/test_clamp.py::test_high"]
-[claims.run]
-guard_tests = "claim"
-"""
+MANIFEST = (
+    claim_table(
+        "upper-bound",
+        "clamp honours the upper bound; the guard is killed by another test",
+        tests=["tests/test_clamp.py::test_high"],
+    )
+    + claim_table(
+        "lower-bound",
+        "the lower bound held before the fix",
+        tests=["tests/test_clamp.py::test_low"],
+    )
+    + claim_table(
+        "inverted-bounds-claim-tests-only",
+        "with only its own test, removing the `low > high` guard survives",
+        tests=["tests/test_clamp.py::test_high"],
+        run={"guard_tests": "claim"},
+    )
+)
 EXPECTED = {
     "upper-bound": "VERIFIED",
     "lower-bound": "NOT_REPRODUCED",
@@ -125,21 +120,7 @@ def isolated_env(root: Path, *, cache: Path, sleep: float) -> dict[str, str]:
 
 
 def verify_command(repo: Path, out: Path, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "harness.cli",
-        "verify",
-        "--repo",
-        str(repo),
-        "--base",
-        "HEAD~1",
-        "--out",
-        str(out),
-        "--workers",
-        "1",
-        *args,
-    ]
+    return [sys.executable, "-m", "harness.cli", *verify_args(repo, out, "--workers", "1", *args)]
 
 
 def start(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -7,6 +7,7 @@ remove the other's worktrees nor corrupt the store.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -167,21 +168,12 @@ def _write_rows(path: str, gate: str, writer: int) -> None:
         store.close()
 
 
+#: A killed mutant's result with every column filled; each row stores it under its own id.
+_KILLED = MutantResult("m", "f", "o", "pkg/calc.py", 2, "-a\n+b\n", MutantStatus.KILLED, "t")
+
+
 def _result(mutant_id: str) -> MutantResult:
-    return MutantResult(
-        id=mutant_id,
-        family="f",
-        operator="o",
-        file="pkg/calc.py",
-        line=2,
-        diff="-a\n+b\n",
-        status=MutantStatus.KILLED,
-        killing_test="t",
-        runs=1,
-        kills=1,
-        duration=0.01,
-        tests=("t",),
-    )
+    return dataclasses.replace(_KILLED, id=mutant_id, runs=1, kills=1, duration=0.01, tests=("t",))
 
 
 def test_several_processes_opening_and_writing_one_store_at_once(tmp_path: Path) -> None:

@@ -24,21 +24,13 @@ from harness.report.jsonreport import render_json
 from harness.verify.results import ClaimResult, MutantRecord, RunRecord, RunResult
 from harness.verify.verdict import decide
 
+from ..manifests import claim_table
 from ..mutation.conftest import FAST_PYTEST, FixRepo, make_fix_repo
-from ..verify.conftest import BASE, FIX
+from ..verify.conftest import BASE, FIX, UNGUARDED_MANIFEST
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 #: Wide enough that rich never wraps a reason or a command across lines.
 WIDE = {**os.environ, "COLUMNS": "1000"}
-
-UNGUARDED_MANIFEST = """
-[[claims]]
-id = "upper-bound"
-title = "clamp honours the upper bound"
-tests = ["tests/test_clamp.py::test_high"]
-[claims.run]
-guard_tests = "claim"
-"""
 
 
 def harness(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -122,24 +114,21 @@ def test_a_stage_that_does_not_run_is_not_announced(
     assert "mutate: 1 claim" in unguarded_run[0].stderr
 
 
-SCENARIO_MANIFEST = """
-[targets.files]
-kind = "python"
-factory = "importlib:import_module"
-kwargs = {{ name = "pkg.files" }}
-
-[[claims]]
-id = "file-leak"
-title = "read_text closes its file"
-scenario = "leaks.in_process"
-target = "files"
-fix = ["pkg/files.py"]
-[claims.binding]
-steps = [{{ call = "read_text", args = ["{data}"] }}]
-warmup = 2
-iterations = 10
-allocation_sites = false
-"""
+def scenario_manifest(data: Path) -> str:
+    """leaks.in_process on pkg.files.read_text(data), a target of the python kind."""
+    target = (
+        '[targets.files]\nkind = "python"\n'
+        'factory = "importlib:import_module"\nkwargs = { name = "pkg.files" }\n'
+    )
+    steps = [{"call": "read_text", "args": [str(data)]}]
+    return target + claim_table(
+        "file-leak",
+        "read_text closes its file",
+        scenario="leaks.in_process",
+        target="files",
+        fix=["pkg/files.py"],
+        binding={"steps": steps, "warmup": 2, "iterations": 10, "allocation_sites": False},
+    )
 
 
 def test_a_scenario_claims_reproduce_command_works_after_the_run(tmp_path: Path) -> None:
@@ -153,7 +142,7 @@ def test_a_scenario_claims_reproduce_command_works_after_the_run(tmp_path: Path)
     data = tmp_path / "data.txt"
     data.write_text("hello")
     manifest = tmp_path / "scenario.toml"
-    manifest.write_text(SCENARIO_MANIFEST.format(data=data))
+    manifest.write_text(scenario_manifest(data))
     out = tmp_path / "reports"
     proc, claim = verify(repo, out, "--manifest", str(manifest))
     assert claim["verdict"] == "STILL_FAILING", proc.stdout + proc.stderr

@@ -95,13 +95,12 @@ def line_of(path: Path, fragment: str, *, nth: int = 0) -> int:
     return numbers[nth]
 
 
-def assert_refused_before_any_run(
-    proc: subprocess.CompletedProcess[str], out: Path, repo: FixRepo, expected: str
-) -> None:
-    """Exit 2, one line (the expected one), and no sign that a run started."""
+def refusal(proc: subprocess.CompletedProcess[str], out: Path, repo: FixRepo) -> str:
+    """The one error line of a run refused before it started (exit 2, no results, no worktree
+    left), without its `error: ` prefix."""
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2, proc.stderr + proc.stdout
-    assert lines == [f"error: {expected}"], lines
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "reproduce" not in proc.stderr + proc.stdout
     assert not (out / "results.json").exists()
@@ -109,20 +108,24 @@ def assert_refused_before_any_run(
         ["git", "worktree", "list"], cwd=repo.path, capture_output=True, text=True, check=True
     )
     assert len(worktrees.stdout.splitlines()) == 1
+    return lines[0].removeprefix("error: ")
+
+
+def verify_refused(repo: FixRepo, out: Path, *args: str) -> str:
+    return refusal(verify(repo, out, *args), out, repo)
 
 
 def test_misspelled_scenario_is_refused_with_its_line(repo: FixRepo, tmp_path: Path) -> None:
     manifest = write_manifest(
         repo, SCENARIO_CLAIMS.format(scenario="races.exclusive_creat", target="api")
     )
-    proc = verify(repo, tmp_path / "out", "--manifest", str(manifest), "--claim", "race-1")
+    message = verify_refused(
+        repo, tmp_path / "out", "--manifest", str(manifest), "--claim", "race-1"
+    )
     line = line_of(manifest, 'exclusive_creat"')
-    assert_refused_before_any_run(
-        proc,
-        tmp_path / "out",
-        repo,
+    assert message == (
         f"{manifest}:{line}: claims[1](race-1).scenario='races.exclusive_creat': "
-        "unknown scenario (did you mean 'races.exclusive_create'?)",
+        "unknown scenario (did you mean 'races.exclusive_create'?)"
     )
 
 
@@ -131,15 +134,12 @@ def test_binding_of_the_wrong_type_names_the_field_in_its_own_claim(
 ) -> None:
     text = SCENARIO_CLAIMS.format(scenario="races.exclusive_create", target="api")
     manifest = write_manifest(repo, text + 'workers = "lots"\n')
-    proc = verify(repo, tmp_path / "out", "--manifest", str(manifest))
+    message = verify_refused(repo, tmp_path / "out", "--manifest", str(manifest))
     # The second `workers =` line: the first belongs to the valid claim race-0.
     line = line_of(manifest, "workers =", nth=1)
-    assert_refused_before_any_run(
-        proc,
-        tmp_path / "out",
-        repo,
+    assert message == (
         f"{manifest}:{line}: claims[1](race-1).binding.workers='lots': "
-        "Input should be a valid integer, unable to parse string as an integer",
+        "Input should be a valid integer, unable to parse string as an integer"
     )
 
 
@@ -147,13 +147,10 @@ def test_unknown_target_is_refused_with_its_line(repo: FixRepo, tmp_path: Path) 
     manifest = write_manifest(
         repo, SCENARIO_CLAIMS.format(scenario="races.exclusive_create", target="apj")
     )
-    proc = verify(repo, tmp_path / "out", "--manifest", str(manifest))
+    message = verify_refused(repo, tmp_path / "out", "--manifest", str(manifest))
     line = line_of(manifest, 'target = "apj"')
-    assert_refused_before_any_run(
-        proc,
-        tmp_path / "out",
-        repo,
-        f"{manifest}:{line}: claims[1](race-1).target='apj': not a [targets.NAME] (known: api)",
+    assert message == (
+        f"{manifest}:{line}: claims[1](race-1).target='apj': not a [targets.NAME] (known: api)"
     )
 
 
@@ -169,15 +166,12 @@ def test_malformed_target_names_its_field(repo: FixRepo, tmp_path: Path) -> None
 
 
 def test_python_that_does_not_exist_is_a_user_error(repo: FixRepo, tmp_path: Path) -> None:
-    proc = verify(
+    message = verify_refused(
         repo, tmp_path / "out", "--tests", "tests/test_clamp.py", "--python", "/nonexistent"
     )
-    assert_refused_before_any_run(
-        proc,
-        tmp_path / "out",
-        repo,
+    assert message == (
         "--python='/nonexistent': no such file (name the project's interpreter, "
-        "e.g. .venv/bin/python)",
+        "e.g. .venv/bin/python)"
     )
 
 
@@ -187,13 +181,10 @@ def test_manifest_python_that_is_not_python_names_its_line(repo: FixRepo, tmp_pa
         '[run]\npython = "/bin/true"\n\n[[claims]]\nid = "c"\ntitle = "t"\n'
         'tests = ["tests/test_clamp.py"]\n',
     )
-    proc = verify(repo, tmp_path / "out", "--manifest", str(manifest))
-    assert_refused_before_any_run(
-        proc,
-        tmp_path / "out",
-        repo,
+    message = verify_refused(repo, tmp_path / "out", "--manifest", str(manifest))
+    assert message == (
         f"{manifest}:2: run.python='/bin/true': is not a working Python interpreter "
-        "(`-c 'import sys'` exited 0) (name the project's interpreter, e.g. .venv/bin/python)",
+        "(`-c 'import sys'` exited 0) (name the project's interpreter, e.g. .venv/bin/python)"
     )
 
 
@@ -204,38 +195,29 @@ def test_missing_node_id_names_the_claims_tests_line(repo: FixRepo, tmp_path: Pa
         '[[claims]]\nid = "typo"\ntitle = "t"\ntests = [\n'
         '  "tests/test_clamp.py::test_high",\n  "tests/test_clamp.py::test_hihg",\n]\n',
     )
-    proc = verify(repo, tmp_path / "out", "--manifest", str(manifest))
-    assert_refused_before_any_run(
-        proc,
-        tmp_path / "out",
-        repo,
+    message = verify_refused(repo, tmp_path / "out", "--manifest", str(manifest))
+    assert message == (
         f"{manifest}:9: claims[1](typo).tests[1]='tests/test_clamp.py::test_hihg': "
         f"not found on the head ({repo.head[:8]}) "
-        "(`pytest --collect-only -q FILE` lists the node ids)",
+        "(`pytest --collect-only -q FILE` lists the node ids)"
     )
 
 
 def test_missing_ad_hoc_test_file_is_named_by_the_option(repo: FixRepo, tmp_path: Path) -> None:
-    proc = verify(repo, tmp_path / "out", "--tests", "tests/test_gone.py")
-    assert_refused_before_any_run(
-        proc,
-        tmp_path / "out",
-        repo,
+    message = verify_refused(repo, tmp_path / "out", "--tests", "tests/test_gone.py")
+    assert message == (
         f"--tests='tests/test_gone.py': not found on the head ({repo.head[:8]}) "
-        "(`pytest --collect-only -q FILE` lists the node ids)",
+        "(`pytest --collect-only -q FILE` lists the node ids)"
     )
 
 
 def test_syntax_error_in_the_heads_test_file_shows_pytests_error(tmp_path: Path) -> None:
     broken = {"tests/test_clamp.py": FIX["tests/test_clamp.py"] + "\ndef test_low(:\n    pass\n"}
     repo = make_fix_repo(tmp_path / "repo", BASE, {**FIX, **broken})
-    proc = verify(repo, tmp_path / "out", "--tests", "tests/test_clamp.py::test_high")
-    assert_refused_before_any_run(
-        proc,
-        tmp_path / "out",
-        repo,
+    message = verify_refused(repo, tmp_path / "out", "--tests", "tests/test_clamp.py::test_high")
+    assert message == (
         f"--tests='tests/test_clamp.py::test_high': cannot be collected on the head "
-        f"({repo.head[:8]}): tests/test_clamp.py:7: SyntaxError: invalid syntax",
+        f"({repo.head[:8]}): tests/test_clamp.py:7: SyntaxError: invalid syntax"
     )
 
 
@@ -298,12 +280,9 @@ def test_gate_with_no_touched_claim_still_checks_its_python(repo: FixRepo, tmp_p
         "--python",
         "/nonexistent",
     )
-    assert_refused_before_any_run(
-        proc,
-        out,
-        repo,
+    assert refusal(proc, out, repo) == (
         "--python='/nonexistent': no such file (name the project's interpreter, "
-        "e.g. .venv/bin/python)",
+        "e.g. .venv/bin/python)"
     )
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from harness.mutation import MutationOptions
 
 #: Keep the test subprocesses cheap: the hypothesis and xdist plugins cost ~1 s of startup each.
 FAST_PYTEST = ("-p", "no:hypothesispytest", "-p", "no:xdist", "-p", "no:timeout")
@@ -64,7 +68,46 @@ def fix_repo(tmp_path: Path) -> Callable[..., FixRepo]:
     return build
 
 
+def options(repo: FixRepo, scope, **overrides) -> MutationOptions:
+    """A run of the fix's mutants with this interpreter and the cheap pytest start-up."""
+    values: dict[str, Any] = dict(
+        repo=repo.path,
+        rev=repo.head,
+        scope=scope,
+        python=sys.executable,
+        pytest_args=list(FAST_PYTEST),
+        workers=2,
+        repeats=1,
+        min_timeout=10.0,
+    )
+    values.update(overrides)
+    return MutationOptions(**values)
+
+
+def mutate_args(repo: FixRepo, store: Path, *extra: str) -> list[str]:
+    """`harness mutate`'s arguments for the repo's fix, its results kept in `store`."""
+    return [
+        "mutate", "--repo", str(repo.path), "--base", repo.base, "--head", repo.head,
+        "--store", str(store), *extra,
+    ]  # fmt: skip
+
+
 # --------------------------------------------------------------------------- shared fixtures
+
+#: The sequential test both commits share (its imports serve the fix's concurrent test too).
+TICKETS_TEST = """
+        import threading
+
+        import pytest
+
+        from pkg.tickets import TicketStore
+
+
+        def test_cap_sequential():
+            store = TicketStore(2)
+            assert store.buy("a") and store.buy("b")
+            assert not store.buy("c")
+        """
 
 LOCK_BASE = {
     "pkg/__init__.py": "",
@@ -85,15 +128,7 @@ LOCK_BASE = {
                 self.sold.append(who)
                 return True
         """,
-    "tests/test_tickets.py": """
-        from pkg.tickets import TicketStore
-
-
-        def test_cap_sequential():
-            store = TicketStore(2)
-            assert store.buy("a") and store.buy("b")
-            assert not store.buy("c")
-        """,
+    "tests/test_tickets.py": TICKETS_TEST,
 }
 
 LOCK_FIX = {
@@ -116,19 +151,9 @@ LOCK_FIX = {
                     self.sold.append(who)
                     return True
         """,
-    "tests/test_tickets.py": """
-        import threading
-
-        import pytest
-
-        from pkg.tickets import TicketStore
-
-
-        def test_cap_sequential():
-            store = TicketStore(2)
-            assert store.buy("a") and store.buy("b")
-            assert not store.buy("c")
-
+    # The fix keeps the sequential test and adds the concurrent one that proves it.
+    "tests/test_tickets.py": TICKETS_TEST
+    + """
 
         @pytest.mark.harness_concurrency
         def test_cap_holds_under_concurrency():

@@ -12,8 +12,8 @@ import pytest
 from harness.mutation import run_mutation, scope_from_ranges
 from harness.mutation.copies import CopyPool
 
+from .conftest import options
 from .test_preload import SOURCE, UNIT
-from .test_runner import options
 
 
 def lease(pool: CopyPool, rev: str, *, setup: str | None = None, fork: bool = False):

@@ -3,12 +3,10 @@ killed by the fix's own regression tests."""
 
 from __future__ import annotations
 
-import sys
-
-from harness.mutation import MutationOptions, run_mutation, scope_from_diff
+from harness.mutation import run_mutation, scope_from_diff
 from harness.outcomes import MutantStatus
 
-from .conftest import FAST_PYTEST
+from .conftest import options
 
 BASE = {
     "files/__init__.py": "",
@@ -84,16 +82,7 @@ def test_containment_and_cleanup_mutants_are_killed(fix_repo):
     repo = fix_repo(BASE, FIX)
     scope = scope_from_diff(repo.path, repo.base, repo.head)
     assert scope.files[0].lines == {5, 6, 7, 8, 9}
-    result = run_mutation(
-        MutationOptions(
-            repo=repo.path,
-            rev=repo.head,
-            scope=scope,
-            python=sys.executable,
-            pytest_args=list(FAST_PYTEST),
-            workers=2,
-        )
-    )
+    result = run_mutation(options(repo, scope))
     by_operator = {m.operator: m for m in result.mutants if m.family != "generic"}
     for operator, test in [
         ("resolve-identity", "tests/test_store.py::test_rejects_traversal"),

@@ -10,8 +10,7 @@ from harness.mutation import count_mutants, lab, run_mutation, scope_from_diff
 from harness.mutation.inputs import EVERY_TEST, Inputs, blob_id, environment
 from harness.outcomes import MutantStatus
 
-from .conftest import FixRepo, _git, _write
-from .test_runner import options
+from .conftest import FixRepo, _git, _write, options
 
 PROJECT = {
     "pkg/__init__.py": "",

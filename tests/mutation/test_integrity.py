@@ -15,11 +15,17 @@ from pathlib import Path
 
 import psutil
 
-from harness.mutation import MutationOptions, run_mutation, scope_from_diff
+from harness.mutation import run_mutation, scope_from_diff
 
-from .conftest import FAST_PYTEST, LOCK_BASE, LOCK_FIX
+from .conftest import FAST_PYTEST, LOCK_BASE, LOCK_FIX, FixRepo, mutate_args, options
 
 CLI = "import sys; from harness.cli.main import main; sys.exit(main(sys.argv[1:]))"
+
+
+def cli(repo: FixRepo, store: Path, *args: str) -> list[str]:
+    """`harness mutate` in a process of its own, so a test can kill it."""
+    flags = [f"--pytest-arg={arg}" for arg in FAST_PYTEST]
+    return [sys.executable, "-c", CLI, *mutate_args(repo, store, *args, *flags)]
 
 
 def tree_hash(root: Path) -> str:
@@ -48,25 +54,7 @@ def test_sigkill_leaves_the_tree_intact_and_resume_reuses_finished_results(fix_r
     store = tmp_path / "results.sqlite3"
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
-    command = [
-        sys.executable,
-        "-c",
-        CLI,
-        "mutate",
-        "--repo",
-        str(repo.path),
-        "--base",
-        repo.base,
-        "--head",
-        repo.head,
-        "--store",
-        str(store),
-        "--workers",
-        "1",
-        "--repeats",
-        "2",
-        *(f"--pytest-arg={arg}" for arg in FAST_PYTEST),
-    ]
+    command = cli(repo, store, "--workers", "1", "--repeats", "2")
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     children: list[psutil.Process] = []
     try:
@@ -93,18 +81,7 @@ def test_sigkill_leaves_the_tree_intact_and_resume_reuses_finished_results(fix_r
     assert finished, f"no finished result survived the SIGKILL (seed={seed})"
 
     scope = scope_from_diff(repo.path, repo.base, repo.head)
-    result = run_mutation(
-        MutationOptions(
-            repo=repo.path,
-            rev=scope.rev,
-            scope=scope,
-            python=sys.executable,
-            pytest_args=list(FAST_PYTEST),
-            workers=1,
-            repeats=2,
-            store=store,
-        )
-    )
+    result = run_mutation(options(repo, scope, rev=scope.rev, workers=1, repeats=2, store=store))
     assert tree_hash(repo.path) == before
     ids = {m.id for m in result.mutants}
     assert finished <= ids, f"resume lost finished results (seed={seed})"
@@ -118,27 +95,7 @@ def test_ctrl_c_keeps_finished_results_and_exits_130(fix_repo, tmp_path):
     repo = fix_repo(LOCK_BASE, LOCK_FIX)
     before = tree_hash(repo.path)
     store = tmp_path / "results.sqlite3"
-    command = [
-        sys.executable,
-        "-c",
-        CLI,
-        "mutate",
-        "--repo",
-        str(repo.path),
-        "--base",
-        repo.base,
-        "--head",
-        repo.head,
-        "--store",
-        str(store),
-        "--workers",
-        "2",
-        "--repeats",
-        "3",
-        "--min-kills",
-        "3",
-        *(f"--pytest-arg={arg}" for arg in FAST_PYTEST),
-    ]
+    command = cli(repo, store, "--workers", "2", "--repeats", "3", "--min-kills", "3")
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 90

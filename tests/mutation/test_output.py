@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -31,30 +32,25 @@ def result(mutants, *, no_mutants=False) -> MutationResult:
     )
 
 
-KILLED = MutantResult(
-    id="m0000000001",
-    family="sync removal",
-    operator="with-lock-removal",
-    file="p.py",
-    line=3,
-    diff=DIFF,
-    status=MutantStatus.KILLED,
+def mutant(
+    mutant_id: str, family: str, operator: str, line: int, status: MutantStatus, **counts: Any
+) -> MutantResult:
+    """A mutant of p.py, its diff DIFF."""
+    return MutantResult(mutant_id, family, operator, "p.py", line, DIFF, status, **counts)
+
+
+KILLED = mutant(
+    "m0000000001",
+    "sync removal",
+    "with-lock-removal",
+    3,
+    MutantStatus.KILLED,
     killing_test="t.py::test_race",
     runs=3,
     kills=2,
     duration=4.5,
 )
-SURVIVOR = MutantResult(
-    id="m0000000002",
-    family="generic",
-    operator="number",
-    file="p.py",
-    line=4,
-    diff=DIFF,
-    status=MutantStatus.SURVIVED,
-    runs=1,
-    kills=0,
-)
+SURVIVOR = mutant("m0000000002", "generic", "number", 4, MutantStatus.SURVIVED, runs=1, kills=0)
 
 
 def test_json_lists_every_mutant_with_its_k_of_n(tmp_path):

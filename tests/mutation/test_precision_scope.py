@@ -22,6 +22,10 @@ def mutants(fix_repo, base: str, fix: str, path: str = "pkg/m.py"):
     return scope, discover(scope, lambda p: git.show(repo.path, repo.head, p)).mutants
 
 
+def hunk_reverts(fix_repo, base: str, fix: str) -> list:
+    return [m for m in mutants(fix_repo, base, fix)[1] if m.family is Family.HUNK_REVERT]
+
+
 def test_timeout_added_inside_an_untouched_with_gives_no_cleanup_removal(fix_repo) -> None:
     _scope, found = mutants(
         fix_repo,
@@ -207,8 +211,7 @@ def test_hunks_tied_by_a_name_the_fix_binds_are_reverted_together(fix_repo) -> N
         'def check(payload):\n    iat = payload["iat"]\n    try:\n        int(iat)\n'
         "    except ValueError:\n        raise Bad()\n    if iat > 5:\n        raise Future()\n"
     )
-    _scope, found = mutants(fix_repo, base, fix)
-    reverts = [m for m in found if m.family is Family.HUNK_REVERT]
+    reverts = hunk_reverts(fix_repo, base, fix)
     # `int(iat)` → `int(payload["iat"])` alone would change nothing: one revert puts all back.
     assert len(reverts) == 1
     assert reverts[0].source == base
@@ -216,12 +219,9 @@ def test_hunks_tied_by_a_name_the_fix_binds_are_reverted_together(fix_repo) -> N
 
 def test_a_call_site_that_starts_using_a_new_name_keeps_its_own_revert(fix_repo) -> None:
     base = "def unpack(tf):\n    tf.extractall(filter=strip)\n\n\ndef strip(m, p):\n    return m\n"
-    fix = (
-        "def unpack(tf):\n    tf.extractall(filter=default)\n\n\ndef strip(m, p):\n    return m\n"
-        "\n\ndefault = compose(data_filter, strip)\n"
-    )
-    _, found = mutants(fix_repo, base, fix)
-    reverts = [m for m in found if m.family is Family.HUNK_REVERT]
+    # The call site switches to a name the fix defines further down.
+    fix = base.replace("=strip", "=default") + "\n\ndefault = compose(data_filter, strip)\n"
+    reverts = hunk_reverts(fix_repo, base, fix)
     # The call site's revert (back to `filter=strip`) stands alone: it undoes the fix by itself.
     assert any(
         "+    tf.extractall(filter=strip)" in m.diff and "compose" not in m.diff for m in reverts

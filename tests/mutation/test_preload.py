@@ -23,7 +23,7 @@ from harness.mutation.workspace import Workspace, workspaces
 from harness.outcomes import MutantStatus, RunOutcome
 from harness.testrun import TestRun
 
-from .test_runner import options
+from .conftest import options
 
 SOURCE = """\
 LIMIT = 3

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from harness.errors import TargetError
-from harness.mutation import MutationOptions, lab, run_mutation, scope_from_diff, scope_from_ranges
+from harness.mutation import lab, run_mutation, scope_from_diff, scope_from_ranges
 from harness.mutation.store import ResultStore
 from harness.outcomes import MutantStatus
 
-from .conftest import FAST_PYTEST, LOCK_BASE, LOCK_FIX
-
-
-def options(repo, scope, **overrides):
-    values = dict(
-        repo=repo.path,
-        rev=repo.head,
-        scope=scope,
-        python=sys.executable,
-        pytest_args=list(FAST_PYTEST),
-        workers=2,
-        repeats=1,
-        min_timeout=10.0,
-    )
-    values.update(overrides)
-    return MutationOptions(**values)
+from .conftest import LOCK_BASE, LOCK_FIX, mutate_args, options
 
 
 def by_operator(result):
@@ -125,19 +108,7 @@ def test_empty_scope_is_no_mutants_never_a_pass(fix_repo, capsys):
 
     from harness.cli.main import main
 
-    code = main(
-        [
-            "mutate",
-            "--repo",
-            str(repo.path),
-            "--base",
-            repo.base,
-            "--head",
-            repo.head,
-            "--store",
-            str(repo.path.parent / "s.db"),
-        ]
-    )
+    code = main(mutate_args(repo, repo.path.parent / "s.db"))
     assert code == 1
     assert "NO_MUTANTS" in capsys.readouterr().err
 

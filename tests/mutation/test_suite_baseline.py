@@ -15,7 +15,7 @@ from harness.mutation.filters import ALL_TESTS, select_tests
 from harness.mutation.lab import Baseline
 from harness.outcomes import MutantStatus
 
-from .test_runner import options
+from .conftest import options
 
 PRICES = {
     "pkg/__init__.py": "",
@@ -262,17 +262,19 @@ def suite_phase(repo, scope, own, map_files, **extra):
     )
 
 
+PRICE = """
+        def price(amount):
+            return amount * 2
+    """
+LABEL = """
+        def label(amount):
+            return str(price(amount)) + " EUR"
+    """
+
 #: Two fixes in one file; each claim's own tests, and the other claim's, reach both.
 CROSSED = {
     "pkg/__init__.py": "",
-    "pkg/prices.py": """
-        def price(amount):
-            return amount * 2
-
-
-        def label(amount):
-            return str(price(amount)) + " EUR"
-    """,
+    "pkg/prices.py": PRICE + "\n" + LABEL,
     "tests/test_price.py": """
         from pkg.prices import label, price
 
@@ -360,17 +362,12 @@ def test_a_map_without_the_excluded_tests_keeps_every_other_test():
 #: Two fixes in two files, proved by one test file.
 TWO_FILES = {
     "pkg/__init__.py": "",
-    "pkg/prices.py": """
-        def price(amount):
-            return amount * 2
-    """,
+    "pkg/prices.py": PRICE,
     "pkg/labels.py": """
         from pkg.prices import price
-
-
-        def label(amount):
-            return str(price(amount)) + " EUR"
-    """,
+    """
+    + "\n"
+    + LABEL,
     "tests/test_all.py": """
         from pkg.labels import label
         from pkg.prices import price

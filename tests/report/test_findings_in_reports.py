@@ -17,7 +17,7 @@ from harness.report.merge import merge_runs
 from harness.report.writer import read_results, write_reports
 from harness.verify.results import ClaimFinding, ClaimResult, RunResult, to_jsonable
 
-from .test_html_chromium import CHROMIUM, chromium_page
+from .test_html_chromium import needs_chromium, report_page
 
 TRAVERSAL = (
     "path_traversal.read_stays_inside_base: HTTP 500 on '../canary.txt\\x00.txt' <b>*boom*</b>\n"
@@ -225,15 +225,9 @@ def test_console_shows_the_first_three_and_says_where_the_rest_are(run: RunResul
     assert "problem 2" in text and "problem 3" not in text
 
 
-@pytest.mark.chromium
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-)
+@needs_chromium
 def test_html_findings_render_in_headless_chromium(run: RunResult, tmp_path: Path) -> None:
-    html = write_reports(run, tmp_path, ["html"])["html"]
-    errors: list[str] = []
-    with chromium_page(html.as_uri(), errors) as page:
-        page.wait_for_load_state("load")
+    with report_page(run, tmp_path) as page:
         items = page.locator("#claim-ticket-cap ul.findings li")
         assert items.count() == 3
         assert items.nth(0).is_visible()
@@ -242,4 +236,3 @@ def test_html_findings_render_in_headless_chromium(run: RunResult, tmp_path: Pat
         row = page.locator('#verdict-matrix tr[data-claim="ticket-cap"]')
         assert row.locator(".verdict").inner_text() == "VERIFIED"
         assert row.locator(".findings-count").inner_text() == "3 findings"
-    assert errors == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,8 @@ from harness.report.writer import read_results, write_reports
 from harness.verify import prmode
 from harness.verify.prmode import AutoClaim, FindingOutcome, FindingState, PrEvidence, PrHunk
 from harness.verify.results import RunResult, to_jsonable
+
+from .test_html_chromium import needs_chromium, report_page
 
 F2P_A = "tests/test_exports.py::test_stays_inside"
 F2P_B = "tests/test_store.py::test_capacity"
@@ -332,44 +333,21 @@ def test_html_without_pr_has_no_pr_sections(sample_run: RunResult, tmp_path: Pat
         assert marker not in html
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-
-
-@pytest.mark.chromium
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-)
+@needs_chromium
 def test_pr_html_renders_in_headless_chromium(pr_run: RunResult, tmp_path: Path) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    html = write_reports(pr_run, tmp_path, ["html"])["html"]
-    errors: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(html.as_uri())
-            page.wait_for_load_state("load")
-            rows = page.locator("#review-findings tbody tr")
-            assert rows.count() == 6
-            assert rows.nth(0).locator(".verdict").inner_text() == Verdict.VERIFIED.value
-            flag = page.locator("#review-findings tr.flagged .flag")
-            assert flag.count() == 1 and flag.is_visible()
-            assert flag.inner_text() == "marked fixed, nothing behind it"
-            assert (
-                "no fix found in this PR"
-                in page.locator("#review-findings tr.flagged").inner_text()
-            )
-            assert page.locator("#pr-tests tbody tr").count() == 6
-            assert page.locator(f'#pr-tests tr[data-test="{P2F}"] .klass').inner_text() == "P2F"
-            assert page.locator("#regressions li").inner_text().startswith(P2F)
-            hunk = page.locator("#unproven-hunks details")
-            hunk.locator("summary").click()
-            assert "raise ValueError" in hunk.locator("pre").inner_text()
-            # The claims' matrix and evidence still render below.
-            assert page.locator("#verdict-matrix tbody tr").count() == 2
-        finally:
-            browser.close()
-    assert errors == []
+    with report_page(pr_run, tmp_path) as page:
+        rows = page.locator("#review-findings tbody tr")
+        assert rows.count() == 6
+        assert rows.nth(0).locator(".verdict").inner_text() == Verdict.VERIFIED.value
+        flag = page.locator("#review-findings tr.flagged .flag")
+        assert flag.count() == 1 and flag.is_visible()
+        assert flag.inner_text() == "marked fixed, nothing behind it"
+        assert "no fix found in this PR" in page.locator("#review-findings tr.flagged").inner_text()
+        assert page.locator("#pr-tests tbody tr").count() == 6
+        assert page.locator(f'#pr-tests tr[data-test="{P2F}"] .klass').inner_text() == "P2F"
+        assert page.locator("#regressions li").inner_text().startswith(P2F)
+        hunk = page.locator("#unproven-hunks details")
+        hunk.locator("summary").click()
+        assert "raise ValueError" in hunk.locator("pre").inner_text()
+        # The claims' matrix and evidence still render below.
+        assert page.locator("#verdict-matrix tbody tr").count() == 2

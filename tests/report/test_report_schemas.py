@@ -20,7 +20,7 @@ from harness.report.writer import write_reports
 from harness.verify.results import MutantRecord, RunResult
 
 from ..verify.test_precision_verdicts import AGE_BASE, AGE_FIX, AGE_TEST, make_repo, verify
-from .test_html_chromium import CHROMIUM, chromium_page
+from .test_html_chromium import chromium_page, needs_chromium
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -177,10 +177,7 @@ def test_span_widens_a_change_inside_a_token_only() -> None:
     )  # does not fit
 
 
-@pytest.mark.chromium
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-)
+@needs_chromium
 def test_mutation_json_opens_in_the_stryker_web_component(real_run: Path, tmp_path: Path) -> None:
     shutil.copy(COMPONENT, tmp_path / COMPONENT.name)
     report = (real_run / "mutation.json").read_text()

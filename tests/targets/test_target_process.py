@@ -11,8 +11,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -43,15 +44,18 @@ def test_waits_for_health_then_serves_and_captures_logs() -> None:
     assert "Application startup complete" in logs
 
 
-def test_never_healthy_raises_target_error_with_command_and_log_tail() -> None:
-    spec = uvicorn_spec("never_healthy", startup_timeout=1.5)
+def failed_launch(spec: dict[str, Any]) -> tuple[TargetError, float]:
+    """Launch `spec`, which must fail: its error, and the seconds that took."""
     started = time.monotonic()
     with pytest.raises(TargetError) as info:
         with launch(spec):
             pytest.fail("launch must not succeed")
-    elapsed = time.monotonic() - started
+    return info.value, time.monotonic() - started
+
+
+def test_never_healthy_raises_target_error_with_command_and_log_tail() -> None:
+    error, elapsed = failed_launch(uvicorn_spec("never_healthy", startup_timeout=1.5))
     assert elapsed < 1.5 + 3.5, elapsed  # the timeout, plus teardown grace
-    error = info.value
     assert "uvicorn never_healthy:app" in error.message
     assert "did not become healthy within 1.5s" in error.message
     assert "HTTP 503" in error.message
@@ -61,13 +65,8 @@ def test_never_healthy_raises_target_error_with_command_and_log_tail() -> None:
 
 
 def test_crash_at_start_is_reported_early_with_the_traceback() -> None:
-    spec = uvicorn_spec("crash", startup_timeout=15)
-    started = time.monotonic()
-    with pytest.raises(TargetError) as info:
-        with launch(spec):
-            pytest.fail("launch must not succeed")
-    assert time.monotonic() - started < 8, "early exit must not wait for the whole timeout"
-    error = info.value
+    error, elapsed = failed_launch(uvicorn_spec("crash", startup_timeout=15))
+    assert elapsed < 8, "early exit must not wait for the whole timeout"
     assert "uvicorn crash:app" in error.message
     assert "exited with code" in error.message
     assert "RuntimeError: boom at startup: DATABASE_URL is not set" in error.log_tail
@@ -262,23 +261,23 @@ def test_spec_without_port_placeholder_is_a_user_error() -> None:
     assert "{port}" in info.value.message
 
 
-def _interrupt_after(seconds: float) -> threading.Timer:
-    """Deliver a real SIGINT (Ctrl-C) to the main thread after `seconds`."""
-    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+def interrupted(call: Callable[[], object], after: float) -> float:
+    """Run `call`, with a real SIGINT (Ctrl-C) to the main thread `after` seconds in; it must
+    raise KeyboardInterrupt. Returns the seconds it took."""
+    timer = threading.Timer(after, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
-    return timer
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            call()
+    finally:
+        timer.cancel()
+    return time.monotonic() - started
 
 
 def test_ctrl_c_during_the_health_wait_tears_down() -> None:
     target = launch(uvicorn_spec("never_healthy", startup_timeout=20))
-    timer = _interrupt_after(1.0)
-    started = time.monotonic()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            target.start()
-    finally:
-        timer.cancel()
-    assert time.monotonic() - started < 8
+    assert interrupted(target.start, after=1.0) < 8
     assert target.pid is not None
     assert_gone([target.pid])
 
@@ -287,66 +286,47 @@ def test_ctrl_c_during_the_grace_period_kills_at_once() -> None:
     target = launch(uvicorn_spec("stubborn", stop_timeout=20))
     target.start()
     assert target.pid is not None
-    timer = _interrupt_after(0.5)
-    started = time.monotonic()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            target.stop()
-    finally:
-        timer.cancel()
-    assert time.monotonic() - started < 5, "Ctrl-C must cut the 20 s grace period short"
+    assert interrupted(target.stop, after=0.5) < 5, "Ctrl-C must cut the 20 s grace period short"
     assert_gone([target.pid])
 
 
-FORGETFUL = """
-import json, sys
+LAUNCHER = """
+import json, os, signal, sys
 from harness.targets import launch
 target = launch(json.loads(sys.argv[1]))
 target.start()
 print(target.pid, flush=True)
-# exits without stopping the target: the atexit hook must stop it
 """
 
 
-def test_a_target_never_stopped_is_stopped_at_interpreter_exit() -> None:
-    spec = {**uvicorn_spec("hello"), "cwd": str(uvicorn_spec("hello")["cwd"])}
+def run_launcher(app: str, ending: str) -> subprocess.CompletedProcess[str]:
+    """Another Python process starts the app's target, prints its pid, then runs `ending`."""
+    spec = {**uvicorn_spec(app), "cwd": str(uvicorn_spec(app)["cwd"])}
     repo = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        [sys.executable, "-c", FORGETFUL, json.dumps(spec)],
+    return subprocess.run(
+        [sys.executable, "-c", LAUNCHER + ending, json.dumps(spec)],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=repo,
         env={**os.environ, "PYTHONPATH": str(repo)},
     )
+
+
+def test_a_target_never_stopped_is_stopped_at_interpreter_exit() -> None:
+    proc = run_launcher(
+        "hello", "# exits without stopping the target: the atexit hook must stop it"
+    )
     assert proc.returncode == 0, proc.stderr
     assert_gone([int(proc.stdout.split()[0])])
-
-
-KILLED_OWNER = """
-import json, os, signal, sys
-from harness.targets import launch
-target = launch(json.loads(sys.argv[1]))
-target.start()
-print(target.pid, flush=True)
-os.kill(os.getpid(), signal.SIGKILL)  # no teardown, no atexit: the server is orphaned
-"""
 
 
 def test_groups_of_a_sigkilled_run_are_reaped_by_the_next_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FIXGUARD_LEDGER_DIR", str(tmp_path / "ledger"))
-    spec = {**uvicorn_spec("spawner"), "cwd": str(uvicorn_spec("spawner")["cwd"])}
-    repo = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        [sys.executable, "-c", KILLED_OWNER, json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=repo,
-        env={**os.environ, "PYTHONPATH": str(repo)},
-    )
+    # No teardown, no atexit: the server is orphaned.
+    proc = run_launcher("spawner", "os.kill(os.getpid(), signal.SIGKILL)")
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     orphan = int(proc.stdout.split()[0])
     assert alive(orphan)

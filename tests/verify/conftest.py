@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ..manifests import claim_table
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
     "GIT_AUTHOR_EMAIL": "t@example.invalid",
@@ -36,6 +38,23 @@ def commit(repo: Path, files: dict[str, str], message: str) -> str:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", message)
     return git(repo, "rev-parse", "HEAD").strip()
+
+
+def make_repo(
+    tmp_path: Path, base: dict[str, str], fix: dict[str, str], message: str = "fix"
+) -> Path:
+    """tmp_path/repo: HEAD~1 holds a `pkg` package with `base`'s files, HEAD adds `fix`'s."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, {"pkg/__init__.py": "", **base}, "base")
+    commit(repo, fix, message)
+    return repo
+
+
+def verify_args(repo: Path, out: Path, *args: str) -> list[str]:
+    """`harness verify` of the repo's last commit, its reports in `out`."""
+    return ["verify", "--repo", str(repo), "--base", "HEAD~1", "--out", str(out), *args]
 
 
 def tree_hash(repo: Path) -> str:
@@ -68,6 +87,22 @@ FIX = {
         "    assert clamp(5, 5, 5) == 5\n"
     ),
 }
+
+
+@pytest.fixture
+def no_plugin_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tiny projects need no third-party pytest plugin: autoloading them costs seconds a
+    run, and one that warns at start fails a project that sets `filterwarnings = error`."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+#: Only the claim's own tests count, and test_high never reaches FIX's new guard: UNGUARDED.
+UNGUARDED_MANIFEST = claim_table(
+    "upper-bound",
+    "clamp honours the upper bound",
+    tests=["tests/test_clamp.py::test_high"],
+    run={"guard_tests": "claim"},
+)
 
 
 @pytest.fixture

@@ -23,12 +23,10 @@ from .test_precision_verdicts import make_repo
 FAST = ["-p", "no:hypothesispytest", "-p", "no:xdist", "-p", "no:timeout"]
 
 
-@pytest.fixture(autouse=True)
-def _only_named_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The tiny projects set `filterwarnings = error`: a plugin installed beside the harness
-    # that warns at start (pytest-benchmark under an xdist worker's environment) would fail
-    # their run for a reason that has nothing to do with findings.
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+# The tiny projects set `filterwarnings = error`: a plugin installed beside the harness that
+# warns at start (pytest-benchmark under an xdist worker's environment) would fail their run
+# for a reason that has nothing to do with findings.
+pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
 
 
 REPORTING_TEST = (

@@ -10,6 +10,7 @@ import pytest
 
 from harness.cli.main import main
 
+from .conftest import verify_args
 from .test_precision_verdicts import AGE_BASE, AGE_FIX, AGE_TEST, make_repo
 
 
@@ -19,21 +20,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(repo: Path, out: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> list[str]:
-    code = main(
-        [
-            *flags,
-            "verify",
-            "--repo",
-            str(repo),
-            "--base",
-            "HEAD~1",
-            "--out",
-            str(out),
-            "--tests",
-            AGE_TEST,
-            "--fresh",
-        ]
-    )
+    code = main([*flags, *verify_args(repo, out, "--tests", AGE_TEST, "--fresh")])
     assert code == 0
     return [
         line

@@ -23,6 +23,7 @@ from harness.outcomes import RunOutcome
 from harness.testrun import run_pytest
 from harness.verify.perturbation import Targets, targets
 
+from ..manifests import claim_table
 from ..perturb_repos import FIX_FILES, TESTS, checkout, make_repo
 
 #: The tiny projects need no third-party plugin (and a plugin that warns at start-up, such as
@@ -200,37 +201,34 @@ def test_the_replay_reproduces_in_the_environment_verify_ran_in(
 
 # -- the manifest's settings --------------------------------------------------------------------
 
-MANIFEST = """\
-[[claims]]
-id = "quota-perturbed"
-title = "quota grants past the limit under contention"
-tests = ["{test}"]
-fix = ["{fix}"]
-[claims.run]
-concurrency = true
 
-[[claims]]
-id = "quota-plain"
-title = "the same claim, run plainly"
-tests = ["{test}"]
-fix = ["{fix}"]
-[claims.run]
-concurrency = true
-perturb = "{plain}"
-"""
-
-
-def manifest_text(plain: str) -> str:
-    return MANIFEST.format(test=TESTS["quota"], fix=FIX_FILES["quota"], plain=plain)
+def verify_manifest(repo: Path, tmp_path: Path, plain: str) -> tuple[int, dict[str, Any], str]:
+    """Verify, from tmp_path/harness.toml, the quota claim twice: perturbed as concurrency
+    claims are, and with `perturb = plain`."""
+    quota = {"tests": [TESTS["quota"]], "fix": [FIX_FILES["quota"]]}
+    manifest = tmp_path / "harness.toml"
+    manifest.write_text(
+        claim_table(
+            "quota-perturbed",
+            "quota grants past the limit under contention",
+            **quota,
+            run={"concurrency": True},
+        )
+        + claim_table(
+            "quota-plain",
+            "the same claim, run plainly",
+            **quota,
+            run={"concurrency": True, "perturb": plain},
+        )
+    )
+    return verify_cli(repo, tmp_path / "out", "--manifest", str(manifest))
 
 
 @pytest.mark.slow
 def test_a_manifest_concurrency_claim_is_verified_and_its_perturb_off_twin_is_not(
     quota_repo: Path, tmp_path: Path
 ) -> None:
-    manifest = tmp_path / "harness.toml"
-    manifest.write_text(manifest_text("off"))
-    code, run, _ = verify_cli(quota_repo, tmp_path / "out", "--manifest", str(manifest))
+    code, run, _ = verify_manifest(quota_repo, tmp_path, "off")
     claims = {c["claim_id"]: c for c in run["claims"]}
     assert {k: c["verdict"] for k, c in claims.items()} == {
         "quota-perturbed": "VERIFIED",
@@ -248,13 +246,11 @@ def test_a_manifest_concurrency_claim_is_verified_and_its_perturb_off_twin_is_no
 def test_a_bad_perturb_value_in_the_manifest_is_one_line_and_exit_2(
     quota_repo: Path, tmp_path: Path
 ) -> None:
-    manifest = tmp_path / "harness.toml"
-    manifest.write_text(manifest_text("sometimes"))
-    code, run, stderr = verify_cli(quota_repo, tmp_path / "out", "--manifest", str(manifest))
+    code, run, stderr = verify_manifest(quota_repo, tmp_path, "sometimes")
     assert code == 2, stderr
     assert run == {} and not (tmp_path / "out").exists()
     [line] = stderr.strip().splitlines()
-    assert str(manifest) in line
+    assert str(tmp_path / "harness.toml") in line
     assert "claims[1](quota-plain).run.perturb='sometimes'" in line
 
 

@@ -11,7 +11,7 @@ from harness.verify import prmode, proofs
 from harness.verify.discovery import discover
 from harness.verify.workspace import worktrees
 
-from .conftest import commit, git
+from .conftest import git, make_repo
 
 F2P = prmode.TestClass.F2P
 P2P = prmode.TestClass.P2P
@@ -22,12 +22,7 @@ NEW_API = prmode.TestClass.NEW_API
 
 def pr_repo(tmp_path: Path, base: dict[str, str], head: dict[str, str]) -> Path:
     """A repo whose HEAD~1 is `base` and whose HEAD is one PR commit with `head`'s files."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    commit(repo, {"pkg/__init__.py": "", **base}, "base")
-    commit(repo, head, "the PR")
-    return repo
+    return make_repo(tmp_path, base, head, message="the PR")
 
 
 #: The tiny repos need no third-party pytest plugin; loading them (hypothesis, xdist, ...) in
@@ -50,27 +45,21 @@ def classes(evidence: prmode.PrEvidence) -> dict[str, prmode.TestClass]:
     return {t.nodeid: t.klass for t in evidence.tests}
 
 
+def assert_only_unproven(evidence: prmode.PrEvidence, hunk: str) -> None:
+    """No auto-claim: the PR's one Python hunk stays unproven, for want of an F2P test."""
+    assert not evidence.auto_claims
+    assert [(str(h), h.why) for h in evidence.unproven] == [(hunk, proofs.NO_F2P)]
+
+
 CALC_BASE = (
-    'VERSION = "1.0"\n'
-    "\n"
-    "\n"
-    "def clamp(value, low, high):\n"
-    "    return max(low, value)\n"
-    "\n"
-    "\n"
-    "def double(x):\n"
-    "    return x + x + 1\n"
+    'VERSION = "1.0"\n\n\n'
+    "def clamp(value, low, high):\n    return max(low, value)\n\n\n"
+    "def double(x):\n    return x + x + 1\n"
 )
 CALC_FIX = (
-    'VERSION = "1.1"\n'
-    "\n"
-    "\n"
-    "def clamp(value, low, high):\n"
-    "    return min(high, max(low, value))\n"
-    "\n"
-    "\n"
-    "def double(x):\n"
-    "    return x + x\n"
+    'VERSION = "1.1"\n\n\n'
+    "def clamp(value, low, high):\n    return min(high, max(low, value))\n\n\n"
+    "def double(x):\n    return x + x\n"
 )
 
 
@@ -145,8 +134,7 @@ def test_a_pr_that_breaks_a_test_in_a_file_it_edits_is_p2f(tmp_path: Path) -> No
     legacy = evidence.tests[0]
     assert legacy.base == ("passed",) and legacy.head == ("not collected",)
     assert "cannot import name 'old_name'" in legacy.note
-    assert not evidence.auto_claims
-    assert [(str(h), h.why) for h in evidence.unproven] == [("pkg/greet.py:2-2", proofs.NO_F2P)]
+    assert_only_unproven(evidence, "pkg/greet.py:2-2")
 
 
 def test_a_test_of_a_name_the_fix_adds_is_new_api_not_f2p(tmp_path: Path) -> None:
@@ -169,8 +157,7 @@ def test_a_test_of_a_name_the_fix_adds_is_new_api_not_f2p(tmp_path: Path) -> Non
     assert test.note.startswith("tests/test_sub.py")
     assert "ImportError: cannot import name 'sub' from 'pkg.calc'" in test.note
     # Failing to import a new name reproduces no bug, so nothing proves the new function.
-    assert not evidence.auto_claims
-    assert [(str(h), h.why) for h in evidence.unproven] == [("pkg/calc.py:3-6", proofs.NO_F2P)]
+    assert_only_unproven(evidence, "pkg/calc.py:3-6")
 
 
 def test_p2p_f2f_skips_params_and_more_runs_for_concurrency_tests(tmp_path: Path) -> None:

@@ -13,13 +13,7 @@ from harness.cli.main import main
 
 from .test_precision_verdicts import make_repo
 
-#: The tiny projects need no third-party pytest plugin; autoloading them costs seconds a run.
-pytestmark = pytest.mark.usefixtures("_no_plugin_autoload")
-
-
-@pytest.fixture
-def _no_plugin_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+pytestmark = pytest.mark.usefixtures("no_plugin_autoload")
 
 
 CALC = (

@@ -12,16 +12,7 @@ from pathlib import Path
 
 from harness.cli.main import main
 
-from .conftest import commit, git
-
-
-def make_repo(tmp_path: Path, base: dict[str, str], fix: dict[str, str]) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    commit(repo, {"pkg/__init__.py": "", **base}, "base")
-    commit(repo, fix, "fix")
-    return repo
+from .conftest import make_repo
 
 
 def verify(repo: Path, out: Path, *args: str) -> tuple[int, dict]:

@@ -13,6 +13,7 @@ from harness.outcomes import RunOutcome
 from harness.verify.results import RunRecord
 from harness.verify.reuse import RunReuse
 
+from ..manifests import claim_table
 from .conftest import BASE, FIX, commit, git
 
 TESTS = {
@@ -26,23 +27,13 @@ TESTS = {
         "    assert clamp(5, 5, 5) == 5\n"
     ),
 }
-MANIFEST = """
-[[claims]]
-id = "upper"
-title = "clamp honours the upper bound"
-tests = ["tests/test_high.py::test_high"]
-fix = ["pkg/calc.py"]
-[claims.run]
-guard_tests = "claim"
-
-[[claims]]
-id = "bounds"
-title = "clamp rejects inverted bounds"
-tests = ["tests/test_bounds.py::test_bad_bounds"]
-fix = ["pkg/calc.py"]
-[claims.run]
-guard_tests = "claim"
-"""
+MANIFEST = "".join(
+    claim_table(name, title, tests=[test], fix=["pkg/calc.py"], run={"guard_tests": "claim"})
+    for name, title, test in [
+        ("upper", "clamp honours the upper bound", "tests/test_high.py::test_high"),
+        ("bounds", "clamp rejects inverted bounds", "tests/test_bounds.py::test_bad_bounds"),
+    ]
+)
 
 
 @pytest.fixture

@@ -32,17 +32,9 @@ def draft(
     end_line: int | None = None,
     more_files: tuple[str, ...] = (),
 ) -> DraftClaim:
+    # In DraftClaim's order: id, title, severity, source, file, line, reported_status, bug_class.
     return DraftClaim(
-        id="f",
-        title=title,
-        severity="critical",
-        source="review.md:7",
-        file=file,
-        line=line,
-        reported_status=status,
-        bug_class=None,
-        end_line=end_line,
-        more_files=more_files,
+        "f", title, "critical", "review.md:7", file, line, status, None, end_line, more_files
     )
 
 

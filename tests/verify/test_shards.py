@@ -9,6 +9,7 @@ import pytest
 
 from harness.cli.main import main
 
+from ..manifests import claim_table
 from .conftest import commit, git
 
 MANIFEST = """
@@ -16,14 +17,13 @@ MANIFEST = """
 min_kill_ratio = 0.5
 {claims}
 """
-CLAIM = """
-[[claims]]
-id = "{name}"
-title = "{name} bound"
-tests = ["tests/test_{name}.py"]
-fix = ["pkg/{name}.py"]
-"""
 NAMES = ("alpha", "beta", "delta")
+
+
+def name_claim(name: str) -> str:
+    return claim_table(
+        name, f"{name} bound", tests=[f"tests/test_{name}.py"], fix=[f"pkg/{name}.py"]
+    )
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def multi_repo(tmp_path: Path) -> Path:
     base = {
         "pkg/__init__.py": "",
         "tests/__init__.py": "",
-        "harness.toml": MANIFEST.format(claims="".join(CLAIM.format(name=n) for n in NAMES)),
+        "harness.toml": MANIFEST.format(claims="".join(map(name_claim, NAMES))),
     }
     for n in NAMES:
         base[f"pkg/{n}.py"] = "def cap(x):\n    return x\n"

@@ -72,25 +72,22 @@ BASE = {"pkg/calc.py": "def double(x):\n    return x + x + 1\n"}
 FIX = {"pkg/calc.py": "def double(x):\n    return x + x\n"}
 
 
-def test_a_base_that_crashes_is_not_a_reproduction(tmp_path: Path):
-    test = (
-        "import os\n\nfrom pkg.calc import double\n\n\n"
-        "def test_double():\n    if double(2) != 4:\n        os._exit(1)\n"
-    )
+def crashing_claim(tmp_path: Path, body: str) -> tuple[int, dict]:
+    """The fix's test_double, its body `body` (which may end the process), verified."""
+    test = "import os\n\nfrom pkg.calc import double\n\n\ndef test_double():\n" + body
     repo = make_repo(tmp_path, BASE, {**FIX, "tests/test_calc.py": test})
-    code, claim = verify_cli(repo, tmp_path / "out", "--tests", "tests/test_calc.py::test_double")
+    return verify_cli(repo, tmp_path / "out", "--tests", "tests/test_calc.py::test_double")
+
+
+def test_a_base_that_crashes_is_not_a_reproduction(tmp_path: Path):
+    code, claim = crashing_claim(tmp_path, "    if double(2) != 4:\n        os._exit(1)\n")
     assert claim["verdict"] == "NOT_REPRODUCED", claim["reason"]
     assert "crashed" in claim["reason"] and "exited with code 1" in claim["reason"]
     assert code == 1
 
 
 def test_a_head_that_crashes_is_an_error(tmp_path: Path):
-    test = (
-        "import os\n\nfrom pkg.calc import double\n\n\n"
-        "def test_double():\n    assert double(2) == 4\n    os._exit(0)\n"
-    )
-    repo = make_repo(tmp_path, BASE, {**FIX, "tests/test_calc.py": test})
-    code, claim = verify_cli(repo, tmp_path / "out", "--tests", "tests/test_calc.py::test_double")
+    code, claim = crashing_claim(tmp_path, "    assert double(2) == 4\n    os._exit(0)\n")
     assert claim["verdict"] == "ERROR", claim["reason"]
     assert "crashed" in claim["reason"] and "exited with code 0" in claim["reason"]
     assert code != 0

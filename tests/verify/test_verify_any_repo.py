@@ -9,11 +9,11 @@ import pytest
 
 from harness.cli.main import main
 
-from .conftest import FIX, commit, git, tree_hash
+from .conftest import FIX, UNGUARDED_MANIFEST, commit, git, tree_hash, verify_args
 
 
 def verify(repo: Path, out: Path, *args: str) -> tuple[int, dict]:
-    code = main(["verify", "--repo", str(repo), "--base", "HEAD~1", "--out", str(out), *args])
+    code = main(verify_args(repo, out, *args))
     results = out / "results.json"
     return code, json.loads(results.read_text()) if results.exists() else {}
 
@@ -40,16 +40,6 @@ def test_fully_tested_fix_is_verified_and_tree_untouched(third_repo: Path, tmp_p
     assert "def clamp" in doc["mutationReport"]["files"]["pkg/calc.py"]["source"]
 
 
-ADHOC = """
-[[claims]]
-id = "upper-bound"
-title = "clamp honours the upper bound"
-tests = ["tests/test_clamp.py::test_high"]
-[claims.run]
-guard_tests = "{guard_tests}"
-"""
-
-
 def test_a_guard_the_claim_test_misses_is_killed_by_another_test(
     third_repo: Path, tmp_path: Path
 ) -> None:
@@ -73,7 +63,7 @@ def test_untested_guard_is_unguarded_when_only_claim_tests_count(
     third_repo: Path, tmp_path: Path
 ) -> None:
     manifest = tmp_path / "harness.toml"
-    manifest.write_text(ADHOC.format(guard_tests="claim"))
+    manifest.write_text(UNGUARDED_MANIFEST)
     code, doc = verify(third_repo, tmp_path / "out", "--manifest", str(manifest))
     result = claim(doc)
     assert result["verdict"] == "UNGUARDED", result["reason"]
@@ -156,59 +146,21 @@ def test_hang_on_base_is_a_reproduction_by_timeout(tmp_path: Path) -> None:
 
 
 def test_bad_refs_and_dirty_tree_are_user_errors(third_repo: Path, tmp_path: Path, capsys) -> None:
-    assert (
-        main(
-            [
-                "verify",
-                "--repo",
-                str(third_repo),
-                "--base",
-                "nope",
-                "--tests",
-                "tests/test_clamp.py",
-            ]
-        )
-        == 2
-    )
+    def verify_in(repo: Path, *args: str) -> int:
+        return main(["verify", "--repo", str(repo), *args])
+
+    assert verify_in(third_repo, "--base", "nope", "--tests", "tests/test_clamp.py") == 2
     err = capsys.readouterr().err
     assert "--base='nope' is not a commit" in err and "Traceback" not in err
-    assert (
-        main(
-            [
-                "verify",
-                "--repo",
-                str(third_repo),
-                "--base",
-                "HEAD~1",
-                "--head",
-                "zzz",
-                "--tests",
-                "t.py",
-            ]
-        )
-        == 2
-    )
+    assert verify_in(third_repo, "--base", "HEAD~1", "--head", "zzz", "--tests", "t.py") == 2
     assert "--head='zzz'" in capsys.readouterr().err
     (third_repo / "pkg" / "calc.py").write_text("# local edit\n")
     before = tree_hash(third_repo)
-    assert (
-        main(
-            [
-                "verify",
-                "--repo",
-                str(third_repo),
-                "--base",
-                "HEAD~1",
-                "--tests",
-                "tests/test_clamp.py",
-            ]
-        )
-        == 2
-    )
+    assert verify_in(third_repo, "--base", "HEAD~1", "--tests", "tests/test_clamp.py") == 2
     err = capsys.readouterr().err
     assert "uncommitted changes (pkg/calc.py)" in err and "--allow-dirty" in err
     assert tree_hash(third_repo) == before
-    assert main(["verify", "--repo", str(tmp_path), "--base", "HEAD~1", "--tests", "t.py"]) == 2
+    assert verify_in(tmp_path, "--base", "HEAD~1", "--tests", "t.py") == 2
     assert "not inside a git repository" in capsys.readouterr().err
 
 
