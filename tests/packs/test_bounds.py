@@ -13,6 +13,7 @@ import pytest
 from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import free_port, launch
+from tests.packs.support import serve_app
 
 ORDERS = 230
 SEED_ORDERS = (
@@ -182,15 +183,8 @@ async def app(scope, receive, send):
 
 @pytest.fixture(params=["limited", "unlimited"])
 def flaky_search(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    (tmp_path / "flaky_search.py").write_text(FLAKY_SEARCH_APP)
-    spec = {
-        "kind": "process",
-        "cwd": tmp_path,
-        "health": "/",
-        "env": {"APP_LIMIT": "1" if request.param == "limited" else "0"},
-        "command": "{python} -m uvicorn flaky_search:app --port {port} --log-level warning",
-    }
-    with launch(spec) as target:
+    env = {"APP_LIMIT": "1" if request.param == "limited" else "0"}
+    with serve_app(tmp_path, "flaky_search", FLAKY_SEARCH_APP, health="/", env=env) as target:
         yield request.param, target
 
 

@@ -29,6 +29,8 @@ from harness.leaks import (
 )
 from harness.scenario import run
 from harness.targets import launch
+from tests.packs.standins import LEAKY_APP
+from tests.packs.support import serve_app
 
 Checkout = Callable[[str], Path]
 
@@ -361,38 +363,9 @@ def test_target_process_counts_pass_on_the_sample(
         run("leaks.target_process", {"call": "GET /stats", "warmup": 5, "iterations": 50}, target)
 
 
-LEAKY_APP = """
-import os
-
-HELD = []
-
-
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    if scope["path"] == "/leak":
-        HELD.append(open(os.devnull))  # one fd per request, never closed
-    status = 200
-    if scope["path"] == "/boom":  # a failing route that holds nothing
-        status = 500
-    if scope["path"] == "/boom-leak":  # fails and leaks
-        HELD.append(open(os.devnull))
-        status = 500
-    await send({"type": "http.response.start", "status": status, "headers": []})
-    await send({"type": "http.response.body", "body": b"ok"})
-"""
-
-
 @pytest.fixture
 def leaky_server(tmp_path: Path) -> Iterator[Any]:
-    (tmp_path / "leaky_app.py").write_text(LEAKY_APP)
-    spec = {
-        "kind": "process",
-        "cwd": tmp_path,
-        "health": "/",
-        "command": "{python} -m uvicorn leaky_app:app --port {port} --log-level warning",
-    }
-    with launch(spec) as target:
+    with serve_app(tmp_path, "leaky_app", LEAKY_APP, health="/") as target:
         yield target
 
 

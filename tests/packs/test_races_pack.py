@@ -14,6 +14,7 @@ import scenarios.races  # noqa: F401 - registers the checks
 from harness.errors import TargetError, UserError
 from harness.scenario import run
 from harness.targets import TargetSpec, launch
+from tests.packs.support import serve_app
 
 LOCKED = {"locked": True}
 
@@ -393,15 +394,8 @@ SHED_BINDING = {
 
 @pytest.fixture(params=["fixed", "buggy"])
 def shedding_server(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    (tmp_path / "shedding_app.py").write_text(SHEDDING_APP)
-    spec = {
-        "kind": "process",
-        "cwd": tmp_path,
-        "health": "/healthz",
-        "env": {"APP_BUG": "1" if request.param == "buggy" else "0"},
-        "command": "{python} -m uvicorn shedding_app:app --port {port} --log-level warning",
-    }
-    with launch(spec) as target:
+    env = {"APP_BUG": "1" if request.param == "buggy" else "0"}
+    with serve_app(tmp_path, "shedding_app", SHEDDING_APP, env=env) as target:
         yield request.param, target
 
 

@@ -18,6 +18,7 @@ import scenarios.replay  # noqa: F401 - registers the checks
 from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import TargetSpec, launch
+from tests.packs.support import serve_app
 
 
 class Guard:
@@ -247,13 +248,6 @@ WEBHOOK_APP = textwrap.dedent("""
 def test_nonce_once_over_http_reports_a_5xx_replay_apart(tmp_path: Path) -> None:
     from harness.findings import collect
 
-    (tmp_path / "webhook_app.py").write_text(WEBHOOK_APP)
-    spec = TargetSpec(
-        kind="process",
-        cwd=tmp_path,
-        health="/healthz",
-        command="{python} -m uvicorn webhook_app:app --port {port} --log-level warning",
-    )
     binding = {
         "call": "POST /webhooks",
         "headers": {"X-Nonce": "{nonce}"},
@@ -263,7 +257,7 @@ def test_nonce_once_over_http_reports_a_5xx_replay_apart(tmp_path: Path) -> None
         "budget": 1.0,
         "max_attempts": 5,
     }
-    with launch(spec) as target:
+    with serve_app(tmp_path, "webhook_app", WEBHOOK_APP) as target:
         with collect() as seen:
             run("replay.nonce_once", binding, target)
         problems = [f.problem for f in seen]
