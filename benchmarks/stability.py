@@ -46,9 +46,12 @@ class Sample:
         path.mkdir()
         return path
 
-    def spec(self, rev: str, data: Path, **env: str) -> dict[str, Any]:
-        """A uvicorn `process` spec of the sample at `rev`; it may start slowly on a busy box."""
-        return {**sample_spec(self.tree(rev), data, **env), "startup_timeout": 60}
+    def spec(
+        self, rev: str, data: Path, *, trace: Path | None = None, **env: str
+    ) -> dict[str, Any]:
+        """A uvicorn `process` spec of the sample at `rev` (`sample_spec`); it may start slowly
+        on a busy box."""
+        return {**sample_spec(self.tree(rev), data, trace=trace, **env), "startup_timeout": 60}
 
     def modules(self, rev: str) -> AbstractContextManager[None]:
         """Within the block, `import shopapp` loads from the tree of `rev`."""
@@ -126,7 +129,9 @@ class Layout:
     roles: tuple[str, str] = ("buggy", "fixed")  # what each variant is called, buggy first
 
 
-def _run_case(sample: Sample, check: str, variant: Variant, layout: Layout, runs: int) -> list[Tally]:
+def _run_case(
+    sample: Sample, check: str, variant: Variant, layout: Layout, runs: int
+) -> list[Tally]:
     tallies = []
     for role in layout.roles:
         tally = Tally()
@@ -144,7 +149,9 @@ def _run_case(sample: Sample, check: str, variant: Variant, layout: Layout, runs
     return tallies
 
 
-def run_cases(sample: Sample, cases: Iterable[Case], layout: Layout, runs: int) -> tuple[int, list[dict[str, Any]]]:
+def run_cases(
+    sample: Sample, cases: Iterable[Case], layout: Layout, runs: int
+) -> tuple[int, list[dict[str, Any]]]:
     """Run each case `runs` times per variant, print its line; (how many missed, JSON rows)."""
     bad, rows = 0, []
     for label, check, finding, variant in cases:
@@ -160,7 +167,9 @@ def run_cases(sample: Sample, cases: Iterable[Case], layout: Layout, runs: int) 
             continue
         ok = met(buggy, fixed, runs)
         bad += not ok
-        note = buggy.first_surprise or fixed.first_surprise or buggy.first_error or fixed.first_error
+        note = (
+            buggy.first_surprise or fixed.first_surprise or buggy.first_error or fixed.first_error
+        )
         print(
             f"{'OK ' if ok else 'BAD'} {label:{layout.width}} [{finding}] buggy fails "
             f"{buggy.failed:2}/{runs} ({layout.timing(buggy)})  fixed passes {fixed.passed:2}/"
@@ -206,4 +215,3 @@ def main(argv: list[str] | None, doc: str, cases: list[Case], layout: Layout) ->
         figures = {"runs": args.runs, "seconds": total, f"{layout.noun}s": rows}
         args.json.write_text(json.dumps(figures, indent=2))
     return 1 if bad else 0
-
