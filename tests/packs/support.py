@@ -131,16 +131,24 @@ def serve_app(
     *,
     health: str = "/healthz",
     env: dict[str, str] | None = None,
+    trace: Path | None = None,
 ) -> Iterator[Target]:
-    """Serve the ASGI `app` of `source`, written to `folder/module.py`, with uvicorn."""
+    """Serve the ASGI `app` of `source`, written to `folder/module.py`, with uvicorn; with
+    `trace`, under the DB fetch tracer (`scenarios.invariants.dbtrace`), which writes there."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{module}.py").write_text(source)
+    env = dict(env or {})
+    tracer = ""
+    if trace:
+        tracer = "-m scenarios.invariants.dbtrace "
+        env.update({"FIXGUARD_DBTRACE": str(trace), "PYTHONPATH": str(REPO_ROOT)})
     spec = {
         "kind": "process",
         "cwd": folder,
         "health": health,
-        "env": env or {},
-        "command": f"{{python}} -m uvicorn {module}:app --port {{port}} --log-level warning",
+        "env": env,
+        "command": f"{{python}} {tracer}-m uvicorn {module}:app --port {{port}} "
+        "--log-level warning",
     }
     with launch(spec) as target:
         yield target
