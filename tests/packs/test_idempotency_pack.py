@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -15,6 +14,7 @@ import scenarios.idempotency  # noqa: F401 - registers the checks
 from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import TargetSpec, launch
+from tests.packs.support import in_process
 
 
 class Backups:
@@ -114,16 +114,8 @@ BINDING = {
 def check(
     name: str, bug: str = "", raising: bool = False, throttle: bool = False, **binding: Any
 ) -> str | None:
-    started = time.perf_counter()
     kwargs = {"bug": bug, "raising": raising, "throttle": throttle}
-    with launch(TargetSpec(kind="python", factory=Backups, kwargs=kwargs)) as target:
-        try:
-            run(name, {**BINDING, **binding}, target)
-        except AssertionError as exc:
-            return str(exc)
-        finally:
-            assert time.perf_counter() - started < 15
-    return None
+    return in_process(name, {**BINDING, **binding}, Backups, within=15, **kwargs)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ import scenarios.lifecycle  # noqa: F401 - registers the checks
 from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import TargetSpec, launch
+from tests.packs.support import in_process
 
 logger = logging.getLogger("tests.lifecycle")
 
@@ -115,15 +115,8 @@ FAILING = {"work": "scenarios.lifecycle.stubs:raises"}
 
 
 def check(name: str, factory: Any, **binding: Any) -> str | None:
-    started = time.perf_counter()
-    with launch(TargetSpec(kind="python", factory=factory)) as target:
-        try:
-            run(name, {"budget": 0.3, "stuck": STUCK, "failing": FAILING, **binding}, target)
-        except AssertionError as exc:
-            return str(exc)
-        finally:
-            assert time.perf_counter() - started < 15
-    return None
+    binding = {"budget": 0.3, "stuck": STUCK, "failing": FAILING, **binding}
+    return in_process(name, binding, factory, within=15)
 
 
 @pytest.mark.parametrize("strategy", ["asyncio", "random"])

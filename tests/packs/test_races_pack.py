@@ -14,7 +14,7 @@ import scenarios.races  # noqa: F401 - registers the checks
 from harness.errors import TargetError, UserError
 from harness.scenario import run
 from harness.targets import TargetSpec, launch
-from tests.packs.support import serve_app
+from tests.packs.support import in_process, serve_app
 
 LOCKED = {"locked": True}
 
@@ -134,15 +134,7 @@ class Cache:
 
 def check(name: str, factory: Any, binding: dict[str, Any], **kwargs: Any) -> str | None:
     """Run a check on a fresh python target; the failure text, or None when it passed."""
-    started = time.perf_counter()
-    with launch(TargetSpec(kind="python", factory=factory, kwargs=kwargs)) as target:
-        try:
-            run(name, {"budget": 1.5, **binding}, target)
-        except AssertionError as exc:
-            return str(exc)
-        finally:
-            assert time.perf_counter() - started < 20
-    return None
+    return in_process(name, {"budget": 1.5, **binding}, factory, within=20, **kwargs)
 
 
 CAPACITY = {
@@ -164,38 +156,49 @@ def test_capacity_limit_fails_on_count_then_insert_and_passes_with_a_lock() -> N
     assert check("races.capacity_limit", TicketStore, CAPACITY, **LOCKED) is None
 
 
-def test_exclusive_create_wants_one_winner_and_one_effect() -> None:
-    binding = {
-        "call": "register_if_absent",
-        "args": ["{key}", "{worker}"],
-        "effect": {"attr": "created"},
-    }
-    failure = check("races.exclusive_create", Registry, binding)
-    assert failure is not None and "observed: successes=" in failure
-    assert "expected: successes=1 conflicts=7 effects=1" in failure
-    assert check("races.exclusive_create", Registry, binding, **LOCKED) is None
-
-
-def test_single_consumer_wants_exactly_one_winner() -> None:
-    binding = {
-        "call": "consume",
-        "args": ["{resource}"],
-        "setup": {"call": "issue", "args": ["{key}"]},
-    }
-    failure = check("races.single_consumer", Registry, binding)
-    assert failure is not None and "consumed the same resource" in failure
-    assert check("races.single_consumer", Registry, binding, **LOCKED) is None
-
-
-def test_lost_update_wants_the_final_value_to_equal_the_increments() -> None:
-    binding = {
-        "call": "increment",
-        "args": ["{key}"],
-        "effect": {"attr": "value", "args": ["{key}"]},
-    }
-    failure = check("races.lost_update", Registry, binding)
-    assert failure is not None and "update(s) were lost" in failure
-    assert check("races.lost_update", Registry, binding, **LOCKED) is None
+@pytest.mark.parametrize(
+    ("name", "binding", "says"),
+    [
+        (
+            "races.exclusive_create",
+            {
+                "call": "register_if_absent",
+                "args": ["{key}", "{worker}"],
+                "effect": {"attr": "created"},
+            },
+            ["observed: successes=", "expected: successes=1 conflicts=7 effects=1"],
+        ),
+        (
+            "races.single_consumer",
+            {
+                "call": "consume",
+                "args": ["{resource}"],
+                "setup": {"call": "issue", "args": ["{key}"]},
+            },
+            ["consumed the same resource"],
+        ),
+        (
+            "races.lost_update",
+            {
+                "call": "increment",
+                "args": ["{key}"],
+                "effect": {"attr": "value", "args": ["{key}"]},
+            },
+            ["update(s) were lost"],
+        ),
+    ],
+    ids=[
+        "exclusive-create-wants-one-winner-and-one-effect",
+        "single-consumer-wants-exactly-one-winner",
+        "lost-update-wants-the-final-value-to-equal-the-increments",
+    ],
+)
+def test_registry_race_fails_unlocked_and_passes_locked(
+    name: str, binding: dict[str, Any], says: list[str]
+) -> None:
+    failure = check(name, Registry, binding)
+    assert failure is not None and all(part in failure for part in says), failure
+    assert check(name, Registry, binding, **LOCKED) is None
 
 
 class VersionConflict(Exception):
@@ -221,20 +224,6 @@ class OptimisticCounter:
         return self.items.get(key, 0)
 
 
-def test_lost_update_accepts_refused_increments_and_counts_only_acknowledged_ones() -> None:
-    # Optimistic locking fixes a lost update by refusing the losers (a listed conflict): the
-    # counter must equal the acknowledged increments, not the number of callers.
-    binding = {
-        "call": "increment",
-        "args": ["{key}"],
-        "effect": {"attr": "value", "args": ["{key}"]},
-        "conflict_errors": ["VersionConflict"],
-    }
-    assert check("races.lost_update", OptimisticCounter, binding) is None
-    failure = check("races.lost_update", OptimisticCounter, binding, checked=False)
-    assert failure is not None and "update(s) were lost" in failure
-
-
 class FlakyOptimisticCounter(OptimisticCounter):
     """Optimistic locking whose store also drops a connection now and then, before writing."""
 
@@ -249,17 +238,24 @@ class FlakyOptimisticCounter(OptimisticCounter):
         super().increment(key)
 
 
-def test_lost_update_with_refusals_and_crashes_in_one_round_still_counts_correctly() -> None:
-    # A round with a 409-style refusal and an out-of-class crash beside the successes: the
-    # counter equals the acknowledged increments, so nothing was lost.
-    binding = {
-        "call": "increment",
-        "args": ["{key}"],
-        "effect": {"attr": "value", "args": ["{key}"]},
-        "conflict_errors": ["VersionConflict"],
-    }
-    assert check("races.lost_update", FlakyOptimisticCounter, binding) is None
-    failure = check("races.lost_update", FlakyOptimisticCounter, binding, checked=False)
+#: Optimistic locking fixes a lost update by refusing the losers (a listed conflict): the
+#: counter must equal the acknowledged increments, not the number of callers. The flaky one
+#: adds an out-of-class crash beside the refusals and the successes in one round: the counter
+#: still equals the acknowledged increments, so nothing was lost.
+OPTIMISTIC = {
+    "call": "increment",
+    "args": ["{key}"],
+    "effect": {"attr": "value", "args": ["{key}"]},
+    "conflict_errors": ["VersionConflict"],
+}
+
+
+@pytest.mark.parametrize(
+    "factory", [OptimisticCounter, FlakyOptimisticCounter], ids=["refusals", "refusals-and-crashes"]
+)
+def test_lost_update_counts_only_acknowledged_increments(factory: Any) -> None:
+    assert check("races.lost_update", factory, OPTIMISTIC) is None
+    failure = check("races.lost_update", factory, OPTIMISTIC, checked=False)
     assert failure is not None and "update(s) were lost" in failure
 
 

@@ -18,7 +18,7 @@ import scenarios.replay  # noqa: F401 - registers the checks
 from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import TargetSpec, launch
-from tests.packs.support import serve_app
+from tests.packs.support import in_process, serve_app
 
 
 class Guard:
@@ -76,15 +76,7 @@ GUARD = {"call": "check", "bound": 64, "budget": 1.0}
 
 
 def check(name: str, factory: Any, binding: dict[str, Any], **kwargs: Any) -> str | None:
-    started = time.perf_counter()
-    with launch(TargetSpec(kind="python", factory=factory, kwargs=kwargs)) as target:
-        try:
-            run(name, binding, target)
-        except AssertionError as exc:
-            return str(exc)
-        finally:
-            assert time.perf_counter() - started < 30
-    return None
+    return in_process(name, binding, factory, within=30, **kwargs)
 
 
 @pytest.mark.parametrize(
