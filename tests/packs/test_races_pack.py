@@ -156,16 +156,20 @@ def test_capacity_limit_fails_on_count_then_insert_and_passes_with_a_lock() -> N
     assert check("races.capacity_limit", TicketStore, CAPACITY, **LOCKED) is None
 
 
+REGISTER = {
+    "call": "register_if_absent",
+    "args": ["{key}", "{worker}"],
+    "effect": {"attr": "created"},
+}
+INCREMENT = {"call": "increment", "args": ["{key}"], "effect": {"attr": "value", "args": ["{key}"]}}
+
+
 @pytest.mark.parametrize(
     ("name", "binding", "says"),
     [
         (
             "races.exclusive_create",
-            {
-                "call": "register_if_absent",
-                "args": ["{key}", "{worker}"],
-                "effect": {"attr": "created"},
-            },
+            REGISTER,
             ["observed: successes=", "expected: successes=1 conflicts=7 effects=1"],
         ),
         (
@@ -179,11 +183,7 @@ def test_capacity_limit_fails_on_count_then_insert_and_passes_with_a_lock() -> N
         ),
         (
             "races.lost_update",
-            {
-                "call": "increment",
-                "args": ["{key}"],
-                "effect": {"attr": "value", "args": ["{key}"]},
-            },
+            INCREMENT,
             ["update(s) were lost"],
         ),
     ],
@@ -242,12 +242,7 @@ class FlakyOptimisticCounter(OptimisticCounter):
 #: counter must equal the acknowledged increments, not the number of callers. The flaky one
 #: adds an out-of-class crash beside the refusals and the successes in one round: the counter
 #: still equals the acknowledged increments, so nothing was lost.
-OPTIMISTIC = {
-    "call": "increment",
-    "args": ["{key}"],
-    "effect": {"attr": "value", "args": ["{key}"]},
-    "conflict_errors": ["VersionConflict"],
-}
+OPTIMISTIC = {**INCREMENT, "conflict_errors": ["VersionConflict"]}
 
 
 @pytest.mark.parametrize(
@@ -436,20 +431,12 @@ class CrashingRegistry(Registry):
     [
         (
             "races.exclusive_create",
-            {
-                "call": "register_if_absent",
-                "args": ["{key}", "{worker}"],
-                "effect": {"attr": "created"},
-            },
+            REGISTER,
             "creates of the same key succeeded",
         ),
         (
             "races.lost_update",
-            {
-                "call": "increment",
-                "args": ["{key}", "{worker}"],
-                "effect": {"attr": "value", "args": ["{key}"]},
-            },
+            {**INCREMENT, "args": ["{key}", "{worker}"]},
             "update(s) were lost",
         ),
     ],
