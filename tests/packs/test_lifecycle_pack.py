@@ -46,22 +46,32 @@ class Poller:
                 pass
 
     async def start(self) -> None:
-        if self.running:
-            return
+        if not self.running:
+            await self._spawn()
+
+    async def _spawn(self) -> None:
+        """A fresh stop event and the loop's task, after a yield (the window a race needs)."""
         await asyncio.sleep(0)
         self._stop_event = asyncio.Event()
         self._task = asyncio.create_task(self._loop(self._stop_event))
 
     async def stop(self) -> None:
         self._lifecycle_lock = asyncio.Lock()
+        await self._drain()
+
+    async def _drain(self) -> None:
+        """Signal the loop and wait up to drain_timeout for it; the task is forgotten after."""
         if self._task is None:
             return
         self._stop_event.set()
         try:
             await asyncio.wait_for(asyncio.shield(self._task), self.drain_timeout)
         except TimeoutError:
-            pass
+            await self._timed_out(self._task)
         self._task = None
+
+    async def _timed_out(self, task: asyncio.Task[None]) -> None:
+        """The bug: the task that did not drain is left running."""
 
 
 class FixedPoller(Poller):
@@ -80,24 +90,17 @@ class FixedPoller(Poller):
         async with self._lifecycle_lock:
             if self._unrestartable:
                 raise RuntimeError("a previous stop timed out; this poller cannot restart")
-            if self.running:
-                return
-            await asyncio.sleep(0)
-            self._stop_event = asyncio.Event()
-            self._task = asyncio.create_task(self._loop(self._stop_event))
+            if not self.running:
+                await self._spawn()
 
     async def stop(self) -> None:
         async with self._lifecycle_lock:
-            if self._task is None:
-                return
-            self._stop_event.set()
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), self.drain_timeout)
-            except TimeoutError:
-                self._unrestartable = True
-                self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+            await self._drain()
+
+    async def _timed_out(self, task: asyncio.Task[None]) -> None:
+        self._unrestartable = True
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 class StaleEventPoller(FixedPoller):
@@ -105,9 +108,8 @@ class StaleEventPoller(FixedPoller):
 
     async def start(self) -> None:
         async with self._lifecycle_lock:
-            if self.running:
-                return
-            self._task = asyncio.create_task(self._loop(self._stop_event))
+            if not self.running:
+                self._task = asyncio.create_task(self._loop(self._stop_event))
 
 
 STUCK = {"work": "scenarios.lifecycle.stubs:never_returns", "drain_timeout": 0.05}

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +22,22 @@ from harness.targets import TargetSpec, launch
 from tests.packs.support import in_process, serve_app
 
 
+@dataclass(eq=False)
 class Guard:
     """Replay protection done right, unless ``bug`` names the one thing it gets wrong."""
 
-    def __init__(
-        self,
-        bug: str = "",
-        window: float = 300.0,
-        max_entries: int = 64,
-        clock: Callable[[], float] = time.time,
-    ):
-        self.bug, self.window, self.max_entries, self._clock = bug, window, max_entries, clock
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()
+    bug: str = ""
+    window: float = 300.0
+    max_entries: int = 64
+    clock: Callable[[], float] = time.time
+    _seen: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __len__(self) -> int:
         return len(self._seen)
 
     def check(self, nonce: str, timestamp: float) -> bool:
-        now = self._clock()
+        now = self.clock()
         if self.bug != "no-freshness":
             if not math.isfinite(timestamp) or abs(now - timestamp) > self.window:
                 return False
@@ -140,12 +138,12 @@ class Hub:
         if self.ttl > 0 or self.bug == "ttl-zero-expires":
             for key in [k for k, t in window.items() if now - t >= self.ttl]:
                 del window[key]
-        if event_id in window:
-            return False
-        window[event_id] = now
-        while len(window) > self.max_entries:
-            window.popitem(last=False)
-        if self.subscribers[session] == 0:
+        fresh = event_id not in window
+        if fresh:  # recorded even with no one to deliver to, and trimmed oldest first
+            window[event_id] = now
+            while len(window) > self.max_entries:
+                window.popitem(last=False)
+        if not fresh or self.subscribers[session] == 0:
             return False
         self.delivered.append((session, event_id))
         return True
