@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -21,17 +23,17 @@ async def _noop() -> None:
     await asyncio.sleep(0)
 
 
+@dataclass(eq=False)
 class Poller:
     """The sample's buggy poller: no lock around start, lock rebound in stop, no unrestartable
     flag, the drained task left running, the loop's death never logged."""
 
-    def __init__(self, work: Any = _noop, interval: float = 0.01, drain_timeout: float = 0.05):
-        self._work = work
-        self.interval = interval
-        self.drain_timeout = drain_timeout
-        self._task: asyncio.Task[None] | None = None
-        self._stop_event = asyncio.Event()
-        self._lifecycle_lock = asyncio.Lock()
+    work: Any = _noop
+    interval: float = 0.01
+    drain_timeout: float = 0.05
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _stop_event: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _lifecycle_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     @property
     def running(self) -> bool:
@@ -39,11 +41,9 @@ class Poller:
 
     async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await self._work()
-            try:
+            await self.work()
+            with suppress(TimeoutError):  # the interval passed with no stop
                 await asyncio.wait_for(stop.wait(), self.interval)
-            except TimeoutError:
-                pass
 
     async def start(self) -> None:
         if not self.running:
@@ -61,14 +61,14 @@ class Poller:
 
     async def _drain(self) -> None:
         """Signal the loop and wait up to drain_timeout for it; the task is forgotten after."""
-        if self._task is None:
-            return
-        self._stop_event.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), self.drain_timeout)
-        except TimeoutError:
-            await self._timed_out(self._task)
-        self._task = None
+        task = self._task
+        if task is not None:
+            self._stop_event.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), self.drain_timeout)
+            except TimeoutError:
+                await self._timed_out(task)
+            self._task = None
 
     async def _timed_out(self, task: asyncio.Task[None]) -> None:
         """The bug: the task that did not drain is left running."""
