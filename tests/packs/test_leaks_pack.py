@@ -158,21 +158,23 @@ def test_fire_and_forget_tasks_pass_on_the_fixed_head(
 # --- the primitives the checks stand on ------------------------------------------------------
 
 
-def test_one_fd_per_call_is_caught_within_50_iterations(tmp_path: Path) -> None:
-    target = tmp_path / "leaked.txt"
-    target.write_text("x")
+@contextmanager
+def opening_per_call(tmp_path: Path) -> Iterator[tuple[Path, Callable[[], None]]]:
+    """(a file, a call that opens it and keeps it open); all it opened is closed after."""
+    path = tmp_path / "leaked.txt"
+    path.write_text("x")
     held: list[Any] = []
     try:
-        report = measure(
-            lambda: held.append(target.open()),
-            [FdCounter(), SocketCounter()],
-            warmup=5,
-            iterations=50,
-            problems=False,
-        )
+        yield path, lambda: held.append(path.open())
     finally:
         for fh in held:
             fh.close()
+
+
+def test_one_fd_per_call_is_caught_within_50_iterations(tmp_path: Path) -> None:
+    with opening_per_call(tmp_path) as (target, call):
+        counters = [FdCounter(), SocketCounter()]
+        report = measure(call, counters, warmup=5, iterations=50, problems=False)
     with pytest.raises(AssertionError) as caught:
         assert_no_leaks(report)
     message = str(caught.value)
@@ -183,21 +185,11 @@ def test_one_fd_per_call_is_caught_within_50_iterations(tmp_path: Path) -> None:
 
 
 def test_the_tolerance_is_the_users_to_set(tmp_path: Path) -> None:
-    target = tmp_path / "leaked.txt"
-    target.write_text("x")
-    held: list[Any] = []
-    try:
+    with opening_per_call(tmp_path) as (_, call):
+        tolerance = {"fds": 20}
         report = measure(
-            lambda: held.append(target.open()),
-            [FdCounter()],
-            warmup=0,
-            iterations=20,
-            tolerance={"fds": 20},
-            problems=False,
+            call, [FdCounter()], warmup=0, iterations=20, tolerance=tolerance, problems=False
         )
-    finally:
-        for fh in held:
-            fh.close()
     assert not report.leaked  # 20 new fds, and 20 allowed
     assert report.readings[0].delta == 20
 

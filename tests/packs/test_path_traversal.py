@@ -244,24 +244,23 @@ READ_APP = textwrap.dedent("""
             raise HTTPException(404)
         return FileResponse(path)
 
-    @app.get("/links/{name:path}")
-    def follows_links_in_the_base(name: str):
-        # Lexical containment only: '../' is refused, links inside the base are followed.
+    def file_at(name: str, path: Path, contained: bool = True):
+        # A NUL byte is refused first: is_file() raises ValueError on one.
         if "\\x00" in name:
             raise HTTPException(400)
-        path = Path(os.path.normpath(BASE / name))
-        if not path.is_relative_to(BASE) or not path.is_file():
+        if not contained or not path.is_file():
             raise HTTPException(404)
         return FileResponse(path)
 
+    @app.get("/links/{name:path}")
+    def follows_links_in_the_base(name: str):
+        # Lexical containment only: '../' is refused, links inside the base are followed.
+        path = Path(os.path.normpath(BASE / name))
+        return file_at(name, path, path.is_relative_to(BASE))
+
     @app.get("/links-and-dotdot/{name:path}")
     def follows_links_and_dotdot(name: str):
-        if "\\x00" in name:
-            raise HTTPException(400)
-        path = BASE / name
-        if not path.is_file():
-            raise HTTPException(404)
-        return FileResponse(path)
+        return file_at(name, BASE / name)
 """)
 
 

@@ -6,6 +6,7 @@ import copy
 import threading
 import time
 from collections import OrderedDict
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -28,9 +29,7 @@ class TicketStore:
         self._lock = threading.Lock() if locked else None
 
     def create(self, user: str) -> int:
-        if self._lock is None:
-            return self._create(user)
-        with self._lock:
+        with self._lock or nullcontext():
             return self._create(user)
 
     def _create(self, user: str) -> int:
@@ -51,9 +50,7 @@ class Registry:
         self._lock = threading.Lock() if locked else None
 
     def register_if_absent(self, key: str, worker: int) -> bool:
-        if self._lock is None:
-            return self._register(key, worker)
-        with self._lock:
+        with self._lock or nullcontext():
             return self._register(key, worker)
 
     def _register(self, key: str, worker: int) -> bool:
@@ -68,9 +65,7 @@ class Registry:
         return key
 
     def consume(self, key: str) -> bool:
-        if self._lock is None:
-            return self._consume(key)
-        with self._lock:
+        with self._lock or nullcontext():
             return self._consume(key)
 
     def _consume(self, key: str) -> bool:
@@ -80,10 +75,7 @@ class Registry:
         return True
 
     def increment(self, key: str) -> None:
-        if self._lock is None:
-            self._increment(key)
-            return
-        with self._lock:
+        with self._lock or nullcontext():
             self._increment(key)
 
     def _increment(self, key: str) -> None:

@@ -17,7 +17,7 @@ from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import free_port, launch
 from harness.targets.base import Target
-from tests.packs.support import failure, findings_apart
+from tests.packs.support import failure, failure_of, findings_apart
 
 Checkout = Callable[[str], Path]
 
@@ -65,12 +65,20 @@ def failed_write(upstream: str) -> dict[str, Any]:
     }
 
 
+def outcome(
+    served: Any, rev: str, name: str, binding: Callable[[str], dict[str, Any]]
+) -> str | None:
+    """The failure of check `name` on the module's server at `rev`, `binding` given its stub's
+    upstream URL; None when it passed."""
+    target, upstream = served(rev)
+    return failure_of(name, binding(upstream), target)
+
+
 @pytest.mark.timeout(60)
 def test_hung_upstream_fails_on_base_because_the_call_waits_forever(served: Any) -> None:
     started = time.perf_counter()
-    target, upstream = served("base")
-    message = failure("resilience.hung_upstream", hung(upstream), target)
-    assert message.startswith(
+    message = outcome(served, "base", "resilience.hung_upstream", hung)
+    assert message is not None and message.startswith(
         "resilience.hung_upstream: GET /prices/{sku} did not answer within 3s"
     )
     assert "accepted 1 connection(s), received 1 request(s) and never replied" in message
@@ -92,9 +100,8 @@ def test_hung_upstream_refuses_a_target_that_never_calls_the_stub(served: Any) -
 
 @pytest.mark.timeout(60)
 def test_failed_write_fails_on_base_reporting_success_in_silence(served: Any) -> None:
-    target, upstream = served("base")
-    message = failure("resilience.failed_write", failed_write(upstream), target)
-    assert message.startswith(
+    message = outcome(served, "base", "resilience.failed_write", failed_write)
+    assert message is not None and message.startswith(
         "resilience.failed_write: PATCH /inventory/{sku}: answered 200 (a success: "
     )
     assert "although the upstream answered 503 to PATCH /items/abc" in message
@@ -119,8 +126,7 @@ def test_passes_on_the_fixed_head(
     binding: Callable[[str], dict[str, Any]],
 ) -> None:
     fixed(finding)
-    target, upstream = served("head")
-    run(name, binding(upstream), target)
+    assert outcome(served, "head", name, binding) is None
 
 
 def _inventory_sync() -> Any:

@@ -54,9 +54,20 @@ def admin(postgres_admin: str) -> Iterator[str]:
     assert leftovers() == before
 
 
-def test_upsert_without_a_matching_unique_fails_on_the_base(checkout: Any, admin: str) -> None:
-    with tree_target(checkout("base")) as target:
-        message = failure("schema.upserts_merge", {**UPSERTS, "admin_dsn": admin}, target)
+@pytest.fixture
+def base_failure(checkout: Any, admin: str) -> Callable[[str, dict[str, Any]], str]:
+    """`base_failure(check, binding)`: the failure message of `check` on the base's tree, with
+    the admin DSN bound."""
+
+    def fail(name: str, binding: dict[str, Any]) -> str:
+        with tree_target(checkout("base")) as target:
+            return failure(name, {**binding, "admin_dsn": admin}, target)
+
+    return fail
+
+
+def test_upsert_without_a_matching_unique_fails_on_the_base(base_failure: Any) -> None:
+    message = base_failure("schema.upserts_merge", UPSERTS)
     assert (
         "shopapp/loyalty.py:19: INSERT INTO loyalty_points … ON CONFLICT (customer_id): the "
         "first run failed: there is no unique or exclusion constraint matching the ON "
@@ -66,9 +77,8 @@ def test_upsert_without_a_matching_unique_fails_on_the_base(checkout: Any, admin
     assert "shopapp/usage.py:" in message and "ON CONFLICT (account_id, day)" in message
 
 
-def test_policy_lint_findings_are_confirmed_on_the_base(checkout: Any, admin: str) -> None:
-    with tree_target(checkout("base")) as target:
-        message = failure("schema.policy_lint", {**POLICIES, "admin_dsn": admin}, target)
+def test_policy_lint_findings_are_confirmed_on_the_base(base_failure: Any) -> None:
+    message = base_failure("schema.policy_lint", POLICIES)
     assert (
         "003_loyalty_policies.sql:7: policy loyalty_read on loyalty_points is USING (true) "
         "for authenticated\n    confirmed: role 'authenticated', with no identity set, "
