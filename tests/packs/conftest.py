@@ -11,6 +11,7 @@
 - `sample_modules(tree)`: a context manager that makes `import shopapp` load from `tree`
   (and forgets it afterwards), for checks on a `python` target.
 - `sample_target(rev, spec)`: an in-process target launched with `shopapp` from `rev`.
+- `sample_app(rev, **env)`: the sample's ASGI app from `rev`, in process.
 - `sample_server(rev)`: one uvicorn server of the sample per rev for the test module.
 
 The helpers behind them live in `tests.packs.support`, which the stability benchmarks use too.
@@ -92,6 +93,23 @@ def sample_target(
     while `import shopapp` loads from the tree of `rev`; a str spec names the module that is
     the target's object."""
     return lambda rev, spec: support.launch_in(checkout(rev), spec)
+
+
+@pytest.fixture
+def sample_app(
+    sample_target: Callable[..., AbstractContextManager[Target]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., AbstractContextManager[Target]]:
+    """`with sample_app(rev, **env) as target:` -> the sample's ASGI app at `rev`, in process,
+    its data under the test's tmp_path and `env` set for the test."""
+
+    def start(rev: str, **env: str) -> AbstractContextManager[Target]:
+        for name, value in {"SHOPAPP_DATA_DIR": str(tmp_path / "data"), **env}.items():
+            monkeypatch.setenv(name, value)
+        return sample_target(rev, {"kind": "asgi", "app": "shopapp.app:app"})
+
+    return start
 
 
 @pytest.fixture(scope="module")

@@ -47,19 +47,18 @@ TICKETS = (
 )
 
 
-def _lag_check(sample_target: Any, rev: str, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHOPAPP_DATA_DIR", str(data))
-    with sample_target(rev, {"kind": "asgi", "app": "shopapp.app:app"}) as target:
+def _lag_check(sample_app: Any, rev: str) -> None:
+    with sample_app(rev) as target:
         run("blocking.event_loop_lag", LAG_BINDING, target)
 
 
 @pytest.mark.timeout(60)
 def test_loop_lag_fails_on_base_at_the_sync_query(
-    sample_target: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sample_app: Any,
 ) -> None:
     started = time.perf_counter()
     with pytest.raises(AssertionError) as caught:
-        _lag_check(sample_target, "base", tmp_path / "data", monkeypatch)
+        _lag_check(sample_app, "base")
     message = str(caught.value)
     assert message.startswith("blocking.event_loop_lag: the event loop stalled: lag p95 ")
     assert (
@@ -71,14 +70,9 @@ def test_loop_lag_fails_on_base_at_the_sync_query(
 
 
 @pytest.mark.timeout(60)
-def test_loop_lag_passes_on_the_fixed_head(
-    sample_target: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    fixed: Callable[[str], None],
-) -> None:
+def test_loop_lag_passes_on_the_fixed_head(sample_app: Any, fixed: Callable[[str], None]) -> None:
     fixed("blocking-db")
-    _lag_check(sample_target, "head", tmp_path / "data", monkeypatch)
+    _lag_check(sample_app, "head")
 
 
 def test_loop_lag_needs_an_in_process_app(sample_target: Any) -> None:

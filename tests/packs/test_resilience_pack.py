@@ -183,23 +183,18 @@ def test_fault_binding_takes_exactly_one_kind() -> None:
 
 
 @contextmanager
-def _in_process(
-    sample_target: Any, rev: str, data: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Target, str]]:
+def _in_process(sample_app: Any, rev: str) -> Iterator[tuple[Target, str]]:
     upstream = f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setenv("SHOPAPP_DATA_DIR", str(data))
-    monkeypatch.setenv("SHOPAPP_UPSTREAM_URL", upstream)
-    monkeypatch.setenv("SHOPAPP_PRICING_TIMEOUT", "1")
-    with sample_target(rev, {"kind": "asgi", "app": "shopapp.app:app"}) as target:
+    with sample_app(rev, SHOPAPP_UPSTREAM_URL=upstream, SHOPAPP_PRICING_TIMEOUT="1") as target:
         yield target, upstream
 
 
 @pytest.mark.timeout(60)
 def test_hung_upstream_in_process_fails_within_the_bound_instead_of_hanging(
-    sample_target: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sample_app: Any,
 ) -> None:
     started = time.perf_counter()
-    with _in_process(sample_target, "base", tmp_path, monkeypatch) as (target, up):
+    with _in_process(sample_app, "base") as (target, up):
         with pytest.raises(AssertionError, match=r"did not answer within 2s"):
             run(
                 "resilience.hung_upstream",
@@ -211,13 +206,10 @@ def test_hung_upstream_in_process_fails_within_the_bound_instead_of_hanging(
 
 @pytest.mark.timeout(60)
 def test_failed_write_in_process_reads_the_log_records(
-    sample_target: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    fixed: Callable[[str], None],
+    sample_app: Any, fixed: Callable[[str], None]
 ) -> None:
     fixed("patch-unchecked")
-    with _in_process(sample_target, "head", tmp_path, monkeypatch) as (target, up):
+    with _in_process(sample_app, "head") as (target, up):
         assert target.logs() == ""  # nothing is captured from an in-process app's streams
         run(
             "resilience.failed_write",
