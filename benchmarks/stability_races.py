@@ -23,15 +23,11 @@ import argparse
 import importlib.util
 import logging
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -43,10 +39,10 @@ import scenarios.idempotency  # noqa: E402 - registers the checks
 import scenarios.lifecycle  # noqa: E402
 import scenarios.races  # noqa: E402
 import scenarios.replay  # noqa: E402, F401
-from harness.sample import materialise  # noqa: E402
-from harness.scenario import run  # noqa: E402
+from benchmarks.stability import Sample, Tally, met  # noqa: E402
 from harness.targets import TargetSpec, launch  # noqa: E402
 from harness.targets.base import Target  # noqa: E402
+from tests.packs import sample_bindings  # noqa: E402
 
 
 def _load(path: Path) -> ModuleType:
@@ -61,179 +57,71 @@ def _load(path: Path) -> ModuleType:
 # -- the sample, served or imported from its base and head trees --------------------------------
 
 
-class Sample:
-    def __init__(self, stack: ExitStack, root: Path):
-        self.stack = stack
-        self.root = root
-        self.repo = materialise(root / "repo", corrected=True)
-        self.trees: dict[str, Path] = {}
-        self.served: dict[str, tuple[Target, Path]] = {}
+class ServedSample(Sample):
+    """The sample, and one uvicorn server of it per rev shared by every HTTP case."""
 
-    def tree(self, rev: str) -> Path:
-        if rev not in self.trees:
-            sha = self.repo.base if rev == "base" else self.repo.head
-            archive = subprocess.run(
-                ["git", "archive", "--format=tar", sha],
-                cwd=self.repo.path,
-                capture_output=True,
-                check=True,
-            ).stdout
-            dest = self.root / f"tree-{rev}"
-            dest.mkdir()
-            with tarfile.open(fileobj=BytesIO(archive)) as tar:
-                tar.extractall(dest, filter="data")
-            self.trees[rev] = dest
-        return self.trees[rev]
+    def __init__(self, root: Path, stack: ExitStack) -> None:
+        super().__init__(root)
+        self.stack = stack
+        self.served: dict[str, tuple[Target, Path]] = {}
 
     def serve(self, rev: str) -> tuple[Target, Path]:
         if rev not in self.served:
-            data = self.root / f"data-{rev}"
-            data.mkdir()
-            spec = TargetSpec(
-                kind="process",
-                command="{python} -m uvicorn shopapp.app:app --host 127.0.0.1 --port {port} "
-                "--log-level warning",
-                cwd=self.tree(rev),
-                health="/healthz",
-                startup_timeout=30,
-                env={"SHOPAPP_DATA_DIR": str(data), "PYTHONDONTWRITEBYTECODE": "1"},
-            )
-            self.served[rev] = (self.stack.enter_context(launch(spec)), data)
+            data = self.dir(f"data-{rev}")
+            self.served[rev] = (self.stack.enter_context(launch(self.spec(rev, data))), data)
         return self.served[rev]
 
+
+#: `variant(sample, rev)` -> a context manager of (target, binding).
+Variant = Callable[[ServedSample, str], Any]
+
+
+def _http(binding: dict[str, Any]) -> Variant:
     @contextmanager
-    def modules(self, rev: str) -> Iterator[None]:
-        tree = str(self.tree(rev))
-
-        def forget() -> None:
-            for name in [m for m in sys.modules if m == "shopapp" or m.startswith("shopapp.")]:
-                del sys.modules[name]
-
-        forget()
-        sys.path.insert(0, tree)
-        try:
-            yield
-        finally:
-            sys.path.remove(tree)
-            forget()
-
-
-def _sql(data: Path, query: str) -> dict[str, str]:
-    return {"sql": query, "dsn": f"sqlite:///{data / 'shopapp.sqlite3'}"}
-
-
-def _http(binding: Callable[[Path], dict[str, Any]]) -> Callable[[Sample, str], Any]:
-    @contextmanager
-    def variant(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, Any]]]:
+    def variant(sample: ServedSample, rev: str) -> Iterator[tuple[Target, dict[str, Any]]]:
         target, data = sample.serve(rev)
-        yield target, binding(data)
+        yield (
+            target,
+            sample_bindings.with_sqlite_effect(binding, data) if "effect" in binding else binding,
+        )
 
     return variant
 
 
-def _python(factory: Any, binding: dict[str, Any], **kwargs: Any) -> Callable[[Sample, str], Any]:
+def _python(factory: Any, binding: dict[str, Any], **kwargs: Any) -> Variant:
     @contextmanager
-    def variant(sample: Sample, rev: str) -> Iterator[tuple[Target, dict[str, Any]]]:
-        with (
-            sample.modules(rev),
-            launch(TargetSpec(kind="python", factory=factory, kwargs=kwargs)) as target,
-        ):
+    def variant(sample: ServedSample, rev: str) -> Iterator[tuple[Target, dict[str, Any]]]:
+        spec = TargetSpec(kind="python", factory=factory, kwargs=kwargs)
+        with sample.target(rev, spec) as target:
             yield target, binding
 
     return variant
 
 
-def _backup_service(data_dir: str) -> Any:
-    from shopapp.backups import BackupService
-    from shopapp.db import Database
-
-    db = Database(str(Path(data_dir) / f"b-{time.perf_counter_ns()}.sqlite3"))
-    db.migrate()
-    return BackupService(db)
-
-
-def _backups_http(data: Path) -> dict[str, Any]:
-    return {
-        "call": "POST /backups",
-        "json": {"target": "db-{key}"},
-        "other_json": {"target": "other-{key}"},
-        "success": [201],
-        "effect": _sql(data, "SELECT count(*) FROM backups WHERE target = 'db-' || :key"),
-    }
-
-
-LIFECYCLE = {
-    "stuck": {"work": "scenarios.lifecycle.stubs:never_returns", "drain_timeout": 0.05},
-    "failing": {"work": "scenarios.lifecycle.stubs:raises"},
-    "unrestartable_errors": ["ServiceUnrestartableError"],
-}
-GUARD = {"call": "check", "max_nonce_length": 128, "bound": 100}
-WEBHOOK_HTTP = {
-    "call": "POST /webhooks",
-    "headers": {"X-Webhook-Nonce": "{nonce}", "X-Webhook-Timestamp": "{timestamp}"},
-    "accept": [202],
-    "reject": [409],
-    "max_nonce_length": 128,
-}
-BACKUP_IN_PROCESS = {
-    "call": "handle",
-    "json": "db-{key}",
-    "success": [201],
-    "effect": {"attr": "count"},
-    "fault_attr": "runner",
-}
-
-
-def sample_cases(tmp: Path) -> dict[str, Callable[[Sample, str], Any]]:
+def sample_cases(tmp: Path) -> dict[str, Variant]:
     backups = str(tmp)
+    guard = "shopapp.webhooks:ReplayGuard"
     return {
-        "races.capacity_limit": _http(
-            lambda d: {
-                "call": "POST /tickets",
-                "json": {"user_id": "{key}"},
-                "cap": 5,
-                "workers": 12,
-                "success": [201],
-                "conflict": [429],
-                "effect": _sql(d, "SELECT count(*) FROM tickets WHERE user_id = :key AND used = 0"),
-            }
-        ),
-        "races.single_consumer": _http(
-            lambda d: {
-                "call": "POST /tickets/{resource}/consume",
-                "setup": {"call": "POST /tickets", "json": {"user_id": "{key}"}},
-                "setup_field": "ticket",
-                "success": [200],
-                "conflict": [409],
-            }
-        ),
-        "races.exclusive_create": _http(
-            lambda d: {
-                "call": "POST /simulations",
-                "json": {"simulation_id": "{key}", "client_id": "client-{worker}"},
-                "success": [201],
-                "conflict": [409],
-                "effect": _sql(d, "SELECT count(*) FROM simulations WHERE simulation_id = :key"),
-            }
-        ),
+        **{name: _http(binding) for name, binding in sample_bindings.HTTP_RACES.items()},
         "races.shared_cache": _python("shopapp.cache:LRUCache", {}, max_size=8),
-        "idempotency.key_validation": _http(_backups_http),
-        "idempotency.replay": _http(_backups_http),
-        "idempotency.payload_mismatch": _http(_backups_http),
-        "idempotency.concurrent_requests": _http(_backups_http),
-        "idempotency.failure_rollback": _python(
-            _backup_service, BACKUP_IN_PROCESS, data_dir=backups
-        ),
-        "idempotency.loser_rollback": _python(_backup_service, BACKUP_IN_PROCESS, data_dir=backups),
-        "replay.freshness": _http(lambda d: WEBHOOK_HTTP),
-        "replay.nonce_once": _python("shopapp.webhooks:ReplayGuard", GUARD, max_entries=100),
-        "replay.bounded_memory": _python("shopapp.webhooks:ReplayGuard", GUARD, max_entries=100),
-        "replay.out_of_order_eviction": _python(
-            "shopapp.webhooks:ReplayGuard", GUARD, max_entries=100
-        ),
+        **{
+            f"idempotency.{name}": _http(sample_bindings.BACKUPS_OVER_HTTP)
+            for name in ("key_validation", "replay", "payload_mismatch", "concurrent_requests")
+        },
+        **{
+            f"idempotency.{name}": _python(
+                sample_bindings.backup_service, sample_bindings.BACKUPS_IN_PROCESS, data_dir=backups
+            )
+            for name in ("failure_rollback", "loser_rollback")
+        },
+        "replay.freshness": _http(sample_bindings.WEBHOOKS_OVER_HTTP),
+        **{
+            f"replay.{name}": _python(guard, sample_bindings.GUARD_IN_PROCESS, max_entries=100)
+            for name in ("nonce_once", "bounded_memory", "out_of_order_eviction")
+        },
         **{
             f"lifecycle.{name}": _python(
-                "shopapp.lifecycle:PollingService", LIFECYCLE, interval=0.01
+                "shopapp.lifecycle:PollingService", sample_bindings.LIFECYCLE, interval=0.01
             )
             for name in ("concurrent_start", "drain_timeout", "orphans", "lock_identity")
         },
@@ -263,38 +151,9 @@ def local_cases() -> dict[str, tuple[Callable[[], Any], Callable[[], Any], dict[
     }
 
 
-@dataclass
-class Tally:
-    failed: int = 0
-    passed: int = 0
-    errors: int = 0
-    seconds: list[float] | None = None
-    first_error: str = ""
-
-    def add(self, outcome: str, seconds: float, error: str = "") -> None:
-        if self.seconds is None:
-            self.seconds = []
-        self.seconds.append(seconds)
-        setattr(self, outcome, getattr(self, outcome) + 1)
-        if error and not self.first_error:
-            self.first_error = error
-
-
-def once(name: str, binding: dict[str, Any], target: Target, tally: Tally) -> None:
-    started = time.perf_counter()
-    try:
-        run(name, binding, target)
-    except AssertionError:
-        tally.add("failed", time.perf_counter() - started)
-    except Exception as exc:  # report, keep going: an error is neither a pass nor a fail
-        tally.add("errors", time.perf_counter() - started, f"{type(exc).__name__}: {exc}"[:200])
-    else:
-        tally.add("passed", time.perf_counter() - started)
-
-
 def line(name: str, buggy: Tally, fixed: Tally, runs: int) -> str:
-    ok = fixed.passed == runs and buggy.failed >= runs - 1
-    secs = (buggy.seconds or []) + (fixed.seconds or [])
+    ok = met(buggy, fixed, runs)
+    secs = buggy.seconds + fixed.seconds
     median = statistics.median(secs) if secs else 0.0
     errors = f" errors={buggy.errors + fixed.errors}" if buggy.errors or fixed.errors else ""
     note = f"  ({buggy.first_error or fixed.first_error})" if errors else ""
@@ -315,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     bad = 0
     with tempfile.TemporaryDirectory(prefix="stability-races-") as tmp, ExitStack() as stack:
-        sample = Sample(stack, Path(tmp))
+        sample = ServedSample(Path(tmp), stack)
         for name, variant in sample_cases(Path(tmp)).items():
             if not name.startswith(args.only):
                 continue
@@ -323,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             for rev, tally in tallies.items():
                 with variant(sample, rev) as (target, binding):
                     for _ in range(runs):
-                        once(name, binding, target, tally)
+                        tally.once(name, binding, target, rev == "base")
             text = line(name + " [sample]", tallies["base"], tallies["head"], runs)
             bad += text.startswith("BAD")
             print(text, flush=True)
@@ -334,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             for key, make in (("buggy", buggy), ("fixed", fixed)):
                 with launch(make()) as target:
                     for _ in range(runs):
-                        once(name, binding, target, tallies[key])
+                        tallies[key].once(name, binding, target, key == "buggy")
             text = line(name + " [local]", tallies["buggy"], tallies["fixed"], runs)
             bad += text.startswith("BAD")
             print(text, flush=True)

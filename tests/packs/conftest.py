@@ -1,4 +1,4 @@
-"""Session fixtures shared by the pack self-tests: the sample repo, checkouts of it, launchers.
+"""Fixtures shared by the pack self-tests: the sample repo, checkouts of it, launchers.
 
 - `sample_repo`: the sample materialised once per session with its corrected history
   (base, one commit per fix, then the fix-ups); see `harness.sample.materialise`.
@@ -10,19 +10,19 @@
   with its own data dir.
 - `sample_modules(tree)`: a context manager that makes `import shopapp` load from `tree`
   (and forgets it afterwards), for checks on a `python` target.
+- `sample_target(rev, spec)`: an in-process target launched with `shopapp` from `rev`.
+- `sample_app(rev, **env)`: the sample's ASGI app from `rev`, in process.
+- `sample_server(rev)`: one uvicorn server of the sample per rev for the test module.
+
+The helpers behind them live in `tests.packs.support`, which the stability benchmarks use too.
 """
 
 from __future__ import annotations
 
-import importlib
-import io
 import os
-import subprocess
-import sys
-import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,39 +30,15 @@ from typing import Any
 import pytest
 
 from harness.sample import SampleRepo, materialise
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_PACKAGE = "shopapp"
+from harness.targets import TargetSpec, launch
+from harness.targets.base import Target
+from tests.packs import support
 
 
 @pytest.fixture(scope="session")
 def sample_repo(tmp_path_factory: pytest.TempPathFactory) -> SampleRepo:
     """The sample repo, materialised once per session (corrected history)."""
     return materialise(tmp_path_factory.mktemp("sample") / "repo", corrected=True)
-
-
-def _resolve_rev(repo: SampleRepo, rev: str) -> str:
-    if rev == "base":
-        return repo.base
-    if rev == "head":
-        return repo.head
-    if rev in repo.commits:
-        return repo.commits[rev]
-    if rev in repo.fixups:
-        return repo.fixups[rev]
-    return rev
-
-
-def _export(repo: SampleRepo, sha: str, dest: Path) -> None:
-    """Write the tree of `sha` into `dest` (no .git: a checkout nobody can commit from)."""
-    proc = subprocess.run(
-        ["git", "archive", "--format=tar", sha], cwd=repo.path, capture_output=True, check=False
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"git archive {sha} failed: {proc.stderr.decode(errors='replace')}")
-    dest.mkdir(parents=True)
-    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
-        tar.extractall(dest, filter="data")
 
 
 @pytest.fixture(scope="session")
@@ -74,11 +50,9 @@ def checkout(
     root = tmp_path_factory.mktemp("trees")
 
     def get(rev: str) -> Path:
-        sha = _resolve_rev(sample_repo, rev)
+        sha = support.resolve_rev(sample_repo, rev)
         if sha not in trees:
-            dest = root / sha[:12]
-            _export(sample_repo, sha, dest)
-            trees[sha] = dest
+            trees[sha] = support.export_tree(sample_repo, sha, root / sha[:12])
         return trees[sha]
 
     return get
@@ -99,54 +73,62 @@ def fixed(sample_repo: SampleRepo) -> Callable[[str], None]:
     return need
 
 
-def make_sample_spec(tree: Path, data_dir: Path, **env: str) -> dict[str, Any]:
-    """A `process` spec serving the sample in `tree` with uvicorn; state lives in `data_dir`."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return {
-        "kind": "process",
-        "command": "{python} -m uvicorn shopapp.app:app --host 127.0.0.1 --port {port} "
-        "--log-level warning",
-        "cwd": tree,
-        "health": "/healthz",
-        "startup_timeout": 20,
-        "stop_timeout": 3,
-        "env": {
-            "SHOPAPP_DATA_DIR": str(data_dir),
-            "PYTHONPATH": str(REPO_ROOT),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            **env,
-        },
-    }
-
-
-@contextmanager
-def load_sample_modules(tree: Path) -> Iterator[None]:
-    """Within the block, `import shopapp` loads the package from `tree`; forgotten afterwards."""
-
-    def forget() -> None:
-        for name in [m for m in sys.modules if m == SAMPLE_PACKAGE or m.startswith("shopapp.")]:
-            del sys.modules[name]
-
-    forget()
-    sys.path.insert(0, str(tree))
-    importlib.invalidate_caches()
-    try:
-        yield
-    finally:
-        sys.path.remove(str(tree))
-        forget()
-
-
 @pytest.fixture(scope="session")
 def sample_spec() -> Callable[..., dict[str, Any]]:
     """`sample_spec(tree, data_dir, **env)` -> a process spec serving the sample from `tree`."""
-    return make_sample_spec
+    return support.sample_spec
 
 
 @pytest.fixture(scope="session")
 def sample_modules() -> Callable[[Path], Any]:
     """`with sample_modules(tree):` -> `import shopapp` loads from `tree` inside the block."""
-    return load_sample_modules
+    return support.sample_modules
+
+
+@pytest.fixture(scope="session")
+def sample_target(
+    checkout: Callable[[str], Path],
+) -> Callable[[str, dict[str, Any] | TargetSpec | str], AbstractContextManager[Target]]:
+    """`with sample_target(rev, spec) as target:` -> an in-process target launched from `spec`
+    while `import shopapp` loads from the tree of `rev`; a str spec names the module that is
+    the target's object."""
+    return lambda rev, spec: support.launch_in(checkout(rev), spec)
+
+
+@pytest.fixture
+def sample_app(
+    sample_target: Callable[..., AbstractContextManager[Target]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., AbstractContextManager[Target]]:
+    """`with sample_app(rev, **env) as target:` -> the sample's ASGI app at `rev`, in process,
+    its data under the test's tmp_path and `env` set for the test."""
+
+    def start(rev: str, **env: str) -> AbstractContextManager[Target]:
+        for name, value in {"SHOPAPP_DATA_DIR": str(tmp_path / "data"), **env}.items():
+            monkeypatch.setenv(name, value)
+        return sample_target(rev, {"kind": "asgi", "app": "shopapp.app:app"})
+
+    return start
+
+
+@pytest.fixture(scope="module")
+def sample_server(
+    checkout: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], tuple[Target, Path]]]:
+    """`sample_server(rev)` -> (a uvicorn process serving the sample at `rev`, its data dir),
+    started on first use and shared by the test module's tests."""
+    with ExitStack() as stack:
+        running: dict[str, tuple[Target, Path]] = {}
+
+        def get(rev: str) -> tuple[Target, Path]:
+            if rev not in running:
+                data = tmp_path_factory.mktemp(f"served-{rev}")
+                target = stack.enter_context(launch(support.sample_spec(checkout(rev), data)))
+                running[rev] = (target, data)
+            return running[rev]
+
+        yield get
 
 
 @pytest.fixture
@@ -233,7 +215,6 @@ def shared_sample(
     SHOPAPP_ENV. Checks that share it must leave its state usable by the others: each seeds
     its own rows once, with ids nobody else uses.
     """
-    from harness.targets import launch
     from scenarios.path_traversal.sandbox import create
 
     started: dict[str, SharedSample] = {}
@@ -245,17 +226,12 @@ def shared_sample(
             box = create(here / "sandbox")
             trace = here / "dbtrace.log"
             planted = f"fg-planted-{rev}-environment"
-            spec = make_sample_spec(
+            spec = support.sample_spec(
                 checkout(rev),
                 here / "data",
                 SHOPAPP_EXPORT_DIR=str(box.base),
                 SHOPAPP_ENV=planted,
-                FIXGUARD_DBTRACE=str(trace),
-            )
-            spec["command"] = (
-                "{python} -m scenarios.invariants.dbtrace -m uvicorn "
-                "shopapp.app:app --host 127.0.0.1 --port {port} "
-                "--log-level warning"
+                trace=trace,
             )
             target = launch(spec).start()
             started[rev] = SharedSample(target, here / "data", box.root, trace, planted)

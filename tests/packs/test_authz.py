@@ -15,6 +15,8 @@ from harness.scenario import run
 from harness.targets import launch
 from harness.targets.base import Target
 from scenarios.authz._pg import FIXTURES, apply_files
+from tests.packs.standins import TOKEN_APP
+from tests.packs.support import serve_app
 
 SEED = [
     "INSERT INTO messages (id, tenant_id, thread_id, body) VALUES"
@@ -172,39 +174,9 @@ def test_public_endpoints_on_the_sample(
 
 # --- tokens in the query string: the sample has no auth, so a small app stands in --------------
 
-TOKEN_APP = textwrap.dedent("""
-    from fastapi import FastAPI, HTTPException, Request
-
-    app = FastAPI()
-    TOKEN = "s3cret-token"
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}
-
-    @app.get("/{variant}/me")
-    def me(variant: str, request: Request):
-        header = request.headers.get("authorization", "")
-        sent = header.removeprefix("Bearer ")
-        if variant == "lenient":
-            sent = sent or request.query_params.get("token", "")
-        elif any(k in request.query_params for k in ("token", "access_token", "jwt")):
-            raise HTTPException(400, "credentials in the query string are not accepted")
-        if sent != TOKEN:
-            raise HTTPException(401, "unauthenticated")
-        return {"user": "alice"}
-""")
-
 
 def test_query_tokens_are_caught_when_accepted_and_pass_when_rejected(tmp_path: Path) -> None:
-    (tmp_path / "token_app.py").write_text(TOKEN_APP)
-    spec = {
-        "kind": "process",
-        "cwd": tmp_path,
-        "health": "/healthz",
-        "command": "{python} -m uvicorn token_app:app --port {port} --log-level warning",
-    }
-    with launch(spec) as target:
+    with serve_app(tmp_path, "token_app", TOKEN_APP) as target:
         lenient = {"call": "GET /lenient/me", "token": "s3cret-token"}
         with pytest.raises(AssertionError, match=r"\?token='s3cret-token' -> 200"):
             run("authz.query_tokens_rejected", lenient, target)
@@ -256,15 +228,8 @@ PRECISION_APP = textwrap.dedent("""
 def precision_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     """An app that is right about authz and wrong elsewhere: 5xx answers, a DEBUG flag."""
     folder = tmp_path_factory.mktemp("authz-precision")
-    (folder / "precision_app.py").write_text(PRECISION_APP)
-    spec = {
-        "kind": "process",
-        "cwd": folder,
-        "health": "/healthz",
-        "env": {"FEATURE_DEBUG": "true", "LOG_LEVEL": "info"},
-        "command": "{python} -m uvicorn precision_app:app --port {port} --log-level warning",
-    }
-    with launch(spec) as target:
+    env = {"FEATURE_DEBUG": "true", "LOG_LEVEL": "info"}
+    with serve_app(folder, "precision_app", PRECISION_APP, env=env) as target:
         yield target
 
 

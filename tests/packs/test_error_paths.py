@@ -3,8 +3,8 @@ faults injected into `httpx.post` so the dead-letter except branch runs (python 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import launch
 from harness.targets.base import Target
+from tests.packs.support import failure, findings_apart, launch_in
 
 STATIC = {"paths": ["shopapp"]}
 FAULTS = {
@@ -29,20 +30,18 @@ PUBLISHER = {
 }
 
 
-@contextmanager
-def publisher_target(tree: Path, sample_modules: Any) -> Iterator[Target]:
-    """A `python` target whose object is a `Publisher` imported from the checkout `tree`."""
-    with sample_modules(tree), launch({**PUBLISHER, "cwd": str(tree)}) as target:
-        yield target
+@pytest.fixture
+def publisher(checkout: Any) -> Callable[[str], AbstractContextManager[Target]]:
+    """`with publisher(rev) as target:` a `python` target whose object is a `Publisher`
+    imported from the checkout of `rev` (its folder is the target's cwd)."""
+    return lambda rev: launch_in(checkout(rev), {**PUBLISHER, "cwd": str(checkout(rev))})
 
 
 def test_static_check_lists_the_undefined_names_on_the_base(
-    checkout: Any, sample_modules: Any
+    publisher: Any,
 ) -> None:
-    with publisher_target(checkout("base"), sample_modules) as target:
-        with pytest.raises(AssertionError) as caught:
-            run("error_paths.no_undefined_names", STATIC, target)
-    message = str(caught.value)
+    with publisher("base") as target:
+        message = failure("error_paths.no_undefined_names", STATIC, target)
     assert (
         "shopapp/publisher.py:30:30: undefined name 'datetime' (on the except branch at "
         "line 25)" in message
@@ -51,27 +50,23 @@ def test_static_check_lists_the_undefined_names_on_the_base(
     assert message.count("undefined name") == 2, message
 
 
-def test_static_check_passes_on_the_head(
-    checkout: Any, sample_modules: Any, fixed: Callable[[str], None]
-) -> None:
+def test_static_check_passes_on_the_head(publisher: Any, fixed: Callable[[str], None]) -> None:
     fixed("publisher-import")
-    with publisher_target(checkout("head"), sample_modules) as target:
+    with publisher("head") as target:
         run("error_paths.no_undefined_names", STATIC, target)
 
 
-def test_static_check_honours_reviewed_exceptions(checkout: Any, sample_modules: Any) -> None:
+def test_static_check_honours_reviewed_exceptions(publisher: Any) -> None:
     allow = ["shopapp/publisher.py:datetime", "shopapp/publisher.py:timezone"]
-    with publisher_target(checkout("base"), sample_modules) as target:
+    with publisher("base") as target:
         run("error_paths.no_undefined_names", {**STATIC, "allow": allow}, target)
 
 
 def test_injected_fault_drives_the_handler_into_a_name_error_on_the_base(
-    checkout: Any, sample_modules: Any
+    publisher: Any,
 ) -> None:
-    with publisher_target(checkout("base"), sample_modules) as target:
-        with pytest.raises(AssertionError) as caught:
-            run("error_paths.handlers_survive_faults", FAULTS, target)
-    message = str(caught.value)
+    with publisher("base") as target:
+        message = failure("error_paths.handlers_survive_faults", FAULTS, target)
     assert "faults tried: HTTPError" in message
     assert "NameError: name 'datetime' is not defined escaped from " in message
     assert (
@@ -81,28 +76,24 @@ def test_injected_fault_drives_the_handler_into_a_name_error_on_the_base(
     assert "never reached" not in message
 
 
-def test_injected_faults_pass_on_the_head(
-    checkout: Any, sample_modules: Any, fixed: Callable[[str], None]
-) -> None:
+def test_injected_faults_pass_on_the_head(publisher: Any, fixed: Callable[[str], None]) -> None:
     fixed("publisher-import")
-    with publisher_target(checkout("head"), sample_modules) as target:
+    with publisher("head") as target:
         run("error_paths.handlers_survive_faults", FAULTS, target)
         # the dependency is restored after the check
         assert target.obj.publish.__func__.__globals__["httpx"].post.__name__ == "post"
 
 
 def test_a_handler_no_fault_reaches_is_reported(
-    checkout: Any, sample_modules: Any, fixed: Callable[[str], None]
+    publisher: Any, fixed: Callable[[str], None]
 ) -> None:
     fixed("publisher-import")
     binding = {**FAULTS, "dependencies": ["shopapp.publisher:httpx.get"]}
-    with publisher_target(checkout("head"), sample_modules) as target:
-        with pytest.raises(AssertionError) as caught:
-            run("error_paths.handlers_survive_faults", binding, target)
-    message = str(caught.value)
+    with publisher("head") as target:
+        message = failure("error_paths.handlers_survive_faults", binding, target)
     assert "never reached: " in message and "`except httpx.HTTPError as exc`" in message
     assert "dependencies never called by the driver: shopapp.publisher:httpx.get" in message
-    with publisher_target(checkout("head"), sample_modules) as target:
+    with publisher("head") as target:
         run(
             "error_paths.handlers_survive_faults",
             {**binding, "allow_unreached": ["publisher.py:27"]},
@@ -115,7 +106,7 @@ def test_faults_through_http_on_an_asgi_target(
     rev: str,
     fails: bool,
     checkout: Any,
-    sample_modules: Any,
+    sample_target: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -126,11 +117,8 @@ def test_faults_through_http_on_an_asgi_target(
         values={"order": "o-9", "event": "paid"},
         raises=["httpx.ConnectError"],
     )
-    tree = checkout(rev)
-    with (
-        sample_modules(tree),
-        launch({"kind": "asgi", "app": "shopapp.app:app", "cwd": str(tree)}) as target,
-    ):
+    app = {"kind": "asgi", "app": "shopapp.app:app", "cwd": str(checkout(rev))}
+    with sample_target(rev, app) as target:
         if fails:
             with pytest.raises(
                 AssertionError,
@@ -175,22 +163,17 @@ class _Fetcher:
 
 
 def test_another_exception_raised_on_the_except_branch_is_a_finding() -> None:
-    from harness.findings import collect
-
     binding = {
         "functions": [f"{__name__}:_Fetcher.fetch"],
         "dependencies": [f"{__name__}:_Fetcher.download"],
         "invoke": "fetch",
     }
     with launch({"kind": "python", "factory": _Fetcher}) as target:
-        with collect() as seen:
-            run("error_paths.handlers_survive_faults", binding, target)
-        assert len(seen) == 1, seen
-        assert seen[0].problem.startswith(
-            f"OSError from {__name__}:_Fetcher.download: "
-            "KeyError: 'fallback' was raised while handling it "
-            "in "
-        ), seen[0].problem
-        assert "`except OSError` in " in seen[0].problem
-        with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run("error_paths.handlers_survive_faults", {**binding, "server_errors": "fail"}, target)
+        seen = findings_apart("error_paths.handlers_survive_faults", binding, target)
+    assert len(seen) == 1, seen
+    assert seen[0].problem.startswith(
+        f"OSError from {__name__}:_Fetcher.download: "
+        "KeyError: 'fallback' was raised while handling it "
+        "in "
+    ), seen[0].problem
+    assert "`except OSError` in " in seen[0].problem

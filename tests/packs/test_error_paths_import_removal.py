@@ -142,21 +142,24 @@ def _run(
     return removal
 
 
-def test_import_removal_is_killed_by_the_error_paths_pack(
-    sample_repo: SampleRepo, publisher_fix: tuple[str, Scope], tmp_path: Path
+@pytest.mark.parametrize(
+    ("name", "source", "status"),
+    [
+        ("test_pack_publisher.py", PACK_TEST, MutantStatus.KILLED),
+        ("test_publisher_success_only.py", SUCCESS_ONLY_TEST, MutantStatus.SURVIVED),
+    ],
+    ids=["killed-by-the-error-paths-pack", "survives-when-no-test-drives-the-except-branch"],
+)
+def test_import_removal(
+    sample_repo: SampleRepo,
+    publisher_fix: tuple[str, Scope],
+    tmp_path: Path,
+    name: str,
+    source: str,
+    status: MutantStatus,
 ) -> None:
-    tests = tmp_path / "outside" / "test_pack_publisher.py"
+    tests = tmp_path / "outside" / name
     tests.parent.mkdir()
-    tests.write_text(PACK_TEST)
+    tests.write_text(source)
     (mutant,) = _run(sample_repo, publisher_fix, tests, tmp_path / "store.sqlite3")
-    assert mutant.status is MutantStatus.KILLED, mutant
-
-
-def test_import_removal_survives_when_no_test_drives_the_except_branch(
-    sample_repo: SampleRepo, publisher_fix: tuple[str, Scope], tmp_path: Path
-) -> None:
-    tests = tmp_path / "outside" / "test_publisher_success_only.py"
-    tests.parent.mkdir()
-    tests.write_text(SUCCESS_ONLY_TEST)
-    (mutant,) = _run(sample_repo, publisher_fix, tests, tmp_path / "store.sqlite3")
-    assert mutant.status is MutantStatus.SURVIVED, mutant
+    assert mutant.status is status, mutant

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,48 +11,33 @@ import pytest
 from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import launch
-from harness.targets.base import Target
 from scenarios.invariants import dbtrace
-
-
-@contextmanager
-def module_target(tree: Path, module: str, sample_modules: Any) -> Iterator[Target]:
-    """A `python` target whose object is `module`, imported from the checkout `tree`."""
-    with (
-        sample_modules(tree),
-        launch(
-            {"kind": "python", "factory": "importlib:import_module", "kwargs": {"name": module}}
-        ) as target,
-    ):
-        yield target
-
+from tests.packs.support import failure, findings_apart, serve_app
 
 LEDGER = {"aggregate": "total_in_window", "entry": "Entry", "examples": 30}
 
 
-def test_window_aggregation_fails_on_the_buggy_base(checkout: Any, sample_modules: Any) -> None:
-    with module_target(checkout("base"), "shopapp.ledger", sample_modules) as target:
-        with pytest.raises(AssertionError) as caught:
-            run("invariants.window_aggregation", LEDGER, target)
-    message = str(caught.value)
+def test_window_aggregation_fails_on_the_buggy_base(sample_target: Any) -> None:
+    with sample_target("base", "shopapp.ledger") as target:
+        message = failure("invariants.window_aggregation", LEDGER, target)
     assert "breaks 1 of 3 properties" in message
     assert "mixed currencies inside the window must raise: returned" in message
     assert "instead of raising: it added different currencies" in message
 
 
 def test_window_aggregation_passes_on_the_fixed_head(
-    checkout: Any, sample_modules: Any, fixed: Callable[[str], None]
+    sample_target: Any, fixed: Callable[[str], None]
 ) -> None:
     fixed("ledger-currency")
-    with module_target(checkout("head"), "shopapp.ledger", sample_modules) as target:
+    with sample_target("head", "shopapp.ledger") as target:
         run("invariants.window_aggregation", LEDGER, target)
 
 
 def test_window_aggregation_catches_a_fix_that_also_refuses_currencies_outside_the_window(
-    checkout: Any, sample_modules: Any
+    sample_target: Any,
 ) -> None:
     # An over-eager fix (checks every entry, not the window) breaks the second property.
-    with module_target(checkout("base"), "shopapp.ledger", sample_modules) as target:
+    with sample_target("base", "shopapp.ledger") as target:
         ledger = target.obj
         original = ledger.total_in_window
 
@@ -135,27 +119,21 @@ def test_tracer_counts_psycopg_fetches_too(postgres_db: str, tmp_path: Path) -> 
 # --- config bounds: the sample's ReplayGuard takes any window; LRUCache refuses 0 ----------------
 
 
-def test_config_bounds_fail_when_a_zero_window_is_accepted(
-    checkout: Any, sample_modules: Any
-) -> None:
-    with module_target(checkout("head"), "shopapp.webhooks", sample_modules) as target:
-        with pytest.raises(AssertionError) as caught:
-            run(
-                "invariants.config_bounds",
-                {"factory": "ReplayGuard", "fields": ["window", "max_entries"]},
-                target,
-            )
-    assert "ReplayGuard(window=0) was accepted" in str(caught.value)
-    assert "ReplayGuard(max_entries=0) was accepted" in str(caught.value)
+def test_config_bounds_fail_when_a_zero_window_is_accepted(sample_target: Any) -> None:
+    binding = {"factory": "ReplayGuard", "fields": ["window", "max_entries"]}
+    with sample_target("head", "shopapp.webhooks") as target:
+        message = failure("invariants.config_bounds", binding, target)
+    assert "ReplayGuard(window=0) was accepted" in message
+    assert "ReplayGuard(max_entries=0) was accepted" in message
 
 
-def test_config_bounds_pass_when_construction_validates(checkout: Any, sample_modules: Any) -> None:
-    with module_target(checkout("head"), "shopapp.cache", sample_modules) as target:
+def test_config_bounds_pass_when_construction_validates(sample_target: Any) -> None:
+    with sample_target("head", "shopapp.cache") as target:
         run("invariants.config_bounds", {"factory": "LRUCache", "fields": ["max_size"]}, target)
 
 
-def test_config_bounds_need_a_valid_construction_first(checkout: Any, sample_modules: Any) -> None:
-    with module_target(checkout("head"), "shopapp.tickets", sample_modules) as target:
+def test_config_bounds_need_a_valid_construction_first(sample_target: Any) -> None:
+    with sample_target("head", "shopapp.tickets") as target:
         with pytest.raises(AssertionError, match="the valid construction must work first"):
             run(
                 "invariants.config_bounds",
@@ -194,35 +172,22 @@ def _crashing_ledger() -> Any:
 
 
 def test_config_bounds_report_a_crash_apart_from_an_acceptance() -> None:
-    from harness.findings import collect
-
+    binding = {"factory": "Pool", "fields": ["size"]}
     with launch({"kind": "python", "factory": _crashing_ledger}) as target:
-        with collect() as seen:
-            run("invariants.config_bounds", {"factory": "Pool", "fields": ["size"]}, target)
-        assert [f.problem for f in seen] == [
-            "Pool(size=0) raised ZeroDivisionError: integer division or modulo by zero, not one "
-            "of ['ValueError', 'TypeError']"
-        ]
-        assert seen[0].repro == "Pool(size=0)"
-        with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run(
-                "invariants.config_bounds",
-                {"factory": "Pool", "fields": ["size"], "server_errors": "fail"},
-                target,
-            )
+        seen = findings_apart("invariants.config_bounds", binding, target)
+    assert [f.problem for f in seen] == [
+        "Pool(size=0) raised ZeroDivisionError: integer division or modulo by zero, not one "
+        "of ['ValueError', 'TypeError']"
+    ]
+    assert seen[0].repro == "Pool(size=0)"
 
 
 def test_window_aggregation_reports_a_crash_on_mixed_currencies_apart() -> None:
-    from harness.findings import collect
-
     with launch({"kind": "python", "factory": _crashing_ledger}) as target:
-        with collect() as seen:
-            run("invariants.window_aggregation", LEDGER, target)
-        assert len(seen) == 1 and seen[0].problem.startswith(
-            "mixed currencies inside the window raised KeyError: "
-        ), seen
-        with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run("invariants.window_aggregation", {**LEDGER, "server_errors": "fail"}, target)
+        seen = findings_apart("invariants.window_aggregation", LEDGER, target)
+    assert len(seen) == 1 and seen[0].problem.startswith(
+        "mixed currencies inside the window raised KeyError: "
+    ), seen
 
 
 COUNT_APP = """
@@ -248,32 +213,16 @@ def stats():
 def test_count_reports_a_5xx_apart_when_the_count_fetched_one_row(tmp_path: Path) -> None:
     import sqlite3
 
-    from harness.findings import collect
-
     db, trace = tmp_path / "count.sqlite3", tmp_path / "trace.log"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE tickets (id TEXT)")
         conn.executemany("INSERT INTO tickets VALUES (?)", [(f"t{i}",) for i in range(50)])
     conn.close()
-    (tmp_path / "count_app.py").write_text(COUNT_APP)
-    spec = {
-        "kind": "process",
-        "cwd": tmp_path,
-        "health": "/healthz",
-        "env": {
-            "COUNT_DB": str(db),
-            dbtrace.ENV: str(trace),
-            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-        },
-        "command": "{python} -m scenarios.invariants.dbtrace -m uvicorn count_app:app "
-        "--port {port} --log-level warning",
-    }
     binding = {"call": "GET /stats", "field": "tickets", "rows": 50}
-    with launch(spec) as target:
-        with collect() as seen:
-            run("invariants.count_fetches_no_rows", binding, target)
-        assert [f.problem.split(":")[0] for f in seen] == [
-            "GET /stats answered 503 (after fetching 1 row(s))"
-        ]
-        with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run("invariants.count_fetches_no_rows", {**binding, "server_errors": "fail"}, target)
+    with serve_app(
+        tmp_path, "count_app", COUNT_APP, env={"COUNT_DB": str(db)}, trace=trace
+    ) as target:
+        seen = findings_apart("invariants.count_fetches_no_rows", binding, target)
+    assert [f.problem.split(":")[0] for f in seen] == [
+        "GET /stats answered 503 (after fetching 1 row(s))"
+    ]

@@ -1,6 +1,6 @@
 """The leaks pack: each check fails on the sample's buggy base and passes on its fixed head.
 
-In-process checks load `shopapp` from a checkout (`sample_modules`); the target-process and
+In-process checks load `shopapp` from a checkout (`sample_target`); the target-process and
 DB-connection checks serve the sample with uvicorn (`sample_spec`) and count by pid.
 """
 
@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ from harness.leaks import (
 )
 from harness.scenario import run
 from harness.targets import launch
+from harness.targets.base import Target
+from tests.packs.standins import LEAKY_APP
+from tests.packs.support import failure, serve_app
 
 Checkout = Callable[[str], Path]
 
@@ -40,34 +44,19 @@ def settings_file(tmp_path: Path) -> Path:
     return path
 
 
-def _settings_check(tree: Path, path: Path, sample_modules: Any) -> None:
-    with (
-        sample_modules(tree),
-        launch(
-            {
-                "kind": "python",
-                "factory": "importlib:import_module",
-                "kwargs": {"name": "shopapp.settings"},
-            }
-        ) as target,
-    ):
-        run(
-            "leaks.in_process",
-            {
-                "steps": [{"call": "load_settings_file", "args": [str(path)]}],
-                "warmup": 2,
-                "iterations": 20,
-            },
-            target,
-        )
+def settings_binding(path: Path) -> dict[str, Any]:
+    return {
+        "steps": [{"call": "load_settings_file", "args": [str(path)]}],
+        "warmup": 2,
+        "iterations": 20,
+    }
 
 
 def test_settings_file_leak_fails_on_base_with_the_line_that_opened_it(
-    checkout: Checkout, sample_modules: Any, settings_file: Path
+    sample_target: Any, settings_file: Path
 ) -> None:
-    with pytest.raises(AssertionError) as caught:
-        _settings_check(checkout("base"), settings_file, sample_modules)
-    message = str(caught.value)
+    with sample_target("base", "shopapp.settings") as target:
+        message = failure("leaks.in_process", settings_binding(settings_file), target)
     assert "22 ResourceWarning/unraisable exception(s)" in message  # 2 warm-up + 20, one each
     assert f"unclosed file <_io.TextIOWrapper name='{settings_file}'" in message
     assert re.search(
@@ -76,112 +65,80 @@ def test_settings_file_leak_fails_on_base_with_the_line_that_opened_it(
 
 
 def test_settings_file_leak_passes_on_the_fixed_head(
-    checkout: Checkout, sample_modules: Any, settings_file: Path, fixed: Callable[[str], None]
+    sample_target: Any, settings_file: Path, fixed: Callable[[str], None]
 ) -> None:
     fixed("settings-file-leak")
-    _settings_check(checkout("head"), settings_file, sample_modules)
+    with sample_target("head", "shopapp.settings") as target:
+        run("leaks.in_process", settings_binding(settings_file), target)
 
 
-def _upstream_check(tree: Path, sample_modules: Any) -> None:
-    with (
-        StubUpstream() as stub,
-        sample_modules(tree),
-        launch(
-            {
+@pytest.fixture
+def upstream_client(sample_target: Any) -> Callable[[str], Any]:
+    """`with upstream_client(rev) as (target, stub):` the sample's UpstreamClient at `rev`,
+    talking to a stub upstream."""
+
+    @contextmanager
+    def start(rev: str) -> Iterator[tuple[Target, StubUpstream]]:
+        with StubUpstream() as stub:
+            client = {"base_url": stub.url}
+            spec = {
                 "kind": "python",
                 "factory": "shopapp.upstream:UpstreamClient",
-                "kwargs": {"base_url": stub.url},
+                "kwargs": client,
             }
-        ) as target,
-    ):
-        # Each iteration is one app lifetime: startup, one pooled request, shutdown.
-        run(
-            "leaks.in_process",
-            {
-                "steps": ["startup", "http.get /items/1", "shutdown"],
-                "warmup": 1,
-                "iterations": 4,
-                "allocation_sites": False,
-            },
-            target,
-        )
-        assert len(stub.requests) == 5
+            with sample_target(rev, spec) as target:
+                yield target, stub
+
+    return start
 
 
-def test_unclosed_upstream_client_fails_on_base_with_its_open_socket(
-    checkout: Checkout, sample_modules: Any
-) -> None:
-    with pytest.raises(AssertionError) as caught:
-        _upstream_check(checkout("base"), sample_modules)
-    message = str(caught.value)
+#: Each iteration is one app lifetime: startup, one pooled request, shutdown.
+LIFETIMES = {"steps": ["startup", "http.get /items/1", "shutdown"], "warmup": 1, "iterations": 4}
+
+
+def test_unclosed_upstream_client_fails_on_base_with_its_open_socket(upstream_client: Any) -> None:
+    with upstream_client("base") as (target, _):
+        message = failure("leaks.in_process", {**LIFETIMES, "allocation_sites": False}, target)
     assert "[startup(), http.get('/items/1'), shutdown()]" in message
     assert "5× ResourceWarning: unclosed transport <_SelectorSocketTransport" in message
     assert "ResourceWarning: unclosed <socket.socket" in message
 
 
 def test_unclosed_upstream_client_passes_on_the_fixed_head(
-    checkout: Checkout, sample_modules: Any, fixed: Callable[[str], None]
+    upstream_client: Any, fixed: Callable[[str], None]
 ) -> None:
     fixed("upstream-client-close")
-    _upstream_check(checkout("head"), sample_modules)
+    with upstream_client("head") as (target, stub):
+        run("leaks.in_process", {**LIFETIMES, "allocation_sites": False}, target)
+        assert len(stub.requests) == 5
 
 
 def test_upstream_leak_held_until_gc_is_counted_as_sockets_with_gc_off(
-    checkout: Checkout, sample_modules: Any
+    upstream_client: Any,
 ) -> None:
-    with (
-        StubUpstream() as stub,
-        sample_modules(checkout("base")),
-        launch(
-            {
-                "kind": "python",
-                "factory": "shopapp.upstream:UpstreamClient",
-                "kwargs": {"base_url": stub.url},
-            }
-        ) as target,
-        pytest.raises(AssertionError) as caught,
-    ):
-        run(
-            "leaks.in_process",
-            {
-                "steps": ["startup", "http.get /items/1", "shutdown"],
-                "warmup": 1,
-                "iterations": 4,
-                "gc": "off",
-                "warnings": False,
-                "count": ["sockets"],
-            },
-            target,
-        )
+    binding = {**LIFETIMES, "gc": "off", "warnings": False, "count": ["sockets"]}
+    with upstream_client("base") as (target, _):
+        message = failure("leaks.in_process", binding, target)
     # One client socket per lifetime, plus the stub's end of it in this same process (the
     # warm-up's server end may still be closing when the baseline is read: 7 or 8).
-    grown = re.search(r"sockets grew by (\d+)", str(caught.value))
-    assert grown is not None and 7 <= int(grown.group(1)) <= 8, str(caught.value)
+    grown = re.search(r"sockets grew by (\d+)", message)
+    assert grown is not None and 7 <= int(grown.group(1)) <= 8, message
 
 
-def _notifier_check(tree: Path, sample_modules: Any) -> None:
-    with (
-        sample_modules(tree),
-        launch({"kind": "python", "factory": "shopapp.notifier:Notifier"}) as target,
-    ):
-        run(
-            "leaks.tasks",
-            {
-                "call": {"call": "notify", "args": [{"event": "x"}]},
-                "calls": 3,
-                "close": "aclose",
-                "overrides": {"sink": "scenarios.leaks.stubs:never_returns"},
-            },
-            target,
-        )
+NOTIFIER = {"kind": "python", "factory": "shopapp.notifier:Notifier"}
+NOTIFY = {
+    "call": {"call": "notify", "args": [{"event": "x"}]},
+    "calls": 3,
+    "close": "aclose",
+    "overrides": {"sink": "scenarios.leaks.stubs:never_returns"},
+}
 
 
 def test_fire_and_forget_tasks_fail_on_base_naming_where_they_were_created(
-    checkout: Checkout, sample_modules: Any
+    sample_target: Any,
 ) -> None:
-    with pytest.raises(AssertionError) as caught:
-        _notifier_check(checkout("base"), sample_modules)
-    message = str(caught.value)
+    with sample_target("base", NOTIFIER) as target:
+        message = failure("leaks.tasks", NOTIFY, target)
     assert message.startswith(
         "leaks.tasks: 3 asyncio task(s) started by 3 × notify({'event': "
         "'x'}) were still pending after aclose()"
@@ -191,30 +148,33 @@ def test_fire_and_forget_tasks_fail_on_base_naming_where_they_were_created(
 
 
 def test_fire_and_forget_tasks_pass_on_the_fixed_head(
-    checkout: Checkout, sample_modules: Any, fixed: Callable[[str], None]
+    sample_target: Any, fixed: Callable[[str], None]
 ) -> None:
     fixed("notifier-tasks")
-    _notifier_check(checkout("head"), sample_modules)
+    with sample_target("head", NOTIFIER) as target:
+        run("leaks.tasks", NOTIFY, target)
 
 
 # --- the primitives the checks stand on ------------------------------------------------------
 
 
-def test_one_fd_per_call_is_caught_within_50_iterations(tmp_path: Path) -> None:
-    target = tmp_path / "leaked.txt"
-    target.write_text("x")
+@contextmanager
+def opening_per_call(tmp_path: Path) -> Iterator[tuple[Path, Callable[[], None]]]:
+    """(a file, a call that opens it and keeps it open); all it opened is closed after."""
+    path = tmp_path / "leaked.txt"
+    path.write_text("x")
     held: list[Any] = []
     try:
-        report = measure(
-            lambda: held.append(target.open()),
-            [FdCounter(), SocketCounter()],
-            warmup=5,
-            iterations=50,
-            problems=False,
-        )
+        yield path, lambda: held.append(path.open())
     finally:
         for fh in held:
             fh.close()
+
+
+def test_one_fd_per_call_is_caught_within_50_iterations(tmp_path: Path) -> None:
+    with opening_per_call(tmp_path) as (target, call):
+        counters = [FdCounter(), SocketCounter()]
+        report = measure(call, counters, warmup=5, iterations=50, problems=False)
     with pytest.raises(AssertionError) as caught:
         assert_no_leaks(report)
     message = str(caught.value)
@@ -225,21 +185,11 @@ def test_one_fd_per_call_is_caught_within_50_iterations(tmp_path: Path) -> None:
 
 
 def test_the_tolerance_is_the_users_to_set(tmp_path: Path) -> None:
-    target = tmp_path / "leaked.txt"
-    target.write_text("x")
-    held: list[Any] = []
-    try:
+    with opening_per_call(tmp_path) as (_, call):
+        tolerance = {"fds": 20}
         report = measure(
-            lambda: held.append(target.open()),
-            [FdCounter()],
-            warmup=0,
-            iterations=20,
-            tolerance={"fds": 20},
-            problems=False,
+            call, [FdCounter()], warmup=0, iterations=20, tolerance=tolerance, problems=False
         )
-    finally:
-        for fh in held:
-            fh.close()
     assert not report.leaked  # 20 new fds, and 20 allowed
     assert report.readings[0].delta == 20
 
@@ -361,38 +311,9 @@ def test_target_process_counts_pass_on_the_sample(
         run("leaks.target_process", {"call": "GET /stats", "warmup": 5, "iterations": 50}, target)
 
 
-LEAKY_APP = """
-import os
-
-HELD = []
-
-
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    if scope["path"] == "/leak":
-        HELD.append(open(os.devnull))  # one fd per request, never closed
-    status = 200
-    if scope["path"] == "/boom":  # a failing route that holds nothing
-        status = 500
-    if scope["path"] == "/boom-leak":  # fails and leaks
-        HELD.append(open(os.devnull))
-        status = 500
-    await send({"type": "http.response.start", "status": status, "headers": []})
-    await send({"type": "http.response.body", "body": b"ok"})
-"""
-
-
 @pytest.fixture
 def leaky_server(tmp_path: Path) -> Iterator[Any]:
-    (tmp_path / "leaky_app.py").write_text(LEAKY_APP)
-    spec = {
-        "kind": "process",
-        "cwd": tmp_path,
-        "health": "/",
-        "command": "{python} -m uvicorn leaky_app:app --port {port} --log-level warning",
-    }
-    with launch(spec) as target:
+    with serve_app(tmp_path, "leaky_app", LEAKY_APP, health="/") as target:
         yield target
 
 
@@ -411,13 +332,10 @@ def test_target_process_fd_leak_is_caught_by_pid(leaky_server: Any) -> None:
     assert time.perf_counter() - started < 30
 
 
-def test_target_process_needs_a_pid(checkout: Checkout, sample_modules: Any) -> None:
+def test_target_process_needs_a_pid(sample_target: Any) -> None:
     from harness.errors import UserError
 
-    with (
-        sample_modules(checkout("base")),
-        launch({"kind": "python", "factory": "shopapp.notifier:Notifier"}) as t,
-    ):
+    with sample_target("base", NOTIFIER) as t:
         with pytest.raises(UserError, match="has no pid"):
             run("leaks.target_process", {"call": "GET /stats"}, t)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+from contextlib import suppress
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import scenarios.lifecycle  # noqa: F401 - registers the checks
 from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import TargetSpec, launch
+from tests.packs.support import in_process
 
 logger = logging.getLogger("tests.lifecycle")
 
@@ -21,17 +23,17 @@ async def _noop() -> None:
     await asyncio.sleep(0)
 
 
+@dataclass(eq=False)
 class Poller:
     """The sample's buggy poller: no lock around start, lock rebound in stop, no unrestartable
     flag, the drained task left running, the loop's death never logged."""
 
-    def __init__(self, work: Any = _noop, interval: float = 0.01, drain_timeout: float = 0.05):
-        self._work = work
-        self.interval = interval
-        self.drain_timeout = drain_timeout
-        self._task: asyncio.Task[None] | None = None
-        self._stop_event = asyncio.Event()
-        self._lifecycle_lock = asyncio.Lock()
+    work: Any = _noop
+    interval: float = 0.01
+    drain_timeout: float = 0.05
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _stop_event: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _lifecycle_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     @property
     def running(self) -> bool:
@@ -39,29 +41,37 @@ class Poller:
 
     async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await self._work()
-            try:
+            await self.work()
+            with suppress(TimeoutError):  # the interval passed with no stop
                 await asyncio.wait_for(stop.wait(), self.interval)
-            except TimeoutError:
-                pass
 
     async def start(self) -> None:
-        if self.running:
-            return
+        if not self.running:
+            await self._spawn()
+
+    async def _spawn(self) -> None:
+        """A fresh stop event and the loop's task, after a yield (the window a race needs)."""
         await asyncio.sleep(0)
         self._stop_event = asyncio.Event()
         self._task = asyncio.create_task(self._loop(self._stop_event))
 
     async def stop(self) -> None:
         self._lifecycle_lock = asyncio.Lock()
-        if self._task is None:
-            return
-        self._stop_event.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), self.drain_timeout)
-        except TimeoutError:
-            pass
-        self._task = None
+        await self._drain()
+
+    async def _drain(self) -> None:
+        """Signal the loop and wait up to drain_timeout for it; the task is forgotten after."""
+        task = self._task
+        if task is not None:
+            self._stop_event.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), self.drain_timeout)
+            except TimeoutError:
+                await self._timed_out(task)
+            self._task = None
+
+    async def _timed_out(self, task: asyncio.Task[None]) -> None:
+        """The bug: the task that did not drain is left running."""
 
 
 class FixedPoller(Poller):
@@ -80,24 +90,17 @@ class FixedPoller(Poller):
         async with self._lifecycle_lock:
             if self._unrestartable:
                 raise RuntimeError("a previous stop timed out; this poller cannot restart")
-            if self.running:
-                return
-            await asyncio.sleep(0)
-            self._stop_event = asyncio.Event()
-            self._task = asyncio.create_task(self._loop(self._stop_event))
+            if not self.running:
+                await self._spawn()
 
     async def stop(self) -> None:
         async with self._lifecycle_lock:
-            if self._task is None:
-                return
-            self._stop_event.set()
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), self.drain_timeout)
-            except TimeoutError:
-                self._unrestartable = True
-                self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+            await self._drain()
+
+    async def _timed_out(self, task: asyncio.Task[None]) -> None:
+        self._unrestartable = True
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 class StaleEventPoller(FixedPoller):
@@ -105,9 +108,8 @@ class StaleEventPoller(FixedPoller):
 
     async def start(self) -> None:
         async with self._lifecycle_lock:
-            if self.running:
-                return
-            self._task = asyncio.create_task(self._loop(self._stop_event))
+            if not self.running:
+                self._task = asyncio.create_task(self._loop(self._stop_event))
 
 
 STUCK = {"work": "scenarios.lifecycle.stubs:never_returns", "drain_timeout": 0.05}
@@ -115,15 +117,8 @@ FAILING = {"work": "scenarios.lifecycle.stubs:raises"}
 
 
 def check(name: str, factory: Any, **binding: Any) -> str | None:
-    started = time.perf_counter()
-    with launch(TargetSpec(kind="python", factory=factory)) as target:
-        try:
-            run(name, {"budget": 0.3, "stuck": STUCK, "failing": FAILING, **binding}, target)
-        except AssertionError as exc:
-            return str(exc)
-        finally:
-            assert time.perf_counter() - started < 15
-    return None
+    binding = {"budget": 0.3, "stuck": STUCK, "failing": FAILING, **binding}
+    return in_process(name, binding, factory, within=15)
 
 
 @pytest.mark.parametrize("strategy", ["asyncio", "random"])

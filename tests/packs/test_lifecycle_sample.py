@@ -4,35 +4,33 @@ buggy base and pass on the fixed head; the checks it never broke pass on both.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import scenarios.lifecycle  # noqa: F401 - registers the checks
-from harness.scenario import run
-from harness.targets import TargetSpec, launch
+from tests.packs.sample_bindings import LIFECYCLE
+from tests.packs.support import fails_on_base_passes_on_head, failure_of
 
 pytestmark = pytest.mark.slow
 
-BINDING = {
-    "stuck": {"work": "scenarios.lifecycle.stubs:never_returns", "drain_timeout": 0.05},
-    "failing": {"work": "scenarios.lifecycle.stubs:raises"},
-    "unrestartable_errors": ["ServiceUnrestartableError"],
+SERVICE = {
+    "kind": "python",
+    "factory": "shopapp.lifecycle:PollingService",
+    "kwargs": {"interval": 0.01},
 }
 
 
-def outcome(checkout: Callable[[str], Path], modules: Any, rev: str, name: str) -> str | None:
-    with modules(checkout(rev)):
-        spec = TargetSpec(
-            kind="python", factory="shopapp.lifecycle:PollingService", kwargs={"interval": 0.01}
-        )
-        with launch(spec) as target:
-            try:
-                run(name, BINDING, target)
-            except AssertionError as exc:
-                return str(exc)
-    return None
+@pytest.fixture
+def outcome(sample_target: Any, fixed: Callable[[str], None]) -> Callable[[str, str], str | None]:
+    """`outcome(name, rev)`: the failure of lifecycle check `name` on the service at `rev`."""
+    fixed("lifecycle-drain")
+
+    def judged(name: str, rev: str) -> str | None:
+        with sample_target(rev, SERVICE) as target:
+            return failure_of(name, LIFECYCLE, target)
+
+    return judged
 
 
 @pytest.mark.parametrize(
@@ -45,25 +43,14 @@ def outcome(checkout: Callable[[str], Path], modules: Any, rev: str, name: str) 
     ],
 )
 def test_check_fails_on_the_base_and_passes_on_the_fixed_head(
-    checkout: Callable[[str], Path],
-    fixed: Callable[[str], None],
-    sample_modules: Any,
-    name: str,
-    says: str,
+    outcome: Callable[[str, str], str | None], name: str, says: str
 ) -> None:
-    fixed("lifecycle-drain")
-    base = outcome(checkout, sample_modules, "base", name)
-    assert base is not None and says in base, base
-    assert outcome(checkout, sample_modules, "head", name) is None
+    fails_on_base_passes_on_head(lambda rev: outcome(name, rev), says)
 
 
 @pytest.mark.parametrize("name", ["lifecycle.restart", "lifecycle.loop_errors"])
 def test_checks_the_sample_never_broke_pass_on_base_and_head(
-    checkout: Callable[[str], Path],
-    fixed: Callable[[str], None],
-    sample_modules: Any,
-    name: str,
+    outcome: Callable[[str, str], str | None], name: str
 ) -> None:
-    fixed("lifecycle-drain")
     for rev in ("base", "head"):
-        assert outcome(checkout, sample_modules, rev, name) is None, rev
+        assert outcome(name, rev) is None, rev

@@ -26,6 +26,8 @@ from harness.strategies import (
 from harness.targets import launch
 from harness.targets.base import Target
 from scenarios.path_traversal.sandbox import Sandbox, create, open_sandbox
+from tests.packs.standins import WRITE_APP
+from tests.packs.support import serve_app
 
 READ = "path_traversal.read_stays_inside_base"
 WRITE = "path_traversal.write_stays_inside_base"
@@ -91,58 +93,14 @@ def test_null_byte_gets_a_4xx_on_the_corrected_head(
 
 # --- writes: the sample has no write endpoint, so a 20-line PUT app stands in ---------------
 
-WRITE_APP = textwrap.dedent("""
-    import os, re
-    from pathlib import Path
-    from fastapi import FastAPI, HTTPException, Request
-
-    app = FastAPI()
-    DIRS = {"lenient": Path(os.environ["LENIENT_DIR"]), "strict": Path(os.environ["STRICT_DIR"])}
-    NAME = re.compile(r"[\\w.-]+(/[\\w.-]+)*")
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}
-
-    @app.put("/{variant}/files/{name:path}")
-    async def put(variant: str, name: str, request: Request):
-        data = await request.body()
-        BASE = DIRS[variant]
-        if variant == "strict":
-            if not NAME.fullmatch(name):
-                raise HTTPException(400, "bad file name")
-            path = (BASE / name).resolve()
-            if not path.is_relative_to(BASE.resolve()):
-                raise HTTPException(400, "outside the base")
-        else:
-            path = Path(f"{BASE}/{name}")
-        try:
-            path.write_bytes(data)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise HTTPException(404, "no such directory") from None
-        return {"written": len(data)}
-""")
-
 
 @pytest.fixture(scope="module")
 def serve_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """One PUT app with a lenient and a strict route, each writing into its own sandbox."""
     root = tmp_path_factory.mktemp("files")
-    (root / "app").mkdir()
-    (root / "app" / "files_app.py").write_text(WRITE_APP)
     boxes = {v: create(root / f"sandbox-{v}") for v in ("lenient", "strict")}
-    with launch(
-        {
-            "kind": "process",
-            "cwd": root / "app",
-            "health": "/healthz",
-            "command": "{python} -m uvicorn files_app:app --port {port} --log-level warning",
-            "env": {
-                "LENIENT_DIR": str(boxes["lenient"].base),
-                "STRICT_DIR": str(boxes["strict"].base),
-            },
-        }
-    ) as target:
+    env = {"LENIENT_DIR": str(boxes["lenient"].base), "STRICT_DIR": str(boxes["strict"].base)}
+    with serve_app(root / "app", "files_app", WRITE_APP, env=env) as target:
         yield {"target": target, **boxes}
 
 
@@ -286,42 +244,31 @@ READ_APP = textwrap.dedent("""
             raise HTTPException(404)
         return FileResponse(path)
 
-    @app.get("/links/{name:path}")
-    def follows_links_in_the_base(name: str):
-        # Lexical containment only: '../' is refused, links inside the base are followed.
+    def file_at(name: str, path: Path, contained: bool = True):
+        # A NUL byte is refused first: is_file() raises ValueError on one.
         if "\\x00" in name:
             raise HTTPException(400)
-        path = Path(os.path.normpath(BASE / name))
-        if not path.is_relative_to(BASE) or not path.is_file():
+        if not contained or not path.is_file():
             raise HTTPException(404)
         return FileResponse(path)
 
+    @app.get("/links/{name:path}")
+    def follows_links_in_the_base(name: str):
+        # Lexical containment only: '../' is refused, links inside the base are followed.
+        path = Path(os.path.normpath(BASE / name))
+        return file_at(name, path, path.is_relative_to(BASE))
+
     @app.get("/links-and-dotdot/{name:path}")
     def follows_links_and_dotdot(name: str):
-        if "\\x00" in name:
-            raise HTTPException(400)
-        path = BASE / name
-        if not path.is_file():
-            raise HTTPException(404)
-        return FileResponse(path)
+        return file_at(name, BASE / name)
 """)
 
 
 @pytest.fixture(scope="module")
 def serve_reads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Target, Sandbox]]:
     root = tmp_path_factory.mktemp("reads")
-    (root / "app").mkdir()
-    (root / "app" / "reads_app.py").write_text(READ_APP)
     box = create(root / "sandbox")
-    with launch(
-        {
-            "kind": "process",
-            "cwd": root / "app",
-            "health": "/healthz",
-            "command": "{python} -m uvicorn reads_app:app --port {port} --log-level warning",
-            "env": {"READ_BASE": str(box.base)},
-        }
-    ) as target:
+    with serve_app(root / "app", "reads_app", READ_APP, env={"READ_BASE": str(box.base)}) as target:
         yield target, box
 
 

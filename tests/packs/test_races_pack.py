@@ -6,6 +6,7 @@ import copy
 import threading
 import time
 from collections import OrderedDict
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import scenarios.races  # noqa: F401 - registers the checks
 from harness.errors import TargetError, UserError
 from harness.scenario import run
 from harness.targets import TargetSpec, launch
+from tests.packs.support import failure, findings_apart, in_process, serve_app
 
 LOCKED = {"locked": True}
 
@@ -27,9 +29,7 @@ class TicketStore:
         self._lock = threading.Lock() if locked else None
 
     def create(self, user: str) -> int:
-        if self._lock is None:
-            return self._create(user)
-        with self._lock:
+        with self._lock or nullcontext():
             return self._create(user)
 
     def _create(self, user: str) -> int:
@@ -50,9 +50,7 @@ class Registry:
         self._lock = threading.Lock() if locked else None
 
     def register_if_absent(self, key: str, worker: int) -> bool:
-        if self._lock is None:
-            return self._register(key, worker)
-        with self._lock:
+        with self._lock or nullcontext():
             return self._register(key, worker)
 
     def _register(self, key: str, worker: int) -> bool:
@@ -67,9 +65,7 @@ class Registry:
         return key
 
     def consume(self, key: str) -> bool:
-        if self._lock is None:
-            return self._consume(key)
-        with self._lock:
+        with self._lock or nullcontext():
             return self._consume(key)
 
     def _consume(self, key: str) -> bool:
@@ -79,10 +75,7 @@ class Registry:
         return True
 
     def increment(self, key: str) -> None:
-        if self._lock is None:
-            self._increment(key)
-            return
-        with self._lock:
+        with self._lock or nullcontext():
             self._increment(key)
 
     def _increment(self, key: str) -> None:
@@ -133,15 +126,7 @@ class Cache:
 
 def check(name: str, factory: Any, binding: dict[str, Any], **kwargs: Any) -> str | None:
     """Run a check on a fresh python target; the failure text, or None when it passed."""
-    started = time.perf_counter()
-    with launch(TargetSpec(kind="python", factory=factory, kwargs=kwargs)) as target:
-        try:
-            run(name, {"budget": 1.5, **binding}, target)
-        except AssertionError as exc:
-            return str(exc)
-        finally:
-            assert time.perf_counter() - started < 20
-    return None
+    return in_process(name, {"budget": 1.5, **binding}, factory, within=20, **kwargs)
 
 
 CAPACITY = {
@@ -163,38 +148,49 @@ def test_capacity_limit_fails_on_count_then_insert_and_passes_with_a_lock() -> N
     assert check("races.capacity_limit", TicketStore, CAPACITY, **LOCKED) is None
 
 
-def test_exclusive_create_wants_one_winner_and_one_effect() -> None:
-    binding = {
-        "call": "register_if_absent",
-        "args": ["{key}", "{worker}"],
-        "effect": {"attr": "created"},
-    }
-    failure = check("races.exclusive_create", Registry, binding)
-    assert failure is not None and "observed: successes=" in failure
-    assert "expected: successes=1 conflicts=7 effects=1" in failure
-    assert check("races.exclusive_create", Registry, binding, **LOCKED) is None
+REGISTER = {
+    "call": "register_if_absent",
+    "args": ["{key}", "{worker}"],
+    "effect": {"attr": "created"},
+}
+INCREMENT = {"call": "increment", "args": ["{key}"], "effect": {"attr": "value", "args": ["{key}"]}}
 
 
-def test_single_consumer_wants_exactly_one_winner() -> None:
-    binding = {
-        "call": "consume",
-        "args": ["{resource}"],
-        "setup": {"call": "issue", "args": ["{key}"]},
-    }
-    failure = check("races.single_consumer", Registry, binding)
-    assert failure is not None and "consumed the same resource" in failure
-    assert check("races.single_consumer", Registry, binding, **LOCKED) is None
-
-
-def test_lost_update_wants_the_final_value_to_equal_the_increments() -> None:
-    binding = {
-        "call": "increment",
-        "args": ["{key}"],
-        "effect": {"attr": "value", "args": ["{key}"]},
-    }
-    failure = check("races.lost_update", Registry, binding)
-    assert failure is not None and "update(s) were lost" in failure
-    assert check("races.lost_update", Registry, binding, **LOCKED) is None
+@pytest.mark.parametrize(
+    ("name", "binding", "says"),
+    [
+        (
+            "races.exclusive_create",
+            REGISTER,
+            ["observed: successes=", "expected: successes=1 conflicts=7 effects=1"],
+        ),
+        (
+            "races.single_consumer",
+            {
+                "call": "consume",
+                "args": ["{resource}"],
+                "setup": {"call": "issue", "args": ["{key}"]},
+            },
+            ["consumed the same resource"],
+        ),
+        (
+            "races.lost_update",
+            INCREMENT,
+            ["update(s) were lost"],
+        ),
+    ],
+    ids=[
+        "exclusive-create-wants-one-winner-and-one-effect",
+        "single-consumer-wants-exactly-one-winner",
+        "lost-update-wants-the-final-value-to-equal-the-increments",
+    ],
+)
+def test_registry_race_fails_unlocked_and_passes_locked(
+    name: str, binding: dict[str, Any], says: list[str]
+) -> None:
+    failure = check(name, Registry, binding)
+    assert failure is not None and all(part in failure for part in says), failure
+    assert check(name, Registry, binding, **LOCKED) is None
 
 
 class VersionConflict(Exception):
@@ -220,20 +216,6 @@ class OptimisticCounter:
         return self.items.get(key, 0)
 
 
-def test_lost_update_accepts_refused_increments_and_counts_only_acknowledged_ones() -> None:
-    # Optimistic locking fixes a lost update by refusing the losers (a listed conflict): the
-    # counter must equal the acknowledged increments, not the number of callers.
-    binding = {
-        "call": "increment",
-        "args": ["{key}"],
-        "effect": {"attr": "value", "args": ["{key}"]},
-        "conflict_errors": ["VersionConflict"],
-    }
-    assert check("races.lost_update", OptimisticCounter, binding) is None
-    failure = check("races.lost_update", OptimisticCounter, binding, checked=False)
-    assert failure is not None and "update(s) were lost" in failure
-
-
 class FlakyOptimisticCounter(OptimisticCounter):
     """Optimistic locking whose store also drops a connection now and then, before writing."""
 
@@ -248,17 +230,19 @@ class FlakyOptimisticCounter(OptimisticCounter):
         super().increment(key)
 
 
-def test_lost_update_with_refusals_and_crashes_in_one_round_still_counts_correctly() -> None:
-    # A round with a 409-style refusal and an out-of-class crash beside the successes: the
-    # counter equals the acknowledged increments, so nothing was lost.
-    binding = {
-        "call": "increment",
-        "args": ["{key}"],
-        "effect": {"attr": "value", "args": ["{key}"]},
-        "conflict_errors": ["VersionConflict"],
-    }
-    assert check("races.lost_update", FlakyOptimisticCounter, binding) is None
-    failure = check("races.lost_update", FlakyOptimisticCounter, binding, checked=False)
+#: Optimistic locking fixes a lost update by refusing the losers (a listed conflict): the
+#: counter must equal the acknowledged increments, not the number of callers. The flaky one
+#: adds an out-of-class crash beside the refusals and the successes in one round: the counter
+#: still equals the acknowledged increments, so nothing was lost.
+OPTIMISTIC = {**INCREMENT, "conflict_errors": ["VersionConflict"]}
+
+
+@pytest.mark.parametrize(
+    "factory", [OptimisticCounter, FlakyOptimisticCounter], ids=["refusals", "refusals-and-crashes"]
+)
+def test_lost_update_counts_only_acknowledged_increments(factory: Any) -> None:
+    assert check("races.lost_update", factory, OPTIMISTIC) is None
+    failure = check("races.lost_update", factory, OPTIMISTIC, checked=False)
     assert failure is not None and "update(s) were lost" in failure
 
 
@@ -393,15 +377,8 @@ SHED_BINDING = {
 
 @pytest.fixture(params=["fixed", "buggy"])
 def shedding_server(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    (tmp_path / "shedding_app.py").write_text(SHEDDING_APP)
-    spec = {
-        "kind": "process",
-        "cwd": tmp_path,
-        "health": "/healthz",
-        "env": {"APP_BUG": "1" if request.param == "buggy" else "0"},
-        "command": "{python} -m uvicorn shedding_app:app --port {port} --log-level warning",
-    }
-    with launch(spec) as target:
+    env = {"APP_BUG": "1" if request.param == "buggy" else "0"}
+    with serve_app(tmp_path, "shedding_app", SHEDDING_APP, env=env) as target:
         yield request.param, target
 
 
@@ -411,16 +388,12 @@ def test_a_503_under_load_is_a_finding_and_never_a_second_winner(shedding_server
     variant, target = shedding_server
     started = time.perf_counter()
     if variant == "buggy":
-        with collect() as seen, pytest.raises(AssertionError) as caught:
-            run("races.exclusive_create", SHED_BINDING, target)
-        message = str(caught.value)
+        with collect() as seen:
+            message = failure("races.exclusive_create", SHED_BINDING, target)
         assert message.startswith("races.exclusive_create: "), message  # the violation leads
         assert "creates of the same key succeeded" in message
     else:
-        with collect() as seen:
-            run("races.exclusive_create", SHED_BINDING, target)
-        with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run("races.exclusive_create", {**SHED_BINDING, "server_errors": "fail"}, target)
+        seen = findings_apart("races.exclusive_create", SHED_BINDING, target)
     shed = [f for f in seen if "were HTTP 503" in f.problem]
     assert len(shed) == 1, [str(f) for f in seen]
     assert shed[0].repro.startswith("curl -s -i -X POST ") and "/things" in shed[0].repro
@@ -446,20 +419,12 @@ class CrashingRegistry(Registry):
     [
         (
             "races.exclusive_create",
-            {
-                "call": "register_if_absent",
-                "args": ["{key}", "{worker}"],
-                "effect": {"attr": "created"},
-            },
+            REGISTER,
             "creates of the same key succeeded",
         ),
         (
             "races.lost_update",
-            {
-                "call": "increment",
-                "args": ["{key}", "{worker}"],
-                "effect": {"attr": "value", "args": ["{key}"]},
-            },
+            {**INCREMENT, "args": ["{key}", "{worker}"]},
             "update(s) were lost",
         ),
     ],

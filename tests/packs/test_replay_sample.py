@@ -11,45 +11,22 @@ from typing import Any
 import pytest
 
 import scenarios.replay  # noqa: F401 - registers the checks
-from harness.scenario import run
-from harness.targets import TargetSpec, launch
 from harness.targets.base import Target
+from tests.packs.sample_bindings import GUARD_IN_PROCESS, WEBHOOKS_OVER_HTTP
+from tests.packs.support import fails_on_base_passes_on_head, failure_of
 
 pytestmark = pytest.mark.slow
 
-IN_PROCESS = {"call": "check", "max_nonce_length": 128, "bound": 100}
-OVER_HTTP = {
-    "call": "POST /webhooks",
-    "headers": {"X-Webhook-Nonce": "{nonce}", "X-Webhook-Timestamp": "{timestamp}"},
-    "accept": [202],
-    "reject": [409],
-    "max_nonce_length": 128,
-}
-
-
-def failure_of(name: str, binding: dict[str, Any], target: Target) -> str | None:
-    try:
-        run(name, binding, target)
-    except AssertionError as exc:
-        return str(exc)
-    return None
-
 
 def test_freshness_over_http_fails_on_the_base_and_passes_on_the_fixed_head(
-    checkout: Callable[[str], Path],
-    fixed: Callable[[str], None],
-    sample_spec: Callable[..., dict[str, Any]],
-    tmp_path: Path,
+    sample_server: Callable[[str], tuple[Target, Path]], fixed: Callable[[str], None]
 ) -> None:
     fixed("webhook-nonce")
-    results = {}
-    for rev in ("base", "head"):
-        with launch(TargetSpec(**sample_spec(checkout(rev), tmp_path / rev))) as target:
-            results[rev] = failure_of("replay.freshness", OVER_HTTP, target)
-    assert results["base"] is not None
-    assert "stale timestamp -> HTTP 202" in results["base"]
-    assert "NaN timestamp -> HTTP 202" in results["base"]
-    assert results["head"] is None, results["head"]
+    fails_on_base_passes_on_head(
+        lambda rev: failure_of("replay.freshness", WEBHOOKS_OVER_HTTP, sample_server(rev)[0]),
+        "stale timestamp -> HTTP 202",
+        "NaN timestamp -> HTTP 202",
+    )
 
 
 @pytest.mark.parametrize(
@@ -61,20 +38,17 @@ def test_freshness_over_http_fails_on_the_base_and_passes_on_the_fixed_head(
     ],
 )
 def test_in_process_check_fails_on_the_base_and_passes_on_the_fixed_head(
-    checkout: Callable[[str], Path],
-    fixed: Callable[[str], None],
-    sample_modules: Callable[[Path], Any],
-    name: str,
-    says: str,
+    sample_target: Any, fixed: Callable[[str], None], name: str, says: str
 ) -> None:
     fixed("webhook-nonce")
-    results = {}
-    for rev in ("base", "head"):
-        with sample_modules(checkout(rev)):
-            spec = TargetSpec(
-                kind="python", factory="shopapp.webhooks:ReplayGuard", kwargs={"max_entries": 100}
-            )
-            with launch(spec) as target:
-                results[rev] = failure_of(name, IN_PROCESS, target)
-    assert results["base"] is not None and says in results["base"], results["base"]
-    assert results["head"] is None, results["head"]
+    guard = {
+        "kind": "python",
+        "factory": "shopapp.webhooks:ReplayGuard",
+        "kwargs": {"max_entries": 100},
+    }
+
+    def outcome(rev: str) -> str | None:
+        with sample_target(rev, guard) as target:
+            return failure_of(name, GUARD_IN_PROCESS, target)
+
+    fails_on_base_passes_on_head(outcome, says)

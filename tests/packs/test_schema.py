@@ -5,7 +5,7 @@ and an unchecked SECURITY DEFINER grant), each failing on the base and passing a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from harness.errors import UserError
 from harness.scenario import run
 from harness.targets import launch
 from harness.targets.base import Target
+from tests.packs.support import failure, findings_apart, module_spec
 
 pytestmark = pytest.mark.postgres
 
@@ -26,18 +27,9 @@ POLICIES = {
 }
 
 
-@contextmanager
-def tree_target(tree: Path) -> Iterator[Target]:
+def tree_target(tree: Path) -> AbstractContextManager[Target]:
     """A `python` target on the checkout: the checks read its files and need no server."""
-    with launch(
-        {
-            "kind": "python",
-            "factory": "importlib:import_module",
-            "kwargs": {"name": "json"},
-            "cwd": str(tree),
-        }
-    ) as target:
-        yield target
+    return launch({**module_spec("json"), "cwd": str(tree)})
 
 
 @pytest.fixture
@@ -62,51 +54,58 @@ def admin(postgres_admin: str) -> Iterator[str]:
     assert leftovers() == before
 
 
-def test_upsert_without_a_matching_unique_fails_on_the_base(checkout: Any, admin: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "binding", "says"),
+    [
+        (
+            "schema.upserts_merge",
+            UPSERTS,
+            [
+                "shopapp/loyalty.py:19: INSERT INTO loyalty_points … ON CONFLICT (customer_id): "
+                "the first run failed: there is no unique or exclusion constraint matching the ON "
+                "CONFLICT specification",
+                # the usage upsert (schema-unique, fixed on SQLite only by its own commit) fails
+                # here too
+                "shopapp/usage.py:",
+                "ON CONFLICT (account_id, day)",
+            ],
+        ),
+        (
+            "schema.policy_lint",
+            POLICIES,
+            [
+                "003_loyalty_policies.sql:7: policy loyalty_read on loyalty_points is USING "
+                "(true) for authenticated\n    confirmed: role 'authenticated', with no identity "
+                "set, reads 2 row(s) of loyalty_points",
+                "EXECUTE on award_points(text, text, integer) granted to authenticated; SECURITY "
+                "DEFINER (defined at 003_loyalty_policies.sql:9), no ownership check in its "
+                "body\n    confirmed: role 'authenticated' can EXECUTE "
+                "award_points(text,text,integer)",
+            ],
+        ),
+    ],
+    ids=["upsert-without-a-matching-unique", "policy-lint-findings-are-confirmed"],
+)
+def test_fails_on_the_base(
+    checkout: Any, admin: str, name: str, binding: dict[str, Any], says: list[str]
+) -> None:
     with tree_target(checkout("base")) as target:
-        with pytest.raises(AssertionError) as caught:
-            run("schema.upserts_merge", {**UPSERTS, "admin_dsn": admin}, target)
-    message = str(caught.value)
-    assert (
-        "shopapp/loyalty.py:19: INSERT INTO loyalty_points … ON CONFLICT (customer_id): the "
-        "first run failed: there is no unique or exclusion constraint matching the ON "
-        "CONFLICT specification" in message
-    )
-    # the usage upsert (schema-unique, fixed on SQLite only by its own commit) fails here too
-    assert "shopapp/usage.py:" in message and "ON CONFLICT (account_id, day)" in message
+        message = failure(name, {**binding, "admin_dsn": admin}, target)
+    for part in says:
+        assert part in message, message
 
 
-def test_upserts_run_and_merge_at_the_head(
-    checkout: Any, admin: str, fixed: Callable[[str], None]
+@pytest.mark.parametrize(
+    ("name", "binding"),
+    [("schema.upserts_merge", UPSERTS), ("schema.policy_lint", POLICIES)],
+    ids=["upserts-run-and-merge", "policy-lint"],
+)
+def test_passes_at_the_head(
+    checkout: Any, admin: str, fixed: Callable[[str], None], name: str, binding: dict[str, Any]
 ) -> None:
     fixed("loyalty-upsert")
     with tree_target(checkout("head")) as target:
-        run("schema.upserts_merge", {**UPSERTS, "admin_dsn": admin}, target)
-
-
-def test_policy_lint_findings_are_confirmed_on_the_base(checkout: Any, admin: str) -> None:
-    with tree_target(checkout("base")) as target:
-        with pytest.raises(AssertionError) as caught:
-            run("schema.policy_lint", {**POLICIES, "admin_dsn": admin}, target)
-    message = str(caught.value)
-    assert (
-        "003_loyalty_policies.sql:7: policy loyalty_read on loyalty_points is USING (true) "
-        "for authenticated\n    confirmed: role 'authenticated', with no identity set, "
-        "reads 2 row(s) of loyalty_points" in message
-    )
-    assert (
-        "EXECUTE on award_points(text, text, integer) granted to authenticated; SECURITY "
-        "DEFINER (defined at 003_loyalty_policies.sql:9), no ownership check in its body\n"
-        "    confirmed: role 'authenticated' can EXECUTE award_points(text,text,integer)" in message
-    )
-
-
-def test_policy_lint_passes_at_the_head(
-    checkout: Any, admin: str, fixed: Callable[[str], None]
-) -> None:
-    fixed("loyalty-upsert")
-    with tree_target(checkout("head")) as target:
-        run("schema.policy_lint", {**POLICIES, "admin_dsn": admin}, target)
+        run(name, {**binding, "admin_dsn": admin}, target)
 
 
 def test_a_lint_finding_the_database_does_not_confirm_does_not_fail(
@@ -136,8 +135,6 @@ def test_bindings_are_checked(checkout: Any) -> None:
 
 
 def test_an_unconfirmed_lint_finding_is_reported_apart(checkout: Any, admin: str) -> None:
-    from harness.findings import collect
-
     binding = {
         **POLICIES,
         "admin_dsn": admin,
@@ -145,21 +142,16 @@ def test_an_unconfirmed_lint_finding_is_reported_apart(checkout: Any, admin: str
         "allow": ["function:award_points"],
     }
     with tree_target(checkout("base")) as target:
-        with collect() as seen:
-            run("schema.policy_lint", binding, target)
-        assert [f.problem for f in seen] == [
-            "lint only (not confirmed on the database): 003_loyalty_policies.sql:7: policy "
-            "loyalty_read on loyalty_points is USING (true) for authenticated"
-        ]
-        with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run("schema.policy_lint", {**binding, "server_errors": "fail"}, target)
+        seen = findings_apart("schema.policy_lint", binding, target)
+    assert [f.problem for f in seen] == [
+        "lint only (not confirmed on the database): 003_loyalty_policies.sql:7: policy "
+        "loyalty_read on loyalty_points is USING (true) for authenticated"
+    ]
 
 
 def test_sample_values_postgres_refuses_are_a_finding_not_a_failed_upsert(
     tmp_path: Path, admin: str
 ) -> None:
-    from harness.findings import collect
-
     (tmp_path / "migrations").mkdir()
     (tmp_path / "migrations" / "001.sql").write_text(
         "CREATE TABLE devices (id uuid PRIMARY KEY, name text NOT NULL);\n"
@@ -173,11 +165,8 @@ def test_sample_values_postgres_refuses_are_a_finding_not_a_failed_upsert(
     )
     binding = {"migrations": ["migrations/*.sql"], "sources": ["*.py"], "admin_dsn": admin}
     with tree_target(tmp_path) as target:
-        with collect() as seen:
-            run("schema.upserts_merge", binding, target)
-        assert len(seen) == 1 and seen[0].problem.startswith(
-            "store.py:1: INSERT INTO devices could not be judged: PostgreSQL refused the check's "
-            "sample values (22P02: invalid input syntax for type uuid"
-        ), seen
-        with pytest.raises(AssertionError, match='server_errors = "fail"'):
-            run("schema.upserts_merge", {**binding, "server_errors": "fail"}, target)
+        seen = findings_apart("schema.upserts_merge", binding, target)
+    assert len(seen) == 1 and seen[0].problem.startswith(
+        "store.py:1: INSERT INTO devices could not be judged: PostgreSQL refused the check's "
+        "sample values (22P02: invalid input syntax for type uuid"
+    ), seen
