@@ -142,6 +142,7 @@ def test_teardown_removes_container_and_network_after_an_exception_inside_with(
     assert_removed(docker_client, target)
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_in_a_real_process_removes_container_and_network(
     docker_client: Any, make_spec: MakeSpec
 ) -> None:

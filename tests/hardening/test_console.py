@@ -231,6 +231,7 @@ def test_verify_help_shows_every_default() -> None:
         assert shown in flat, (shown, sub)
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_exits_130_at_once_and_leaves_no_worktree(tmp_path: Path) -> None:
     # The base's test sleeps 120 s in its own process session: Ctrl-C must stop it, not wait.
     repo = make_fix_repo(

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from harness.mutation import run_mutation, scope_from_diff
 
@@ -91,6 +92,7 @@ def test_sigkill_leaves_the_tree_intact_and_resume_reuses_finished_results(fix_r
     assert stored_ids(store) == ids
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_keeps_finished_results_and_exits_130(fix_repo, tmp_path):
     repo = fix_repo(LOCK_BASE, LOCK_FIX)
     before = tree_hash(repo.path)

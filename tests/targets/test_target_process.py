@@ -97,6 +97,7 @@ def test_exception_inside_with_still_tears_down() -> None:
     assert_gone(pids)
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_inside_with_tears_down() -> None:
     pids: list[int] = []
     with pytest.raises(KeyboardInterrupt):
@@ -275,6 +276,7 @@ def interrupted(call: Callable[[], object], after: float) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_during_the_health_wait_tears_down() -> None:
     target = launch(uvicorn_spec("never_healthy", startup_timeout=20))
     assert interrupted(target.start, after=1.0) < 8
@@ -282,6 +284,7 @@ def test_ctrl_c_during_the_health_wait_tears_down() -> None:
     assert_gone([target.pid])
 
 
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_during_the_grace_period_kills_at_once() -> None:
     target = launch(uvicorn_spec("stubborn", stop_timeout=20))
     target.start()
