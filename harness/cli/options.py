@@ -1,4 +1,5 @@
-"""Shared click options and the translation of flags into library options."""
+"""Shared click options, the translation of flags into library options, and `publish`: the
+reports, verdict table and workflow annotations every verdict-giving command ends with."""
 
 from __future__ import annotations
 
